@@ -1,0 +1,48 @@
+# Everything a fresh machine needs, behind two commands:
+#   make serve   set up, then run the hello server on port 1848
+#   make test    set up (venv, and as root the Docker engine and base image), run the whole suite
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+BASE_IMAGE ?= hello-server-base:bookworm
+PYTEST_ARGS ?= -n auto
+
+.PHONY: serve test test-local test-docker lint type check docker-setup bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+serve: $(STAMP)
+	$(BIN)/python -m server
+
+# The container tests need an engine and a base image; set them up when we can (root),
+# otherwise the docker tests say precisely why they skip (and fail under CI=true).
+docker-setup:
+	@if [ "$$(id -u)" -eq 0 ] || docker info >/dev/null 2>&1; then \
+		docker/engine.sh start && docker/make-base-image.sh $(BASE_IMAGE); \
+	else echo "make: not root and no engine answers: the docker tests will skip"; fi
+
+test: $(STAMP) docker-setup
+	HELLO_BASE_IMAGE=$(BASE_IMAGE) $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+test-local: $(STAMP)
+	$(BIN)/python -m pytest -m local $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+type: $(STAMP)
+	$(BIN)/mypy
+
+check: lint type test
+
+bench: $(STAMP)
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .tox build dist *.egg-info

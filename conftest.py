@@ -1,0 +1,87 @@
+"""This repository's own fixtures: the hello server in-process and as a subprocess.
+
+The pytest plugin (``connectivity.pytest_plugin``) brings the options, markers and
+matrix; what is here starts the service that the local tests verify.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from server import HelloServer
+
+ROOT = Path(__file__).resolve().parent
+_LISTENING = re.compile(r"^listening on (?P<host>\[[^\]]+\]|[^:]+):(?P<port>\d+) \((?P<scope>[^)]*)\)")
+
+
+@dataclass
+class ServerProcess:
+    """``python -m server`` running in a subprocess, as a user would start it."""
+
+    proc: subprocess.Popen[str]
+    banner: str
+    port: int
+
+    def stop(self, timeout: float = 5.0) -> tuple[int, str, str]:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+        out, err = self.proc.communicate(timeout=timeout)
+        return self.proc.returncode, self.banner + out, err
+
+
+def start_server_process(*args: str, env: dict[str, str] | None = None, **popen: Any) -> ServerProcess:
+    """Start ``python -m server --port 0 ARGS`` and wait for its start-up line."""
+    full_env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    full_env.pop("PORT", None)
+    full_env.update(env or {})
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "server", "--port", "0", *args],
+        cwd=ROOT, env=full_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **popen,
+    )
+    assert proc.stdout is not None
+    banner = proc.stdout.readline()
+    match = _LISTENING.match(banner)
+    if match is None:
+        _, err = proc.communicate(timeout=5)
+        raise RuntimeError(f"server did not start: stdout {banner!r}, stderr {err!r}")
+    return ServerProcess(proc, banner, int(match["port"]))
+
+
+@pytest.fixture(scope="session")
+def hello_server() -> Iterator[HelloServer]:
+    """The server in-process on a kernel-chosen port, dual-stack; one per xdist worker."""
+    with HelloServer(host="::", port=0) as srv:
+        yield srv
+
+
+@pytest.fixture(scope="session")
+def hello_server_process() -> Iterator[ServerProcess]:
+    """The server as ``python -m server`` in a subprocess."""
+    spawned = start_server_process()
+    yield spawned
+    spawned.stop()
+
+
+@pytest.fixture
+def spawn_server() -> Iterator[Any]:
+    """A factory for ``python -m server`` subprocesses, all stopped after the test."""
+    started: list[ServerProcess] = []
+
+    def spawn(*args: str, env: dict[str, str] | None = None, **popen: Any) -> ServerProcess:
+        started.append(start_server_process(*args, env=env, **popen))
+        return started[-1]
+
+    yield spawn
+    for spawned in started:
+        if spawned.proc.poll() is None:
+            spawned.proc.kill()
+        spawned.proc.communicate()  # also closes the pipes

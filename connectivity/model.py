@@ -1,0 +1,182 @@
+"""Plain data gathered from DNS and sockets. No behaviour here beyond naming things.
+
+Everything is frozen, so a probe's result can be judged, diagnosed, reported, sent
+between pytest-xdist workers and compared in tests without any socket around.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class Family(StrEnum):
+    IPV4 = "ipv4"
+    IPV6 = "ipv6"
+
+    @classmethod
+    def of(cls, address: str) -> Family:
+        """The socket family a literal address needs (``::ffff:a.b.c.d`` is IPv6)."""
+        ip = ipaddress.ip_address(address.split("%", 1)[0])
+        return cls.IPV4 if ip.version == 4 else cls.IPV6
+
+
+class Source(StrEnum):
+    """Where a target's address came from."""
+
+    DNS = "dns"  # an A or AAAA record
+    LITERAL = "literal"  # given as an address, or chosen by the suite (loopback, interfaces)
+    GETADDRINFO = "getaddrinfo"  # only the system's resolver knows it (e.g. /etc/hosts)
+
+
+@dataclass(frozen=True)
+class Target:
+    """One address and port to probe."""
+
+    family: Family
+    address: str  # no brackets; an IPv6 link-local address may carry a %scope
+    port: int
+    source: Source = Source.LITERAL
+
+    @property
+    def label(self) -> str:
+        """``ipv6-::1``: the test id and the table's row name."""
+        return f"{self.family}-{self.address}"
+
+    @property
+    def endpoint(self) -> str:
+        """``[::1]:1848`` or ``127.0.0.1:1848``."""
+        host = f"[{self.address}]" if self.family is Family.IPV6 else self.address
+        return f"{host}:{self.port}"
+
+
+class Ending(StrEnum):
+    """How a connection that was established ended, as seen by the client."""
+
+    EOF = "eof"  # orderly close (FIN): recv returned b""
+    RESET = "reset"  # ECONNRESET while reading
+    DEADLINE = "deadline"  # still open when the read deadline passed
+    CAPPED = "capped"  # the read cap was reached; the client stopped reading
+
+
+@dataclass(frozen=True)
+class ProbeResult:
+    """What one connection attempt observed. Timings are seconds from the start of connect."""
+
+    target: Target
+    connected: bool
+    connect_errno: int | None = None  # why connect failed; None when it succeeded or timed out
+    connect_timed_out: bool = False
+    no_route: bool = False  # the kernel has no route to the address: a fact about this client
+    received: bytes = b""
+    ending: Ending | None = None  # set when connected
+    connect_s: float | None = None
+    first_byte_s: float | None = None
+    total_s: float = 0.0
+    attempts: int = 1
+
+
+class DnsStatus(StrEnum):
+    OK = "ok"
+    NXDOMAIN = "nxdomain"
+    NO_ANSWER = "no-answer"  # the name exists, with no record of this type
+    TIMEOUT = "timeout"
+    NO_NAMESERVERS = "no-nameservers"
+    ERROR = "error"
+
+
+@dataclass(frozen=True)
+class DnsAnswer:
+    """The answer to one query (A or AAAA) for the host name."""
+
+    family: Family
+    status: DnsStatus
+    addresses: tuple[str, ...] = ()
+    detail: str = ""
+
+    @property
+    def rdtype(self) -> str:
+        return "A" if self.family is Family.IPV4 else "AAAA"
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """How a host became targets: DNS answers per family, and the system's own view.
+
+    ``system`` is what ``getaddrinfo`` returned (``None`` when it was not asked: a literal
+    host, or an explicit resolver, which alone must be asked).
+    """
+
+    host: str
+    literal: bool = False
+    resolver: str = "system"
+    dns: tuple[DnsAnswer, ...] = ()
+    system: tuple[str, ...] | None = None
+    system_error: str | None = None
+    invalid_name: str | None = None  # why the host is not a valid name, when it is not
+
+    def answer(self, family: Family) -> DnsAnswer | None:
+        return next((a for a in self.dns if a.family is family), None)
+
+    @property
+    def dns_addresses(self) -> tuple[str, ...]:
+        return tuple(addr for answer in self.dns for addr in answer.addresses)
+
+
+class Verdict(StrEnum):
+    """What one probe's observations mean (see ``verdict.judge``)."""
+
+    OK = "ok"  # exactly the expected bytes, then end-of-stream
+    CLOSED_WITHOUT_DATA = "closed-without-data"  # connected, then FIN or RST before any byte
+    RESET = "reset"  # RST after some bytes
+    WRONG_GREETING = "wrong-greeting"  # bytes that are not a prefix of the expected
+    TRUNCATED = "truncated"  # a proper prefix, then end-of-stream
+    EXTRA_DATA = "extra-data"  # the expected bytes followed by more
+    NO_CLOSE = "no-close"  # the expected bytes, the connection still open at the deadline
+    SILENT = "silent"  # connected; no byte and no close by the deadline
+    REFUSED = "refused"
+    TIMEOUT = "timeout"  # connect timed out
+    UNREACHABLE = "unreachable"  # no route to that address from this client
+
+
+@dataclass(frozen=True)
+class TargetOutcome:
+    """A probe result with its verdict and a one-line explanation."""
+
+    result: ProbeResult
+    verdict: Verdict
+    explanation: str
+
+    @property
+    def target(self) -> Target:
+        return self.result.target
+
+
+@dataclass(frozen=True)
+class HostReport:
+    """Everything known about one host after probing: the input of the reports."""
+
+    host: str
+    port: int
+    expect: bytes
+    resolution: Resolution
+    outcomes: tuple[TargetOutcome, ...] = ()
+    findings: tuple[Finding, ...] = ()
+
+
+class Severity(StrEnum):
+    ERROR = "error"
+    WARNING = "warning"
+    INFO = "info"
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One conclusion about a deployment, with a stable code and what to do about it."""
+
+    code: str
+    severity: Severity
+    message: str
+    remedy: str = ""
+    addresses: tuple[str, ...] = field(default=())  # the targets it explains, if any

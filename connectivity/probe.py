@@ -1,0 +1,112 @@
+"""Gathering: one TCP connection to one literal address, observed. No judging here.
+
+The socket's family is the target's; nothing re-resolves a name (addresses are parsed
+with ``AI_NUMERICHOST``, which never asks DNS).
+"""
+
+from __future__ import annotations
+
+import errno
+import socket
+import time
+from typing import Any
+
+from connectivity.model import Ending, Family, ProbeResult, Target
+from connectivity.verdict import NO_ROUTE_ERRNOS
+
+DEFAULT_TIMEOUT = 3.0
+READ_CAP_MIN = 4096
+
+_FAMILIES = {Family.IPV4: socket.AF_INET, Family.IPV6: socket.AF_INET6}
+
+
+def sockaddr(target: Target, port: int | None = None) -> tuple[Any, ...]:
+    """The socket address of a literal target, scope ids included, without any lookup."""
+    infos = socket.getaddrinfo(
+        target.address,
+        target.port if port is None else port,
+        _FAMILIES[target.family],
+        socket.SOCK_STREAM,
+        0,
+        socket.AI_NUMERICHOST | socket.AI_NUMERICSERV,
+    )
+    return tuple(infos[0][4])
+
+
+def route_errno(target: Target) -> int | None:
+    """Ask the kernel for a route to the target; ``None`` when it has one.
+
+    ``connect()`` on a UDP socket only looks the route up: it sends nothing.
+    """
+    try:
+        with socket.socket(_FAMILIES[target.family], socket.SOCK_DGRAM) as udp:
+            udp.connect(sockaddr(target))
+    except OSError as exc:
+        if exc.errno in NO_ROUTE_ERRNOS:
+            return exc.errno
+    return None
+
+
+def probe(target: Target, timeout: float = DEFAULT_TIMEOUT, read_timeout: float | None = None,
+          read_cap: int = READ_CAP_MIN, check_route: bool = True) -> ProbeResult:
+    """Connect within ``timeout``, then read until end-of-stream within ``read_timeout``
+    (the whole read, not each ``recv``; defaults to ``timeout``)."""
+    start = time.monotonic()
+
+    def since() -> float:
+        return time.monotonic() - start
+
+    if check_route:
+        code = route_errno(target)
+        if code is not None:
+            return ProbeResult(target, connected=False, connect_errno=code, no_route=True, total_s=since())
+    sock = socket.socket(_FAMILIES[target.family], socket.SOCK_STREAM)
+    try:
+        sock.settimeout(timeout)
+        try:
+            sock.connect(sockaddr(target))
+        except TimeoutError:
+            return ProbeResult(target, connected=False, connect_timed_out=True, total_s=since())
+        except OSError as exc:
+            return ProbeResult(target, connected=False, connect_errno=exc.errno, total_s=since())
+        connect_s = since()
+        deadline = time.monotonic() + (timeout if read_timeout is None else read_timeout)
+        chunks: list[bytes] = []
+        size = 0
+        first_byte_s: float | None = None
+        ending = Ending.DEADLINE
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            sock.settimeout(remaining)
+            try:
+                chunk = sock.recv(65536)
+            except TimeoutError:
+                break
+            except OSError as exc:
+                if exc.errno in (errno.ECONNRESET, errno.ECONNABORTED, errno.EPIPE):
+                    ending = Ending.RESET
+                    break
+                raise
+            if not chunk:
+                ending = Ending.EOF
+                break
+            if first_byte_s is None:
+                first_byte_s = since()
+            chunks.append(chunk)
+            size += len(chunk)
+            if size >= read_cap:
+                ending = Ending.CAPPED
+                break
+        return ProbeResult(
+            target,
+            connected=True,
+            received=b"".join(chunks)[:read_cap],
+            ending=ending,
+            connect_s=connect_s,
+            first_byte_s=first_byte_s,
+            total_s=since(),
+        )
+    finally:
+        sock.close()

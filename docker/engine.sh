@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Start or stop a local Docker engine for the container tests, offline.
+#
+#   docker/engine.sh start   # install Debian's docker.io if missing (root), start dockerd with IPv6
+#   docker/engine.sh stop    # stop the dockerd this script started (by its PID), nothing else
+#   docker/engine.sh status
+#
+# An engine that already answers `docker info` is used as it is and never stopped here.
+set -euo pipefail
+
+PIDFILE=${HELLO_DOCKERD_PIDFILE:-/run/hello-server-dockerd.pid}
+LOG=${HELLO_DOCKERD_LOG:-/tmp/hello-server-dockerd.log}
+# Unique-local range for the containers' own IPv6 addresses (see ../shared/CONTAINERS.md).
+IPV6_CIDR=${HELLO_DOCKER_IPV6_CIDR:-fd00:d0c:1::/64}
+
+say() { printf 'engine: %s\n' "$*" >&2; }
+
+answers() { docker info >/dev/null 2>&1; }
+
+install_engine() {
+    if command -v dockerd >/dev/null 2>&1; then return 0; fi
+    if [ "$(id -u)" -ne 0 ]; then
+        say "dockerd is not installed and this is not root: install docker.io (or Docker Engine) and start it"
+        exit 1
+    fi
+    say "installing Debian's docker.io and debootstrap"
+    apt-get update -q >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q docker.io debootstrap >/dev/null
+}
+
+start() {
+    if answers; then say "an engine already answers; using it"; return 0; fi
+    install_engine
+    if [ "$(id -u)" -ne 0 ]; then say "dockerd needs root to start"; exit 1; fi
+    say "starting dockerd (IPv6 $IPV6_CIDR), log in $LOG"
+    dockerd --ipv6 --fixed-cidr-v6="$IPV6_CIDR" --experimental --ip6tables >"$LOG" 2>&1 &
+    echo $! >"$PIDFILE"
+    for _ in $(seq 1 150); do
+        if answers; then say "dockerd is up (pid $(cat "$PIDFILE"))"; return 0; fi
+        if ! kill -0 "$(cat "$PIDFILE")" 2>/dev/null; then break; fi
+        sleep 0.2
+    done
+    say "dockerd did not come up; the end of its log:"
+    tail -n 20 "$LOG" >&2 || true
+    exit 1
+}
+
+stop() {
+    [ -f "$PIDFILE" ] || { say "no dockerd started by this script"; return 0; }
+    pid=$(cat "$PIDFILE")
+    if kill "$pid" 2>/dev/null; then
+        for _ in $(seq 1 150); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+        kill -9 "$pid" 2>/dev/null || true
+        say "dockerd (pid $pid) stopped"
+    fi
+    rm -f "$PIDFILE"
+}
+
+case "${1:-}" in
+    start) start ;;
+    stop) stop ;;
+    status) if answers; then say "an engine answers"; else say "no engine answers"; exit 1; fi ;;
+    *) echo "usage: $0 start|stop|status" >&2; exit 2 ;;
+esac

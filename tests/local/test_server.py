@@ -1,0 +1,292 @@
+"""The hello server itself: greeting, dual-stack socket, load, misbehaving clients,
+descriptor exhaustion, signals and bad input."""
+
+from __future__ import annotations
+
+import errno
+import os
+import resource
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from connectivity.model import Ending, Family, Target, Verdict
+from connectivity.probe import probe
+from connectivity.verdict import judge
+from server import HelloServer
+from server.cli import explain_bind_error
+
+pytestmark = pytest.mark.local
+
+ROOT = Path(__file__).resolve().parents[2]
+LOOPBACKS = ["127.0.0.1", "::1", "::ffff:127.0.0.1"]
+
+
+def greet(address: str, port: int, timeout: float = 3.0):
+    return judge(probe(Target(Family.of(address), address, port), timeout=timeout), b"hello\n")
+
+
+@pytest.mark.parametrize("address", LOOPBACKS)
+def test_each_connection_gets_exactly_hello_then_end_of_stream(hello_server, address):
+    outcome = greet(address, hello_server.port)
+    assert outcome.verdict is Verdict.OK, outcome.explanation
+    assert outcome.result.received == b"hello\n"
+    assert outcome.result.ending is Ending.EOF
+
+
+def test_listener_is_dual_stack_like_netstat_shows_it(hello_server):
+    address = hello_server.address
+    assert address.family == socket.AF_INET6
+    assert address.dualstack
+    assert str(address) == f"[::]:{address.port} (dual-stack)"
+    listener = hello_server._listener
+    assert listener.getsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY) == 0
+    # netstat's ":::1848" line: the wildcard IPv6 address in LISTEN state (0A).
+    tcp6 = Path("/proc/net/tcp6")
+    if tcp6.exists():
+        local = f"{'0' * 32}:{address.port:04X}"
+        assert any(f" {local} " in line and line.split()[3] == "0A" for line in tcp6.read_text().splitlines())
+
+
+def test_backlog_is_the_system_maximum_not_three(hello_server):
+    assert hello_server.backlog >= socket.SOMAXCONN
+    somaxconn = Path("/proc/sys/net/core/somaxconn")
+    if somaxconn.exists():
+        assert hello_server.backlog >= int(somaxconn.read_text())
+
+
+def test_500_connections_from_64_concurrent_clients_all_get_hello(hello_server):
+    before = hello_server.connections
+    targets = [LOOPBACKS[i % 2] for i in range(500)]
+    with ThreadPoolExecutor(max_workers=64) as pool:
+        outcomes = list(pool.map(lambda a: greet(a, hello_server.port, timeout=10), targets))
+    failures = [o.explanation for o in outcomes if o.verdict is not Verdict.OK]
+    assert failures == []
+    assert hello_server.connections - before >= 500
+
+
+def test_keeps_serving_after_clients_that_reset_or_never_read():
+    with HelloServer(host="::", port=0) as srv:
+        idle = []
+        for _ in range(20):
+            rude = socket.create_connection(("127.0.0.1", srv.port))
+            rude.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            rude.close()  # RST, possibly before the server's write
+            idle.append(socket.create_connection(("::1", srv.port)))  # never reads
+        try:
+            assert greet("127.0.0.1", srv.port).verdict is Verdict.OK
+            assert greet("::1", srv.port).verdict is Verdict.OK
+        finally:
+            for sock in idle:
+                sock.close()
+
+
+def test_stop_closes_the_listener_promptly_under_load():
+    srv = HelloServer(host="::", port=0).start()
+    port = srv.port
+    halt = threading.Event()
+
+    def hammer() -> None:
+        while not halt.is_set():
+            greet("127.0.0.1", port, timeout=1)
+
+    workers = [threading.Thread(target=hammer) for _ in range(4)]
+    for worker in workers:
+        worker.start()
+    time.sleep(0.2)
+    srv.stop(timeout=5)
+    halt.set()
+    for worker in workers:
+        worker.join()
+    assert srv._thread is not None and not srv._thread.is_alive()
+    assert greet("127.0.0.1", port, timeout=1).verdict is Verdict.REFUSED
+
+
+def _open_fds(pid: int) -> int:
+    return len(os.listdir(f"/proc/{pid}/fd"))
+
+
+def _cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@pytest.mark.skipif(not hasattr(resource, "prlimit") or not Path("/proc/self/fd").exists(),
+                    reason="needs Linux prlimit and /proc to lower a subprocess's RLIMIT_NOFILE")
+def test_descriptor_exhaustion_pauses_accepts_and_recovers(spawn_server):
+    server = spawn_server("--host", "127.0.0.1")
+    pid = server.proc.pid
+    soft, hard = resource.prlimit(pid, resource.RLIMIT_NOFILE)
+    resource.prlimit(pid, resource.RLIMIT_NOFILE, (_open_fds(pid), hard))
+    # The kernel completes the handshake; accept() then fails with EMFILE.
+    starved = greet("127.0.0.1", server.port, timeout=0.5)
+    assert starved.verdict is Verdict.SILENT, starved.explanation
+    cpu_before = _cpu_seconds(pid)
+    time.sleep(1.0)
+    assert _cpu_seconds(pid) - cpu_before < 0.5, "the server spins while out of descriptors"
+    resource.prlimit(pid, resource.RLIMIT_NOFILE, (soft, hard))
+    recovered = greet("127.0.0.1", server.port, timeout=5)
+    assert recovered.verdict is Verdict.OK, recovered.explanation
+    code, _, err = server.stop()
+    assert code == 0
+    assert err.count("pausing accepts") == 1, err
+    assert "accepting again" in err
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_signal_stops_the_server_with_status_0_within_a_second_under_load(spawn_server, signum):
+    server = spawn_server()
+    assert server.banner.startswith("listening on [::]:")
+    halt = threading.Event()
+
+    def hammer() -> None:
+        while not halt.is_set():
+            greet("127.0.0.1", server.port, timeout=1)
+
+    workers = [threading.Thread(target=hammer) for _ in range(4)]
+    for worker in workers:
+        worker.start()
+    try:
+        time.sleep(0.3)
+        sent = time.monotonic()
+        server.proc.send_signal(signum)
+        code = server.proc.wait(timeout=5)
+        elapsed = time.monotonic() - sent
+    finally:
+        halt.set()
+        for worker in workers:
+            worker.join()
+    assert code == 0
+    assert elapsed < 1.0, f"took {elapsed:.2f} s to stop"
+    out, _ = server.proc.communicate()
+    assert "stopped after" in out
+
+
+def run_cli(*args: str, env: dict[str, str] | None = None, prefix: tuple[str, ...] = ()):
+    full_env = {k: v for k, v in os.environ.items() if k != "PORT"}
+    full_env.update(env or {})
+    return subprocess.run([*prefix, sys.executable, "-m", "server", *args], cwd=ROOT, env=full_env,
+                          capture_output=True, text=True, timeout=10, check=False)
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "message"),
+    [
+        (["--port", "abc"], {}, "port must be an integer in 0..65535"),
+        (["--port", "70000"], {}, "port must be an integer in 0..65535"),
+        (["--port", "-1"], {}, "port must be an integer in 0..65535"),
+        ([], {"PORT": "http"}, "environment variable PORT: port must be an integer"),
+        (["--host", "not-an-address"], {}, "--host takes a literal address"),
+        (["--greeting", "bad\\"], {}, "bad escape in greeting"),
+        (["--log-level", "loud"], {}, "invalid choice"),
+    ],
+    ids=["port-not-int", "port-too-big", "port-negative", "env-port", "host-name", "greeting-escape", "log-level"],
+)
+def test_bad_usage_is_one_line_and_status_2(args, env, message):
+    done = run_cli(*args, env=env)
+    assert done.returncode == 2
+    assert message in done.stderr
+    assert done.stderr.count("\n") == 1, done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_address_in_use_is_one_line_and_status_1(hello_server):
+    done = run_cli("--port", str(hello_server.port))
+    assert done.returncode == 1
+    assert f"[::]:{hello_server.port} is already in use" in done.stderr
+    assert done.stderr.count("\n") == 1
+
+
+def test_address_not_on_this_machine_is_status_1():
+    done = run_cli("--host", "192.0.2.123", "--port", "0")  # binding sends nothing
+    assert done.returncode == 1
+    assert "is not an address of this machine" in done.stderr
+
+
+def test_privileged_port_is_one_line_and_status_1():
+    if int(Path("/proc/sys/net/ipv4/ip_unprivileged_port_start").read_text()) <= 80:
+        pytest.skip("this kernel lets anyone bind port 80 (ip_unprivileged_port_start <= 80)")
+    prefix: tuple[str, ...] = ()
+    if os.geteuid() == 0:
+        if not Path("/usr/bin/setpriv").exists():
+            pytest.skip("running as root and setpriv (util-linux) is missing to drop CAP_NET_BIND_SERVICE")
+        prefix = ("setpriv", "--bounding-set", "-net_bind_service")
+    done = run_cli("--port", "80", prefix=prefix)
+    assert done.returncode == 1
+    assert "not allowed to bind [::]:80" in done.stderr
+    assert "CAP_NET_BIND_SERVICE" in done.stderr
+
+
+def test_port_environment_variable_is_honoured_and_flag_wins(spawn_server):
+    with socket.socket() as probe_sock:
+        probe_sock.bind(("127.0.0.1", 0))
+        free = probe_sock.getsockname()[1]
+    from_env = spawn_server(env={"PORT": str(free)})  # spawn_server passes --port 0 ...
+    assert from_env.port != free  # ... and the flag wins over $PORT
+    code, out, err = from_env.stop()
+    assert code == 0, err
+    done = subprocess.Popen([sys.executable, "-m", "server"], cwd=ROOT, env={**os.environ, "PORT": str(free)},
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert done.stdout is not None
+        assert done.stdout.readline() == f"listening on [::]:{free} (dual-stack)\n"
+    finally:
+        done.terminate()
+        done.communicate(timeout=5)
+
+
+def test_custom_greeting_with_escapes(spawn_server):
+    server = spawn_server("--greeting", "hi there\\r\\n", "--host", "::1")
+    assert server.banner == f"listening on [::1]:{server.port} (IPv6 only)\n"
+    outcome = judge(probe(Target(Family.IPV6, "::1", server.port)), b"hi there\r\n")
+    assert outcome.verdict is Verdict.OK, outcome.explanation
+
+
+def test_ipv4_only_host_is_named_so(spawn_server):
+    server = spawn_server("--host", "0.0.0.0")
+    assert server.banner == f"listening on 0.0.0.0:{server.port} (IPv4 only)\n"
+    assert greet("::1", server.port).verdict is Verdict.REFUSED
+
+
+def test_falls_back_to_ipv4_without_ipv6(monkeypatch):
+    monkeypatch.setattr(socket, "has_ipv6", False)
+    with HelloServer(port=0) as srv:
+        assert srv.address.family == socket.AF_INET
+        assert str(srv.address).startswith("0.0.0.0:")
+        assert "IPv4 only; this Python has no IPv6 support" in str(srv.address)
+        assert greet("127.0.0.1", srv.port).verdict is Verdict.OK
+
+
+def test_falls_back_to_ipv4_when_ipv6_cannot_be_bound(monkeypatch):
+    real = socket.create_server
+
+    def no_ipv6(address, *, family=socket.AF_INET, **kwargs):
+        if family == socket.AF_INET6:
+            raise OSError(errno.EAFNOSUPPORT, os.strerror(errno.EAFNOSUPPORT))
+        return real(address, family=family, **kwargs)
+
+    monkeypatch.setattr(socket, "create_server", no_ipv6)
+    with HelloServer(port=0) as srv:
+        assert "IPv4 only; IPv6 unavailable on this host" in str(srv.address)
+
+
+def test_bind_error_messages_say_what_to_do():
+    in_use = explain_bind_error(OSError(errno.EADDRINUSE, "in use"), "::", 1848)
+    assert "[::]:1848 is already in use" in in_use and "--port" in in_use
+    denied = explain_bind_error(OSError(errno.EACCES, "denied"), "0.0.0.0", 80)
+    assert "0.0.0.0:80" in denied and "CAP_NET_BIND_SERVICE" in denied
+
+
+def test_constructor_rejects_what_cannot_work():
+    with pytest.raises(ValueError, match="port must be in 0..65535"):
+        HelloServer(port=70000)
+    with pytest.raises(ValueError, match="greeting must be at most"):
+        HelloServer(greeting=b"x" * 5000)
