@@ -45,7 +45,12 @@ def start_server_process(*args: str, env: dict[str, str] | None = None, **popen:
     full_env.update(env or {})
     proc = subprocess.Popen(
         [sys.executable, "-m", "server", "--port", "0", *args],
-        cwd=ROOT, env=full_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **popen,
+        cwd=ROOT,
+        env=full_env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        **popen,
     )
     assert proc.stdout is not None
     banner = proc.stdout.readline()

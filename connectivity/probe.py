@@ -47,8 +47,13 @@ def route_errno(target: Target) -> int | None:
     return None
 
 
-def probe(target: Target, timeout: float = DEFAULT_TIMEOUT, read_timeout: float | None = None,
-          read_cap: int = READ_CAP_MIN, check_route: bool = True) -> ProbeResult:
+def probe(
+    target: Target,
+    timeout: float = DEFAULT_TIMEOUT,
+    read_timeout: float | None = None,
+    read_cap: int = READ_CAP_MIN,
+    check_route: bool = True,
+) -> ProbeResult:
     """Connect within ``timeout``, then read until end-of-stream within ``read_timeout``
     (the whole read, not each ``recv``; defaults to ``timeout``)."""
     start = time.monotonic()
@@ -70,43 +75,47 @@ def probe(target: Target, timeout: float = DEFAULT_TIMEOUT, read_timeout: float 
         except OSError as exc:
             return ProbeResult(target, connected=False, connect_errno=exc.errno, total_s=since())
         connect_s = since()
-        deadline = time.monotonic() + (timeout if read_timeout is None else read_timeout)
-        chunks: list[bytes] = []
-        size = 0
-        first_byte_s: float | None = None
-        ending = Ending.DEADLINE
-        while True:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                break
-            sock.settimeout(remaining)
-            try:
-                chunk = sock.recv(65536)
-            except TimeoutError:
-                break
-            except OSError as exc:
-                if exc.errno in (errno.ECONNRESET, errno.ECONNABORTED, errno.EPIPE):
-                    ending = Ending.RESET
-                    break
-                raise
-            if not chunk:
-                ending = Ending.EOF
-                break
-            if first_byte_s is None:
-                first_byte_s = since()
-            chunks.append(chunk)
-            size += len(chunk)
-            if size >= read_cap:
-                ending = Ending.CAPPED
-                break
+        received, ending, first_byte = _read_to_end(
+            sock, timeout if read_timeout is None else read_timeout, read_cap
+        )
         return ProbeResult(
             target,
             connected=True,
-            received=b"".join(chunks)[:read_cap],
+            received=received,
             ending=ending,
             connect_s=connect_s,
-            first_byte_s=first_byte_s,
+            first_byte_s=None if first_byte is None else first_byte - start,
             total_s=since(),
         )
     finally:
         sock.close()
+
+
+def _read_to_end(sock: socket.socket, budget: float, cap: int) -> tuple[bytes, Ending, float | None]:
+    """Read until end-of-stream, a reset, the cap, or the deadline ``budget`` from now.
+
+    Returns the bytes, how the reading ended, and the monotonic time of the first byte.
+    """
+    deadline = time.monotonic() + budget
+    chunks: list[bytes] = []
+    size = 0
+    first_byte: float | None = None
+    while (remaining := deadline - time.monotonic()) > 0:
+        sock.settimeout(remaining)
+        try:
+            chunk = sock.recv(65536)
+        except TimeoutError:
+            break
+        except OSError as exc:
+            if exc.errno in (errno.ECONNRESET, errno.ECONNABORTED, errno.EPIPE):
+                return b"".join(chunks), Ending.RESET, first_byte
+            raise
+        if not chunk:
+            return b"".join(chunks), Ending.EOF, first_byte
+        if first_byte is None:
+            first_byte = time.monotonic()
+        chunks.append(chunk)
+        size += len(chunk)
+        if size >= cap:
+            return b"".join(chunks)[:cap], Ending.CAPPED, first_byte
+    return b"".join(chunks), Ending.DEADLINE, first_byte

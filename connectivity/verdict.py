@@ -55,17 +55,26 @@ def _judge(r: ProbeResult, expect: bytes) -> tuple[Verdict, str]:
             return Verdict.RESET, f"{shown}: reset (RST) after {len(got)} of {len(expect)} bytes"
         if r.ending is Ending.EOF:
             return Verdict.TRUNCATED, f"{shown}: closed after {len(got)} of {len(expect)} bytes"
-        return Verdict.TRUNCATED, f"{shown}: {len(got)} of {len(expect)} bytes, then nothing until the deadline"
+        return (
+            Verdict.TRUNCATED,
+            f"{shown}: {len(got)} of {len(expect)} bytes, then nothing until the deadline",
+        )
     return Verdict.WRONG_GREETING, shown
 
 
 def _connect_failure(r: ProbeResult) -> tuple[Verdict, str]:
     if r.no_route:
-        return Verdict.UNREACHABLE, f"this client has no route to {r.target.address}: {errno_text(r.connect_errno)}"
+        return (
+            Verdict.UNREACHABLE,
+            f"this client has no route to {r.target.address}: {errno_text(r.connect_errno)}",
+        )
     if r.connect_timed_out or r.connect_errno in CONNECT_TIMEOUT_ERRNOS:
         return Verdict.TIMEOUT, f"no answer to the connection attempt within {_ms(r.total_s)}"
     if r.connect_errno == errno.ECONNREFUSED:
         return Verdict.REFUSED, "connection refused: nothing listens on that address and port"
     if r.connect_errno in NO_ROUTE_ERRNOS:
-        return Verdict.UNREACHABLE, f"cannot reach {r.target.address} from here: {errno_text(r.connect_errno)}"
+        return (
+            Verdict.UNREACHABLE,
+            f"cannot reach {r.target.address} from here: {errno_text(r.connect_errno)}",
+        )
     return Verdict.UNREACHABLE, f"connect failed: {errno_text(r.connect_errno)}"

@@ -44,7 +44,7 @@ def parse_port(text: str) -> int:
 def parse_greeting(text: str) -> bytes:
     """``hello\\n`` as typed on a shell line becomes the 6 bytes ``b'hello\\n'``."""
     try:
-        greeting: bytes = codecs.escape_decode(text.encode("utf-8"))[0]  # type: ignore[attr-defined]
+        greeting: bytes = codecs.escape_decode(text.encode("utf-8"))[0]
     except ValueError as exc:
         raise argparse.ArgumentTypeError(f"bad escape in greeting {text!r}: {exc}") from None
     if len(greeting) > MAX_GREETING:
@@ -98,11 +98,19 @@ def _port_from_environment(parser: argparse.ArgumentParser) -> int:
 def explain_bind_error(exc: OSError, host: str, port: int) -> str:
     where = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
     if exc.errno == errno.EADDRINUSE:
-        return f"{where} is already in use: stop the process holding it (ss -ltnp 'sport = :{port}') or choose another --port"
+        return (
+            f"{where} is already in use: stop the process holding it "
+            f"(ss -ltnp 'sport = :{port}') or choose another --port"
+        )
     if exc.errno == errno.EACCES:
-        return f"not allowed to bind {where}: ports below 1024 need root or CAP_NET_BIND_SERVICE; choose --port 1024 or above"
+        return (
+            f"not allowed to bind {where}: ports below 1024 need root or CAP_NET_BIND_SERVICE; "
+            "choose --port 1024 or above"
+        )
     if exc.errno == errno.EADDRNOTAVAIL:
-        return f"cannot bind {where}: {host} is not an address of this machine; use --host :: to listen everywhere"
+        return (
+            f"cannot bind {where}: {host} is not an address of this machine; use --host :: for every address"
+        )
     return f"cannot bind {where}: {exc.strerror or exc}"
 
 
