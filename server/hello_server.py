@@ -153,6 +153,8 @@ class HelloServer:
         self._address: ListenAddress | None = None
         self._stopping = threading.Event()
         self._wake_r, self._wake_w = socket.socketpair()
+        self._ready = selectors.DefaultSelector()  # the listener or a wake-up
+        self._woken = selectors.DefaultSelector()  # a wake-up alone, while accepts pause
         self._thread: threading.Thread | None = None
         self._serving = False
         self.connections = 0
@@ -162,6 +164,11 @@ class HelloServer:
         if self._address is None:
             self._listener, self._address = open_listener(self.host, self._requested_port, self.backlog)
             self._listener.setblocking(False)
+            # Every descriptor the loop needs exists once bound, so a descriptor shortage
+            # can only ever hit accept(), which the loop survives.
+            self._ready.register(self._listener, selectors.EVENT_READ)
+            self._ready.register(self._wake_r, selectors.EVENT_READ)
+            self._woken.register(self._wake_r, selectors.EVENT_READ)
         return self._address
 
     @property
@@ -179,7 +186,7 @@ class HelloServer:
         self._thread.start()
         return self
 
-    def serve_forever(self) -> None:  # noqa: PLR0912, PLR0915 - the hot loop, kept in one frame
+    def serve_forever(self) -> None:  # noqa: PLR0912 - the hot loop, kept in one frame
         self.bind()
         assert self._listener is not None
         listener = self._listener
@@ -192,47 +199,44 @@ class HelloServer:
         self._serving = True
         paused_since: float | None = None
         delay = _BACKOFF_START
+        ready, woken = self._ready, self._woken
         try:
-            with selectors.DefaultSelector() as ready, selectors.DefaultSelector() as woken:
-                ready.register(listener, selectors.EVENT_READ)
-                ready.register(self._wake_r, selectors.EVENT_READ)
-                woken.register(self._wake_r, selectors.EVENT_READ)
+            while not stopping():
+                if paused_since is None:
+                    ready.select()
+                else:
+                    # The queue still holds connections, so the listener stays
+                    # readable: wait on the wake-up socket alone, not a busy loop.
+                    woken.select(delay)
+                    delay = min(delay * 2, _BACKOFF_MAX)
                 while not stopping():
-                    if paused_since is None:
-                        ready.select()
-                    else:
-                        # The queue still holds connections, so the listener stays
-                        # readable: wait on the wake-up socket alone, not a busy loop.
-                        woken.select(delay)
-                        delay = min(delay * 2, _BACKOFF_MAX)
-                    while not stopping():
-                        try:
-                            fd, _ = raw_accept()
-                        except BlockingIOError:
+                    try:
+                        fd, _ = raw_accept()
+                    except BlockingIOError:
+                        break
+                    except OSError as exc:
+                        if exc.errno in _TRANSIENT_ACCEPT_ERRORS:
+                            continue
+                        if exc.errno in _RESOURCE_ERRORS:
+                            if paused_since is None:
+                                paused_since, delay = time.monotonic(), _BACKOFF_START
+                                log.warning(
+                                    "accept failed: %s; pausing accepts, the listener stays open",
+                                    os.strerror(exc.errno or 0),
+                                )
                             break
-                        except OSError as exc:
-                            if exc.errno in _TRANSIENT_ACCEPT_ERRORS:
-                                continue
-                            if exc.errno in _RESOURCE_ERRORS:
-                                if paused_since is None:
-                                    paused_since, delay = time.monotonic(), _BACKOFF_START
-                                    log.warning(
-                                        "accept failed: %s; pausing accepts, the listener stays open",
-                                        os.strerror(exc.errno or 0),
-                                    )
-                                break
-                            raise
-                        if paused_since is not None:
-                            log.warning("accepting again after %.1f s", time.monotonic() - paused_since)
-                            paused_since = None
-                        try:
-                            write(fd, greeting)
-                        except OSError as exc:
-                            if exc.errno not in _CLIENT_GONE_ERRORS:
-                                log.warning("write failed: %s", exc)
-                        finally:
-                            close(fd)
-                        self.connections += 1
+                        raise
+                    if paused_since is not None:
+                        log.warning("accepting again after %.1f s", time.monotonic() - paused_since)
+                        paused_since = None
+                    try:
+                        write(fd, greeting)
+                    except OSError as exc:
+                        if exc.errno not in _CLIENT_GONE_ERRORS:
+                            log.warning("write failed: %s", exc)
+                    finally:
+                        close(fd)
+                    self.connections += 1
         finally:
             self._close()
 
@@ -256,6 +260,8 @@ class HelloServer:
             self._close()
 
     def _close(self) -> None:
+        self._ready.close()
+        self._woken.close()
         if self._listener is not None:
             self._listener.close()
         self._wake_r.close()

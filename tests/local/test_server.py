@@ -107,7 +107,8 @@ def test_stop_closes_the_listener_promptly_under_load():
     for worker in workers:
         worker.join()
     assert srv._thread is not None and not srv._thread.is_alive()
-    assert greet("127.0.0.1", port, timeout=1).verdict is Verdict.REFUSED
+    # Nothing listens any more (gVisor sometimes drops the SYN instead of refusing it).
+    assert greet("127.0.0.1", port, timeout=1).verdict in {Verdict.REFUSED, Verdict.TIMEOUT}
 
 
 def _open_fds(pid: int) -> int:
@@ -128,15 +129,16 @@ def test_descriptor_exhaustion_pauses_accepts_and_recovers(spawn_server):
     pid = server.proc.pid
     soft, hard = resource.prlimit(pid, resource.RLIMIT_NOFILE)
     resource.prlimit(pid, resource.RLIMIT_NOFILE, (_open_fds(pid), hard))
-    # The kernel completes the handshake; accept() then fails with EMFILE.
+    # The kernel completes the handshake; accept() then fails with EMFILE. Linux leaves
+    # the connection queued (silent); some kernels (gVisor) drop it with an RST.
     starved = greet("127.0.0.1", server.port, timeout=0.5)
-    assert starved.verdict is Verdict.SILENT, starved.explanation
+    assert starved.verdict in {Verdict.SILENT, Verdict.CLOSED_WITHOUT_DATA}, starved.explanation
     cpu_before = _cpu_seconds(pid)
     time.sleep(1.0)
     assert _cpu_seconds(pid) - cpu_before < 0.5, "the server spins while out of descriptors"
     resource.prlimit(pid, resource.RLIMIT_NOFILE, (soft, hard))
     recovered = greet("127.0.0.1", server.port, timeout=5)
-    assert recovered.verdict is Verdict.OK, recovered.explanation
+    assert recovered.verdict is Verdict.OK, (recovered.explanation, server.stop())
     code, _, err = server.stop()
     assert code == 0
     assert err.count("pausing accepts") == 1, err
