@@ -75,9 +75,7 @@ def probe(
         except OSError as exc:
             return ProbeResult(target, connected=False, connect_errno=exc.errno, total_s=since())
         connect_s = since()
-        received, ending, first_byte = _read_to_end(
-            sock, timeout if read_timeout is None else read_timeout, read_cap
-        )
+        received, ending, first_byte = _read_to_end(sock, timeout if read_timeout is None else read_timeout, read_cap)
         return ProbeResult(
             target,
             connected=True,

@@ -108,9 +108,7 @@ def explain_bind_error(exc: OSError, host: str, port: int) -> str:
             "choose --port 1024 or above"
         )
     if exc.errno == errno.EADDRNOTAVAIL:
-        return (
-            f"cannot bind {where}: {host} is not an address of this machine; use --host :: for every address"
-        )
+        return f"cannot bind {where}: {host} is not an address of this machine; use --host :: for every address"
     return f"cannot bind {where}: {exc.strerror or exc}"
 
 

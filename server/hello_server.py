@@ -79,8 +79,7 @@ def _resolve_bind_address(host: str, port: int) -> tuple[socket.AddressFamily, s
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=flags)
     except socket.gaierror:
         raise ValueError(
-            "--host takes a literal address ('::', '0.0.0.0', '::1', '127.0.0.1') "
-            f"or 'localhost', got {host!r}"
+            f"--host takes a literal address ('::', '0.0.0.0', '::1', '127.0.0.1') or 'localhost', got {host!r}"
         ) from None
     family, _, _, _, sockaddr = infos[0]
     return socket.AddressFamily(family), str(sockaddr[0])

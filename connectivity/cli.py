@@ -1,0 +1,145 @@
+"""``python -m connectivity``: probe a host's every address, or lint a fly.toml.
+
+    python -m connectivity probe hello-server.fly.dev
+    python -m connectivity probe [::1]:1848 --json
+    python -m connectivity probe hello-server.fly.dev --resolver 127.0.0.1:5353
+
+Exit status: 0 when every probed target is ``ok``, 1 otherwise, 2 on bad usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Callable, Sequence
+from typing import NoReturn, TypeVar
+
+from connectivity.check import BOTH, DEFAULT_EXPECT, check_host
+from connectivity.model import Family, Verdict
+from connectivity.probe import DEFAULT_TIMEOUT
+from connectivity.report import format_report, report_json, unescape
+from connectivity.resolve import DEFAULT_LIFETIME
+from connectivity.targets import UsageError, hostname_problem, parse_host, parse_port, parse_resolver
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+DEFAULT_PORT = 1848
+T = TypeVar("T")
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def _typed(parse: Callable[[str], T]) -> Callable[[str], T]:
+    """An argparse type from a parser that raises ``UsageError``/``ValueError``."""
+
+    def convert(text: str) -> T:
+        try:
+            return parse(text)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    convert.__name__ = parse.__name__
+    return convert
+
+
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise ValueError(f"must be a positive number of seconds, got {text!r}")
+    return value
+
+
+def _count(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise ValueError(f"must be 0 or more, got {text!r}")
+    return value
+
+
+def _expect(text: str) -> bytes:
+    try:
+        data = unescape(text)
+    except ValueError as exc:
+        raise ValueError(f"bad escape in {text!r}: {exc}") from None
+    if not data:
+        raise ValueError("the expected greeting is empty")
+    return data
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="python -m connectivity", description=__doc__.split("\n\n")[0] if __doc__ else None)
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    probe = commands.add_parser("probe", help="resolve a host, probe every address, judge and diagnose")
+    probe.add_argument("host", help="a name or an address: name, name:port, 1.2.3.4, ::1, [::1]:1848")
+    probe.add_argument("--port", type=_typed(parse_port), default=None, help=f"TCP port (default {DEFAULT_PORT})")
+    probe.add_argument(
+        "--expect", type=_typed(_expect), default=DEFAULT_EXPECT, help=r"greeting, \n-escapes (default 'hello\n')"
+    )
+    family = probe.add_mutually_exclusive_group()
+    family.add_argument("-4", dest="families", action="store_const", const=(Family.IPV4,), help="IPv4 only")
+    family.add_argument("-6", dest="families", action="store_const", const=(Family.IPV6,), help="IPv6 only")
+    probe.add_argument(
+        "--resolver",
+        type=_typed(parse_resolver),
+        default=None,
+        metavar="IP[:PORT]",
+        help="ask this DNS server alone (no system resolver, no getaddrinfo)",
+    )
+    probe.add_argument(
+        "--timeout",
+        type=_typed(_positive_float),
+        default=DEFAULT_TIMEOUT,
+        metavar="S",
+        help=f"connect timeout and read deadline, each (default {DEFAULT_TIMEOUT:g})",
+    )
+    probe.add_argument(
+        "--dns-lifetime",
+        type=_typed(_positive_float),
+        default=DEFAULT_LIFETIME,
+        metavar="S",
+        help=f"bound on each DNS query, retries included (default {DEFAULT_LIFETIME:g})",
+    )
+    probe.add_argument(
+        "--retries", type=_typed(_count), default=0, metavar="N", help="retry a failing target N times (backoff)"
+    )
+    probe.add_argument("--json", action="store_true", help="print one JSON document instead of the table")
+    probe.set_defaults(func=run_probe)
+    return parser
+
+
+def run_probe(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    try:
+        spec = parse_host(args.host)
+    except UsageError as exc:
+        parser.error(str(exc))
+    if not spec.literal and (problem := hostname_problem(spec.host)) is not None:
+        parser.error(f"{spec.host!r} is not a valid host name: {problem}")
+    if spec.port is not None and args.port is not None and spec.port != args.port:
+        parser.error(f"two ports given: {spec.port} in {args.host!r} and --port {args.port}")
+    port = args.port or spec.port or DEFAULT_PORT
+    report = check_host(
+        spec.host,
+        port,
+        expect=args.expect,
+        families=args.families or BOTH,
+        resolver=args.resolver,
+        timeout=args.timeout,
+        lifetime=args.dns_lifetime,
+        retries=args.retries,
+    )
+    if args.json:
+        print(json.dumps(report_json(report), indent=2))
+    else:
+        print(format_report(report))
+    all_ok = bool(report.outcomes) and all(o.verdict is Verdict.OK for o in report.outcomes)
+    return EXIT_OK if all_ok else EXIT_FAILED
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    code: int = args.func(args, parser)
+    return code

@@ -1,0 +1,296 @@
+"""What a host's verdicts mean for the deployment: a pure function, tested without sockets.
+
+Each finding has a stable code (used in reports, JSON and tests), a severity, a message
+saying what was seen and a remedy saying what to do. Severity ``error`` means the
+deployment fails some clients; ``warning`` is worth knowing (often about this client);
+``info`` is good news or context.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from connectivity.model import (
+    DnsStatus,
+    Family,
+    Finding,
+    Resolution,
+    Severity,
+    TargetOutcome,
+    Verdict,
+)
+
+FLY_SHARED_IPV4 = "fly-shared-ipv4"
+FLY_DEDICATED_IPV4_REMEDY = (
+    "run 'fly ips allocate-v4' (dedicated IPv4, $2/month), then optionally "
+    "'fly ips release <shared address>'; or serve this port through the 'tls' handler "
+    "so clients send SNI"
+)
+FLY_SHARED_IPV4_CAUSE = (
+    "Fly.io's shared IPv4 cannot route raw TCP: its edge picks the app from the HTTP Host "
+    "header or the TLS SNI, and a raw stream has neither"
+)
+
+_VERDICT_REMEDIES: dict[Verdict, str] = {
+    Verdict.CLOSED_WITHOUT_DATA: (
+        "a proxy accepted the connection but found no backend: is the app listening on "
+        "0.0.0.0 or [::] (not 127.0.0.1) on the internal port? Behind docker-proxy, is it up yet?"
+    ),
+    Verdict.RESET: "the server reset the connection: check its logs for crashes or a full accept queue",
+    Verdict.WRONG_GREETING: "another service answers on this port, or --expect is not what the server writes",
+    Verdict.TRUNCATED: "the server must write the whole greeting before closing",
+    Verdict.EXTRA_DATA: "the server writes more than the greeting: check --expect or the server",
+    Verdict.NO_CLOSE: "the server must close the connection after the greeting",
+    Verdict.SILENT: "something accepts but never writes: a stuck server, or a proxy with an HTTP handler",
+    Verdict.REFUSED: "nothing listens there: is the service running, on this port?",
+    Verdict.TIMEOUT: "no answer at all: a firewall drops the packets, or the host is down",
+    Verdict.UNREACHABLE: "this client cannot reach that address: test from another network",
+}
+
+
+def verdict_remedy(verdict: Verdict) -> str:
+    return _VERDICT_REMEDIES.get(verdict, "")
+
+
+def _by_family(outcomes: Sequence[TargetOutcome], family: Family) -> list[TargetOutcome]:
+    return [o for o in outcomes if o.target.family is family]
+
+
+def _all(outcomes: Sequence[TargetOutcome], *verdicts: Verdict) -> bool:
+    return bool(outcomes) and all(o.verdict in verdicts for o in outcomes)
+
+
+def _any(outcomes: Sequence[TargetOutcome], *verdicts: Verdict) -> bool:
+    return any(o.verdict in verdicts for o in outcomes)
+
+
+def _addresses(outcomes: Iterable[TargetOutcome]) -> tuple[str, ...]:
+    return tuple(o.target.address for o in outcomes)
+
+
+def _listing(outcomes: Iterable[TargetOutcome]) -> str:
+    return ", ".join(f"{o.target.address} {o.verdict}" for o in outcomes)
+
+
+def diagnose(
+    resolution: Resolution,
+    outcomes: Sequence[TargetOutcome],
+    predicted_dedicated_ipv4: bool = False,
+) -> tuple[Finding, ...]:
+    """All findings for one host, errors first.
+
+    ``predicted_dedicated_ipv4``: the offline fly.toml lint predicted that this service
+    needs a dedicated IPv4 (flyctl's own rule); a live shared-IPv4 failure confirms it.
+    """
+    findings = [*_dns_findings(resolution), *_probe_findings(resolution, outcomes, predicted_dedicated_ipv4)]
+    order = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.INFO: 2}
+    return tuple(sorted(findings, key=lambda f: order[f.severity]))
+
+
+def _dns_findings(resolution: Resolution) -> list[Finding]:
+    host = resolution.host
+    if resolution.invalid_name is not None:
+        return [
+            Finding(
+                "invalid-name",
+                Severity.ERROR,
+                f"{host!r} is not a valid host name: {resolution.invalid_name}",
+                "check the spelling; give a name such as my-app.fly.dev, or an IP address",
+            )
+        ]
+    if resolution.literal:
+        return []
+    answers = {a.family: a for a in resolution.dns}
+    statuses = {a.status for a in resolution.dns}
+    findings: list[Finding] = []
+    if answers and statuses == {DnsStatus.NXDOMAIN}:
+        findings.append(
+            Finding(
+                "nxdomain",
+                Severity.ERROR,
+                f"{host} does not exist in DNS (NXDOMAIN from {resolution.resolver})",
+                "check the name; for a Fly app, 'fly apps list' shows the names, and a new app's "
+                "<app>.fly.dev appears once it has an IP ('fly ips list')",
+            )
+        )
+    timed_out = [a for a in resolution.dns if a.status is DnsStatus.TIMEOUT]
+    if timed_out:
+        findings.append(
+            Finding(
+                "dns-timeout",
+                Severity.ERROR,
+                f"{' and '.join(a.rdtype for a in timed_out)} for {host}: {resolution.resolver} did not answer "
+                f"({timed_out[0].detail})",
+                "check that the resolver is reachable (--resolver IP[:PORT] to choose one), then retry",
+            )
+        )
+    failed = [a for a in resolution.dns if a.status in (DnsStatus.NO_NAMESERVERS, DnsStatus.ERROR)]
+    if failed:
+        findings.append(
+            Finding(
+                "dns-error",
+                Severity.ERROR,
+                f"{' and '.join(a.rdtype for a in failed)} for {host} failed at {resolution.resolver}: "
+                f"{failed[0].detail}",
+                "check the resolver configuration (/etc/resolv.conf, or --resolver IP[:PORT])",
+            )
+        )
+    a, aaaa = answers.get(Family.IPV4), answers.get(Family.IPV6)
+    if a is not None and aaaa is not None:
+        if a.status is DnsStatus.NO_ANSWER and aaaa.status is DnsStatus.OK:
+            findings.append(
+                Finding(
+                    "no-a",
+                    Severity.WARNING,
+                    f"{host} has AAAA records but no A record: IPv4-only clients cannot reach it",
+                    "on Fly.io, 'fly ips allocate-v4' gives raw TCP a dedicated IPv4 ($2/month)",
+                )
+            )
+        if aaaa.status is DnsStatus.NO_ANSWER and a.status is DnsStatus.OK:
+            findings.append(
+                Finding(
+                    "no-aaaa",
+                    Severity.WARNING,
+                    f"{host} has A records but no AAAA record: IPv6-only clients cannot reach it",
+                    "on Fly.io, 'fly ips allocate-v6' gives the app a dedicated IPv6 (free)",
+                )
+            )
+    findings += _mismatch(resolution)
+    return findings
+
+
+def _mismatch(resolution: Resolution) -> list[Finding]:
+    if resolution.system is None or not resolution.dns:
+        return []
+    queried = {a.family for a in resolution.dns if a.status in (DnsStatus.OK, DnsStatus.NO_ANSWER)}
+    if not queried:
+        return []
+    dns_view = set(resolution.dns_addresses)
+    system_view = {addr for addr in resolution.system if Family.of(addr) in queried}
+    if dns_view == system_view:
+        return []
+    only_system = sorted(system_view - dns_view)
+    only_dns = sorted(dns_view - system_view)
+    parts = []
+    if only_system:
+        parts.append(f"getaddrinfo alone returns {', '.join(only_system)}")
+    if only_dns:
+        parts.append(f"DNS alone returns {', '.join(only_dns)}")
+    return [
+        Finding(
+            "dns-mismatch",
+            Severity.WARNING,
+            f"this machine's resolver and DNS disagree for {resolution.host}: {'; '.join(parts)}",
+            "programs here connect to getaddrinfo's answer: look for a hosts-file entry, a stale "
+            "cache or a split-horizon resolver",
+            tuple(only_system + only_dns),
+        )
+    ]
+
+
+def _probe_findings(resolution: Resolution, outcomes: Sequence[TargetOutcome], predicted: bool) -> list[Finding]:
+    if not outcomes:
+        return []
+    v4 = _by_family(outcomes, Family.IPV4)
+    v6 = _by_family(outcomes, Family.IPV6)
+    findings: list[Finding] = []
+    explained: set[str] = set()
+
+    if _all(outcomes, Verdict.OK):
+        return [Finding("all-ok", Severity.INFO, f"all {len(outcomes)} targets answered as expected")]
+
+    on_fly = resolution.host.rstrip(".").endswith(".fly.dev")
+    v6_ok = _any(v6, Verdict.OK)
+    if _all(v4, Verdict.CLOSED_WITHOUT_DATA) and (v6_ok or on_fly):
+        lead = "IPv6 answers" if v6_ok else f"{resolution.host} is a Fly.io name"
+        confirm = (
+            " The fly.toml lint predicted this (needs-dedicated-ipv4): the live behaviour confirms it."
+            if predicted
+            else ""
+        )
+        findings.append(
+            Finding(
+                FLY_SHARED_IPV4,
+                Severity.ERROR,
+                f"{lead}; IPv4 ({', '.join(_addresses(v4))}) connects and is closed without data. "
+                f"{FLY_SHARED_IPV4_CAUSE}.{confirm}",
+                FLY_DEDICATED_IPV4_REMEDY,
+                _addresses(v4),
+            )
+        )
+        explained.update(_addresses(v4))
+
+    if _any(v4, Verdict.OK) and _all(v6, Verdict.REFUSED):
+        findings.append(
+            Finding(
+                "ipv4-only-listener",
+                Severity.ERROR,
+                "IPv4 answers but IPv6 is refused: the server listens on 0.0.0.0 only",
+                "bind [::] with IPV6_V6ONLY off (dual-stack), e.g. socket.create_server(('::', port), "
+                "family=AF_INET6, dualstack_ipv6=True)",
+                _addresses(v6),
+            )
+        )
+        explained.update(_addresses(v6))
+    if _any(v6, Verdict.OK) and _all(v4, Verdict.REFUSED):
+        findings.append(
+            Finding(
+                "ipv6-only-listener",
+                Severity.ERROR,
+                "IPv6 answers but IPv4 is refused: the server's IPv6 socket has IPV6_V6ONLY on",
+                "turn IPV6_V6ONLY off on the [::] socket (dual-stack), or listen on 0.0.0.0 as well",
+                _addresses(v4),
+            )
+        )
+        explained.update(_addresses(v4))
+
+    for family, group in ((Family.IPV6, v6), (Family.IPV4, v4)):
+        if _all(group, Verdict.UNREACHABLE) and all(o.result.no_route for o in group):
+            name = "IPv6" if family is Family.IPV6 else "IPv4"
+            findings.append(
+                Finding(
+                    f"client-without-{family}",
+                    Severity.WARNING,
+                    f"this client has no {name} route, so its {name} targets were not tested "
+                    f"({', '.join(_addresses(group))}): a fact about this client, not the server",
+                    f"run the check again from a host with {name} connectivity (a CI runner or a Fly machine)",
+                    _addresses(group),
+                )
+            )
+            explained.update(_addresses(group))
+
+    if _all(outcomes, Verdict.REFUSED, Verdict.TIMEOUT):
+        findings.append(
+            Finding(
+                "service-down",
+                Severity.ERROR,
+                f"no target accepted a connection ({_listing(outcomes)})",
+                "is the service running and listening on this port? On Fly.io: 'fly status', "
+                "'fly logs'; a stopped machine should start on connection unless auto_start_machines is off",
+                _addresses(outcomes),
+            )
+        )
+        return findings
+
+    rest = [o for o in outcomes if o.verdict is not Verdict.OK and o.target.address not in explained]
+    for verdict in dict.fromkeys(o.verdict for o in rest):
+        group = [o for o in rest if o.verdict is verdict]
+        findings.append(
+            Finding(
+                "failing-targets",
+                Severity.ERROR,
+                f"{verdict} on {', '.join(o.target.endpoint for o in group)}: {group[0].explanation}",
+                verdict_remedy(verdict),
+                _addresses(group),
+            )
+        )
+    return findings
+
+
+def errors(findings: Iterable[Finding]) -> list[Finding]:
+    return [f for f in findings if f.severity is Severity.ERROR]
+
+
+def findings_for(findings: Iterable[Finding], address: str) -> list[Finding]:
+    """The findings that explain one target (for a per-target failure message)."""
+    return [f for f in findings if address in f.addresses]

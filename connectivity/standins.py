@@ -1,0 +1,129 @@
+"""Loopback stand-ins for what a client can meet on the way to a TCP greeting service.
+
+Each ``StandIn`` listens on a local address and misbehaves in one named way: Fly.io's
+shared-IPv4 edge (accepts, then closes without data), a wrong greeting, a half greeting,
+a connection held open, an RST, a listener that never accepts, and so on. The tests use
+them to prove that every verdict is named correctly; the rehearsal and the benchmarks use
+them to stand in for remote hosts without leaving this machine.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import selectors
+import socket
+import struct
+import threading
+from enum import StrEnum
+from types import TracebackType
+
+
+class Behaviour(StrEnum):
+    HELLO = "hello"  # the greeting, then close: a correct server
+    CLOSE = "close"  # accept, close without a byte (FIN): Fly's shared IPv4 edge
+    RESET = "reset"  # accept, RST without a byte (SO_LINGER 0)
+    WRONG = "wrong"  # another greeting
+    HALF = "half"  # half the greeting, then close
+    EXTRA = "extra"  # the greeting and more
+    HOLD = "hold"  # the greeting, then hold the connection open
+    SILENT = "silent"  # accept, write nothing, hold open
+    RESET_AFTER = "reset-after"  # half the greeting, then RST
+    NO_ACCEPT = "no-accept"  # listen with the smallest backlog and never accept
+
+
+class StandIn:
+    """A TCP listener on ``host`` that behaves as ``behaviour``; a context manager.
+
+    ``v6only`` chooses IPV6_V6ONLY on an IPv6 wildcard socket (``None``: dual-stack).
+    """
+
+    def __init__(
+        self,
+        behaviour: Behaviour,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        greeting: bytes = b"hello\n",
+        v6only: bool | None = None,
+    ) -> None:
+        self.behaviour = behaviour
+        self.greeting = greeting
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        self._sock = socket.socket(family, socket.SOCK_STREAM)
+        self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if family == socket.AF_INET6:
+            self._sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1 if v6only or host != "::" else 0)
+        self._sock.bind((host, port))
+        self._sock.listen(0 if behaviour is Behaviour.NO_ACCEPT else 128)
+        self.host = host
+        self.port: int = self._sock.getsockname()[1]
+        self._held: list[socket.socket] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._serve, name=f"standin-{behaviour}", daemon=True)
+
+    def start(self) -> StandIn:
+        if self.behaviour is Behaviour.NO_ACCEPT:
+            self._fill_backlog()
+        else:
+            self._thread.start()
+        return self
+
+    def _fill_backlog(self) -> None:
+        """Occupy the accept queue so further handshakes are not completed: connects time out."""
+        family = self._sock.family
+        for _ in range(4):
+            sock = socket.socket(family, socket.SOCK_STREAM)
+            sock.setblocking(False)
+            with contextlib.suppress(BlockingIOError, OSError):
+                sock.connect((self.host, self.port))
+            self._held.append(sock)
+
+    def _serve(self) -> None:
+        with selectors.DefaultSelector() as selector:
+            selector.register(self._sock, selectors.EVENT_READ)
+            while not self._stop.is_set():
+                if not selector.select(timeout=0.05):
+                    continue
+                try:
+                    conn, _ = self._sock.accept()
+                except OSError:
+                    continue
+                self._answer(conn)
+
+    def _answer(self, conn: socket.socket) -> None:
+        b = self.behaviour
+        half = self.greeting[: max(1, len(self.greeting) // 2)]
+        with contextlib.suppress(OSError):
+            if b is Behaviour.HELLO:
+                conn.sendall(self.greeting)
+            elif b is Behaviour.WRONG:
+                conn.sendall(b"SSH-2.0-OpenSSH_9.2\r\n")
+            elif b is Behaviour.HALF:
+                conn.sendall(half)
+            elif b is Behaviour.EXTRA:
+                conn.sendall(self.greeting + b"and more\n")
+            elif b in (Behaviour.HOLD, Behaviour.SILENT):
+                if b is Behaviour.HOLD:
+                    conn.sendall(self.greeting)
+                self._held.append(conn)
+                return
+            elif b is Behaviour.RESET_AFTER:
+                conn.sendall(half)
+            if b in (Behaviour.RESET, Behaviour.RESET_AFTER):
+                conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        conn.close()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(5)
+        for conn in self._held:
+            conn.close()
+        self._sock.close()
+
+    def __enter__(self) -> StandIn:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()

@@ -1,0 +1,129 @@
+"""A DNS server on loopback (UDP, dnspython) that answers from a table: for rehearsals.
+
+    zone = {"hello-server.fly.dev": {"A": ["127.0.0.2"], "AAAA": ["::1"]}}
+    with StubDNS(zone) as dns_server:
+        check_host("hello-server.fly.dev", 1848, resolver=dns_server.address)
+
+A name missing from the table is NXDOMAIN; a name present without a record of the asked
+type gets an empty answer (NOERROR, no data). ``slow`` delays the answers for some names;
+``silent`` names are never answered (a resolver that does not answer).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import threading
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from types import TracebackType
+
+import dns.exception
+import dns.flags
+import dns.message
+import dns.name
+import dns.rcode
+import dns.rdataclass
+import dns.rdatatype
+import dns.rrset
+
+Zone = Mapping[str, Mapping[str, Sequence[str]]]
+
+
+def _key(name: str) -> str:
+    return name.rstrip(".").lower()
+
+
+class StubDNS:
+    def __init__(
+        self,
+        zone: Zone,
+        host: str = "127.0.0.1",
+        slow: Mapping[str, float] | None = None,
+        silent: Iterable[str] = (),
+        ttl: int = 30,
+    ) -> None:
+        self.zone = {_key(name): {t.upper(): list(v) for t, v in types.items()} for name, types in zone.items()}
+        self.slow = {_key(name): delay for name, delay in (slow or {}).items()}
+        self.silent = {_key(name) for name in silent}
+        self.ttl = ttl
+        self.queries: list[tuple[str, str]] = []
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        self._sock = socket.socket(family, socket.SOCK_DGRAM)
+        self._sock.bind((host, 0))
+        self._sock.settimeout(0.05)
+        self.host = host
+        self.port: int = self._sock.getsockname()[1]
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._serve, name="stub-dns", daemon=True)
+
+    @property
+    def address(self) -> tuple[str, int]:
+        """The ``(ip, port)`` to pass as a resolver."""
+        return self.host, self.port
+
+    @property
+    def spec(self) -> str:
+        """The ``IP:PORT`` text for ``--resolver``."""
+        return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
+
+    def start(self) -> StubDNS:
+        self._thread.start()
+        return self
+
+    def _serve(self) -> None:
+        while not self._stop.is_set():
+            try:
+                wire, peer = self._sock.recvfrom(4096)
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            try:
+                query = dns.message.from_wire(wire)
+            except dns.exception.DNSException:  # garbage on the port is ignored
+                continue
+            question = query.question[0]
+            name = _key(question.name.to_text())
+            self.queries.append((name, dns.rdatatype.to_text(question.rdtype)))
+            if name in self.silent:
+                continue
+            if name in self.slow:
+                threading.Thread(target=self._reply_later, args=(query, peer, self.slow[name]), daemon=True).start()
+                continue
+            self._reply(query, peer)
+
+    def _reply_later(self, query: dns.message.Message, peer: tuple[str, int], delay: float) -> None:
+        time.sleep(delay)
+        if not self._stop.is_set():
+            self._reply(query, peer)
+
+    def _reply(self, query: dns.message.Message, peer: tuple[str, int]) -> None:
+        response = dns.message.make_response(query)
+        response.flags |= dns.flags.AA
+        question = query.question[0]
+        records = self.zone.get(_key(question.name.to_text()))
+        if records is None:
+            response.set_rcode(dns.rcode.NXDOMAIN)
+        else:
+            values = records.get(dns.rdatatype.to_text(question.rdtype), [])
+            if values:
+                response.answer.append(
+                    dns.rrset.from_text_list(question.name, self.ttl, dns.rdataclass.IN, question.rdtype, values)
+                )
+        with contextlib.suppress(OSError):
+            self._sock.sendto(response.to_wire(), peer)
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(5)
+        self._sock.close()
+
+    def __enter__(self) -> StubDNS:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()

@@ -1,0 +1,159 @@
+"""What to probe: parsing a host argument, and turning a resolution into targets."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+import socket
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from connectivity.model import Family, Resolution, Source, Target
+
+_LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
+
+
+class UsageError(ValueError):
+    """Input a user can fix: the message says what was expected."""
+
+
+@dataclass(frozen=True)
+class HostSpec:
+    host: str  # a name, or a literal address without brackets
+    port: int | None  # from ``host:port`` / ``[v6]:port``, when given
+    literal: bool
+
+
+def parse_port(text: str | int) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        port = -1
+    if not 0 < port <= 65535:
+        raise UsageError(f"port must be an integer in 1..65535, got {text!r}")
+    return port
+
+
+def is_literal(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host.split("%", 1)[0])
+    except ValueError:
+        return False
+    return True
+
+
+def hostname_problem(name: str) -> str | None:
+    """Why ``name`` is not a valid DNS host name, or ``None`` when it is."""
+    stripped = name[:-1] if name.endswith(".") else name
+    if not stripped:
+        return "the name is empty"
+    if len(stripped) > 253:
+        return f"the name is {len(stripped)} characters long; at most 253"
+    for label in stripped.split("."):
+        if not _LABEL.match(label):
+            return f"label {label!r} is not 1-63 letters, digits or inner hyphens"
+    return None
+
+
+def parse_host(text: str) -> HostSpec:
+    """``name``, ``name:port``, ``1.2.3.4``, ``1.2.3.4:port``, ``::1``, ``[::1]``, ``[::1]:port``."""
+    text = text.strip()
+    if not text:
+        raise UsageError("the host is empty: give a name or an address")
+    if text.startswith("["):
+        inside, sep, rest = text[1:].partition("]")
+        if not sep or not is_literal(inside) or Family.of(inside) is not Family.IPV6:
+            raise UsageError(f"{text!r}: brackets must hold an IPv6 address, as in [::1]:1848")
+        if rest and not rest.startswith(":"):
+            raise UsageError(f"{text!r}: expected [IPv6]:PORT")
+        return HostSpec(inside, parse_port(rest[1:]) if rest else None, literal=True)
+    if is_literal(text):
+        return HostSpec(text, None, literal=True)
+    if text.count(":") == 1:
+        host, _, port = text.partition(":")
+        return HostSpec(host, parse_port(port), literal=is_literal(host))
+    if ":" in text:
+        raise UsageError(f"{text!r} is not an IPv6 address; write an address with a port as [v6]:port")
+    return HostSpec(text, None, literal=False)
+
+
+def parse_resolver(text: str) -> tuple[str, int]:
+    """``IP`` or ``IP:PORT`` (``[v6]:PORT`` for IPv6) of a DNS server; names are refused."""
+    spec = parse_host(text)
+    if not spec.literal:
+        raise UsageError(f"--resolver takes an IP address (IP or IP:PORT), got {text!r}")
+    return spec.host, spec.port or 53
+
+
+def targets_of(resolution: Resolution, port: int, families: Iterable[Family]) -> tuple[Target, ...]:
+    """Every address becomes its own target: DNS records first, then addresses only the
+    system resolver knows."""
+    wanted = set(families)
+    if resolution.literal:
+        family = Family.of(resolution.host)
+        return (Target(family, resolution.host, port, Source.LITERAL),) if family in wanted else ()
+    seen: set[str] = set()
+    targets: list[Target] = []
+    for answer in resolution.dns:
+        for address in answer.addresses:
+            if answer.family in wanted and address not in seen:
+                seen.add(address)
+                targets.append(Target(answer.family, address, port, Source.DNS))
+    for address in resolution.system or ():
+        family = Family.of(address)
+        if family in wanted and address not in seen:
+            seen.add(address)
+            targets.append(Target(family, address, port, Source.GETADDRINFO))
+    return tuple(targets)
+
+
+def local_addresses(include_interfaces: bool = True) -> tuple[str, ...]:
+    """The addresses a local server answers on: loopback in every notation, what
+    ``localhost`` resolves to (from the hosts file, never DNS) and, with
+    ``include_interfaces``, this machine's own interface addresses (Linux)."""
+    found: list[str] = ["127.0.0.1"]
+    if socket.has_ipv6:
+        found += ["::1", "::ffff:127.0.0.1"]
+    try:
+        infos = socket.getaddrinfo("localhost", None, type=socket.SOCK_STREAM)
+    except socket.gaierror:
+        infos = []
+    found += [str(info[4][0]) for info in infos]
+    if include_interfaces:
+        found += interface_addresses()
+    return tuple(dict.fromkeys(found))
+
+
+def interface_addresses() -> list[str]:
+    """Global addresses of this machine's interfaces, loopback and link-local excluded."""
+    found: list[str] = []
+    try:
+        with open("/proc/net/if_inet6", encoding="ascii") as table:
+            for line in table:
+                raw = line.split()[0]
+                ip = ipaddress.IPv6Address(bytes.fromhex(raw))
+                if not (ip.is_loopback or ip.is_link_local):
+                    found.append(str(ip))
+    except OSError:
+        pass
+    found[:0] = _ipv4_interface_addresses()
+    return found
+
+
+def _ipv4_interface_addresses() -> list[str]:
+    import fcntl  # Unix only
+    import struct
+
+    siocgifaddr = 0x8915
+    found: list[str] = []
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        for _, name in socket.if_nameindex():
+            request = struct.pack("256s", name.encode()[:15])
+            try:
+                reply = fcntl.ioctl(sock.fileno(), siocgifaddr, request)
+            except OSError:
+                continue  # no IPv4 address on that interface
+            ip = ipaddress.IPv4Address(reply[20:24])
+            if not ip.is_loopback:
+                found.append(str(ip))
+    return found
