@@ -72,6 +72,11 @@ def probe(
             sock.connect(sockaddr(target))
         except TimeoutError:
             return ProbeResult(target, connected=False, connect_timed_out=True, total_s=since())
+        except ConnectionResetError:
+            # Some stacks (gVisor) report an RST that follows the handshake at once as
+            # connect()'s error: the peer accepted, then reset before any byte.
+            elapsed = since()
+            return ProbeResult(target, connected=True, ending=Ending.RESET, connect_s=elapsed, total_s=elapsed)
         except OSError as exc:
             return ProbeResult(target, connected=False, connect_errno=exc.errno, total_s=since())
         connect_s = since()

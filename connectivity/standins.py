@@ -14,6 +14,7 @@ import selectors
 import socket
 import struct
 import threading
+import time
 from enum import StrEnum
 from types import TracebackType
 
@@ -109,6 +110,9 @@ class StandIn:
             elif b is Behaviour.RESET_AFTER:
                 conn.sendall(half)
             if b in (Behaviour.RESET, Behaviour.RESET_AFTER):
+                # Let the client finish connecting and read what was sent before the RST
+                # (an RST discards data the client has not read yet).
+                time.sleep(0.05)
                 conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         conn.close()
 

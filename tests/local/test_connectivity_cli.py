@@ -1,0 +1,130 @@
+"""``python -m connectivity probe`` as a subprocess, against the stub DNS and stand-ins."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from connectivity.standins import Behaviour, StandIn
+from connectivity.stub_dns import StubDNS
+from server import HelloServer
+
+pytestmark = pytest.mark.local
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "connectivity", *args], cwd=ROOT, capture_output=True, text=True, timeout=60, check=False
+    )
+
+
+@pytest.fixture(scope="module")
+def fly_like():
+    """hello-server.fly.dev: A on a loopback shared-IPv4 edge, AAAA on the real server."""
+    with (
+        HelloServer(host="::1", port=0) as srv,
+        StandIn(Behaviour.CLOSE, host="127.0.0.2", port=srv.port),
+        StandIn(Behaviour.HELLO, host="127.0.0.3", port=srv.port),
+        StubDNS(
+            {
+                "hello-server.fly.dev": {"A": ["127.0.0.2"], "AAAA": ["::1"]},
+                "dedicated.fly.dev": {"A": ["127.0.0.3"], "AAAA": ["::1"]},
+            },
+            silent={"silent.fly.dev"},
+        ) as dns,
+    ):
+        yield srv.port, dns.spec
+
+
+def test_table_names_each_target_and_the_fly_finding(fly_like):
+    port, resolver = fly_like
+    done = cli("probe", "hello-server.fly.dev", "--port", str(port), "--resolver", resolver)
+    assert done.returncode == 1, done.stderr
+    rows = {line.split()[1]: line.split() for line in done.stdout.splitlines() if line.startswith(("ipv4", "ipv6"))}
+    assert rows["127.0.0.2"][4] == "closed-without-data"
+    assert rows["::1"][4] == "ok"
+    assert "fly-shared-ipv4" in done.stdout
+    assert "fix: run 'fly ips allocate-v4' (dedicated IPv4, $2/month)" in done.stdout
+
+
+def test_json_document(fly_like):
+    port, resolver = fly_like
+    done = cli("probe", "hello-server.fly.dev", "--port", str(port), "--resolver", resolver, "--json")
+    assert done.returncode == 1
+    doc = json.loads(done.stdout)
+    assert (doc["host"], doc["port"], doc["expect"]) == ("hello-server.fly.dev", port, "hello\\n")
+    assert [(t["family"], t["address"], t["source"], t["verdict"]) for t in doc["targets"]] == [
+        ("ipv4", "127.0.0.2", "dns", "closed-without-data"),
+        ("ipv6", "::1", "dns", "ok"),
+    ]
+    assert set(doc["targets"][1]["timings_ms"]) == {"connect", "first_byte", "total"}
+    assert doc["targets"][1]["received"] == "hello\\n"
+    assert doc["findings"][0]["code"] == "fly-shared-ipv4"
+
+
+def test_all_ok_exits_0(fly_like):
+    port, resolver = fly_like
+    done = cli("probe", "dedicated.fly.dev", "--port", str(port), "--resolver", resolver)
+    assert done.returncode == 0, done.stdout
+    assert "all-ok" in done.stdout
+
+
+def test_family_selection(fly_like):
+    port, resolver = fly_like
+    done = cli("probe", "hello-server.fly.dev", "--port", str(port), "--resolver", resolver, "-6", "--json")
+    assert done.returncode == 0
+    assert [t["address"] for t in json.loads(done.stdout)["targets"]] == ["::1"]
+
+
+def test_literal_with_port_needs_no_dns(fly_like):
+    port, _ = fly_like
+    done = cli("probe", f"[::1]:{port}", "--json")
+    assert done.returncode == 0
+    doc = json.loads(done.stdout)
+    assert doc["targets"][0]["source"] == "literal"
+    assert doc["dns"] == []
+    assert doc["getaddrinfo"] is None
+
+
+def test_expect_escapes(fly_like):
+    port, _ = fly_like
+    assert cli("probe", "::1", "--port", str(port), "--expect", "hello\\n").returncode == 0
+    wrong = cli("probe", "::1", "--port", str(port), "--expect", "bye\\n")
+    assert wrong.returncode == 1
+    assert "wrong-greeting" in wrong.stdout
+
+
+def test_resolver_that_does_not_answer_fails_clearly_within_the_lifetime(fly_like):
+    port, resolver = fly_like
+    done = cli("probe", "silent.fly.dev", "--port", str(port), "--resolver", resolver, "--dns-lifetime", "0.5")
+    assert done.returncode == 1
+    assert "dns-timeout" in done.stdout
+    assert "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["probe", "bad_name!"], "is not a valid host name"),
+        (["probe", "::1", "--port", "http"], "port must be an integer"),
+        (["probe", "::1", "--resolver", "dns.google"], "--resolver takes an IP address"),
+        (["probe", "[::1]:80", "--port", "81"], "two ports given"),
+        (["probe", "::1", "--timeout", "0"], "positive number of seconds"),
+        (["probe", "::1", "--retries=-1"], "must be 0 or more"),
+        (["probe", "::1", "--expect", "bad\\"], "bad escape"),
+        (["probe", "::1", "-4", "-6"], "not allowed with argument"),
+        (["frobnicate"], "invalid choice"),
+    ],
+)
+def test_bad_usage_is_one_line_and_status_2(args, message):
+    done = cli(*args)
+    assert done.returncode == 2
+    assert message in done.stderr
+    assert done.stderr.count("\n") == 1, done.stderr
+    assert done.stdout == ""

@@ -1,0 +1,159 @@
+"""The probe plus the judge name every misbehaviour of a real server on loopback."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+from connectivity.check import check_targets, probe_and_judge
+from connectivity.model import Family, Target, Verdict
+from connectivity.standins import Behaviour, StandIn
+from server import HelloServer
+
+pytestmark = pytest.mark.local
+
+ROOT = Path(__file__).resolve().parents[2]
+LOOPBACK = ["127.0.0.1", "::1"]
+EXPECTED = {
+    Behaviour.HELLO: Verdict.OK,
+    Behaviour.CLOSE: Verdict.CLOSED_WITHOUT_DATA,
+    Behaviour.RESET: Verdict.CLOSED_WITHOUT_DATA,
+    Behaviour.WRONG: Verdict.WRONG_GREETING,
+    Behaviour.HALF: Verdict.TRUNCATED,
+    Behaviour.EXTRA: Verdict.EXTRA_DATA,
+    Behaviour.HOLD: Verdict.NO_CLOSE,
+    Behaviour.SILENT: Verdict.SILENT,
+    Behaviour.RESET_AFTER: Verdict.RESET,
+    Behaviour.NO_ACCEPT: Verdict.TIMEOUT,
+}
+
+
+def target(address: str, port: int) -> Target:
+    return Target(Family.of(address), address, port)
+
+
+@pytest.mark.parametrize("address", LOOPBACK)
+@pytest.mark.parametrize("behaviour", list(Behaviour), ids=str)
+def test_each_misbehaviour_gets_its_verdict(behaviour, address):
+    with StandIn(behaviour, host=address) as server:
+        outcome = probe_and_judge(target(address, server.port), b"hello\n", timeout=0.5)
+    assert outcome.verdict is EXPECTED[behaviour], outcome.explanation
+
+
+@pytest.mark.parametrize("address", LOOPBACK)
+def test_a_port_nobody_listens_on_is_refused(address):
+    with socket.socket(socket.AF_INET6 if ":" in address else socket.AF_INET) as placeholder:
+        placeholder.bind((address, 0))  # bound, never listening: nobody accepts there
+        port = placeholder.getsockname()[1]
+        outcome = probe_and_judge(target(address, port), b"hello\n", timeout=1)
+    assert outcome.verdict is Verdict.REFUSED
+
+
+def test_probe_records_bytes_ending_and_ordered_timings(hello_server):
+    outcome = probe_and_judge(target("::1", hello_server.port), b"hello\n")
+    r = outcome.result
+    assert r.received == b"hello\n"
+    assert r.connect_s is not None
+    assert r.first_byte_s is not None
+    assert 0 <= r.connect_s <= r.first_byte_s <= r.total_s
+
+
+def test_ipv4_mapped_literal_uses_an_ipv6_socket(hello_server):
+    outcome = probe_and_judge(target("::ffff:127.0.0.1", hello_server.port), b"hello\n")
+    assert outcome.target.family is Family.IPV6
+    assert outcome.verdict is Verdict.OK
+
+
+def test_ipv4_only_listener_is_diagnosed():
+    with HelloServer(host="0.0.0.0", port=0) as srv:
+        report = check_targets("ipv4-only", [target(a, srv.port) for a in LOOPBACK])
+    assert [o.verdict for o in report.outcomes] == [Verdict.OK, Verdict.REFUSED]
+    assert [f.code for f in report.findings] == ["ipv4-only-listener"]
+
+
+def test_ipv6_only_listener_is_diagnosed():
+    with StandIn(Behaviour.HELLO, host="::", v6only=True) as srv:
+        report = check_targets("ipv6-only", [target(a, srv.port) for a in LOOPBACK])
+    assert [o.verdict for o in report.outcomes] == [Verdict.REFUSED, Verdict.OK]
+    assert [f.code for f in report.findings] == ["ipv6-only-listener"]
+
+
+def test_targets_are_probed_concurrently():
+    # A server that greets nobody until N connections are open at once: probed one after
+    # another, the first probe would reach its deadline alone and be judged silent.
+    n = 6
+    with socket.create_server(("127.0.0.1", 0), backlog=n) as listener:
+        port = listener.getsockname()[1]
+
+        def barrier() -> None:
+            held = [listener.accept()[0] for _ in range(n)]
+            for conn in held:
+                conn.sendall(b"hello\n")
+                conn.close()
+
+        thread = threading.Thread(target=barrier, daemon=True)
+        thread.start()
+        report = check_targets("barrier", [target("127.0.0.1", port)] * n, timeout=20)
+        thread.join(5)
+    assert [o.verdict for o in report.outcomes] == [Verdict.OK] * n
+
+
+def test_a_success_after_retries_is_reported_as_such():
+    with socket.socket() as reserve:
+        reserve.bind(("127.0.0.1", 0))
+        port = reserve.getsockname()[1]
+    late: list[HelloServer] = []
+
+    def start_server_while_waiting(_delay: float) -> None:
+        late.append(HelloServer(host="127.0.0.1", port=port).start())
+
+    try:
+        outcome = probe_and_judge(target("127.0.0.1", port), b"hello\n", retries=2, sleep=start_server_while_waiting)
+    finally:
+        for srv in late:
+            srv.stop()
+    assert outcome.verdict is Verdict.OK
+    assert outcome.result.attempts == 2
+    assert "(after 2 attempts)" in outcome.explanation
+
+
+def test_retries_give_up_after_n_more_attempts():
+    waits: list[float] = []
+    with StandIn(Behaviour.CLOSE) as edge:
+        outcome = probe_and_judge(target("127.0.0.1", edge.port), b"hello\n", retries=3, sleep=waits.append)
+    assert outcome.verdict is Verdict.CLOSED_WITHOUT_DATA
+    assert outcome.result.attempts == 4
+    assert len(waits) == 3
+    assert waits[2] > waits[0]  # exponential, even with jitter (x0.5..x1.5)
+
+
+def _can_unshare() -> str | None:
+    if not sys.platform.startswith("linux") or shutil.which("unshare") is None:
+        return "needs Linux and unshare (util-linux) for a network namespace without routes"
+    if os.geteuid() != 0:
+        return "needs root to create a network namespace (unshare --net)"
+    return None
+
+
+@pytest.mark.skipif(_can_unshare() is not None, reason=_can_unshare() or "")
+@pytest.mark.parametrize("address", LOOPBACK)
+def test_no_route_is_unreachable_and_a_fact_about_the_client(address):
+    # A fresh network namespace has its loopback down: no route to anything.
+    done = subprocess.run(
+        ["unshare", "--net", sys.executable, "-m", "connectivity", "probe", address, "--port", "1848", "--json"],
+        cwd=ROOT, capture_output=True, text=True, timeout=30, check=False,
+    )  # fmt: skip
+    assert done.returncode == 1, done.stderr
+    import json
+
+    doc = json.loads(done.stdout)
+    assert doc["targets"][0]["verdict"] == "unreachable"
+    family = "ipv6" if ":" in address else "ipv4"
+    assert [f["code"] for f in doc["findings"]] == [f"client-without-{family}"]

@@ -1,0 +1,89 @@
+"""Resolution through a stub DNS server on loopback (dnspython), never the system's."""
+
+from __future__ import annotations
+
+import socket
+
+import pytest
+
+from connectivity.check import check_host
+from connectivity.model import DnsStatus
+from connectivity.resolve import resolve
+from connectivity.stub_dns import StubDNS
+
+pytestmark = pytest.mark.local
+
+# Loopback addresses only: nothing resolved here may lead a probe off this machine.
+ZONE = {
+    "both.example": {"A": ["127.0.0.10", "127.0.0.11"], "AAAA": ["::1"]},
+    "v6only.example": {"AAAA": ["::ffff:127.0.0.20"]},
+    "v4only.example": {"A": ["127.0.0.30"]},
+    "empty.example": {},
+}
+
+
+@pytest.fixture(scope="module")
+def stub():
+    with StubDNS(ZONE, slow={"slow.example": 3.0}, silent={"silent.example"}) as server:
+        yield server
+
+
+def test_a_and_aaaa_are_queried_separately(stub):
+    resolution = resolve("both.example", resolver=stub.address, lifetime=2)
+    a, aaaa = resolution.dns
+    assert (a.rdtype, a.status, a.addresses) == ("A", DnsStatus.OK, ("127.0.0.10", "127.0.0.11"))
+    assert (aaaa.rdtype, aaaa.status, aaaa.addresses) == ("AAAA", DnsStatus.OK, ("::1",))
+    assert ("both.example", "A") in stub.queries
+    assert ("both.example", "AAAA") in stub.queries
+
+
+@pytest.mark.parametrize(
+    ("name", "a", "aaaa"),
+    [
+        ("v6only.example", DnsStatus.NO_ANSWER, DnsStatus.OK),
+        ("v4only.example", DnsStatus.OK, DnsStatus.NO_ANSWER),
+        ("empty.example", DnsStatus.NO_ANSWER, DnsStatus.NO_ANSWER),
+        ("missing.example", DnsStatus.NXDOMAIN, DnsStatus.NXDOMAIN),
+    ],
+)
+def test_missing_records_and_names_are_results(stub, name, a, aaaa):
+    resolution = resolve(name, resolver=stub.address, lifetime=2)
+    assert [answer.status for answer in resolution.dns] == [a, aaaa]
+
+
+@pytest.mark.parametrize("name", ["slow.example", "silent.example"])
+def test_a_resolver_that_does_not_answer_in_time_is_a_timeout_within_the_lifetime(stub, name):
+    resolution = resolve(name, resolver=stub.address, lifetime=0.5)
+    assert [answer.status for answer in resolution.dns] == [DnsStatus.TIMEOUT, DnsStatus.TIMEOUT]
+    assert "0.5 s" in resolution.dns[0].detail
+
+
+def test_an_explicit_resolver_alone_is_asked_and_only_its_addresses_are_probed(stub, hello_server, monkeypatch):
+    looked_up: list[object] = []
+    real = socket.getaddrinfo
+
+    def spy(host, *args, **kwargs):
+        looked_up.append(host)
+        return real(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", spy)
+    report = check_host("both.example", hello_server.port, resolver=stub.address, lifetime=2, timeout=1)
+    assert report.resolution.system is None
+    assert "both.example" not in looked_up
+    assert [o.target.label for o in report.outcomes] == ["ipv4-127.0.0.10", "ipv4-127.0.0.11", "ipv6-::1"]
+    assert {str(o.verdict) for o in report.outcomes} == {"ok"}
+
+
+def test_an_invalid_name_is_not_sent_anywhere(stub):
+    before = len(stub.queries)
+    resolution = resolve("bad_name..example", resolver=stub.address)
+    assert resolution.invalid_name is not None
+    assert len(stub.queries) == before
+
+
+def test_a_literal_needs_no_dns(stub):
+    before = len(stub.queries)
+    resolution = resolve("::1", resolver=stub.address)
+    assert resolution.literal
+    assert resolution.dns == ()
+    assert len(stub.queries) == before

@@ -1,0 +1,149 @@
+"""Every finding from constructed verdicts and resolutions: no socket."""
+
+from __future__ import annotations
+
+import pytest
+
+from connectivity.diagnosis import diagnose, errors, findings_for
+from connectivity.model import (
+    DnsAnswer,
+    DnsStatus,
+    Family,
+    ProbeResult,
+    Resolution,
+    Severity,
+    Source,
+    Target,
+    TargetOutcome,
+    Verdict,
+)
+
+V4, V6 = "66.241.125.63", "2a09:8280:1::c5:a273:0"
+
+
+def outcome(address: str, verdict: Verdict, no_route: bool = False) -> TargetOutcome:
+    target = Target(Family.of(address), address, 1848, Source.DNS)
+    result = ProbeResult(
+        target, connected=verdict not in {Verdict.REFUSED, Verdict.TIMEOUT, Verdict.UNREACHABLE}, no_route=no_route
+    )
+    return TargetOutcome(result, verdict, f"{verdict} explained")
+
+
+def dns(host: str = "hello-server.fly.dev", a=(V4,), aaaa=(V6,), system=None) -> Resolution:
+    def answer(family, addresses):
+        if isinstance(addresses, DnsStatus):
+            return DnsAnswer(family, addresses)
+        return DnsAnswer(family, DnsStatus.OK if addresses else DnsStatus.NO_ANSWER, tuple(addresses))
+
+    return Resolution(host, dns=(answer(Family.IPV4, a), answer(Family.IPV6, aaaa)), system=system)
+
+
+def codes(findings) -> list[str]:
+    return [f.code for f in findings]
+
+
+def test_fly_shared_ipv4_when_ipv6_answers_and_ipv4_closes_without_data():
+    findings = diagnose(dns(), [outcome(V4, Verdict.CLOSED_WITHOUT_DATA), outcome(V6, Verdict.OK)])
+    assert codes(findings) == ["fly-shared-ipv4"]
+    (fly,) = findings
+    assert fly.severity is Severity.ERROR
+    assert fly.message.startswith("IPv6 answers")
+    assert "Fly.io's shared IPv4 cannot route raw TCP" in fly.message
+    assert "fly ips allocate-v4" in fly.remedy
+    assert "$2/month" in fly.remedy
+    assert "tls" in fly.remedy
+    assert findings_for(findings, V4) == [fly]
+    assert findings_for(findings, V6) == []
+
+
+def test_fly_shared_ipv4_from_the_name_alone_when_ipv6_cannot_be_tested():
+    findings = diagnose(
+        dns(), [outcome(V4, Verdict.CLOSED_WITHOUT_DATA), outcome(V6, Verdict.UNREACHABLE, no_route=True)]
+    )
+    assert codes(findings) == ["fly-shared-ipv4", "client-without-ipv6"]
+    assert "hello-server.fly.dev is a Fly.io name" in findings[0].message
+
+
+def test_closed_without_data_off_fly_without_ipv6_proof_is_not_blamed_on_fly():
+    findings = diagnose(dns("example.com", aaaa=()), [outcome(V4, Verdict.CLOSED_WITHOUT_DATA)])
+    assert "fly-shared-ipv4" not in codes(findings)
+    assert "failing-targets" in codes(findings)
+    assert "no backend" in findings[0].remedy
+
+
+def test_the_lint_prediction_is_confirmed_by_the_live_failure():
+    outcomes = [outcome(V4, Verdict.CLOSED_WITHOUT_DATA), outcome(V6, Verdict.OK)]
+    (fly,) = diagnose(dns(), outcomes, predicted_dedicated_ipv4=True)
+    assert "the live behaviour confirms it" in fly.message
+
+
+def test_ipv4_only_listener():
+    findings = diagnose(dns("example.com"), [outcome(V4, Verdict.OK), outcome(V6, Verdict.REFUSED)])
+    assert codes(findings) == ["ipv4-only-listener"]
+    assert "IPV6_V6ONLY off" in findings[0].remedy
+
+
+def test_ipv6_only_listener():
+    findings = diagnose(dns("example.com"), [outcome(V4, Verdict.REFUSED), outcome(V6, Verdict.OK)])
+    assert codes(findings) == ["ipv6-only-listener"]
+
+
+@pytest.mark.parametrize(("family", "address", "other"), [("ipv6", V6, V4), ("ipv4", V4, V6)])
+def test_client_without_a_family_is_a_warning_about_the_client(family, address, other):
+    findings = diagnose(dns(), [outcome(address, Verdict.UNREACHABLE, no_route=True), outcome(other, Verdict.OK)])
+    assert codes(findings) == [f"client-without-{family}"]
+    assert findings[0].severity is Severity.WARNING
+    assert errors(findings) == []
+
+
+def test_all_ok_and_service_down():
+    assert codes(diagnose(dns(), [outcome(V4, Verdict.OK), outcome(V6, Verdict.OK)])) == ["all-ok"]
+    down = diagnose(dns(), [outcome(V4, Verdict.REFUSED), outcome(V6, Verdict.TIMEOUT)])
+    assert codes(down) == ["service-down"]
+
+
+def test_no_a_and_no_aaaa():
+    no_a = diagnose(dns(a=()), [outcome(V6, Verdict.OK)])
+    assert codes(no_a) == ["no-a", "all-ok"]
+    assert "IPv4-only clients cannot reach it" in no_a[0].message
+    no_aaaa = diagnose(dns(aaaa=()), [outcome(V4, Verdict.OK)])
+    assert codes(no_aaaa) == ["no-aaaa", "all-ok"]
+
+
+def test_dns_mismatch_names_both_sides():
+    findings = diagnose(dns(system=(V4, "203.0.113.9")), [outcome(V4, Verdict.OK), outcome(V6, Verdict.OK)])
+    (mismatch,) = [f for f in findings if f.code == "dns-mismatch"]
+    assert "getaddrinfo alone returns 203.0.113.9" in mismatch.message
+    assert f"DNS alone returns {V6}" in mismatch.message
+    assert diagnose(dns(system=(V6, V4)), [outcome(V4, Verdict.OK)]) == diagnose(dns(), [outcome(V4, Verdict.OK)])
+
+
+@pytest.mark.parametrize(
+    ("status", "code"),
+    [(DnsStatus.NXDOMAIN, "nxdomain"), (DnsStatus.TIMEOUT, "dns-timeout"), (DnsStatus.NO_NAMESERVERS, "dns-error")],
+)
+def test_dns_failures_are_named(status, code):
+    findings = diagnose(dns(a=status, aaaa=status), [])
+    assert codes(findings) == [code]
+    assert findings[0].severity is Severity.ERROR
+
+
+def test_invalid_name():
+    findings = diagnose(Resolution("bad_name", invalid_name="label 'bad_name' is not ..."), [])
+    assert codes(findings) == ["invalid-name"]
+
+
+def test_other_failures_are_listed_with_a_remedy_per_verdict():
+    findings = diagnose(dns("example.com"), [outcome(V4, Verdict.WRONG_GREETING), outcome(V6, Verdict.SILENT)])
+    assert codes(findings) == ["failing-targets", "failing-targets"]
+    assert "another service" in findings[0].remedy
+    assert findings[1].addresses == (V6,)
+
+
+def test_errors_come_first():
+    findings = diagnose(
+        dns(a=(), system=("198.51.100.1",)),
+        [outcome(V6, Verdict.WRONG_GREETING)],
+    )
+    severities = [f.severity for f in findings]
+    assert severities == sorted(severities, key=[Severity.ERROR, Severity.WARNING, Severity.INFO].index)

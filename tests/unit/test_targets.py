@@ -1,0 +1,113 @@
+"""Parsing hosts, ports and resolvers, and turning a resolution into targets."""
+
+from __future__ import annotations
+
+import pytest
+
+from connectivity.model import DnsAnswer, DnsStatus, Family, Resolution, Source
+from connectivity.targets import (
+    HostSpec,
+    UsageError,
+    hostname_problem,
+    local_addresses,
+    parse_host,
+    parse_resolver,
+    targets_of,
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "spec"),
+    [
+        ("hello-server.fly.dev", HostSpec("hello-server.fly.dev", None, literal=False)),
+        ("hello-server.fly.dev:1848", HostSpec("hello-server.fly.dev", 1848, literal=False)),
+        ("66.241.125.63", HostSpec("66.241.125.63", None, literal=True)),
+        ("66.241.125.63:80", HostSpec("66.241.125.63", 80, literal=True)),
+        ("2a09:8280:1::c5:a273:0", HostSpec("2a09:8280:1::c5:a273:0", None, literal=True)),
+        ("[2a09:8280:1::c5:a273:0]", HostSpec("2a09:8280:1::c5:a273:0", None, literal=True)),
+        ("[::1]:1848", HostSpec("::1", 1848, literal=True)),
+        ("::ffff:127.0.0.1", HostSpec("::ffff:127.0.0.1", None, literal=True)),
+        ("fe80::1%eth0", HostSpec("fe80::1%eth0", None, literal=True)),
+    ],
+)
+def test_parse_host(text, spec):
+    assert parse_host(text) == spec
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("", "empty"),
+        ("[::1", "brackets must hold an IPv6 address"),
+        ("[1.2.3.4]:80", "brackets must hold an IPv6 address"),
+        ("[::1]1848", "expected [IPv6]:PORT"),
+        ("host:http", "port must be an integer in 1..65535"),
+        ("host:0", "port must be an integer in 1..65535"),
+        ("a:b:c", "not an IPv6 address"),
+    ],
+)
+def test_parse_host_rejects_with_a_reason(text, message):
+    with pytest.raises(UsageError, match=message.replace("[", r"\[").replace(".", r"\.")):
+        parse_host(text)
+
+
+@pytest.mark.parametrize(
+    ("name", "problem"),
+    [
+        ("hello-server.fly.dev", None),
+        ("hello-server.fly.dev.", None),
+        ("-bad.example", "label '-bad'"),
+        ("under_score.example", "label 'under_score'"),
+        ("a..b", "label ''"),
+        ("x" * 64 + ".example", "is not 1-63"),
+        (("a" * 60 + ".") * 5, "at most 253"),
+    ],
+)
+def test_hostname_problem(name, problem):
+    found = hostname_problem(name)
+    assert (found is None) if problem is None else (problem in (found or ""))
+
+
+def test_parse_resolver():
+    assert parse_resolver("127.0.0.1") == ("127.0.0.1", 53)
+    assert parse_resolver("127.0.0.1:5353") == ("127.0.0.1", 5353)
+    assert parse_resolver("[::1]:5353") == ("::1", 5353)
+    assert parse_resolver("::1") == ("::1", 53)
+    with pytest.raises(UsageError, match="takes an IP address"):
+        parse_resolver("dns.google")
+
+
+def test_every_address_of_every_record_is_its_own_target_and_system_extras_are_kept():
+    resolution = Resolution(
+        "app.fly.dev",
+        dns=(
+            DnsAnswer(Family.IPV4, DnsStatus.OK, ("192.0.2.1", "192.0.2.2")),
+            DnsAnswer(Family.IPV6, DnsStatus.OK, ("2001:db8::1",)),
+        ),
+        system=("2001:db8::1", "192.0.2.1", "198.51.100.7"),
+    )
+    targets = targets_of(resolution, 1848, (Family.IPV4, Family.IPV6))
+    assert [(t.label, t.source) for t in targets] == [
+        ("ipv4-192.0.2.1", Source.DNS),
+        ("ipv4-192.0.2.2", Source.DNS),
+        ("ipv6-2001:db8::1", Source.DNS),
+        ("ipv4-198.51.100.7", Source.GETADDRINFO),
+    ]
+    only_v6 = targets_of(resolution, 1848, (Family.IPV6,))
+    assert [t.endpoint for t in only_v6] == ["[2001:db8::1]:1848"]
+
+
+def test_a_literal_is_one_target_of_its_own_family():
+    mapped = targets_of(Resolution("::ffff:127.0.0.1", literal=True), 9, (Family.IPV4, Family.IPV6))
+    assert [(t.family, t.source) for t in mapped] == [(Family.IPV6, Source.LITERAL)]
+    assert targets_of(Resolution("127.0.0.1", literal=True), 9, (Family.IPV6,)) == ()
+
+
+def test_local_addresses_cover_loopback_in_every_notation():
+    addresses = local_addresses(include_interfaces=False)
+    assert addresses[0] == "127.0.0.1"
+    assert len(addresses) == len(set(addresses))
+    import socket
+
+    if socket.has_ipv6:
+        assert {"::1", "::ffff:127.0.0.1"} <= set(addresses)

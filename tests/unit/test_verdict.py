@@ -1,0 +1,82 @@
+"""Every verdict from constructed probe data: no socket."""
+
+from __future__ import annotations
+
+import errno
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from connectivity.model import Ending, Family, ProbeResult, Target, Verdict
+from connectivity.verdict import judge
+
+TARGET = Target(Family.IPV4, "192.0.2.1", 1848)
+EXPECT = b"hello\n"
+
+
+def connected(received: bytes, ending: Ending) -> ProbeResult:
+    return ProbeResult(TARGET, connected=True, received=received, ending=ending, connect_s=0.01, total_s=0.02)
+
+
+def failed(code: int | None = None, timed_out: bool = False, no_route: bool = False) -> ProbeResult:
+    return ProbeResult(TARGET, connected=False, connect_errno=code, connect_timed_out=timed_out, no_route=no_route)
+
+
+@pytest.mark.parametrize(
+    ("result", "verdict", "shown"),
+    [
+        (connected(b"hello\n", Ending.EOF), Verdict.OK, "b'hello\\n'"),
+        (connected(b"", Ending.EOF), Verdict.CLOSED_WITHOUT_DATA, "closed (FIN) before any byte"),
+        (connected(b"", Ending.RESET), Verdict.CLOSED_WITHOUT_DATA, "reset (RST) before any byte"),
+        (connected(b"hel", Ending.RESET), Verdict.RESET, "reset (RST) after 3 of 6 bytes"),
+        (connected(b"hello\n", Ending.RESET), Verdict.RESET, "reset (RST) instead of a close"),
+        (connected(b"HELO\n", Ending.EOF), Verdict.WRONG_GREETING, "received b'HELO\\n', expected b'hello\\n'"),
+        (connected(b"hell", Ending.EOF), Verdict.TRUNCATED, "received b'hell', expected b'hello\\n'"),
+        (connected(b"hell", Ending.DEADLINE), Verdict.TRUNCATED, "then nothing until the deadline"),
+        (connected(b"hello\nworld", Ending.EOF), Verdict.EXTRA_DATA, "5 extra bytes"),
+        (connected(b"hello\n" * 1000, Ending.CAPPED), Verdict.EXTRA_DATA, "extra bytes"),
+        (connected(b"hello\n", Ending.DEADLINE), Verdict.NO_CLOSE, "still open"),
+        (connected(b"", Ending.DEADLINE), Verdict.SILENT, "no byte and no close"),
+        (failed(errno.ECONNREFUSED), Verdict.REFUSED, "connection refused"),
+        (failed(timed_out=True), Verdict.TIMEOUT, "no answer to the connection attempt"),
+        (failed(errno.ETIMEDOUT), Verdict.TIMEOUT, "no answer"),
+        (failed(errno.ENETUNREACH, no_route=True), Verdict.UNREACHABLE, "this client has no route"),
+        (failed(errno.EHOSTUNREACH), Verdict.UNREACHABLE, "EHOSTUNREACH"),
+        (failed(errno.EADDRNOTAVAIL), Verdict.UNREACHABLE, "EADDRNOTAVAIL"),
+    ],
+    ids=lambda v: v if isinstance(v, str) and " " not in v else None,
+)
+def test_each_verdict_with_its_explanation(result, verdict, shown):
+    outcome = judge(result, EXPECT)
+    assert outcome.verdict is verdict
+    assert shown in outcome.explanation
+    assert "\n" not in outcome.explanation
+
+
+def test_verdict_values_are_the_documented_names():
+    assert [v.value for v in Verdict] == [
+        "ok", "closed-without-data", "reset", "wrong-greeting", "truncated", "extra-data",
+        "no-close", "silent", "refused", "timeout", "unreachable",
+    ]  # fmt: skip
+
+
+@given(expect=st.binary(min_size=1, max_size=32), got=st.binary(max_size=40), ending=st.sampled_from(Ending))
+def test_byte_comparison_rules_hold_for_any_bytes(expect, got, ending):
+    verdict = judge(connected(got, ending), expect).verdict
+    if verdict is Verdict.OK:
+        assert got == expect
+        assert ending is Ending.EOF
+    if got and not expect.startswith(got) and not got.startswith(expect):
+        assert verdict is Verdict.WRONG_GREETING
+    if got.startswith(expect) and len(got) > len(expect):
+        assert verdict is Verdict.EXTRA_DATA
+    if got and len(got) < len(expect) and expect.startswith(got):
+        assert verdict in {Verdict.TRUNCATED, Verdict.RESET}
+    if not got:
+        assert verdict in {Verdict.CLOSED_WITHOUT_DATA, Verdict.SILENT}
+
+
+@given(expect=st.binary(min_size=1, max_size=32))
+def test_exact_greeting_then_eof_is_ok(expect):
+    assert judge(connected(expect, Ending.EOF), expect).verdict is Verdict.OK
