@@ -19,6 +19,8 @@ import pytest
 
 from server import HelloServer
 
+pytest_plugins = ["pytester"]
+
 ROOT = Path(__file__).resolve().parent
 _LISTENING = re.compile(r"^listening on (?P<host>\[[^\]]+\]|[^:]+):(?P<port>\d+) \((?P<scope>[^)]*)\)")
 

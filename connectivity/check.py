@@ -93,7 +93,30 @@ def check_host(
     """Resolve ``host`` (A and AAAA; a literal needs no DNS), probe every address, judge,
     diagnose."""
     resolution = resolve(host, tuple(families), resolver, lifetime)
+    return check_resolved(
+        resolution,
+        port,
+        expect=expect,
+        families=families,
+        timeout=timeout,
+        retries=retries,
+        predicted_dedicated_ipv4=predicted_dedicated_ipv4,
+    )
+
+
+def check_resolved(
+    resolution: Resolution,
+    port: int,
+    *,
+    expect: bytes = DEFAULT_EXPECT,
+    families: Sequence[Family] = BOTH,
+    timeout: float = DEFAULT_TIMEOUT,
+    retries: int = 0,
+    predicted_dedicated_ipv4: bool = False,
+) -> HostReport:
+    """Probe every target of an existing resolution (the pytest plugin resolves at
+    collection time, so the tests and the probes see the same addresses)."""
     targets = targets_of(resolution, port, families)
     outcomes = probe_all(targets, expect, timeout, retries)
     findings = diagnose(resolution, outcomes, predicted_dedicated_ipv4)
-    return HostReport(host, port, expect, resolution, outcomes, findings)
+    return HostReport(resolution.host, port, expect, resolution, outcomes, findings)

@@ -212,8 +212,7 @@ def _probe_findings(resolution: Resolution, outcomes: Sequence[TargetOutcome], p
             Finding(
                 FLY_SHARED_IPV4,
                 Severity.ERROR,
-                f"{lead}; IPv4 ({', '.join(_addresses(v4))}) connects and is closed without data. "
-                f"{FLY_SHARED_IPV4_CAUSE}.{confirm}",
+                f"{lead}. {FLY_SHARED_IPV4_CAUSE}.{confirm}",
                 FLY_DEDICATED_IPV4_REMEDY,
                 _addresses(v4),
             )

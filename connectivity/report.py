@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import codecs
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from connectivity.diagnosis import findings_for, verdict_remedy
 from connectivity.model import Finding, HostReport, TargetOutcome, Verdict
 
 
@@ -73,63 +74,70 @@ def report_json(report: HostReport) -> dict[str, Any]:
     }
 
 
-def _cell(seconds: float | None) -> str:
-    return "-" if seconds is None else f"{seconds * 1000:.1f}"
+def _cell(ms: float | None) -> str:
+    return "-" if ms is None else f"{ms:.1f}"
 
 
-HEADER = ("FAMILY", "ADDRESS", "PORT", "SOURCE", "VERDICT", "CONNECT", "1ST BYTE", "TOTAL", "TRIES")
-
-
-def table_rows(outcomes: Iterable[TargetOutcome]) -> list[tuple[str, ...]]:
-    return [
-        (
-            str(o.target.family),
-            o.target.address,
-            str(o.target.port),
-            str(o.target.source),
-            str(o.verdict),
-            _cell(o.result.connect_s),
-            _cell(o.result.first_byte_s),
-            _cell(o.result.total_s),
-            str(o.result.attempts),
-        )
-        for o in outcomes
-    ]
+HEADER = ("FAMILY", "ADDRESS", "PORT", "SOURCE", "VERDICT", "CONNECT ms", "1ST BYTE ms", "TOTAL ms", "TRIES")
 
 
 def format_table(rows: Sequence[tuple[str, ...]], header: tuple[str, ...] = HEADER) -> str:
     widths = [max(len(row[i]) for row in (header, *rows)) for i in range(len(header))]
-    lines = [
+    return "\n".join(
         "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
         for row in (header, *rows)
-    ]
-    return "\n".join(lines)
+    )
 
 
-def format_findings(findings: Iterable[Finding]) -> str:
+def format_findings(findings: Iterable[Mapping[str, Any]]) -> str:
     lines = []
     for f in findings:
-        lines.append(f"{f.severity.upper():7}  {f.code}: {f.message}")
-        if f.remedy:
-            lines.append(f"         fix: {f.remedy}")
+        lines.append(f"{str(f['severity']).upper():7}  {f['code']}: {f['message']}")
+        if f["remedy"]:
+            lines.append(f"         fix: {f['remedy']}")
     return "\n".join(lines)
+
+
+def format_document(doc: Mapping[str, Any]) -> str:
+    """The terminal form of a ``report_json`` document: a header, the table, the findings."""
+    head = [f"{doc['host']} port {doc['port']}, expecting '{doc['expect']}'"]
+    if doc["dns"]:
+        answers = "; ".join(f"{a['type']} {' '.join(a['addresses']) or a['status']}" for a in doc["dns"])
+        head.append(f"DNS ({doc['resolver']}): {answers}")
+    if doc["getaddrinfo"] is not None:
+        head.append(f"getaddrinfo: {' '.join(doc['getaddrinfo']) or '-'}")
+    targets = doc["targets"]
+    if not targets:
+        return "\n".join([*head, "no target to probe", format_findings(doc["findings"])])
+    rows = [
+        (
+            t["family"],
+            t["address"],
+            str(doc["port"]),
+            t["source"],
+            t["verdict"],
+            _cell(t["timings_ms"]["connect"]),
+            _cell(t["timings_ms"]["first_byte"]),
+            _cell(t["timings_ms"]["total"]),
+            str(t["attempts"]),
+        )
+        for t in targets
+    ]
+    notes = [f"  {t['address']}: {t['explanation']}" for t in targets if t["verdict"] != str(Verdict.OK)]
+    return "\n".join([*head, format_table(rows), *notes, format_findings(doc["findings"])]).rstrip()
 
 
 def format_report(report: HostReport) -> str:
-    resolution = report.resolution
-    head = f"{report.host} port {report.port}, expecting {report.expect!r}"
-    if not resolution.literal and resolution.dns:
-        dns = "; ".join(f"{a.rdtype} {' '.join(a.addresses) or a.status}" for a in resolution.dns)
-        head += f"\nDNS ({resolution.resolver}): {dns}"
-        if resolution.system is not None:
-            head += f"\ngetaddrinfo: {' '.join(resolution.system) or resolution.system_error or '-'}"
-    parts = [head]
-    if report.outcomes:
-        parts.append(format_table(table_rows(report.outcomes)))
-        failing = [o for o in report.outcomes if o.verdict is not Verdict.OK]
-        parts += [f"  {o.target.endpoint}: {o.explanation}" for o in failing]
-    else:
-        parts.append("no target to probe")
-    if report.findings:
-        parts.append(format_findings(report.findings))
-    return "\n".join(parts)
+    return format_document(report_json(report))
+
+
+def failure_message(report: HostReport, outcome: TargetOutcome) -> str:
+    """One paragraph for a failing test: the verdict, its explanation, what it means, the fix."""
+    message = f"{outcome.verdict} on {outcome.target.endpoint}: {outcome.explanation}."
+    explaining = [f for f in findings_for(report.findings, outcome.target.address) if f.code != "failing-targets"]
+    if explaining:
+        for finding in explaining:
+            message += f" {finding.message} Fix: {finding.remedy}."
+    elif remedy := verdict_remedy(outcome.verdict):
+        message += f" Fix: {remedy}."
+    return message

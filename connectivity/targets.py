@@ -10,6 +10,8 @@ from dataclasses import dataclass
 
 from connectivity.model import Family, Resolution, Source, Target
 
+_IFA_F_DADFAILED = 0x08
+_IFA_F_TENTATIVE = 0x40
 _LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
 
 
@@ -125,14 +127,17 @@ def local_addresses(include_interfaces: bool = True) -> tuple[str, ...]:
 
 
 def interface_addresses() -> list[str]:
-    """Global addresses of this machine's interfaces, loopback and link-local excluded."""
+    """Usable global addresses of this machine's interfaces: loopback, link-local and
+    IPv6 addresses still tentative (duplicate address detection not done, as on a bridge
+    without carrier) or that failed it are left out."""
     found: list[str] = []
     try:
         with open("/proc/net/if_inet6", encoding="ascii") as table:
             for line in table:
-                raw = line.split()[0]
+                raw, _, _, _, flags = line.split()[:5]
                 ip = ipaddress.IPv6Address(bytes.fromhex(raw))
-                if not (ip.is_loopback or ip.is_link_local):
+                unusable = int(flags, 16) & (_IFA_F_TENTATIVE | _IFA_F_DADFAILED)
+                if not (ip.is_loopback or ip.is_link_local or unusable):
                     found.append(str(ip))
     except OSError:
         pass

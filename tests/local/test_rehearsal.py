@@ -1,0 +1,133 @@
+"""The Fly-edge rehearsal: the real remote suite, run as a user would, against loopback.
+
+A stub DNS server answers the Fly names; an A record points at a stand-in for Fly's
+shared IPv4 edge (127.0.0.2: accepts, then closes without data), the AAAA record at
+``::1`` where the real server listens on the same port. Nothing leaves loopback.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from connectivity.standins import Behaviour, StandIn
+from connectivity.stub_dns import StubDNS
+from server import HelloServer
+
+pytestmark = pytest.mark.local
+
+REMOTE_SUITE = Path(__file__).resolve().parents[1] / "remote"
+EDGE, DEDICATED = "127.0.0.2", "127.0.0.3"
+
+
+@pytest.fixture(scope="module")
+def fly():
+    with (
+        HelloServer(host="::1", port=0) as app,
+        StandIn(Behaviour.CLOSE, host=EDGE, port=app.port),
+        StandIn(Behaviour.HELLO, host=DEDICATED, port=app.port),
+        HelloServer(host="0.0.0.0", port=0) as v4_listener,
+        StubDNS(
+            {
+                "hello-server.fly.dev": {"A": [EDGE], "AAAA": ["::1"]},
+                "dedicated.fly.dev": {"A": [DEDICATED], "AAAA": ["::1"]},
+                "v4-listener.example": {"A": ["127.0.0.1"], "AAAA": ["::1"]},
+                "v6only.fly.dev": {"AAAA": ["::1"]},
+            },
+            silent={"silent.fly.dev"},
+        ) as dns,
+    ):
+        yield {"port": app.port, "v4_port": v4_listener.port, "resolver": dns.spec}
+
+
+def run_remote(pytester, host, resolver, port, *extra):
+    return pytester.runpytest_subprocess(
+        "-m", "remote", "--host", host, "--resolver", resolver, "--port", str(port),
+        "-p", "no:cacheprovider", "--connectivity-json", "run.json", *extra, str(REMOTE_SUITE),
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["serial", "xdist"])
+def test_shared_ipv4_fails_with_the_diagnosis_and_its_remedy(pytester, fly, workers):
+    result = run_remote(pytester, "hello-server.fly.dev", fly["resolver"], fly["port"], *workers)
+    result.assert_outcomes(passed=2, failed=2)
+    out = result.stdout.str()
+    assert "test_greeting[ipv6-::1]" not in " ".join(line for line in result.outlines if "FAILED" in line)
+    result.stdout.fnmatch_lines(
+        [
+            f"*test_greeting*ipv4-{EDGE}*",
+            f"*closed-without-data on {EDGE}:{fly['port']}: connected, then closed (FIN) before any byte."
+            " IPv6 answers. Fly.io's shared IPv4 cannot route raw TCP*Fix: run 'fly ips allocate-v4'"
+            " (dedicated IPv4, $2/month)*",
+        ]
+    )
+    assert out.count("connectivity matrix") == 1
+    assert "ERROR    fly-shared-ipv4" in out
+    doc = json.loads((pytester.path / "run.json").read_text())
+    (report,) = doc["reports"]
+    assert {t["address"]: t["verdict"] for t in report["targets"]} == {EDGE: "closed-without-data", "::1": "ok"}
+    assert [f["code"] for f in report["findings"]] == ["fly-shared-ipv4"]
+
+
+@pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["serial", "xdist"])
+def test_accept_shared_ipv4_makes_the_run_green_with_one_xfail(pytester, fly, workers):
+    result = run_remote(
+        pytester, "hello-server.fly.dev", fly["resolver"], fly["port"], "--accept-shared-ipv4", *workers
+    )
+    result.assert_outcomes(passed=3, xfailed=1)
+    assert result.ret == 0
+
+
+def test_accept_shared_ipv4_from_the_environment(pytester, fly, monkeypatch):
+    monkeypatch.setenv("CONNECTIVITY_ACCEPT_SHARED_IPV4", "1")
+    result = run_remote(pytester, "hello-server.fly.dev", fly["resolver"], fly["port"])
+    result.assert_outcomes(passed=3, xfailed=1)
+
+
+def test_dedicated_ipv4_is_all_green(pytester, fly):
+    result = run_remote(pytester, "dedicated.fly.dev", fly["resolver"], fly["port"], "-v")
+    result.assert_outcomes(passed=4)
+    result.stdout.fnmatch_lines([f"*test_greeting?ipv4-{DEDICATED}? PASSED*", "*test_greeting?ipv6-::1? PASSED*"])
+    assert "INFO     all-ok" in result.stdout.str()
+
+
+def test_ipv4_only_listener(pytester, fly):
+    result = run_remote(pytester, "v4-listener.example", fly["resolver"], fly["v4_port"])
+    result.assert_outcomes(passed=2, failed=2)
+    result.stdout.fnmatch_lines([f"*refused on [[]::1[]]:{fly['v4_port']}*IPv4 answers but IPv6 is refused*"])
+    assert "ERROR    ipv4-only-listener" in result.stdout.str()
+
+
+def test_nxdomain_is_a_failing_host_level_test_not_a_collection_error(pytester, fly):
+    result = run_remote(pytester, "missing.fly.dev", fly["resolver"], fly["port"])
+    result.assert_outcomes(failed=2, skipped=1)
+    assert result.ret == 1
+    result.stdout.fnmatch_lines(["*DNS for missing.fly.dev: A: nxdomain*AAAA: nxdomain*"])
+    assert "error" not in result.outlines[-1]  # "2 failed, 1 skipped": no collection error
+
+
+def test_a_name_with_only_aaaa(pytester, fly):
+    result = run_remote(pytester, "v6only.fly.dev", fly["resolver"], fly["port"])
+    result.assert_outcomes(passed=2, failed=1)
+    result.stdout.fnmatch_lines(["*DNS for v6only.fly.dev: A: no-answer*no-a: *IPv4-only clients cannot reach it*"])
+
+
+def test_a_resolver_that_does_not_answer_fails_clearly_within_the_lifetime(pytester, fly):
+    result = run_remote(pytester, "silent.fly.dev", fly["resolver"], fly["port"], "--dns-lifetime", "1")
+    result.assert_outcomes(failed=2, skipped=1)
+    result.stdout.fnmatch_lines(["*DNS for silent.fly.dev: A: timeout*dns-timeout*did not answer*"])
+
+
+def test_without_host_remote_tests_skip_with_the_reason(pytester):
+    result = pytester.runpytest_subprocess("-m", "remote", "-p", "no:cacheprovider", "-rs", str(REMOTE_SUITE))
+    result.assert_outcomes(skipped=3)
+    result.stdout.fnmatch_lines(["*give --host HOST*"])
+
+
+def test_bad_plugin_options_are_one_clear_usage_error(pytester):
+    result = pytester.runpytest_subprocess("--family", "5", "-p", "no:cacheprovider", str(REMOTE_SUITE))
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*connectivity: --family takes 4, 6 or both, got '5'*"])
+    assert "Traceback" not in result.stderr.str()
