@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from xml.etree import ElementTree
 
 import pytest
 
@@ -87,8 +88,13 @@ def test_accept_shared_ipv4_from_the_environment(pytester, fly, monkeypatch):
 
 
 def test_dedicated_ipv4_is_all_green(pytester, fly):
-    result = run_remote(pytester, "dedicated.fly.dev", fly["resolver"], fly["port"], "-v")
+    result = run_remote(pytester, "dedicated.fly.dev", fly["resolver"], fly["port"], "-v", "--junitxml=run.xml")
     result.assert_outcomes(passed=4)
+    cases = ElementTree.parse(pytester.path / "run.xml").getroot().iter("testcase")
+    recorded = {case.get("name"): {p.get("name"): p.get("value") for p in case.iter("property")} for case in cases}
+    v4 = recorded[f"test_greeting[ipv4-{DEDICATED}]"]
+    assert (v4["family"], v4["address"], v4["verdict"], v4["attempts"]) == ("ipv4", DEDICATED, "ok", "1")
+    assert {"connect_ms", "first_byte_ms", "total_ms", "port"} <= v4.keys()
     result.stdout.fnmatch_lines([f"*test_greeting?ipv4-{DEDICATED}? PASSED*", "*test_greeting?ipv6-::1? PASSED*"])
     assert "INFO     all-ok" in result.stdout.str()
 
