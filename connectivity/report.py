@@ -34,6 +34,7 @@ def outcome_json(outcome: TargetOutcome) -> dict[str, Any]:
     return {
         "family": str(r.target.family),
         "address": r.target.address,
+        "port": r.target.port,
         "source": str(r.target.source),
         "verdict": str(outcome.verdict),
         "explanation": outcome.explanation,
@@ -113,7 +114,7 @@ def format_document(doc: Mapping[str, Any]) -> str:
         (
             t["family"],
             t["address"],
-            str(doc["port"]),
+            str(t["port"]),
             t["source"],
             t["verdict"],
             _cell(t["timings_ms"]["connect"]),

@@ -12,6 +12,10 @@ from connectivity.model import Family, Resolution, Source, Target
 
 _IFA_F_DADFAILED = 0x08
 _IFA_F_TENTATIVE = 0x40
+_IFF_UP = 0x1
+_IFF_RUNNING = 0x40
+_SIOCGIFADDR = 0x8915
+_SIOCGIFFLAGS = 0x8913
 _LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
 
 
@@ -127,38 +131,46 @@ def local_addresses(include_interfaces: bool = True) -> tuple[str, ...]:
 
 
 def interface_addresses() -> list[str]:
-    """Usable global addresses of this machine's interfaces: loopback, link-local and
-    IPv6 addresses still tentative (duplicate address detection not done, as on a bridge
-    without carrier) or that failed it are left out."""
-    found: list[str] = []
-    try:
-        with open("/proc/net/if_inet6", encoding="ascii") as table:
-            for line in table:
-                raw, _, _, _, flags = line.split()[:5]
-                ip = ipaddress.IPv6Address(bytes.fromhex(raw))
-                unusable = int(flags, 16) & (_IFA_F_TENTATIVE | _IFA_F_DADFAILED)
-                if not (ip.is_loopback or ip.is_link_local or unusable):
-                    found.append(str(ip))
-    except OSError:
-        pass
-    found[:0] = _ipv4_interface_addresses()
-    return found
+    """Usable global addresses of this machine's interfaces (Linux).
 
-
-def _ipv4_interface_addresses() -> list[str]:
+    Left out: loopback and link-local addresses, interfaces that are down or without
+    carrier (a Docker bridge with no container), and IPv6 addresses still tentative or
+    that failed duplicate address detection: none of those can be connected to reliably.
+    """
     import fcntl  # Unix only
     import struct
 
-    siocgifaddr = 0x8915
     found: list[str] = []
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-        for _, name in socket.if_nameindex():
-            request = struct.pack("256s", name.encode()[:15])
+
+        def ioctl(request: int, name: str) -> bytes | None:
             try:
-                reply = fcntl.ioctl(sock.fileno(), siocgifaddr, request)
+                return fcntl.ioctl(sock.fileno(), request, struct.pack("256s", name.encode()[:15]))
             except OSError:
-                continue  # no IPv4 address on that interface
-            ip = ipaddress.IPv4Address(reply[20:24])
-            if not ip.is_loopback:
-                found.append(str(ip))
+                return None
+
+        def running(name: str) -> bool:
+            reply = ioctl(_SIOCGIFFLAGS, name)
+            if reply is None:
+                return False
+            flags: int = struct.unpack_from("H", reply, 16)[0]
+            return flags & (_IFF_UP | _IFF_RUNNING) == _IFF_UP | _IFF_RUNNING
+
+        for _, name in socket.if_nameindex():
+            reply = ioctl(_SIOCGIFADDR, name)
+            if reply is not None and running(name):
+                ip4 = ipaddress.IPv4Address(reply[20:24])
+                if not ip4.is_loopback:
+                    found.append(str(ip4))
+        try:
+            with open("/proc/net/if_inet6", encoding="ascii") as table:
+                lines = table.read().splitlines()
+        except OSError:
+            lines = []
+        for line in lines:
+            raw, _, _, _, flags, name = line.split()[:6]
+            ip6 = ipaddress.IPv6Address(bytes.fromhex(raw))
+            unusable = int(flags, 16) & (_IFA_F_TENTATIVE | _IFA_F_DADFAILED)
+            if not (ip6.is_loopback or ip6.is_link_local or unusable) and running(name):
+                found.append(str(ip6))
     return found

@@ -61,6 +61,7 @@ def test_json_document_has_the_documented_shape():
     assert v4 == {
         "family": "ipv4",
         "address": "66.241.125.63",
+        "port": 1848,
         "source": "dns",
         "verdict": "closed-without-data",
         "explanation": "connected, then closed (FIN) before any byte",
