@@ -3,8 +3,10 @@
     python -m connectivity probe hello-server.fly.dev
     python -m connectivity probe [::1]:1848 --json
     python -m connectivity probe hello-server.fly.dev --resolver 127.0.0.1:5353
+    python -m connectivity lint fly.toml
 
-Exit status: 0 when every probed target is ``ok``, 1 otherwise, 2 on bad usage.
+Exit status: probe, 0 when every probed target is ``ok``, 1 otherwise; lint, 1 on any
+error finding; 2 on bad usage.
 """
 
 from __future__ import annotations
@@ -12,10 +14,12 @@ from __future__ import annotations
 import argparse
 import json
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import NoReturn, TypeVar
 
 from connectivity.check import BOTH, DEFAULT_EXPECT, check_host
-from connectivity.model import Family, Verdict
+from connectivity.flylint import LintInputError, app_name, lint_path, predicts_dedicated_ipv4
+from connectivity.model import Family, Severity, Verdict
 from connectivity.probe import DEFAULT_TIMEOUT
 from connectivity.report import format_report, report_json, unescape
 from connectivity.resolve import DEFAULT_LIFETIME
@@ -105,9 +109,58 @@ def build_parser() -> argparse.ArgumentParser:
     probe.add_argument(
         "--retries", type=_typed(_count), default=0, metavar="N", help="retry a failing target N times (backoff)"
     )
+    probe.add_argument(
+        "--fly-toml",
+        type=Path,
+        default=None,
+        metavar="PATH",
+        help="lint this fly.toml too: a live shared-IPv4 failure then confirms its prediction",
+    )
     probe.add_argument("--json", action="store_true", help="print one JSON document instead of the table")
     probe.set_defaults(func=run_probe)
+
+    lint = commands.add_parser("lint", help="check a fly.toml (and its Dockerfile) offline, before any deploy")
+    lint.add_argument("path", nargs="?", type=Path, default=Path("fly.toml"), help="default ./fly.toml")
+    lint.add_argument("--json", action="store_true", help="print one JSON document instead of the table")
+    lint.set_defaults(func=run_lint)
     return parser
+
+
+def run_lint(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    try:
+        findings, dockerfile = lint_path(args.path)
+    except LintInputError as exc:
+        parser.error(str(exc))
+    if args.json:
+        doc = {
+            "path": str(args.path),
+            "dockerfile": None if dockerfile is None else str(dockerfile),
+            "findings": [
+                {"code": f.code, "severity": str(f.severity), "key": f.key, "message": f.message, "remedy": f.remedy}
+                for f in findings
+            ],
+        }
+        print(json.dumps(doc, indent=2))
+    else:
+        print(f"{args.path}" + (f" (and {dockerfile})" if dockerfile else ""))
+        for f in findings:
+            print(f"{f.severity.upper():7}  {f.code} at {f.key}: {f.message}")
+            if f.remedy:
+                print(f"         fix: {f.remedy}")
+        if not findings:
+            print("no findings")
+    return EXIT_FAILED if any(f.severity is Severity.ERROR for f in findings) else EXIT_OK
+
+
+def _predicts_dedicated_ipv4(fly_toml: Path | None, host: str, parser: argparse.ArgumentParser) -> bool:
+    """True when the lint of ``fly_toml`` predicts the shared-IPv4 failure for ``host``."""
+    if fly_toml is None:
+        return False
+    try:
+        findings, _ = lint_path(fly_toml)
+    except LintInputError as exc:
+        parser.error(str(exc))
+    return predicts_dedicated_ipv4(findings) and host.rstrip(".") == f"{app_name(fly_toml)}.fly.dev"
 
 
 def run_probe(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
@@ -129,6 +182,7 @@ def run_probe(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         timeout=args.timeout,
         lifetime=args.dns_lifetime,
         retries=args.retries,
+        predicted_dedicated_ipv4=_predicts_dedicated_ipv4(args.fly_toml, spec.host, parser),
     )
     if args.json:
         print(json.dumps(report_json(report), indent=2))

@@ -21,6 +21,7 @@ import pytest
 
 from connectivity.check import BOTH, check_resolved, check_targets
 from connectivity.diagnosis import FLY_SHARED_IPV4, errors, findings_for
+from connectivity.flylint import LintInputError, app_name, lint_path, predicts_dedicated_ipv4
 from connectivity.model import DnsStatus, Family, HostReport, Resolution, Target, Verdict
 from connectivity.probe import DEFAULT_TIMEOUT
 from connectivity.report import failure_message, format_document, report_json, unescape
@@ -43,6 +44,7 @@ _OPTIONS: list[tuple[str, str, str, str]] = [
     ("--probe-timeout", "probe_timeout", str(DEFAULT_TIMEOUT), "connect timeout and read deadline in seconds"),
     ("--dns-lifetime", "dns_lifetime", str(DEFAULT_LIFETIME), "bound on each DNS query in seconds"),
     ("--retries", "retries", "", "retries of a failing probe (default 0 locally, 2 for --host)"),
+    ("--fly-toml", "fly_toml", "fly.toml", "fly.toml to lint; its shared-IPv4 prediction is checked live"),
 ]
 
 
@@ -87,6 +89,7 @@ class Settings:
     retries: int | None
     accept_shared_ipv4: bool
     json_path: str | None
+    fly_toml: Path | None = None
 
     def retries_for(self, remote: bool) -> int:
         if self.retries is not None:
@@ -143,7 +146,15 @@ def read_settings(config: pytest.Config) -> Settings:
         retries=int(retries_text) if retries_text else None,
         accept_shared_ipv4=accept in (True, "1", "true", "yes", "on"),
         json_path=config.getoption("connectivity_json"),
+        fly_toml=_fly_toml(config),
     )
+
+
+def _fly_toml(config: pytest.Config) -> Path | None:
+    path = Path(str(_value(config, "fly_toml")))
+    if not path.is_absolute():
+        path = config.rootpath / path
+    return path if path.is_file() else None
 
 
 # -- per-process state: resolutions, reports --------------------------------------------
@@ -163,6 +174,16 @@ class State:
     def port_of(self, host: str) -> int:
         return parse_host(host).port or self.settings.port
 
+    def predicted_dedicated_ipv4(self, host: str) -> bool:
+        """The fly.toml lint predicts the shared-IPv4 failure for this app's name."""
+        path = self.settings.fly_toml
+        if path is None or host.rstrip(".") != f"{app_name(path)}.fly.dev":
+            return False
+        try:
+            return predicts_dedicated_ipv4(lint_path(path)[0])
+        except LintInputError:
+            return False
+
     def host_report(self, host: str) -> HostReport:
         if host not in self.reports:
             s = self.settings
@@ -173,6 +194,7 @@ class State:
                 families=s.families,
                 timeout=s.probe_timeout,
                 retries=s.retries_for(remote=True),
+                predicted_dedicated_ipv4=self.predicted_dedicated_ipv4(parse_host(host).host),
             )
         return self.reports[host]
 

@@ -66,6 +66,8 @@ def test_shared_ipv4_fails_with_the_diagnosis_and_its_remedy(pytester, fly, work
     )
     assert out.count("connectivity matrix") == 1
     assert "ERROR    fly-shared-ipv4" in out
+    # The repository's fly.toml (app = "hello-server") predicted it offline:
+    assert "The fly.toml lint predicted this (needs-dedicated-ipv4): the live behaviour confirms it." in out
     doc = json.loads((pytester.path / "run.json").read_text())
     (report,) = doc["reports"]
     assert {t["address"]: t["verdict"] for t in report["targets"]} == {EDGE: "closed-without-data", "::1": "ok"}
