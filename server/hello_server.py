@@ -1,9 +1,9 @@
 """The accept-write-close loop and the object that owns the listening socket.
 
-Design: one thread, one non-blocking listening socket watched by a selector next to a
-wake-up socket pair. When the listener is readable, connections are accepted in a batch
-until the queue is empty; each gets the greeting in one ``write`` and is closed. Writing
-at most ``MAX_GREETING`` bytes to a fresh socket never blocks, so a thread or a task per
+Design: one thread. On Linux it blocks in ``accept()`` and ``shutdown()`` of the listener
+wakes it; elsewhere a selector watches the listener and a wake-up socket pair. Each
+connection gets the greeting in one ``write`` and is closed. Writing at most
+``MAX_GREETING`` bytes to a fresh socket never blocks, so a thread or a task per
 connection would only add cost.
 """
 
@@ -15,6 +15,7 @@ import logging
 import os
 import selectors
 import socket
+import sys
 import threading
 import time
 from dataclasses import dataclass
@@ -37,6 +38,10 @@ _RESOURCE_ERRORS = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.E
 _CLIENT_GONE_ERRORS = frozenset({errno.ECONNRESET, errno.EPIPE, errno.ENOTCONN, errno.ETIMEDOUT})
 # bind() errors that mean "this host has no IPv6"; the default [::] then falls back.
 _NO_IPV6_ERRORS = frozenset({errno.EAFNOSUPPORT, errno.EADDRNOTAVAIL, errno.EPROTONOSUPPORT})
+
+# On Linux, shutdown() of a listening socket wakes a thread blocked in accept(), so the
+# loop can block in accept() like the C server; elsewhere it waits in a selector.
+BLOCKING_ACCEPT = sys.platform.startswith("linux")
 
 _BACKOFF_START = 0.05
 _BACKOFF_MAX = 1.0
@@ -151,9 +156,8 @@ class HelloServer:
         self._listener: socket.socket | None = None
         self._address: ListenAddress | None = None
         self._stopping = threading.Event()
-        self._wake_r, self._wake_w = socket.socketpair()
-        self._ready = selectors.DefaultSelector()  # the listener or a wake-up
-        self._woken = selectors.DefaultSelector()  # a wake-up alone, while accepts pause
+        self._wake: tuple[socket.socket, socket.socket] | None = None
+        self._selector: selectors.BaseSelector | None = None
         self._thread: threading.Thread | None = None
         self._serving = False
         self.connections = 0
@@ -162,12 +166,14 @@ class HelloServer:
     def bind(self) -> ListenAddress:
         if self._address is None:
             self._listener, self._address = open_listener(self.host, self._requested_port, self.backlog)
-            self._listener.setblocking(False)
-            # Every descriptor the loop needs exists once bound, so a descriptor shortage
-            # can only ever hit accept(), which the loop survives.
-            self._ready.register(self._listener, selectors.EVENT_READ)
-            self._ready.register(self._wake_r, selectors.EVENT_READ)
-            self._woken.register(self._wake_r, selectors.EVENT_READ)
+            if not BLOCKING_ACCEPT:
+                # Every descriptor the loop needs exists once bound, so a descriptor
+                # shortage can only ever hit accept(), which the loop survives.
+                self._listener.setblocking(False)
+                self._wake = socket.socketpair()
+                self._selector = selectors.DefaultSelector()
+                self._selector.register(self._listener, selectors.EVENT_READ)
+                self._selector.register(self._wake[0], selectors.EVENT_READ)
         return self._address
 
     @property
@@ -185,59 +191,92 @@ class HelloServer:
         self._thread.start()
         return self
 
-    def serve_forever(self) -> None:  # noqa: PLR0912 - the hot loop, kept in one frame
+    def serve_forever(self) -> None:
         self.bind()
-        assert self._listener is not None
-        listener = self._listener
-        # (fd, addr) without building a socket object per client: about a tenth of the
-        # per-connection CPU, measured in bench/.
-        raw_accept = listener._accept  # type: ignore[attr-defined]
-        greeting = self.greeting
-        write, close = os.write, os.close
-        stopping = self._stopping.is_set
         self._serving = True
-        paused_since: float | None = None
-        delay = _BACKOFF_START
-        ready, woken = self._ready, self._woken
         try:
-            while not stopping():
-                if paused_since is None:
-                    ready.select()
-                else:
-                    # The queue still holds connections, so the listener stays
-                    # readable: wait on the wake-up socket alone, not a busy loop.
-                    woken.select(delay)
-                    delay = min(delay * 2, _BACKOFF_MAX)
-                while not stopping():
-                    try:
-                        fd, _ = raw_accept()
-                    except BlockingIOError:
-                        break
-                    except OSError as exc:
-                        if exc.errno in _TRANSIENT_ACCEPT_ERRORS:
-                            continue
-                        if exc.errno in _RESOURCE_ERRORS:
-                            if paused_since is None:
-                                paused_since, delay = time.monotonic(), _BACKOFF_START
-                                log.warning(
-                                    "accept failed: %s; pausing accepts, the listener stays open",
-                                    os.strerror(exc.errno or 0),
-                                )
-                            break
-                        raise
-                    if paused_since is not None:
-                        log.warning("accepting again after %.1f s", time.monotonic() - paused_since)
-                        paused_since = None
-                    try:
-                        write(fd, greeting)
-                    except OSError as exc:
-                        if exc.errno not in _CLIENT_GONE_ERRORS:
-                            log.warning("write failed: %s", exc)
-                    finally:
-                        close(fd)
-                    self.connections += 1
+            if BLOCKING_ACCEPT:
+                self._serve_blocking()
+            else:
+                self._serve_selecting()
         finally:
             self._close()
+
+    def _serve_blocking(self) -> None:
+        """accept, write, close: three system calls a connection, as in C. ``shutdown()``
+        wakes the blocked accept (Linux returns EINVAL once the listener is shut down)."""
+        assert self._listener is not None
+        # (fd, addr) without building a socket object per client.
+        raw_accept = self._listener._accept  # type: ignore[attr-defined]
+        greeting, write, close = self.greeting, os.write, os.close
+        paused = False
+        while True:
+            try:
+                fd, _ = raw_accept()
+            except OSError as exc:
+                if self._stopping.is_set():
+                    return
+                paused = self._accept_failed(exc, paused)
+                continue
+            if paused:
+                paused = self._resumed()
+            try:
+                write(fd, greeting)
+            except OSError as exc:
+                if exc.errno not in _CLIENT_GONE_ERRORS:
+                    log.warning("write failed: %s", exc)
+            close(fd)
+            self.connections += 1
+
+    def _serve_selecting(self) -> None:
+        """Portable loop: a selector watches the non-blocking listener and a wake-up
+        socket; ready connections are accepted in a batch until the queue is empty."""
+        assert self._listener is not None and self._selector is not None
+        raw_accept = self._listener._accept  # type: ignore[attr-defined]
+        greeting, write, close = self.greeting, os.write, os.close
+        stopping, select = self._stopping.is_set, self._selector.select
+        paused = False
+        while not stopping():
+            select()
+            while not stopping():
+                try:
+                    fd, _ = raw_accept()
+                except BlockingIOError:
+                    break
+                except OSError as exc:
+                    paused = self._accept_failed(exc, paused)
+                    continue
+                if paused:
+                    paused = self._resumed()
+                try:
+                    write(fd, greeting)
+                except OSError as exc:
+                    if exc.errno not in _CLIENT_GONE_ERRORS:
+                        log.warning("write failed: %s", exc)
+                close(fd)
+                self.connections += 1
+
+    def _accept_failed(self, exc: OSError, paused: bool) -> bool:
+        """Skip a connection-level error; on a resource shortage, log once, wait with a
+        growing delay (``stop()`` interrupts it), keep the listener. Returns ``paused``."""
+        if exc.errno in _TRANSIENT_ACCEPT_ERRORS:
+            return paused
+        if exc.errno not in _RESOURCE_ERRORS:
+            raise exc
+        if not paused:
+            self._paused_since = time.monotonic()
+            self._delay = _BACKOFF_START
+            log.warning("accept failed: %s; pausing accepts, the listener stays open", os.strerror(exc.errno or 0))
+        self._stopping.wait(self._delay)
+        self._delay = min(self._delay * 2, _BACKOFF_MAX)
+        return True
+
+    def _resumed(self) -> bool:
+        log.warning("accepting again after %.1f s", time.monotonic() - self._paused_since)
+        return False
+
+    _paused_since = 0.0
+    _delay = _BACKOFF_START
 
     @property
     def stopping(self) -> bool:
@@ -247,7 +286,10 @@ class HelloServer:
         """Ask the loop to stop; returns at once. Safe in a signal handler."""
         self._stopping.set()
         with contextlib.suppress(OSError):  # already closed: the loop has ended
-            self._wake_w.send(b"x")
+            if self._wake is not None:
+                self._wake[1].send(b"x")
+            elif self._listener is not None:
+                self._listener.shutdown(socket.SHUT_RDWR)
 
     def stop(self, timeout: float = 5.0) -> None:
         """Stop accepting, wait for the loop to end, and close the listener."""
@@ -259,12 +301,12 @@ class HelloServer:
             self._close()
 
     def _close(self) -> None:
-        self._ready.close()
-        self._woken.close()
+        if self._selector is not None:
+            self._selector.close()
         if self._listener is not None:
             self._listener.close()
-        self._wake_r.close()
-        self._wake_w.close()
+        for sock in self._wake or ():
+            sock.close()
 
     def __enter__(self) -> HelloServer:
         return self.start()

@@ -111,8 +111,10 @@ def test_stop_closes_the_listener_promptly_under_load():
     assert greet("127.0.0.1", port, timeout=1).verdict in {Verdict.REFUSED, Verdict.TIMEOUT}
 
 
-def _open_fds(pid: int) -> int:
-    return len(os.listdir(f"/proc/{pid}/fd"))
+def _lowest_free_fd(pid: int) -> int:
+    """The descriptor number the process's next accept() would get."""
+    used = {int(fd) for fd in os.listdir(f"/proc/{pid}/fd")}
+    return next(n for n in range(len(used) + 1) if n not in used)
 
 
 def _cpu_seconds(pid: int) -> float:
@@ -128,8 +130,10 @@ def test_descriptor_exhaustion_pauses_accepts_and_recovers(spawn_server):
     server = spawn_server("--host", "127.0.0.1")
     pid = server.proc.pid
     soft, hard = resource.prlimit(pid, resource.RLIMIT_NOFILE)
-    resource.prlimit(pid, resource.RLIMIT_NOFILE, (_open_fds(pid), hard))
-    # The kernel completes the handshake; accept() then fails with EMFILE. Linux leaves
+    resource.prlimit(pid, resource.RLIMIT_NOFILE, (_lowest_free_fd(pid), hard))
+    # An accept() already blocked holds the descriptor it reserved: it may serve one more.
+    greet("127.0.0.1", server.port, timeout=0.5)
+    # Then the kernel completes the handshake and accept() fails with EMFILE. Linux leaves
     # the connection queued (silent); some kernels (gVisor) drop it with an RST.
     starved = greet("127.0.0.1", server.port, timeout=0.5)
     assert starved.verdict in {Verdict.SILENT, Verdict.CLOSED_WITHOUT_DATA}, starved.explanation
@@ -315,3 +319,13 @@ def test_constructor_rejects_what_cannot_work():
         HelloServer(port=70000)
     with pytest.raises(ValueError, match="greeting must be at most"):
         HelloServer(greeting=b"x" * 5000)
+
+
+def test_the_portable_selector_loop_serves_and_stops_too(monkeypatch):
+    monkeypatch.setattr("server.hello_server.BLOCKING_ACCEPT", False)
+    srv = HelloServer(host="::", port=0).start()
+    assert srv._selector is not None  # the portable path, not the Linux blocking accept
+    for address in LOOPBACKS:
+        assert greet(address, srv.port).verdict is Verdict.OK
+    srv.stop()
+    assert srv._thread is not None and not srv._thread.is_alive()
