@@ -42,6 +42,7 @@ type: $(STAMP)
 check: lint type test
 
 bench: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
 	$(BIN)/python -m bench
 
 clean:
