@@ -219,29 +219,17 @@ def _probe_findings(resolution: Resolution, outcomes: Sequence[TargetOutcome], p
         )
         explained.update(_addresses(v4))
 
-    if _any(v4, Verdict.OK) and _all(v6, Verdict.REFUSED):
-        findings.append(
-            Finding(
-                "ipv4-only-listener",
-                Severity.ERROR,
-                "IPv4 answers but IPv6 is refused: the server listens on 0.0.0.0 only",
-                "bind [::] with IPV6_V6ONLY off (dual-stack), e.g. socket.create_server(('::', port), "
-                "family=AF_INET6, dualstack_ipv6=True)",
-                _addresses(v6),
-            )
-        )
-        explained.update(_addresses(v6))
-    if _any(v6, Verdict.OK) and _all(v4, Verdict.REFUSED):
-        findings.append(
-            Finding(
-                "ipv6-only-listener",
-                Severity.ERROR,
-                "IPv6 answers but IPv4 is refused: the server's IPv6 socket has IPV6_V6ONLY on",
-                "turn IPV6_V6ONLY off on the [::] socket (dual-stack), or listen on 0.0.0.0 as well",
-                _addresses(v4),
-            )
-        )
-        explained.update(_addresses(v4))
+    listeners = (
+        (v4, v6, "ipv4-only-listener", "IPv4 answers but IPv6 is refused: the server listens on 0.0.0.0 only",
+         "bind [::] with IPV6_V6ONLY off (dual-stack), e.g. socket.create_server(('::', port), "
+         "family=AF_INET6, dualstack_ipv6=True)"),
+        (v6, v4, "ipv6-only-listener", "IPv6 answers but IPv4 is refused: the server's IPv6 socket has "
+         "IPV6_V6ONLY on", "turn IPV6_V6ONLY off on the [::] socket (dual-stack), or listen on 0.0.0.0 as well"),
+    )  # fmt: skip
+    for answering, refused, code, message, remedy in listeners:
+        if _any(answering, Verdict.OK) and _all(refused, Verdict.REFUSED):
+            findings.append(Finding(code, Severity.ERROR, message, remedy, _addresses(refused)))
+            explained.update(_addresses(refused))
 
     for family, group in ((Family.IPV6, v6), (Family.IPV4, v4)):
         if _all(group, Verdict.UNREACHABLE) and all(o.result.no_route for o in group):

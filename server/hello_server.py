@@ -155,7 +155,8 @@ class HelloServer:
         self._requested_port = port
         self._listener: socket.socket | None = None
         self._address: ListenAddress | None = None
-        self._stopping = threading.Event()
+        self._stopping = threading.Event()  # interrupts the pause after a descriptor shortage
+        self._stop_requested = False
         self._wake: tuple[socket.socket, socket.socket] | None = None
         self._selector: selectors.BaseSelector | None = None
         self._thread: threading.Thread | None = None
@@ -192,58 +193,31 @@ class HelloServer:
         return self
 
     def serve_forever(self) -> None:
-        self.bind()
-        self._serving = True
-        try:
-            if BLOCKING_ACCEPT:
-                self._serve_blocking()
-            else:
-                self._serve_selecting()
-        finally:
-            self._close()
+        """accept, write, close: three system calls a connection, as in C.
 
-    def _serve_blocking(self) -> None:
-        """accept, write, close: three system calls a connection, as in C. ``shutdown()``
-        wakes the blocked accept (Linux returns EINVAL once the listener is shut down)."""
+        On Linux the listener blocks in accept() and ``shutdown()`` wakes it (accept then
+        fails with EINVAL). Elsewhere the listener is non-blocking and, once its queue is
+        empty, the loop waits in a selector on the listener and a wake-up socket.
+        """
+        self.bind()
         assert self._listener is not None
+        self._serving = True
         # (fd, addr) without building a socket object per client.
         raw_accept = self._listener._accept  # type: ignore[attr-defined]
         greeting, write, close = self.greeting, os.write, os.close
+        select = self._selector.select if self._selector is not None else None
         paused = False
-        while True:
-            try:
-                fd, _ = raw_accept()
-            except OSError as exc:
-                if self._stopping.is_set():
-                    return
-                paused = self._accept_failed(exc, paused)
-                continue
-            if paused:
-                paused = self._resumed()
-            try:
-                write(fd, greeting)
-            except OSError as exc:
-                if exc.errno not in _CLIENT_GONE_ERRORS:
-                    log.warning("write failed: %s", exc)
-            close(fd)
-            self.connections += 1
-
-    def _serve_selecting(self) -> None:
-        """Portable loop: a selector watches the non-blocking listener and a wake-up
-        socket; ready connections are accepted in a batch until the queue is empty."""
-        assert self._listener is not None and self._selector is not None
-        raw_accept = self._listener._accept  # type: ignore[attr-defined]
-        greeting, write, close = self.greeting, os.write, os.close
-        stopping, select = self._stopping.is_set, self._selector.select
-        paused = False
-        while not stopping():
-            select()
-            while not stopping():
+        try:
+            while not self._stop_requested:  # a plain attribute: the cheapest check per connection
                 try:
                     fd, _ = raw_accept()
                 except BlockingIOError:
-                    break
+                    if select is not None:
+                        select()
+                    continue
                 except OSError as exc:
+                    if self._stop_requested:
+                        return
                     paused = self._accept_failed(exc, paused)
                     continue
                 if paused:
@@ -255,6 +229,8 @@ class HelloServer:
                         log.warning("write failed: %s", exc)
                 close(fd)
                 self.connections += 1
+        finally:
+            self._close()
 
     def _accept_failed(self, exc: OSError, paused: bool) -> bool:
         """Skip a connection-level error; on a resource shortage, log once, wait with a
@@ -284,6 +260,7 @@ class HelloServer:
 
     def shutdown(self) -> None:
         """Ask the loop to stop; returns at once. Safe in a signal handler."""
+        self._stop_requested = True
         self._stopping.set()
         with contextlib.suppress(OSError):  # already closed: the loop has ended
             if self._wake is not None:
