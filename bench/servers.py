@@ -3,15 +3,22 @@ driven by the C load generator, the server's CPU read from /proc for its PID."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import re
 import shutil
 import subprocess
 import sys
+import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from connectivity.model import Family, Target, Verdict
+from connectivity.probe import probe
+from connectivity.verdict import judge
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
@@ -86,8 +93,12 @@ def start_server(name: str, binaries: dict[str, Path]) -> Running:
     return Running(name, proc, int(match[1]))
 
 
-def load(loadgen: Path, address: str, port: int, concurrency: int, *, seconds: float = 0.0, count: int = 0,
+def load(loadgen: Path | None, address: str, port: int, concurrency: int, *, seconds: float = 0.0, count: int = 0,
          timeout_ms: int = 2000) -> dict[str, Any]:  # fmt: skip
+    """Short connections at a fixed concurrency: the C load generator, or without a C
+    compiler the project's own probe in threads (slower, but the figures still print)."""
+    if loadgen is None:
+        return python_load(address, port, concurrency, seconds=seconds, count=count, timeout=timeout_ms / 1000)
     done = subprocess.run(
         [str(loadgen), address, str(port), str(concurrency), str(count), str(seconds), str(timeout_ms), "hello\\n"],
         capture_output=True, text=True, check=True, preexec_fn=_pin(LOAD_CORE),
@@ -96,7 +107,44 @@ def load(loadgen: Path, address: str, port: int, concurrency: int, *, seconds: f
     return result
 
 
-def measure(server: Running, loadgen: Path, address: str, concurrency: int, seconds: float) -> dict[str, Any]:
+def python_load(
+    address: str, port: int, concurrency: int, *, seconds: float, count: int, timeout: float
+) -> dict[str, Any]:
+    target = Target(Family.of(address), address, port)
+    kinds = {Verdict.REFUSED: "refused", Verdict.CLOSED_WITHOUT_DATA: "reset", Verdict.RESET: "reset",
+             Verdict.TIMEOUT: "timeout", Verdict.SILENT: "timeout"}  # fmt: skip
+    errors = dict.fromkeys(["refused", "reset", "timeout", "wrong", "other"], 0)
+    latencies: list[float] = []
+    lock = threading.Lock()
+    started = time.monotonic()
+    deadline = started + seconds if seconds > 0 else float("inf")
+    budget = itertools.count() if count > 0 else None
+
+    def worker() -> None:
+        while time.monotonic() < deadline and (budget is None or next(budget) < count):
+            outcome = judge(probe(target, timeout=timeout, check_route=False), b"hello\n")
+            with lock:
+                if outcome.verdict is Verdict.OK:
+                    latencies.append(outcome.result.total_s)
+                else:
+                    errors[kinds.get(outcome.verdict, "wrong")] += 1
+
+    threads = [threading.Thread(target=worker) for _ in range(concurrency)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.monotonic() - started
+    latencies.sort()
+
+    def pct(p: float) -> float:
+        return latencies[int(p * (len(latencies) - 1))] * 1e6 if latencies else 0.0
+
+    return {"connections": len(latencies), "seconds": elapsed, "rate": len(latencies) / elapsed,
+            "p50_us": pct(0.5), "p99_us": pct(0.99), "p999_us": pct(0.999), "errors": errors}  # fmt: skip
+
+
+def measure(server: Running, loadgen: Path | None, address: str, concurrency: int, seconds: float) -> dict[str, Any]:
     """One run: the load generator's figures plus the server's CPU per connection."""
     before = server.cpu_seconds()
     result = load(loadgen, address, server.port, concurrency, seconds=seconds)

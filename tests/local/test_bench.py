@@ -1,0 +1,30 @@
+"""The benchmark's own parts work (its figures are never asserted: they are ratios for a
+human to read, measured by ``make bench``)."""
+
+from __future__ import annotations
+
+import pytest
+
+from bench.run import median_run, ratio
+from bench.servers import python_load
+
+pytestmark = pytest.mark.local
+
+
+def test_the_python_load_fallback_counts_connections_and_errors(hello_server):
+    result = python_load("127.0.0.1", hello_server.port, 4, seconds=0, count=40, timeout=5)
+    assert result["connections"] == 40
+    assert set(result["errors"].values()) == {0}
+    assert 0 < result["p50_us"] <= result["p99_us"] <= result["p999_us"]
+
+
+def test_medians_and_ratios():
+    runs = [
+        {"rate": r, "p50_us": 1, "p99_us": 2, "p999_us": 3, "cpu_us_per_conn": c, "connections": 10,
+         "errors": {"timeout": t}}
+        for r, c, t in ((100, 9.0, 1), (300, 11.0, 0), (200, 10.0, 2))
+    ]  # fmt: skip
+    merged = median_run(runs)
+    assert (merged["rate"], merged["cpu_us_per_conn"], merged["errors"]) == (200, 10.0, {"timeout": 3})
+    assert ratio(11.5, 10.0) == pytest.approx(1.15)
+    assert ratio(1.0, 0.0) is None
