@@ -13,3 +13,24 @@ the deployment (Fly.io's shared-IPv4 trap included)::
 
 The same library serves ``python -m connectivity`` and the pytest plugin.
 """
+
+from connectivity.check import check_host, check_targets, probe_all
+from connectivity.diagnosis import diagnose
+from connectivity.model import Family, Finding, HostReport, Severity, Source, Target, TargetOutcome, Verdict
+from connectivity.verdict import judge
+
+__all__ = [
+    "Family",
+    "Finding",
+    "HostReport",
+    "Severity",
+    "Source",
+    "Target",
+    "TargetOutcome",
+    "Verdict",
+    "check_host",
+    "check_targets",
+    "diagnose",
+    "judge",
+    "probe_all",
+]

@@ -30,6 +30,7 @@ from connectivity.targets import UsageError, local_addresses, parse_host, parse_
 
 NO_HOST_REASON = "give --host HOST (e.g. --host hello-server.fly.dev) to test a deployment"
 _FAMILIES = {"4": (Family.IPV4,), "6": (Family.IPV6,), "both": BOTH}
+_TRUE = (True, "1", "true", "yes", "on")
 _SETTINGS = pytest.StashKey["Settings"]()
 _STATE = pytest.StashKey["State"]()
 
@@ -73,6 +74,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     parser.addini("connectivity_accept_shared_ipv4", "xfail the shared-IPv4 failure", type="bool", default=False)
     group.addoption(
+        "--local-interfaces",
+        action="store_true",
+        default=None,
+        dest="connectivity_local_interfaces",
+        help="also probe local servers over this machine's interface addresses (not only loopback); "
+        "env CONNECTIVITY_LOCAL_INTERFACES=1",
+    )
+    parser.addini("connectivity_local_interfaces", "probe interface addresses locally", type="bool", default=False)
+    group.addoption(
         "--connectivity-json", dest="connectivity_json", default=None, metavar="PATH", help="write every report as JSON"
     )
 
@@ -90,6 +100,7 @@ class Settings:
     accept_shared_ipv4: bool
     json_path: str | None
     fly_toml: Path | None = None
+    local_interfaces: bool = False
 
     def retries_for(self, remote: bool) -> int:
         if self.retries is not None:
@@ -129,6 +140,7 @@ def read_settings(config: pytest.Config) -> Settings:
         raise UsageError(f"--retries takes a whole number, got {retries_text!r}")
     resolver_text = str(_value(config, "resolver"))
     accept = _value(config, "accept_shared_ipv4")
+    interfaces = _value(config, "local_interfaces")
     try:
         expect = unescape(str(_value(config, "expect")))
     except ValueError as exc:
@@ -144,9 +156,10 @@ def read_settings(config: pytest.Config) -> Settings:
         probe_timeout=_positive(str(_value(config, "probe_timeout")), "--probe-timeout"),
         dns_lifetime=_positive(str(_value(config, "dns_lifetime")), "--dns-lifetime"),
         retries=int(retries_text) if retries_text else None,
-        accept_shared_ipv4=accept in (True, "1", "true", "yes", "on"),
+        accept_shared_ipv4=accept in _TRUE,
         json_path=config.getoption("connectivity_json"),
         fly_toml=_fly_toml(config),
+        local_interfaces=interfaces in _TRUE,
     )
 
 
@@ -248,7 +261,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
             params.append(pytest.param(None, marks=pytest.mark.skip(reason=NO_HOST_REASON), id="no-host"))
         metafunc.parametrize("remote_target", params)
     if "local_address" in metafunc.fixturenames:
-        addresses = local_addresses()
+        addresses = local_addresses(include_interfaces=state.settings.local_interfaces)
         metafunc.parametrize("local_address", addresses, ids=[f"{Family.of(a)}-{a}" for a in addresses])
 
 
@@ -270,8 +283,10 @@ class Connectivity:
         return self._state.group_report(label, targets)
 
     def local_report(self, label: str, port: int) -> HostReport:
-        """Every local address (loopback, ``localhost``, this machine's) at ``port``."""
-        targets = [Target(Family.of(a), a, port) for a in local_addresses()]
+        """Every local address (loopback in every notation, ``localhost``'s, and with
+        ``--local-interfaces`` this machine's interface addresses) at ``port``."""
+        addresses = local_addresses(include_interfaces=self.settings.local_interfaces)
+        targets = [Target(Family.of(a), a, port) for a in addresses]
         return self.group_report(label, targets)
 
     def assert_target_ok(self, report: HostReport, target: Target) -> None:

@@ -113,7 +113,7 @@ def targets_of(resolution: Resolution, port: int, families: Iterable[Family]) ->
     return tuple(targets)
 
 
-def local_addresses(include_interfaces: bool = True) -> tuple[str, ...]:
+def local_addresses(include_interfaces: bool = False) -> tuple[str, ...]:
     """The addresses a local server answers on: loopback in every notation, what
     ``localhost`` resolves to (from the hosts file, never DNS) and, with
     ``include_interfaces``, this machine's own interface addresses (Linux)."""
