@@ -13,7 +13,7 @@ import logging
 import os
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from types import FrameType
 from typing import NoReturn
 
@@ -112,6 +112,18 @@ def explain_bind_error(exc: OSError, host: str, port: int) -> str:
     return f"cannot bind {where}: {exc.strerror or exc}"
 
 
+def signal_handler(server: HelloServer) -> Callable[[int, FrameType | None], None]:
+    """SIGINT (Fly's kill_signal) or SIGTERM (docker stop): stop accepting and exit 0; a
+    second signal while stopping exits at once with 128 + the signal number."""
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        if server.stopping:
+            os._exit(128 + signum)
+        server.shutdown()
+
+    return on_signal
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -128,11 +140,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{PROG}: error: {explain_bind_error(exc, args.host, port)}", file=sys.stderr)
         return EXIT_RUNTIME
 
-    def on_signal(signum: int, frame: FrameType | None) -> None:
-        if server.stopping:
-            os._exit(128 + signum)  # second signal: leave at once
-        server.shutdown()
-
+    on_signal = signal_handler(server)
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
     print(f"listening on {address}", flush=True)

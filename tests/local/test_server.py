@@ -22,7 +22,7 @@ from connectivity.model import Ending, Family, Target, Verdict
 from connectivity.probe import probe
 from connectivity.verdict import judge
 from server import HelloServer
-from server.cli import explain_bind_error
+from server.cli import explain_bind_error, signal_handler
 
 pytestmark = pytest.mark.local
 
@@ -329,3 +329,16 @@ def test_the_portable_selector_loop_serves_and_stops_too(monkeypatch):
         assert greet(address, srv.port).verdict is Verdict.OK
     srv.stop()
     assert srv._thread is not None and not srv._thread.is_alive()
+
+
+def test_a_second_signal_exits_at_once(monkeypatch):
+    exits: list[int] = []
+    monkeypatch.setattr(os, "_exit", exits.append)
+    srv = HelloServer(host="127.0.0.1", port=0).start()
+    handler = signal_handler(srv)
+    handler(signal.SIGTERM, None)
+    assert srv.stopping
+    assert exits == []
+    handler(signal.SIGINT, None)
+    assert exits == [128 + signal.SIGINT]
+    srv.stop()
