@@ -13,7 +13,9 @@ container is removed by ``stop``.
 from __future__ import annotations
 
 import contextlib
+import gc
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -50,6 +52,7 @@ def engine_problem() -> str | None:
         import docker
     except ImportError as exc:
         return f"the docker package is missing ({exc}): pip install 'hello-server[test]'"
+    problem = None
     try:
         client = docker.from_env(timeout=10)
         try:
@@ -57,11 +60,17 @@ def engine_problem() -> str | None:
         finally:
             client.close()
     except Exception as exc:
-        return (
+        problem = (
             f"no Docker engine answers ({type(exc).__name__}: {exc}); start one (as root: docker/engine.sh start) "
             "or point DOCKER_HOST at it"
         )
-    return None
+    if problem is not None:
+        # docker-py leaves a failed connection's socket to the garbage collector: collect
+        # it here, quietly, rather than at a random later point as a ResourceWarning.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ResourceWarning)
+            gc.collect()
+    return problem
 
 
 def image_exists(name: str) -> bool:

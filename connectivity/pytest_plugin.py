@@ -47,6 +47,14 @@ _OPTIONS: list[tuple[str, str, str, str]] = [
     ("--retries", "retries", "", "retries of a failing probe (default 0 locally, 2 for --host)"),
     ("--fly-toml", "fly_toml", "fly.toml", "fly.toml to lint; its shared-IPv4 prediction is checked live"),
 ]
+_METAVARS = {"port": "PORT", "expect": "TEXT", "resolver": "IP[:PORT]", "family": "4|6|both", "probe_timeout": "S",
+             "dns_lifetime": "S", "retries": "N", "fly_toml": "PATH"}  # fmt: skip
+_FLAGS: list[tuple[str, str, str]] = [
+    ("--accept-shared-ipv4", "accept_shared_ipv4",
+     "turn Fly.io's known shared-IPv4 failure into an expected failure (xfail) with the diagnosis as reason"),
+    ("--local-interfaces", "local_interfaces",
+     "also probe local servers over this machine's interface addresses, not only loopback"),
+]  # fmt: skip
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -56,32 +64,23 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         action="append",
         default=[],
         dest="connectivity_host",
+        metavar="HOST",
         help="deployed host to verify (repeatable); env CONNECTIVITY_HOST",
     )
     parser.addini("connectivity_host", "hosts to verify with -m remote", type="args", default=[])
     for flag, name, default, text in _OPTIONS:
         group.addoption(
-            flag, dest=f"connectivity_{name}", default=None, help=f"{text}; env CONNECTIVITY_{name.upper()}"
+            flag,
+            dest=f"connectivity_{name}",
+            default=None,
+            metavar=_METAVARS[name],
+            help=f"{text}; env CONNECTIVITY_{name.upper()}",
         )
         parser.addini(f"connectivity_{name}", text, default=default)
-    group.addoption(
-        "--accept-shared-ipv4",
-        action="store_true",
-        default=None,
-        dest="connectivity_accept_shared_ipv4",
-        help="turn Fly.io's known shared-IPv4 failure into an expected failure (xfail); "
-        "env CONNECTIVITY_ACCEPT_SHARED_IPV4=1",
-    )
-    parser.addini("connectivity_accept_shared_ipv4", "xfail the shared-IPv4 failure", type="bool", default=False)
-    group.addoption(
-        "--local-interfaces",
-        action="store_true",
-        default=None,
-        dest="connectivity_local_interfaces",
-        help="also probe local servers over this machine's interface addresses (not only loopback); "
-        "env CONNECTIVITY_LOCAL_INTERFACES=1",
-    )
-    parser.addini("connectivity_local_interfaces", "probe interface addresses locally", type="bool", default=False)
+    for flag, name, text in _FLAGS:
+        group.addoption(flag, action="store_true", default=None, dest=f"connectivity_{name}",
+                        help=f"{text}; env CONNECTIVITY_{name.upper()}=1")  # fmt: skip
+        parser.addini(f"connectivity_{name}", text, type="bool", default=False)
     group.addoption(
         "--connectivity-json", dest="connectivity_json", default=None, metavar="PATH", help="write every report as JSON"
     )
