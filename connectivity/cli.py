@@ -23,7 +23,14 @@ from connectivity.model import Family, Severity, Verdict
 from connectivity.probe import DEFAULT_TIMEOUT
 from connectivity.report import format_report, report_json, unescape
 from connectivity.resolve import DEFAULT_LIFETIME
-from connectivity.targets import UsageError, hostname_problem, parse_host, parse_port, parse_resolver
+from connectivity.targets import (
+    UsageError,
+    hostname_problem,
+    parse_host,
+    parse_port,
+    parse_resolver,
+    parse_seconds,
+)
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 DEFAULT_PORT = 1848
@@ -48,11 +55,8 @@ def _typed(parse: Callable[[str], T]) -> Callable[[str], T]:
     return convert
 
 
-def _positive_float(text: str) -> float:
-    value = float(text)
-    if not value > 0:
-        raise ValueError(f"must be a positive number of seconds, got {text!r}")
-    return value
+def _seconds(text: str) -> float:
+    return parse_seconds(text, "the value")
 
 
 def _count(text: str) -> int:
@@ -94,14 +98,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     probe.add_argument(
         "--timeout",
-        type=_typed(_positive_float),
+        type=_typed(_seconds),
         default=DEFAULT_TIMEOUT,
         metavar="S",
         help=f"connect timeout and read deadline, each (default {DEFAULT_TIMEOUT:g})",
     )
     probe.add_argument(
         "--dns-lifetime",
-        type=_typed(_positive_float),
+        type=_typed(_seconds),
         default=DEFAULT_LIFETIME,
         metavar="S",
         help=f"bound on each DNS query, retries included (default {DEFAULT_LIFETIME:g})",

@@ -116,9 +116,6 @@ class Resolution:
     system_error: str | None = None
     invalid_name: str | None = None  # why the host is not a valid name, when it is not
 
-    def answer(self, family: Family) -> DnsAnswer | None:
-        return next((a for a in self.dns if a.family is family), None)
-
     @property
     def dns_addresses(self) -> tuple[str, ...]:
         return tuple(addr for answer in self.dns for addr in answer.addresses)

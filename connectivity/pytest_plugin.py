@@ -26,7 +26,15 @@ from connectivity.model import DnsStatus, Family, HostReport, Resolution, Target
 from connectivity.probe import DEFAULT_TIMEOUT
 from connectivity.report import failure_message, format_document, report_json, unescape
 from connectivity.resolve import DEFAULT_LIFETIME, resolve
-from connectivity.targets import UsageError, local_addresses, parse_host, parse_port, parse_resolver, targets_of
+from connectivity.targets import (
+    UsageError,
+    local_addresses,
+    parse_host,
+    parse_port,
+    parse_resolver,
+    parse_seconds,
+    targets_of,
+)
 
 NO_HOST_REASON = "give --host HOST (e.g. --host hello-server.fly.dev) to test a deployment"
 _FAMILIES = {"4": (Family.IPV4,), "6": (Family.IPV6,), "both": BOTH}
@@ -117,16 +125,6 @@ def _value(config: pytest.Config, name: str) -> Any:
     return config.getini(f"connectivity_{name}")
 
 
-def _positive(text: str, what: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if value <= 0:
-        raise UsageError(f"{what} must be a positive number of seconds, got {text!r}")
-    return value
-
-
 def read_settings(config: pytest.Config) -> Settings:
     hosts = _value(config, "host")
     if isinstance(hosts, str):
@@ -152,8 +150,8 @@ def read_settings(config: pytest.Config) -> Settings:
         expect=expect,
         resolver=parse_resolver(resolver_text) if resolver_text else None,
         families=_FAMILIES[family],
-        probe_timeout=_positive(str(_value(config, "probe_timeout")), "--probe-timeout"),
-        dns_lifetime=_positive(str(_value(config, "dns_lifetime")), "--dns-lifetime"),
+        probe_timeout=parse_seconds(str(_value(config, "probe_timeout")), "--probe-timeout"),
+        dns_lifetime=parse_seconds(str(_value(config, "dns_lifetime")), "--dns-lifetime"),
         retries=int(retries_text) if retries_text else None,
         accept_shared_ipv4=accept in _TRUE,
         json_path=config.getoption("connectivity_json"),

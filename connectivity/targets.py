@@ -40,6 +40,17 @@ def parse_port(text: str | int) -> int:
     return port
 
 
+def parse_seconds(text: str, what: str) -> float:
+    """A positive number of seconds, for timeouts and lifetimes."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not value > 0:
+        raise UsageError(f"{what} must be a positive number of seconds, got {text!r}")
+    return value
+
+
 def is_literal(host: str) -> bool:
     try:
         ipaddress.ip_address(host.split("%", 1)[0])

@@ -12,8 +12,6 @@ NO_ROUTE_ERRNOS = frozenset(
 )
 CONNECT_TIMEOUT_ERRNOS = frozenset({errno.ETIMEDOUT})
 
-FAILING_TO_CONNECT = frozenset({Verdict.REFUSED, Verdict.TIMEOUT, Verdict.UNREACHABLE})
-
 
 def errno_text(code: int | None) -> str:
     if code is None:
