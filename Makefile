@@ -13,6 +13,8 @@ PYTEST_ARGS ?= -n auto
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
+	@# The distribution was called hello-server before it became pytest-tcpreach.
+	$(BIN)/python -m pip uninstall --quiet --yes hello-server 2>/dev/null || true
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $@
 

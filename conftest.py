@@ -1,7 +1,9 @@
-"""This repository's own fixtures: the hello server in-process and as a subprocess.
+"""This repository's own fixtures: the hello server in-process and as a subprocess, and
+the short option spellings its README documents.
 
-The pytest plugin (``connectivity.pytest_plugin``) brings the options, markers and
-matrix; what is here starts the service that the local tests verify.
+The installed pytest plugin (``tcpreach.pytest_plugin``) owns only ``--tcpreach-*``
+names; this repository gives itself ``--host``, ``--port``, ... as aliases, which no
+other project gets by installing the plugin.
 """
 
 from __future__ import annotations
@@ -18,11 +20,36 @@ from typing import Any
 import pytest
 
 from server import HelloServer
+from tcpreach.pytest_plugin import add_aliases
 
 pytest_plugins = ["pytester"]
 
 ROOT = Path(__file__).resolve().parent
 _LISTENING = re.compile(r"^listening on (?P<host>\[[^\]]+\]|[^:]+):(?P<port>\d+) \((?P<scope>[^)]*)\)")
+
+
+SHORT_OPTIONS = {
+    "--host": "host",
+    "--port": "port",
+    "--expect": "expect",
+    "--expect-prefix": "expect_prefix",
+    "--expect-regex": "expect_regex",
+    "--send": "send",
+    "--keep-open": "keep_open",
+    "--resolver": "resolver",
+    "--family": "family",
+    "--probe-timeout": "probe_timeout",
+    "--dns-lifetime": "dns_lifetime",
+    "--retries": "retries",
+    "--fly-toml": "fly_toml",
+    "--accept-shared-ipv4": "accept_shared_ipv4",
+    "--local-interfaces": "local_interfaces",
+    "--connectivity-json": "json",
+}
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    add_aliases(parser, SHORT_OPTIONS)
 
 
 @dataclass

@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from connectivity.model import Family, Target, Verdict
-from connectivity.probe import probe
-from connectivity.verdict import judge
+from tcpreach.model import Family, Target, Verdict
+from tcpreach.probe import probe
+from tcpreach.verdict import judge
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent

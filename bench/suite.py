@@ -11,11 +11,12 @@ from contextlib import ExitStack
 from typing import Any
 
 from bench.servers import ROOT
-from connectivity.check import check_host
-from connectivity.model import Family, Verdict
-from connectivity.standins import Behaviour, StandIn
-from connectivity.stub_dns import StubDNS
 from server import HelloServer
+from tcpreach.check import check_host
+from tcpreach.model import Family, Verdict
+from tcpreach.options import CheckOptions
+from tcpreach.standins import Behaviour, StandIn
+from tcpreach.stub_dns import StubDNS
 
 
 def pytest_wall(*args: str) -> float:
@@ -38,7 +39,10 @@ def remote_verdict(n: int, probe_timeout: float) -> dict[str, Any]:
             addresses.append(address)
         dns = stack.enter_context(StubDNS({"many.fly.dev": {"A": addresses}}))
         start = time.monotonic()
-        report = check_host("many.fly.dev", port, resolver=dns.address, timeout=probe_timeout, families=(Family.IPV4,))
+        report = check_host(
+            "many.fly.dev",
+            CheckOptions(port=port, resolver=dns.address, timeout=probe_timeout, families=(Family.IPV4,)),
+        )
         elapsed = time.monotonic() - start
     verdicts = [o.verdict for o in report.outcomes]
     return {
@@ -52,7 +56,7 @@ def remote_verdict(n: int, probe_timeout: float) -> dict[str, Any]:
 
 def container_path(base_image: str, runs: int = 3) -> dict[str, Any] | None:
     """Image build (no cache) and container start to first hello, when an engine answers."""
-    from connectivity.container import ServiceContainer, build_image, engine_problem, image_exists, remove_image
+    from tcpreach.container import ServiceContainer, build_image, engine_problem, image_exists, remove_image
 
     if engine_problem() is not None or not image_exists(base_image):
         return None

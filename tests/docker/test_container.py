@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from connectivity.container import ContainerNotReadyError, ServiceContainer
-from connectivity.model import Verdict
+from tcpreach.container import ContainerNotReadyError, ServiceContainer
+from tcpreach.model import Verdict
 
 pytestmark = pytest.mark.docker
 
@@ -35,20 +35,18 @@ def fresh_container(hello_image):
 
 
 @pytest.mark.parametrize("kind", KINDS)
-def test_greeting(hello_container, kind, connectivity):
+def test_greeting(hello_container, kind, tcpreach):
     reach = hello_container.reachable()
     target = getattr(reach, kind.replace("-", "_"))
     if target is None:
         pytest.skip(f"the engine gives this container no {kind.replace('-', ' ')} (dockerd --ipv6 gives it one)")
-    report = connectivity.group_report("container hello-server (linux/amd64)", reach.all())
-    connectivity.assert_target_ok(report, target)
+    report = tcpreach.group_report("container hello-server (linux/amd64)", reach.all())
+    tcpreach.assert_target_ok(report, target)
 
 
-def test_diagnosis_has_no_failing_finding(hello_container, connectivity):
+def test_diagnosis_has_no_failing_finding(hello_container, tcpreach):
     reach = hello_container.reachable()
-    connectivity.assert_no_failing_finding(
-        connectivity.group_report("container hello-server (linux/amd64)", reach.all())
-    )
+    tcpreach.assert_no_failing_finding(tcpreach.group_report("container hello-server (linux/amd64)", reach.all()))
 
 
 def test_every_published_binding_is_found(hello_container):
@@ -88,14 +86,14 @@ def test_works_with_a_read_only_root_filesystem(fresh_container):
     assert service.wait_for_greeting(GREETING).verdict is Verdict.OK
 
 
-def test_the_seeds_first_bug_is_caught(fresh_container, connectivity):
+def test_the_seeds_first_bug_is_caught(fresh_container, tcpreach):
     service = fresh_container(command=["python3", "-m", "server", "--host", "0.0.0.0"])
     service.wait_for_greeting(GREETING)  # the published bindings go to the container's IPv4
     reach = service.reachable()
     if reach.container_ipv6 is None:
         pytest.skip("the engine gives the container no IPv6 address (start dockerd with --ipv6)")
     assert reach.container_ipv4 is not None
-    report = connectivity.group_report("container --host 0.0.0.0", [reach.container_ipv4, reach.container_ipv6])
+    report = tcpreach.group_report("container --host 0.0.0.0", [reach.container_ipv4, reach.container_ipv6])
     assert [o.verdict for o in report.outcomes] == [Verdict.OK, Verdict.REFUSED]
     assert [f.code for f in report.findings] == ["ipv4-only-listener"]
 

@@ -50,4 +50,4 @@ def test_the_local_matrix_covers_interface_addresses_in_a_namespace_of_our_own()
     for server in ("in-process", "subprocess"):
         for label in ("ipv4-127.0.0.1", "ipv6-::1", "ipv6-::ffff:127.0.0.1", "ipv4-10.200.0.1", "ipv6-fd12:3456::1"):
             assert any(f"test_greeting[{server}-{label}]" in line for line in passed), (server, label)
-    assert "connectivity matrix" in done.stdout
+    assert "tcpreach matrix" in done.stdout

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from connectivity.model import Family, Target
+from tcpreach.model import Family, Target
 
 pytestmark = pytest.mark.local
 
@@ -20,12 +20,12 @@ def local_server(request):
     return "python -m server", proc.port
 
 
-def test_greeting(local_server, local_address, connectivity):
+def test_greeting(local_server, tcpreach_local_address, tcpreach):
     label, port = local_server
-    report = connectivity.local_report(label, port)
-    connectivity.assert_target_ok(report, Target(Family.of(local_address), local_address, port))
+    report = tcpreach.local_report(label, port)
+    tcpreach.assert_target_ok(report, Target(Family.of(tcpreach_local_address), tcpreach_local_address, port))
 
 
-def test_diagnosis_has_no_failing_finding(local_server, connectivity):
+def test_diagnosis_has_no_failing_finding(local_server, tcpreach):
     label, port = local_server
-    connectivity.assert_no_failing_finding(connectivity.local_report(label, port))
+    tcpreach.assert_no_failing_finding(tcpreach.local_report(label, port))

@@ -12,10 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from connectivity.check import check_targets, probe_and_judge
-from connectivity.model import Family, Target, Verdict
-from connectivity.standins import Behaviour, StandIn
 from server import HelloServer
+from tcpreach.check import check_targets, probe_and_judge
+from tcpreach.model import Family, Target, Verdict
+from tcpreach.options import CheckOptions
+from tcpreach.standins import Behaviour, StandIn
 
 pytestmark = pytest.mark.local
 
@@ -43,7 +44,7 @@ def target(address: str, port: int) -> Target:
 @pytest.mark.parametrize("behaviour", list(Behaviour), ids=str)
 def test_each_misbehaviour_gets_its_verdict(behaviour, address):
     with StandIn(behaviour, host=address) as server:
-        outcome = probe_and_judge(target(address, server.port), b"hello\n", timeout=0.5)
+        outcome = probe_and_judge(target(address, server.port), CheckOptions(timeout=0.5))
     assert outcome.verdict is EXPECTED[behaviour], outcome.explanation
 
 
@@ -52,12 +53,12 @@ def test_a_port_nobody_listens_on_is_refused(address):
     with socket.socket(socket.AF_INET6 if ":" in address else socket.AF_INET) as placeholder:
         placeholder.bind((address, 0))  # bound, never listening: nobody accepts there
         port = placeholder.getsockname()[1]
-        outcome = probe_and_judge(target(address, port), b"hello\n", timeout=1)
+        outcome = probe_and_judge(target(address, port), CheckOptions(timeout=1))
     assert outcome.verdict is Verdict.REFUSED
 
 
 def test_probe_records_bytes_ending_and_ordered_timings(hello_server):
-    outcome = probe_and_judge(target("::1", hello_server.port), b"hello\n")
+    outcome = probe_and_judge(target("::1", hello_server.port))
     r = outcome.result
     assert r.received == b"hello\n"
     assert r.connect_s is not None
@@ -66,7 +67,7 @@ def test_probe_records_bytes_ending_and_ordered_timings(hello_server):
 
 
 def test_ipv4_mapped_literal_uses_an_ipv6_socket(hello_server):
-    outcome = probe_and_judge(target("::ffff:127.0.0.1", hello_server.port), b"hello\n")
+    outcome = probe_and_judge(target("::ffff:127.0.0.1", hello_server.port))
     assert outcome.target.family is Family.IPV6
     assert outcome.verdict is Verdict.OK
 
@@ -100,7 +101,7 @@ def test_targets_are_probed_concurrently():
 
         thread = threading.Thread(target=barrier, daemon=True)
         thread.start()
-        report = check_targets("barrier", [target("127.0.0.1", port)] * n, timeout=20)
+        report = check_targets("barrier", [target("127.0.0.1", port)] * n, CheckOptions(timeout=20))
         thread.join(5)
     assert [o.verdict for o in report.outcomes] == [Verdict.OK] * n
 
@@ -115,7 +116,7 @@ def test_a_success_after_retries_is_reported_as_such():
         late.append(HelloServer(host="127.0.0.1", port=port).start())
 
     try:
-        outcome = probe_and_judge(target("127.0.0.1", port), b"hello\n", retries=2, sleep=start_server_while_waiting)
+        outcome = probe_and_judge(target("127.0.0.1", port), CheckOptions(retries=2), sleep=start_server_while_waiting)
     finally:
         for srv in late:
             srv.stop()
@@ -127,7 +128,7 @@ def test_a_success_after_retries_is_reported_as_such():
 def test_retries_give_up_after_n_more_attempts():
     waits: list[float] = []
     with StandIn(Behaviour.CLOSE) as edge:
-        outcome = probe_and_judge(target("127.0.0.1", edge.port), b"hello\n", retries=3, sleep=waits.append)
+        outcome = probe_and_judge(target("127.0.0.1", edge.port), CheckOptions(retries=3), sleep=waits.append)
     assert outcome.verdict is Verdict.CLOSED_WITHOUT_DATA
     assert outcome.result.attempts == 4
     assert len(waits) == 3
@@ -147,7 +148,7 @@ def _can_unshare() -> str | None:
 def test_no_route_is_unreachable_and_a_fact_about_the_client(address):
     # A fresh network namespace has its loopback down: no route to anything.
     done = subprocess.run(
-        ["unshare", "--net", sys.executable, "-m", "connectivity", "probe", address, "--port", "1848", "--json"],
+        ["unshare", "--net", sys.executable, "-m", "tcpreach", "probe", address, "--port", "1848", "--json"],
         cwd=ROOT, capture_output=True, text=True, timeout=30, check=False,
     )  # fmt: skip
     assert done.returncode == 1, done.stderr

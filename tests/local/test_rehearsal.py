@@ -13,9 +13,9 @@ from xml.etree import ElementTree
 
 import pytest
 
-from connectivity.standins import Behaviour, StandIn
-from connectivity.stub_dns import StubDNS
 from server import HelloServer
+from tcpreach.standins import Behaviour, StandIn
+from tcpreach.stub_dns import StubDNS
 
 pytestmark = pytest.mark.local
 
@@ -65,7 +65,7 @@ def test_shared_ipv4_fails_with_the_diagnosis_and_its_remedy(pytester, fly, work
             " (dedicated IPv4, $2/month)*",
         ]
     )
-    assert out.count("connectivity matrix") == 1
+    assert out.count("tcpreach matrix") == 1
     assert "ERROR    fly-shared-ipv4" in out
     # The repository's fly.toml (app = "hello-server") predicted it offline:
     assert "The fly.toml lint predicted this (needs-dedicated-ipv4): the live behaviour confirms it." in out
@@ -85,7 +85,7 @@ def test_accept_shared_ipv4_makes_the_run_green_with_one_xfail(pytester, fly, wo
 
 
 def test_accept_shared_ipv4_from_the_environment(pytester, fly, monkeypatch):
-    monkeypatch.setenv("CONNECTIVITY_ACCEPT_SHARED_IPV4", "1")
+    monkeypatch.setenv("TCPREACH_ACCEPT_SHARED_IPV4", "1")
     result = run_remote(pytester, "hello-server.fly.dev", fly["resolver"], fly["port"])
     result.assert_outcomes(passed=3, xfailed=1)
 
@@ -142,29 +142,29 @@ def test_a_resolver_that_does_not_answer_fails_clearly_within_the_lifetime(pytes
 def test_without_host_remote_tests_skip_with_the_reason(pytester):
     result = pytester.runpytest_subprocess("-m", "remote", "-p", "no:cacheprovider", "-rs", str(REMOTE_SUITE))
     result.assert_outcomes(skipped=3)
-    result.stdout.fnmatch_lines(["*give --host HOST*"])
+    result.stdout.fnmatch_lines(["*give --tcpreach-host HOST*"])
 
 
 def test_bad_plugin_options_are_one_clear_usage_error(pytester):
     result = pytester.runpytest_subprocess("--family", "5", "-p", "no:cacheprovider", str(REMOTE_SUITE))
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines(["*connectivity: --family takes 4, 6 or both, got '5'*"])
+    result.stderr.fnmatch_lines(["*tcpreach: --tcpreach-family: takes 4, 6 or both, got '5' (from the command line)*"])
     assert "Traceback" not in result.stderr.str()
 
 
 NO_IPV6_ROUTE = """
 import errno
 
-import connectivity.probe
+import tcpreach.probe
 
-_real = connectivity.probe.route_errno
+_real = tcpreach.probe.route_errno
 
 
 def _without_ipv6(target):
     return errno.ENETUNREACH if target.family == "ipv6" else _real(target)
 
 
-connectivity.probe.route_errno = _without_ipv6
+tcpreach.probe.route_errno = _without_ipv6
 """
 
 

@@ -6,10 +6,11 @@ import socket
 
 import pytest
 
-from connectivity.check import check_host
-from connectivity.model import DnsStatus
-from connectivity.resolve import resolve
-from connectivity.stub_dns import StubDNS
+from tcpreach.check import check_host
+from tcpreach.model import DnsStatus
+from tcpreach.options import CheckOptions
+from tcpreach.resolve import resolve
+from tcpreach.stub_dns import StubDNS
 
 pytestmark = pytest.mark.local
 
@@ -67,7 +68,9 @@ def test_an_explicit_resolver_alone_is_asked_and_only_its_addresses_are_probed(s
         return real(host, *args, **kwargs)
 
     monkeypatch.setattr(socket, "getaddrinfo", spy)
-    report = check_host("both.example", hello_server.port, resolver=stub.address, lifetime=2, timeout=1)
+    report = check_host(
+        "both.example", CheckOptions(port=hello_server.port, resolver=stub.address, dns_lifetime=2, timeout=1)
+    )
     assert report.resolution.system is None
     assert "both.example" not in looked_up
     assert [o.target.label for o in report.outcomes] == ["ipv4-127.0.0.10", "ipv4-127.0.0.11", "ipv6-::1"]

@@ -18,11 +18,11 @@ from pathlib import Path
 
 import pytest
 
-from connectivity.model import Ending, Family, Target, Verdict
-from connectivity.probe import probe
-from connectivity.verdict import judge
 from server import HelloServer
 from server.cli import explain_bind_error, signal_handler
+from tcpreach.model import Ending, Family, Target, Verdict
+from tcpreach.probe import probe
+from tcpreach.verdict import judge
 
 pytestmark = pytest.mark.local
 

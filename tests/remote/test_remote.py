@@ -11,14 +11,14 @@ import pytest
 pytestmark = pytest.mark.remote
 
 
-def test_greeting(remote_target, connectivity):
-    report = connectivity.host_report(remote_target.host)
-    connectivity.assert_target_ok(report, remote_target.target)
+def test_greeting(tcpreach_remote_target, tcpreach):
+    report = tcpreach.host_report(tcpreach_remote_target.host)
+    tcpreach.assert_target_ok(report, tcpreach_remote_target.target)
 
 
-def test_dns_has_a_and_aaaa(remote_host, connectivity):
-    connectivity.assert_dns_has_both_families(connectivity.host_report(remote_host))
+def test_dns_has_a_and_aaaa(tcpreach_remote_host, tcpreach):
+    tcpreach.assert_dns_has_both_families(tcpreach.host_report(tcpreach_remote_host))
 
 
-def test_diagnosis_has_no_failing_finding(remote_host, connectivity):
-    connectivity.assert_no_failing_finding(connectivity.host_report(remote_host))
+def test_diagnosis_has_no_failing_finding(tcpreach_remote_host, tcpreach):
+    tcpreach.assert_no_failing_finding(tcpreach.host_report(tcpreach_remote_host))

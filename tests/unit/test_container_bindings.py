@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from connectivity.container import reachable_from_inspect
-from connectivity.model import Family, Target
+from tcpreach.container import reachable_from_inspect
+from tcpreach.model import Family, Target
 
 ATTRS = {
     "NetworkSettings": {

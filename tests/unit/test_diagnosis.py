@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from connectivity.diagnosis import diagnose, errors, findings_for
-from connectivity.model import (
+from tcpreach.diagnosis import diagnose, errors, findings_for
+from tcpreach.model import (
     DnsAnswer,
     DnsStatus,
     Family,

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from connectivity.flylint import lint_config, lint_path, needs_dedicated_ipv4, parse_dockerfile
-from connectivity.model import Severity
+from tcpreach.flylint import lint_config, lint_path, needs_dedicated_ipv4, parse_dockerfile
+from tcpreach.model import Severity
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -136,7 +136,7 @@ def test_dockerfile_parsing():
 
 
 def cli(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "connectivity", *args], cwd=cwd, capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "tcpreach", *args], cwd=cwd, capture_output=True, text=True,
                           timeout=30, check=False, env={"PYTHONPATH": str(ROOT)})  # fmt: skip
 
 

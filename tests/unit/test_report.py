@@ -7,8 +7,10 @@ import json
 from hypothesis import given
 from hypothesis import strategies as st
 
-from connectivity.diagnosis import diagnose
-from connectivity.model import (
+from tcpreach.diagnosis import diagnose
+from tcpreach.escapes import escaped, parse_escapes
+from tcpreach.expectation import Expectation
+from tcpreach.model import (
     DnsAnswer,
     DnsStatus,
     Ending,
@@ -19,8 +21,8 @@ from connectivity.model import (
     Source,
     Target,
 )
-from connectivity.report import escaped, format_report, report_json, unescape
-from connectivity.verdict import judge
+from tcpreach.report import format_report, report_json
+from tcpreach.verdict import judge
 
 
 def sample() -> HostReport:
@@ -50,7 +52,7 @@ def sample() -> HostReport:
         total_s=0.012,
     )
     outcomes = (judge(v4, b"hello\n"), judge(v6, b"hello\n"))
-    return HostReport("hello-server.fly.dev", 1848, b"hello\n", resolution, outcomes, diagnose(resolution, outcomes))
+    return HostReport("hello-server.fly.dev", 1848, Expectation(), resolution, outcomes, diagnose(resolution, outcomes))
 
 
 def test_json_document_has_the_documented_shape():
@@ -85,4 +87,4 @@ def test_table_has_one_row_per_target_then_findings():
 
 @given(st.binary(max_size=64))
 def test_escaping_round_trips(data):
-    assert unescape(escaped(data)) == data
+    assert parse_escapes(escaped(data)) == data

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from connectivity.model import DnsAnswer, DnsStatus, Family, Resolution, Source
-from connectivity.targets import (
+from tcpreach.model import DnsAnswer, DnsStatus, Family, Resolution, Source
+from tcpreach.targets import (
     HostSpec,
     UsageError,
     hostname_problem,

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from connectivity.model import Ending, Family, ProbeResult, Target, Verdict
-from connectivity.verdict import judge
+from tcpreach.model import Ending, Family, ProbeResult, Target, Verdict
+from tcpreach.verdict import judge
 
 TARGET = Target(Family.IPV4, "192.0.2.1", 1848)
 EXPECT = b"hello\n"
@@ -26,13 +26,13 @@ def failed(code: int | None = None, timed_out: bool = False, no_route: bool = Fa
 @pytest.mark.parametrize(
     ("result", "verdict", "shown"),
     [
-        (connected(b"hello\n", Ending.EOF), Verdict.OK, "b'hello\\n'"),
+        (connected(b"hello\n", Ending.EOF), Verdict.OK, "received 'hello\\n', then end-of-stream"),
         (connected(b"", Ending.EOF), Verdict.CLOSED_WITHOUT_DATA, "closed (FIN) before any byte"),
         (connected(b"", Ending.RESET), Verdict.CLOSED_WITHOUT_DATA, "reset (RST) before any byte"),
         (connected(b"hel", Ending.RESET), Verdict.RESET, "reset (RST) after 3 of 6 bytes"),
         (connected(b"hello\n", Ending.RESET), Verdict.RESET, "reset (RST) instead of a close"),
-        (connected(b"HELO\n", Ending.EOF), Verdict.WRONG_GREETING, "received b'HELO\\n', expected b'hello\\n'"),
-        (connected(b"hell", Ending.EOF), Verdict.TRUNCATED, "received b'hell', expected b'hello\\n'"),
+        (connected(b"HELO\n", Ending.EOF), Verdict.WRONG_GREETING, "received 'HELO\\n', expected 'hello\\n'"),
+        (connected(b"hell", Ending.EOF), Verdict.TRUNCATED, "received 'hell', expected 'hello\\n'"),
         (connected(b"hell", Ending.DEADLINE), Verdict.TRUNCATED, "then nothing until the deadline"),
         (connected(b"hello\nworld", Ending.EOF), Verdict.EXTRA_DATA, "5 extra bytes"),
         (connected(b"hello\n" * 1000, Ending.CAPPED), Verdict.EXTRA_DATA, "extra bytes"),

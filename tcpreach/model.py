@@ -10,6 +10,8 @@ import ipaddress
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from tcpreach.expectation import Expectation
+
 
 class Family(StrEnum):
     IPV4 = "ipv4"
@@ -58,6 +60,7 @@ class Ending(StrEnum):
     RESET = "reset"  # ECONNRESET while reading
     DEADLINE = "deadline"  # still open when the read deadline passed
     CAPPED = "capped"  # the read cap was reached; the client stopped reading
+    STOPPED = "stopped"  # the client stopped reading: expectation met (keep-open) or no longer possible
 
 
 @dataclass(frozen=True)
@@ -71,6 +74,7 @@ class ProbeResult:
     no_route: bool = False  # the kernel has no route to the address: a fact about this client
     received: bytes = b""
     ending: Ending | None = None  # set when connected
+    send_errno: int | None = None  # why writing the request failed, when it did
     connect_s: float | None = None
     first_byte_s: float | None = None
     total_s: float = 0.0
@@ -124,13 +128,13 @@ class Resolution:
 class Verdict(StrEnum):
     """What one probe's observations mean (see ``verdict.judge``)."""
 
-    OK = "ok"  # exactly the expected bytes, then end-of-stream
+    OK = "ok"  # the expectation met, then end-of-stream (or, with keep-open, at once)
     CLOSED_WITHOUT_DATA = "closed-without-data"  # connected, then FIN or RST before any byte
     RESET = "reset"  # RST after some bytes
     WRONG_GREETING = "wrong-greeting"  # bytes that are not a prefix of the expected
     TRUNCATED = "truncated"  # a proper prefix, then end-of-stream
     EXTRA_DATA = "extra-data"  # the expected bytes followed by more
-    NO_CLOSE = "no-close"  # the expected bytes, the connection still open at the deadline
+    NO_CLOSE = "no-close"  # the expectation met, the connection still open at the deadline
     SILENT = "silent"  # connected; no byte and no close by the deadline
     REFUSED = "refused"
     TIMEOUT = "timeout"  # connect timed out
@@ -156,7 +160,7 @@ class HostReport:
 
     host: str
     port: int
-    expect: bytes
+    expectation: Expectation
     resolution: Resolution
     outcomes: tuple[TargetOutcome, ...] = ()
     findings: tuple[Finding, ...] = ()

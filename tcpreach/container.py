@@ -21,8 +21,10 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from connectivity.check import probe_and_judge
-from connectivity.model import Family, Target, TargetOutcome, Verdict
+from tcpreach.check import probe_and_judge
+from tcpreach.expectation import Expectation, as_expectation
+from tcpreach.model import Family, Target, TargetOutcome, Verdict
+from tcpreach.options import CheckOptions
 
 PLATFORM = "linux/amd64"  # what Fly.io runs
 
@@ -185,7 +187,7 @@ class ServiceContainer:
         out, err = self.container.get_logs()
         return bytes(out + err).decode("utf-8", "replace")
 
-    def wait_for_greeting(self, expect: bytes, timeout: float = 30.0) -> TargetOutcome:
+    def wait_for_greeting(self, expect: Expectation | bytes, timeout: float = 30.0) -> TargetOutcome:
         """Probe the published IPv4 binding until the greeting arrives (a verdict ``ok``).
 
         Connecting is not enough: docker-proxy accepts before the app listens, then closes
@@ -203,7 +205,7 @@ class ServiceContainer:
             reach = self.reachable()
             target = reach.published_ipv4 or reach.published_ipv6
             if target is not None:
-                last = probe_and_judge(target, expect, timeout=2.0)
+                last = probe_and_judge(target, CheckOptions(expectation=as_expectation(expect), timeout=2.0))
                 if last.verdict is Verdict.OK:
                     return last
             time.sleep(0.05)

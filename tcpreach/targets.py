@@ -8,7 +8,7 @@ import socket
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from connectivity.model import Family, Resolution, Source, Target
+from tcpreach.model import Family, Resolution, Source, Target
 
 _IFA_F_DADFAILED = 0x08
 _IFA_F_TENTATIVE = 0x40

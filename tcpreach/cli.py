@@ -1,9 +1,11 @@
-"""``python -m connectivity``: probe a host's every address, or lint a fly.toml.
+"""``python -m tcpreach``: probe a host's every address, or lint a fly.toml.
 
-    python -m connectivity probe hello-server.fly.dev
-    python -m connectivity probe [::1]:1848 --json
-    python -m connectivity probe hello-server.fly.dev --resolver 127.0.0.1:5353
-    python -m connectivity lint fly.toml
+    python -m tcpreach probe hello-server.fly.dev
+    python -m tcpreach probe [::1]:1848 --json
+    python -m tcpreach probe hello-server.fly.dev --resolver 127.0.0.1:5353
+    python -m tcpreach probe mail.example:110 --expect-prefix '+OK' --keep-open
+    python -m tcpreach probe cache.example:6379 --send 'PING\r\n' --expect '+PONG\r\n' --keep-open
+    python -m tcpreach lint fly.toml
 
 Exit status: probe, 0 when every probed target is ``ok``, 1 otherwise; lint, 1 on any
 error finding; 2 on bad usage.
@@ -17,13 +19,15 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import NoReturn, TypeVar
 
-from connectivity.check import BOTH, DEFAULT_EXPECT, check_host
-from connectivity.flylint import LintInputError, app_name, lint_path, predicts_dedicated_ipv4
-from connectivity.model import Family, Severity, Verdict
-from connectivity.probe import DEFAULT_TIMEOUT
-from connectivity.report import format_report, report_json, unescape
-from connectivity.resolve import DEFAULT_LIFETIME
-from connectivity.targets import (
+from tcpreach import __version__
+from tcpreach.check import check_host
+from tcpreach.escapes import parse_escapes
+from tcpreach.expectation import Expectation, Match
+from tcpreach.flylint import LintInputError, app_name, lint_path, predicts_dedicated_ipv4
+from tcpreach.model import Family, Severity, Verdict
+from tcpreach.options import BOTH, DEFAULT_LIFETIME, DEFAULT_PORT, DEFAULT_TIMEOUT, CheckOptions
+from tcpreach.report import format_report, report_json
+from tcpreach.targets import (
     UsageError,
     hostname_problem,
     parse_host,
@@ -33,7 +37,6 @@ from connectivity.targets import (
 )
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
-DEFAULT_PORT = 1848
 T = TypeVar("T")
 
 
@@ -66,25 +69,76 @@ def _count(text: str) -> int:
     return value
 
 
-def _expect(text: str) -> bytes:
+def _bytes(text: str) -> bytes:
     try:
-        data = unescape(text)
+        return parse_escapes(text)
     except ValueError as exc:
         raise ValueError(f"bad escape in {text!r}: {exc}") from None
+
+
+def _nonempty(text: str) -> bytes:
+    data = _bytes(text)
     if not data:
-        raise ValueError("the expected greeting is empty")
+        raise ValueError("the expected bytes are empty")
     return data
 
 
+def _regex(text: str) -> bytes:
+    data = text.encode("utf-8", "surrogateescape")
+    Expectation(data, Match.REGEX)  # compiles it: a bad pattern is a usage error
+    return data
+
+
+def expectation_of(args: argparse.Namespace) -> Expectation:
+    """The one ``Expectation`` the flags describe (``--expect`` by default)."""
+    if args.expect_regex is not None:
+        data, match = args.expect_regex, Match.REGEX
+    elif args.expect_prefix is not None:
+        data, match = args.expect_prefix, Match.PREFIX
+    else:
+        data, match = args.expect if args.expect is not None else Expectation().data, Match.EXACT
+    return Expectation(data, match, send=args.send, keep_open=args.keep_open)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="python -m connectivity", description=__doc__.split("\n\n")[0] if __doc__ else None)
+    parser = _Parser(prog="python -m tcpreach", description=__doc__.split("\n\n")[0] if __doc__ else None)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     probe = commands.add_parser("probe", help="resolve a host, probe every address, judge and diagnose")
     probe.add_argument("host", help="a name or an address: name, name:port, 1.2.3.4, ::1, [::1]:1848")
     probe.add_argument("--port", type=_typed(parse_port), default=None, help=f"TCP port (default {DEFAULT_PORT})")
+    expect = probe.add_mutually_exclusive_group()
+    expect.add_argument(
+        "--expect",
+        type=_typed(_nonempty),
+        default=None,
+        metavar="TEXT",
+        help=r"exactly these bytes, escapes \n \r \t \\ \0 \xHH (default 'hello\n')",
+    )
+    expect.add_argument(
+        "--expect-prefix",
+        type=_typed(_nonempty),
+        default=None,
+        metavar="TEXT",
+        help="bytes that start with TEXT (a banner such as '+OK')",
+    )
+    expect.add_argument(
+        "--expect-regex",
+        type=_typed(_regex),
+        default=None,
+        metavar="REGEX",
+        help="bytes in which the regular expression REGEX (Python re) is found",
+    )
     probe.add_argument(
-        "--expect", type=_typed(_expect), default=DEFAULT_EXPECT, help=r"greeting, \n-escapes (default 'hello\n')"
+        "--send",
+        type=_typed(_bytes),
+        default=b"",
+        metavar="TEXT",
+        help="write TEXT (escapes as for --expect) right after connecting: a request",
+    )
+    probe.add_argument(
+        "--keep-open", action="store_true", help="the server need not close: ok as soon as the expectation is met"
     )
     family = probe.add_mutually_exclusive_group()
     family.add_argument("-4", dest="families", action="store_const", const=(Family.IPV4,), help="IPv4 only")
@@ -177,16 +231,17 @@ def run_probe(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     if spec.port is not None and args.port is not None and spec.port != args.port:
         parser.error(f"two ports given: {spec.port} in {args.host!r} and --port {args.port}")
     port = args.port or spec.port or DEFAULT_PORT
-    report = check_host(
-        spec.host,
-        port,
-        expect=args.expect,
+    options = CheckOptions(
+        port=port,
+        expectation=expectation_of(args),
         families=args.families or BOTH,
-        resolver=args.resolver,
         timeout=args.timeout,
-        lifetime=args.dns_lifetime,
+        dns_lifetime=args.dns_lifetime,
         retries=args.retries,
-        predicted_dedicated_ipv4=_predicts_dedicated_ipv4(args.fly_toml, spec.host, parser),
+        resolver=args.resolver,
+    )
+    report = check_host(
+        spec.host, options, predicted_dedicated_ipv4=_predicts_dedicated_ipv4(args.fly_toml, spec.host, parser)
     )
     if args.json:
         print(json.dumps(report_json(report), indent=2))

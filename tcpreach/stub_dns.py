@@ -2,7 +2,7 @@
 
     zone = {"hello-server.fly.dev": {"A": ["127.0.0.2"], "AAAA": ["::1"]}}
     with StubDNS(zone) as dns_server:
-        check_host("hello-server.fly.dev", 1848, resolver=dns_server.address)
+        check_host("hello-server.fly.dev", CheckOptions(port=1848, resolver=dns_server.address))
 
 A name missing from the table is NXDOMAIN; a name present without a record of the asked
 type gets an empty answer (NOERROR, no data). ``slow`` delays the answers for some names;

@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from connectivity.diagnosis import FLY_DEDICATED_IPV4_REMEDY, FLY_SHARED_IPV4_CAUSE
-from connectivity.model import Severity
+from tcpreach.diagnosis import FLY_DEDICATED_IPV4_REMEDY, FLY_SHARED_IPV4_CAUSE
+from tcpreach.model import Severity
 
 DEFAULT_SERVER_PORT = 1848
 HANDLED_SIGNALS = frozenset({"SIGINT", "SIGTERM"})

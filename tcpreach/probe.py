@@ -11,11 +11,10 @@ import socket
 import time
 from typing import Any
 
-from connectivity.model import Ending, Family, ProbeResult, Target
-from connectivity.verdict import NO_ROUTE_ERRNOS
-
-DEFAULT_TIMEOUT = 3.0
-READ_CAP_MIN = 4096
+from tcpreach.expectation import READ_CAP_MIN, Expectation
+from tcpreach.model import Ending, Family, ProbeResult, Target
+from tcpreach.options import DEFAULT_TIMEOUT
+from tcpreach.verdict import NO_ROUTE_ERRNOS
 
 _FAMILIES = {Family.IPV4: socket.AF_INET, Family.IPV6: socket.AF_INET6}
 
@@ -51,11 +50,14 @@ def probe(
     target: Target,
     timeout: float = DEFAULT_TIMEOUT,
     read_timeout: float | None = None,
-    read_cap: int = READ_CAP_MIN,
+    expectation: Expectation | None = None,
     check_route: bool = True,
 ) -> ProbeResult:
-    """Connect within ``timeout``, then read until end-of-stream within ``read_timeout``
-    (the whole read, not each ``recv``; defaults to ``timeout``)."""
+    """Connect within ``timeout``, write the expectation's request if it has one, then read
+    until end-of-stream within ``read_timeout`` (the whole read, not each ``recv``; defaults
+    to ``timeout``). The read stops early once the expectation says it is done (met on a
+    connection that may stay open, or bytes that can no longer match), and at its cap.
+    Without an expectation it sends nothing and reads until the server closes."""
     start = time.monotonic()
 
     def since() -> float:
@@ -80,12 +82,14 @@ def probe(
         except OSError as exc:
             return ProbeResult(target, connected=False, connect_errno=exc.errno, total_s=since())
         connect_s = since()
-        received, ending, first_byte = _read_to_end(sock, timeout if read_timeout is None else read_timeout, read_cap)
+        send_errno = None if expectation is None else _send(sock, expectation.send, timeout)
+        received, ending, first_byte = _read(sock, timeout if read_timeout is None else read_timeout, expectation)
         return ProbeResult(
             target,
             connected=True,
             received=received,
             ending=ending,
+            send_errno=send_errno,
             connect_s=connect_s,
             first_byte_s=None if first_byte is None else first_byte - start,
             total_s=since(),
@@ -94,14 +98,33 @@ def probe(
         sock.close()
 
 
-def _read_to_end(sock: socket.socket, budget: float, cap: int) -> tuple[bytes, Ending, float | None]:
-    """Read until end-of-stream, a reset, the cap, or the deadline ``budget`` from now.
+def _send(sock: socket.socket, request: bytes, timeout: float) -> int | None:
+    """Write the request, if any; the errno when the server already closed or reset.
+
+    What the server wrote before is still read afterwards, so a failed write is judged by
+    what arrived, never lost.
+    """
+    if not request:
+        return None
+    sock.settimeout(timeout)
+    try:
+        sock.sendall(request)
+    except TimeoutError:
+        return errno.ETIMEDOUT
+    except OSError as exc:
+        return exc.errno
+    return None
+
+
+def _read(sock: socket.socket, budget: float, expect: Expectation | None) -> tuple[bytes, Ending, float | None]:
+    """Read until end-of-stream, a reset, the cap, the expectation's say-so, or the
+    deadline ``budget`` from now.
 
     Returns the bytes, how the reading ended, and the monotonic time of the first byte.
     """
     deadline = time.monotonic() + budget
-    chunks: list[bytes] = []
-    size = 0
+    cap = READ_CAP_MIN if expect is None else expect.read_cap
+    received = b""
     first_byte: float | None = None
     while (remaining := deadline - time.monotonic()) > 0:
         sock.settimeout(remaining)
@@ -111,14 +134,15 @@ def _read_to_end(sock: socket.socket, budget: float, cap: int) -> tuple[bytes, E
             break
         except OSError as exc:
             if exc.errno in (errno.ECONNRESET, errno.ECONNABORTED, errno.EPIPE):
-                return b"".join(chunks), Ending.RESET, first_byte
+                return received, Ending.RESET, first_byte
             raise
         if not chunk:
-            return b"".join(chunks), Ending.EOF, first_byte
+            return received, Ending.EOF, first_byte
         if first_byte is None:
             first_byte = time.monotonic()
-        chunks.append(chunk)
-        size += len(chunk)
-        if size >= cap:
-            return b"".join(chunks)[:cap], Ending.CAPPED, first_byte
-    return b"".join(chunks), Ending.DEADLINE, first_byte
+        received += chunk
+        if len(received) >= cap:
+            return received[:cap], Ending.CAPPED, first_byte
+        if expect is not None and expect.done_reading(received):
+            return received, Ending.STOPPED, first_byte
+    return received, Ending.DEADLINE, first_byte

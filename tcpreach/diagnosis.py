@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from connectivity.model import (
+from tcpreach.model import (
     DnsStatus,
     Family,
     Finding,

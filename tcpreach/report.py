@@ -2,27 +2,12 @@
 
 from __future__ import annotations
 
-import codecs
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from connectivity.diagnosis import findings_for, verdict_remedy
-from connectivity.model import Finding, HostReport, TargetOutcome, Verdict
-
-
-def escaped(data: bytes) -> str:
-    """``b'hello\\n'`` as ``hello\\n``: the inverse of the ``--expect`` parser."""
-    text: bytes = codecs.escape_encode(data)[0]
-    return text.decode("ascii")
-
-
-def unescape(text: str) -> bytes:
-    """``hello\n`` as typed on a shell line into the bytes ``b'hello\n'``.
-
-    Raises ``ValueError`` on a bad escape such as a trailing backslash.
-    """
-    data: bytes = codecs.escape_decode(text.encode("utf-8"))[0]
-    return data
+from tcpreach.diagnosis import findings_for, verdict_remedy
+from tcpreach.escapes import escaped
+from tcpreach.model import Finding, HostReport, TargetOutcome, Verdict
 
 
 def _ms(seconds: float | None) -> float | None:
@@ -63,7 +48,11 @@ def report_json(report: HostReport) -> dict[str, Any]:
     return {
         "host": report.host,
         "port": report.port,
-        "expect": escaped(report.expect),
+        "expect": escaped(report.expectation.data),
+        "match": str(report.expectation.match),
+        "send": escaped(report.expectation.send),
+        "keep_open": report.expectation.keep_open,
+        "expected": report.expectation.describe(),
         "resolver": resolution.resolver,
         "dns": [
             {"type": a.rdtype, "status": str(a.status), "addresses": list(a.addresses), "detail": a.detail}
@@ -101,7 +90,8 @@ def format_findings(findings: Iterable[Mapping[str, Any]]) -> str:
 
 def format_document(doc: Mapping[str, Any]) -> str:
     """The terminal form of a ``report_json`` document: a header, the table, the findings."""
-    head = [f"{doc['host']} port {doc['port']}, expecting '{doc['expect']}'"]
+    expected = doc.get("expected", f"'{doc['expect']}'")
+    head = [f"{doc['host']} port {doc['port']}, expecting {expected}"]
     if doc["dns"]:
         answers = "; ".join(f"{a['type']} {' '.join(a['addresses']) or a['status']}" for a in doc["dns"])
         head.append(f"DNS ({doc['resolver']}): {answers}")

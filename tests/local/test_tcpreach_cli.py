@@ -1,4 +1,4 @@
-"""``python -m connectivity probe`` as a subprocess, against the stub DNS and stand-ins."""
+"""``python -m tcpreach probe`` as a subprocess, against the stub DNS and stand-ins."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from connectivity.standins import Behaviour, StandIn
-from connectivity.stub_dns import StubDNS
 from server import HelloServer
+from tcpreach.standins import Behaviour, StandIn
+from tcpreach.stub_dns import StubDNS
 
 pytestmark = pytest.mark.local
 
@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def cli(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "connectivity", *args], cwd=ROOT, capture_output=True, text=True, timeout=60, check=False
+        [sys.executable, "-m", "tcpreach", *args], cwd=ROOT, capture_output=True, text=True, timeout=60, check=False
     )
 
 

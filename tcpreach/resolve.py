@@ -14,10 +14,9 @@ import dns.name
 import dns.rdatatype
 import dns.resolver
 
-from connectivity.model import DnsAnswer, DnsStatus, Family, Resolution
-from connectivity.targets import hostname_problem, is_literal
-
-DEFAULT_LIFETIME = 5.0
+from tcpreach.model import DnsAnswer, DnsStatus, Family, Resolution
+from tcpreach.options import BOTH, DEFAULT_LIFETIME
+from tcpreach.targets import hostname_problem, is_literal
 
 
 def make_resolver(server: tuple[str, int] | None, lifetime: float) -> dns.resolver.Resolver:
@@ -62,7 +61,7 @@ def system_addresses(name: str) -> tuple[tuple[str, ...] | None, str | None]:
 
 def resolve(
     host: str,
-    families: tuple[Family, ...] = (Family.IPV4, Family.IPV6),
+    families: tuple[Family, ...] = BOTH,
     resolver: tuple[str, int] | None = None,
     lifetime: float = DEFAULT_LIFETIME,
 ) -> Resolution:

@@ -1,7 +1,0 @@
-"""``python -m connectivity``."""
-
-import sys
-
-from connectivity.cli import main
-
-sys.exit(main())

@@ -1,0 +1,7 @@
+"""``python -m tcpreach``."""
+
+import sys
+
+from tcpreach.cli import main
+
+sys.exit(main())

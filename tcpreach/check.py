@@ -1,0 +1,86 @@
+"""Resolve, probe every target concurrently (with optional retries), judge, diagnose.
+
+The one place where gathering and judging meet: the CLI, the pytest plugin and the
+benchmarks all call ``check_host`` or ``check_targets`` with one ``CheckOptions``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+
+from tcpreach.diagnosis import diagnose
+from tcpreach.model import HostReport, Resolution, Target, TargetOutcome, Verdict
+from tcpreach.options import CheckOptions
+from tcpreach.probe import probe
+from tcpreach.targets import targets_of
+from tcpreach.verdict import judge
+
+_RETRY_BASE = 0.5
+_RETRY_CAP = 8.0
+
+
+def probe_and_judge(
+    target: Target,
+    options: CheckOptions | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> TargetOutcome:
+    """Probe until ``ok`` or ``options.retries`` are spent, with exponential backoff and
+    jitter. A missing route is a fact about this client: it is not retried."""
+    opts = CheckOptions() if options is None else options
+    attempt = 0
+    while True:
+        attempt += 1
+        observed = probe(target, timeout=opts.timeout, expectation=opts.expectation)
+        outcome = judge(dataclasses.replace(observed, attempts=attempt), opts.expectation)
+        if outcome.verdict is Verdict.OK or observed.no_route or attempt > opts.retries:
+            if attempt > 1 and outcome.verdict is Verdict.OK:
+                outcome = dataclasses.replace(outcome, explanation=f"{outcome.explanation} (after {attempt} attempts)")
+            return outcome
+        delay = min(_RETRY_CAP, _RETRY_BASE * 2 ** (attempt - 1)) * random.uniform(0.5, 1.5)  # noqa: S311
+        sleep(delay)
+
+
+def probe_all(targets: Sequence[Target], options: CheckOptions | None = None) -> tuple[TargetOutcome, ...]:
+    """All targets at once: a host's verdict takes about one probe's time, not the sum."""
+    if not targets:
+        return ()
+    with ThreadPoolExecutor(max_workers=min(64, len(targets))) as pool:
+        return tuple(pool.map(lambda t: probe_and_judge(t, options), targets))
+
+
+def check_targets(label: str, targets: Sequence[Target], options: CheckOptions | None = None) -> HostReport:
+    """Probe given literal targets (say, every local address of an in-process server).
+
+    Each target carries its own port; ``options.port`` is not used here.
+    """
+    opts = CheckOptions() if options is None else options
+    port = targets[0].port if targets else 0
+    outcomes = probe_all(targets, opts)
+    resolution = Resolution(label, literal=False, resolver="none")
+    return HostReport(label, port, opts.expectation, resolution, outcomes, diagnose(resolution, outcomes))
+
+
+def check_host(host: str, options: CheckOptions | None = None, *, predicted_dedicated_ipv4: bool = False) -> HostReport:
+    """Resolve ``host`` (A and AAAA, through ``options.resolver`` alone when given; a
+    literal needs no DNS), probe every address on ``options.port``, judge, diagnose."""
+    from tcpreach.resolve import resolve  # dnspython only when a name is checked
+
+    opts = CheckOptions() if options is None else options
+    resolution = resolve(host, opts.families, opts.resolver, opts.dns_lifetime)
+    return check_resolved(resolution, opts, predicted_dedicated_ipv4=predicted_dedicated_ipv4)
+
+
+def check_resolved(
+    resolution: Resolution, options: CheckOptions | None = None, *, predicted_dedicated_ipv4: bool = False
+) -> HostReport:
+    """Probe every target of an existing resolution (the pytest plugin resolves at
+    collection time, so the tests and the probes see the same addresses)."""
+    opts = CheckOptions() if options is None else options
+    targets = targets_of(resolution, opts.port, opts.families)
+    outcomes = probe_all(targets, opts)
+    findings = diagnose(resolution, outcomes, predicted_dedicated_ipv4)
+    return HostReport(resolution.host, opts.port, opts.expectation, resolution, outcomes, findings)

@@ -1,0 +1,37 @@
+"""One frozen value for one check: what to probe, what to expect, how long and how often.
+
+Built once at the edge (the command line, the pytest plugin, or your own code) and passed
+whole to ``check_host``/``check_targets``; a new setting touches this class and the one
+place that uses it. Importing this module costs nothing beyond the standard library.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from tcpreach.expectation import Expectation
+from tcpreach.model import Family
+
+DEFAULT_PORT = 1848
+DEFAULT_TIMEOUT = 3.0
+DEFAULT_LIFETIME = 5.0
+BOTH: tuple[Family, ...] = (Family.IPV4, Family.IPV6)
+
+
+@dataclass(frozen=True)
+class CheckOptions:
+    """Everything a check needs besides the host.
+
+    ``port`` is the default port; a host written as ``name:port`` overrides it.
+    ``resolver`` is ``(ip, port)`` of the only DNS server to ask (``None``: the system's).
+    ``timeout`` bounds the connect and, separately, the whole read; ``dns_lifetime``
+    bounds each DNS query; ``retries`` is how often a failing target is probed again.
+    """
+
+    port: int = DEFAULT_PORT
+    expectation: Expectation = field(default_factory=Expectation)
+    families: tuple[Family, ...] = BOTH
+    timeout: float = DEFAULT_TIMEOUT
+    dns_lifetime: float = DEFAULT_LIFETIME
+    retries: int = 0
+    resolver: tuple[str, int] | None = None

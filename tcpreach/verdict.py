@@ -1,0 +1,89 @@
+"""What a probe's observations mean: a pure function, tested without sockets."""
+
+from __future__ import annotations
+
+import errno
+import os
+
+from tcpreach.escapes import escaped
+from tcpreach.expectation import Expectation, Match, as_expectation
+from tcpreach.model import Ending, ProbeResult, TargetOutcome, Verdict
+
+NO_ROUTE_ERRNOS = frozenset(
+    {errno.ENETUNREACH, errno.EHOSTUNREACH, errno.EADDRNOTAVAIL, errno.EAFNOSUPPORT, errno.ENETDOWN}
+)
+CONNECT_TIMEOUT_ERRNOS = frozenset({errno.ETIMEDOUT})
+
+
+def errno_text(code: int | None) -> str:
+    if code is None:
+        return "unknown error"
+    return f"{errno.errorcode.get(code, str(code))} ({os.strerror(code)})"
+
+
+def _ms(seconds: float | None) -> str:
+    return "-" if seconds is None else f"{seconds * 1000:.0f} ms"
+
+
+def judge(result: ProbeResult, expect: Expectation | bytes) -> TargetOutcome:
+    """The verdict on one probe, with an explanation showing the bytes escaped.
+
+    ``expect`` is an ``Expectation``, or bytes for the exact expectation of them.
+    """
+    verdict, why = _judge(result, as_expectation(expect))
+    return TargetOutcome(result=result, verdict=verdict, explanation=why)
+
+
+def _judge(r: ProbeResult, expect: Expectation) -> tuple[Verdict, str]:
+    if not r.connected:
+        return _connect_failure(r)
+    got = r.received
+    if not got:
+        return _no_byte(r)
+    shown = f"received '{escaped(got)}', expected {expect.describe()}"
+    if expect.met(got):
+        if expect.keep_open and r.ending in (Ending.STOPPED, Ending.DEADLINE, Ending.CAPPED):
+            return Verdict.OK, f"received '{escaped(got)}' (the connection may stay open)"
+        if r.ending is Ending.EOF:
+            return Verdict.OK, f"received '{escaped(got)}', then end-of-stream"
+        if r.ending is Ending.RESET:
+            return Verdict.RESET, f"received '{escaped(got)}', then reset (RST) instead of a close"
+        return Verdict.NO_CLOSE, f"received '{escaped(got)}', but the connection was still open after {_ms(r.total_s)}"
+    if expect.match is Match.EXACT and got.startswith(expect.data):
+        return Verdict.EXTRA_DATA, f"{shown}: {len(got) - len(expect.data)} extra bytes after the greeting"
+    if expect.could_become(got):
+        size = f"{len(got)} of {len(expect.data)} bytes"
+        if r.ending is Ending.RESET:
+            return Verdict.RESET, f"{shown}: reset (RST) after {size}"
+        if r.ending is Ending.EOF:
+            return Verdict.TRUNCATED, f"{shown}: closed after {size}"
+        return Verdict.TRUNCATED, f"{shown}: {size}, then nothing until the deadline"
+    if r.ending is Ending.RESET and expect.match is Match.REGEX:
+        return Verdict.RESET, f"{shown}: reset (RST) before a match"
+    return Verdict.WRONG_GREETING, shown
+
+
+def _no_byte(r: ProbeResult) -> tuple[Verdict, str]:
+    if r.ending is Ending.EOF:
+        return Verdict.CLOSED_WITHOUT_DATA, "connected, then closed (FIN) before any byte"
+    if r.ending is Ending.RESET:
+        return Verdict.CLOSED_WITHOUT_DATA, "connected, then reset (RST) before any byte"
+    return Verdict.SILENT, f"connected, then no byte and no close within {_ms(r.total_s)}"
+
+
+def _connect_failure(r: ProbeResult) -> tuple[Verdict, str]:
+    if r.no_route:
+        return (
+            Verdict.UNREACHABLE,
+            f"this client has no route to {r.target.address}: {errno_text(r.connect_errno)}",
+        )
+    if r.connect_timed_out or r.connect_errno in CONNECT_TIMEOUT_ERRNOS:
+        return Verdict.TIMEOUT, f"no answer to the connection attempt within {_ms(r.total_s)}"
+    if r.connect_errno == errno.ECONNREFUSED:
+        return Verdict.REFUSED, "connection refused: nothing listens on that address and port"
+    if r.connect_errno in NO_ROUTE_ERRNOS:
+        return (
+            Verdict.UNREACHABLE,
+            f"cannot reach {r.target.address} from here: {errno_text(r.connect_errno)}",
+        )
+    return Verdict.UNREACHABLE, f"connect failed: {errno_text(r.connect_errno)}"
