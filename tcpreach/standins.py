@@ -4,7 +4,9 @@ Each ``StandIn`` listens on a local address and misbehaves in one named way: Fly
 shared-IPv4 edge (accepts, then closes without data), a wrong greeting, a half greeting,
 a connection held open, an RST, a listener that never accepts, and so on. The tests use
 them to prove that every verdict is named correctly; the rehearsal and the benchmarks use
-them to stand in for remote hosts without leaving this machine.
+them to stand in for remote hosts without leaving this machine. ``REPLY`` and
+``REPLY_HOLD`` stand in for request/response services; ``HOLD`` with a banner greeting
+(``+OK ready\r\n``) for a POP3- or SMTP-style banner that keeps the connection open.
 """
 
 from __future__ import annotations
@@ -19,6 +21,9 @@ from enum import StrEnum
 from types import TracebackType
 
 
+PING, PONG = b"PING\r\n", b"PONG\r\n"
+
+
 class Behaviour(StrEnum):
     HELLO = "hello"  # the greeting, then close: a correct server
     CLOSE = "close"  # accept, close without a byte (FIN): Fly's shared IPv4 edge
@@ -30,6 +35,8 @@ class Behaviour(StrEnum):
     SILENT = "silent"  # accept, write nothing, hold open
     RESET_AFTER = "reset-after"  # half the greeting, then RST
     NO_ACCEPT = "no-accept"  # listen with the smallest backlog and never accept
+    REPLY = "reply"  # silent until a request line: PING gets PONG, anything else an error; then close
+    REPLY_HOLD = "reply-hold"  # the same, and the connection stays open (Redis, SMTP after a command)
 
 
 class StandIn:
@@ -92,6 +99,9 @@ class StandIn:
 
     def _answer(self, conn: socket.socket) -> None:
         b = self.behaviour
+        if b in (Behaviour.REPLY, Behaviour.REPLY_HOLD):
+            threading.Thread(target=self._reply, args=(conn,), daemon=True).start()
+            return
         half = self.greeting[: max(1, len(self.greeting) // 2)]
         with contextlib.suppress(OSError):
             if b is Behaviour.HELLO:
@@ -114,6 +124,22 @@ class StandIn:
                 # (an RST discards data the client has not read yet).
                 time.sleep(0.05)
                 conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        conn.close()
+
+    def _reply(self, conn: socket.socket) -> None:
+        """Read one request line (within 5 s), answer it, then close or hold."""
+        request = b""
+        with contextlib.suppress(OSError):
+            conn.settimeout(5)
+            while b"\n" not in request and len(request) < 1024:
+                chunk = conn.recv(1024)
+                if not chunk:
+                    break
+                request += chunk
+            conn.sendall(PONG if request == PING else b"-ERR unknown command\r\n")
+            if self.behaviour is Behaviour.REPLY_HOLD:
+                self._held.append(conn)
+                return
         conn.close()
 
     def stop(self) -> None:

@@ -33,6 +33,8 @@ EXPECTED = {
     Behaviour.SILENT: Verdict.SILENT,
     Behaviour.RESET_AFTER: Verdict.RESET,
     Behaviour.NO_ACCEPT: Verdict.TIMEOUT,
+    Behaviour.REPLY: Verdict.SILENT,  # it waits for a request that the default probe never sends
+    Behaviour.REPLY_HOLD: Verdict.SILENT,
 }
 
 

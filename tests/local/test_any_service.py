@@ -1,0 +1,156 @@
+"""Any TCP service, not only hello: banners that keep the connection open, services that
+answer a request, and the read that stops as soon as the answer is known (loopback)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tcpreach.check import probe_and_judge
+from tcpreach.cli import main
+from tcpreach.expectation import Expectation, Match
+from tcpreach.model import Ending, Family, Target, Verdict
+from tcpreach.options import CheckOptions
+from tcpreach.standins import Behaviour, StandIn
+
+pytestmark = pytest.mark.local
+
+ROOT = Path(__file__).resolve().parents[2]
+BANNER = b"+OK ready\r\n"
+LONG = 30.0  # a deadline the probes below must never wait for
+
+
+def outcome_of(standin: StandIn, expectation: Expectation, timeout: float = LONG):
+    target = Target(Family.of(standin.host), standin.host, standin.port)
+    return probe_and_judge(target, CheckOptions(expectation=expectation, timeout=timeout))
+
+
+@pytest.mark.parametrize(
+    "expectation",
+    [Expectation(b"+OK", Match.PREFIX, keep_open=True), Expectation(rb"^\+OK \w+", Match.REGEX, keep_open=True)],
+    ids=["prefix", "regex"],
+)
+def test_a_banner_that_keeps_the_connection_open_is_ok_without_waiting_for_the_deadline(expectation):
+    with StandIn(Behaviour.HOLD, greeting=BANNER) as pop3:
+        outcome = outcome_of(pop3, expectation)
+    assert (outcome.verdict, outcome.result.received, outcome.result.ending) == (Verdict.OK, BANNER, Ending.STOPPED)
+
+
+def test_the_same_banner_without_keep_open_is_no_close():
+    with StandIn(Behaviour.HOLD, greeting=BANNER) as pop3:
+        outcome = outcome_of(pop3, Expectation(b"+OK", Match.PREFIX), timeout=0.3)
+    assert (outcome.verdict, outcome.result.ending) == (Verdict.NO_CLOSE, Ending.DEADLINE)
+
+
+def test_a_request_gets_its_response():
+    with StandIn(Behaviour.REPLY) as service:
+        outcome = outcome_of(service, Expectation(b"PONG\r\n", send=b"PING\r\n"))
+    assert (outcome.verdict, outcome.result.received, outcome.result.ending) == (Verdict.OK, b"PONG\r\n", Ending.EOF)
+
+
+def test_a_request_to_a_service_that_keeps_the_connection_open():
+    with StandIn(Behaviour.REPLY_HOLD) as redis_like:
+        outcome = outcome_of(redis_like, Expectation(b"PONG\r\n", send=b"PING\r\n", keep_open=True))
+    assert (outcome.verdict, outcome.result.ending) == (Verdict.OK, Ending.STOPPED)
+
+
+def test_a_wrong_answer_ends_the_read_at_once_instead_of_at_the_deadline():
+    with StandIn(Behaviour.REPLY_HOLD) as service:
+        outcome = outcome_of(service, Expectation(b"PONG\r\n", send=b"QUIT\r\n"))
+    assert (outcome.verdict, outcome.result.received, outcome.result.ending) == (
+        Verdict.WRONG_GREETING,
+        b"-ERR unknown command\r\n",
+        Ending.STOPPED,
+    )
+
+
+def test_a_wrong_greeting_on_a_held_connection_is_not_waited_out():
+    with StandIn(Behaviour.HOLD, greeting=b"SSH-2.0-OpenSSH_9.2\r\n") as ssh:
+        outcome = outcome_of(ssh, Expectation())
+    assert (outcome.verdict, outcome.result.ending) == (Verdict.WRONG_GREETING, Ending.STOPPED)
+
+
+def test_a_request_to_a_server_that_already_closed_is_judged_by_what_arrived():
+    # The server writes, closes, and its kernel resets the connection when our request
+    # arrives: the bytes it wrote are kept, and the reset is reported, not raised.
+    with StandIn(Behaviour.HELLO) as hello:
+        outcome = outcome_of(hello, Expectation(b"hello\n", send=b"x" * 1_000_000), timeout=2)
+    assert (outcome.verdict, outcome.result.received, outcome.explanation) == (
+        Verdict.RESET,
+        b"hello\n",
+        "received 'hello\\n', then reset (RST) instead of a close",
+    )
+
+
+def run(capsys, *args: str) -> tuple[int, dict]:
+    code = main(["probe", *args, "--json"])
+    out, err = capsys.readouterr()
+    assert err == ""
+    return code, json.loads(out)
+
+
+def test_cli_banner_with_expect_prefix_and_keep_open(capsys):
+    with StandIn(Behaviour.HOLD, host="::1", greeting=BANNER) as pop3:
+        code, doc = run(capsys, f"[::1]:{pop3.port}", "--expect-prefix", "+OK", "--keep-open", "--timeout", "30")
+    assert code == 0
+    assert [(t["verdict"], t["received"]) for t in doc["targets"]] == [("ok", "+OK ready\\r\\n")]
+    assert (doc["expect"], doc["match"], doc["keep_open"], doc["send"]) == ("+OK", "prefix", True, "")
+    assert doc["expected"] == "starting with '+OK' (the server may keep the connection open)"
+
+
+def test_cli_banner_with_expect_regex(capsys):
+    with StandIn(Behaviour.HOLD, greeting=BANNER) as pop3:
+        code, doc = run(capsys, f"127.0.0.1:{pop3.port}", "--expect-regex", r"^\+OK \w+\r\n", "--keep-open")
+    assert code == 0
+    assert [t["verdict"] for t in doc["targets"]] == ["ok"]
+    assert (doc["expect"], doc["match"]) == ("^\\\\+OK \\\\w+\\\\r\\\\n", "regex")
+
+
+def test_cli_send_and_expect(capsys):
+    with StandIn(Behaviour.REPLY) as service:
+        code, doc = run(capsys, f"127.0.0.1:{service.port}", "--send", "PING\\r\\n", "--expect", "PONG\\r\\n")
+    assert code == 0
+    assert [(t["verdict"], t["received"]) for t in doc["targets"]] == [("ok", "PONG\\r\\n")]
+
+
+def test_cli_as_a_user_runs_it():
+    with StandIn(Behaviour.HOLD, greeting=BANNER) as pop3:
+        done = subprocess.run(
+            [sys.executable, "-m", "tcpreach", "probe", f"127.0.0.1:{pop3.port}", "--expect-prefix", "+OK",
+             "--keep-open"],
+            cwd=ROOT, capture_output=True, text=True, timeout=60, check=False,
+        )  # fmt: skip
+    assert (done.returncode, done.stderr) == (0, "")
+    assert done.stdout.splitlines()[0] == (
+        f"127.0.0.1 port {pop3.port}, expecting starting with '+OK' (the server may keep the connection open)"
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--expect", "a", "--expect-prefix", "b"], "argument --expect-prefix: not allowed with argument --expect"),
+        (["--expect-regex", "("], "argument --expect-regex: bad regular expression b'(': missing ), unterminated"),
+        (["--expect-prefix", ""], "argument --expect-prefix: the expected bytes are empty"),
+        (["--send", "\\q"], "argument --send: bad escape in '\\\\q': unknown escape '\\q' at position 0"),
+    ],
+)
+def test_bad_expectation_flags_are_usage_errors(capsys, args, message):
+    with pytest.raises(SystemExit) as exited:
+        main(["probe", "127.0.0.1:9", *args])
+    out, err = capsys.readouterr()
+    assert (exited.value.code, out) == (2, "")
+    assert message in err
+    assert err.count("\n") == 1
+
+
+def test_version(capsys):
+    from tcpreach import __version__
+
+    with pytest.raises(SystemExit) as exited:
+        main(["--version"])
+    assert (exited.value.code, capsys.readouterr().out) == (0, f"python -m tcpreach {__version__}\n")
