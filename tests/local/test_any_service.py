@@ -3,9 +3,12 @@ answer a request, and the read that stops as soon as the answer is known (loopba
 
 from __future__ import annotations
 
+import errno
 import json
+import socket
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -74,15 +77,31 @@ def test_a_wrong_greeting_on_a_held_connection_is_not_waited_out():
     assert (outcome.verdict, outcome.result.ending) == (Verdict.WRONG_GREETING, Ending.STOPPED)
 
 
-def test_a_request_to_a_server_that_already_closed_is_judged_by_what_arrived():
-    # The server writes, closes, and its kernel resets the connection when our request
-    # arrives: the bytes it wrote are kept, and the reset is reported, not raised.
-    with StandIn(Behaviour.HELLO) as hello:
-        outcome = outcome_of(hello, Expectation(b"hello\n", send=b"x" * 1_000_000), timeout=2)
-    assert (outcome.verdict, outcome.result.received, outcome.explanation) == (
-        Verdict.RESET,
+def test_a_request_the_server_refuses_to_read_is_judged_by_what_arrived():
+    # The server writes its greeting, takes one byte of the request and closes with the
+    # rest unread, so its kernel resets the connection while the probe is still writing:
+    # the failed write is recorded, not raised, and the greeting already received and the
+    # server's close are judged as they arrived.
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+
+        def serve() -> None:
+            conn, _ = listener.accept()
+            with conn:
+                conn.sendall(b"hello\n")
+                conn.recv(1)
+
+        server = threading.Thread(target=serve, daemon=True)
+        server.start()
+        target = Target(Family.IPV4, "127.0.0.1", listener.getsockname()[1])
+        request = Expectation(b"hello\n", send=b"x" * 4_000_000)
+        outcome = probe_and_judge(target, CheckOptions(expectation=request, timeout=5))
+        server.join(5)
+    r = outcome.result
+    assert (outcome.verdict, r.received, r.ending, r.send_errno) == (
+        Verdict.OK,
         b"hello\n",
-        "received 'hello\\n', then reset (RST) instead of a close",
+        Ending.EOF,
+        errno.ECONNRESET,
     )
 
 
