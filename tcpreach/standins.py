@@ -20,7 +20,6 @@ import time
 from enum import StrEnum
 from types import TracebackType
 
-
 PING, PONG = b"PING\r\n", b"PONG\r\n"
 
 
