@@ -64,6 +64,7 @@ class StandIn:
         self.host = host
         self.port: int = self._sock.getsockname()[1]
         self._held: list[socket.socket] = []
+        self.accepted = 0  # connections accepted so far
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._serve, name=f"standin-{behaviour}", daemon=True)
 
@@ -94,6 +95,7 @@ class StandIn:
                     conn, _ = self._sock.accept()
                 except OSError:
                     continue
+                self.accepted += 1
                 self._answer(conn)
 
     def _answer(self, conn: socket.socket) -> None:

@@ -6,7 +6,8 @@
 
 A name missing from the table is NXDOMAIN; a name present without a record of the asked
 type gets an empty answer (NOERROR, no data). ``slow`` delays the answers for some names;
-``silent`` names are never answered (a resolver that does not answer).
+``silent`` names are never answered (a resolver that does not answer); ``rotate`` names
+get one record of their list per answer, the next one each time (DNS that rotates).
 """
 
 from __future__ import annotations
@@ -42,10 +43,13 @@ class StubDNS:
         slow: Mapping[str, float] | None = None,
         silent: Iterable[str] = (),
         ttl: int = 30,
+        rotate: Iterable[str] = (),
     ) -> None:
         self.zone = {_key(name): {t.upper(): list(v) for t, v in types.items()} for name, types in zone.items()}
         self.slow = {_key(name): delay for name, delay in (slow or {}).items()}
         self.silent = {_key(name) for name in silent}
+        self.rotate = {_key(name) for name in rotate}
+        self._turns: dict[tuple[str, str], int] = {}
         self.ttl = ttl
         self.queries: list[tuple[str, str]] = []
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
@@ -102,11 +106,16 @@ class StubDNS:
         response = dns.message.make_response(query)
         response.flags |= dns.flags.AA
         question = query.question[0]
-        records = self.zone.get(_key(question.name.to_text()))
+        name, rdtype = _key(question.name.to_text()), dns.rdatatype.to_text(question.rdtype)
+        records = self.zone.get(name)
         if records is None:
             response.set_rcode(dns.rcode.NXDOMAIN)
         else:
-            values = records.get(dns.rdatatype.to_text(question.rdtype), [])
+            values = records.get(rdtype, [])
+            if values and name in self.rotate:
+                turn = self._turns.get((name, rdtype), 0)
+                self._turns[(name, rdtype)] = turn + 1
+                values = [values[turn % len(values)]]
             if values:
                 response.answer.append(
                     dns.rrset.from_text_list(question.name, self.ttl, dns.rdataclass.IN, question.rdtype, values)

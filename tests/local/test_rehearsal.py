@@ -139,6 +139,24 @@ def test_a_resolver_that_does_not_answer_fails_clearly_within_the_lifetime(pytes
     result.stdout.fnmatch_lines(["*DNS for silent.fly.dev: A: timeout*dns-timeout*did not answer*"])
 
 
+def test_under_xdist_a_rotating_name_is_resolved_once_and_each_address_probed_once(pytester):
+    with (
+        HelloServer(host="::1", port=0) as app,
+        StandIn(Behaviour.HELLO, host="127.0.0.4", port=app.port) as first,
+        StandIn(Behaviour.HELLO, host="127.0.0.5", port=app.port) as second,
+        StubDNS(
+            {"rotating.fly.dev": {"A": ["127.0.0.4", "127.0.0.5"], "AAAA": ["::1"]}}, rotate=["rotating.fly.dev"]
+        ) as dns,
+    ):
+        result = run_remote(pytester, "rotating.fly.dev", dns.spec, app.port, "-n", "2", "-v")
+    result.assert_outcomes(passed=4)
+    result.stdout.fnmatch_lines(["*PASSED*test_greeting?ipv4-127.0.0.4?*"])
+    assert sorted(dns.queries) == [("rotating.fly.dev", "A"), ("rotating.fly.dev", "AAAA")]
+    assert (first.accepted, second.accepted) == (1, 0)
+    (report,) = json.loads((pytester.path / "run.json").read_text())["reports"]
+    assert [(t["address"], t["verdict"]) for t in report["targets"]] == [("127.0.0.4", "ok"), ("::1", "ok")]
+
+
 def test_without_host_remote_tests_skip_with_the_reason(pytester):
     result = pytester.runpytest_subprocess("-m", "remote", "-p", "no:cacheprovider", "-rs", str(REMOTE_SUITE))
     result.assert_outcomes(skipped=3)

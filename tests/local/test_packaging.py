@@ -1,0 +1,291 @@
+"""The wheel as someone else installs it: a fresh virtual environment, beside another
+plugin that owns ``--host``, ``--port`` and ``--retries``, in projects that are not ours.
+
+The fresh environment gets the wheel through its own pip (offline: ``--no-index``) and
+its dependencies (pytest, dnspython and what they need) as a folder of links to this
+environment's copies, so nothing is downloaded and this checkout is not on its path.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import os
+import re
+import subprocess
+import sys
+import venv
+import zipfile
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.local
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _requirements(name: str, seen: set[str]) -> None:
+    """``name`` and what it needs, without extras or markers that do not apply here."""
+    key = re.sub(r"[-_.]+", "-", name).lower()
+    if key in seen:
+        return
+    seen.add(key)
+    for requirement in importlib.metadata.requires(name) or []:
+        spec, _, marker = requirement.partition(";")
+        if "extra" in marker:
+            continue
+        if marker.strip() and not _marker_holds(marker):
+            continue
+        _requirements(re.split(r"[\s<>=!~\[(]", spec.strip(), maxsplit=1)[0], seen)
+
+
+def _marker_holds(marker: str) -> bool:
+    from packaging.markers import Marker
+
+    return Marker(marker.strip()).evaluate()
+
+
+def link_farm(folder: Path, roots: list[str]) -> Path:
+    """A folder with links to the installed files of ``roots`` and their dependencies."""
+    names: set[str] = set()
+    for root in roots:
+        _requirements(root, names)
+    folder.mkdir()
+    for name in names:
+        dist = importlib.metadata.distribution(name)
+        for entry in {Path(str(f)).parts[0] for f in dist.files or [] if not str(f).startswith("..")}:
+            source = Path(str(dist.locate_file(entry)))
+            if source.exists() and not (folder / entry).exists() and not entry.endswith(".pth"):
+                (folder / entry).symlink_to(source)
+    return folder
+
+
+OTHER_PLUGIN = '''
+"""Another project's plugin that owns the common spellings, as pytest-selenium and
+pytest-retry do."""
+
+
+def pytest_addoption(parser):
+    parser.addoption("--host", default="selenium-grid")
+    parser.addoption("--port", default="4444")
+    parser.addoption("--retries", default="0")
+'''
+
+OTHER_DIST = {
+    "METADATA": "Metadata-Version: 2.1\nName: other-plugin\nVersion: 1.0\n",
+    "entry_points.txt": "[pytest11]\nother = other_plugin\n",
+    "RECORD": "",
+}
+
+UNRELATED_INI = """
+[pytest]
+addopts = --strict-markers --strict-config -W error -p no:cacheprovider
+junit_family = xunit2
+markers =
+    local: their own marker
+    remote: their own marker
+    docker: their own marker
+"""
+
+UNRELATED_CONFTEST = """
+import pytest
+
+
+@pytest.fixture
+def local_address():
+    return "their local address"
+
+
+@pytest.fixture
+def remote_host():
+    return "their remote host"
+
+
+@pytest.fixture
+def remote_target():
+    return "their remote target"
+
+
+@pytest.fixture
+def connectivity():
+    return "their connectivity"
+"""
+
+UNRELATED_TESTS = """
+import sys
+
+import pytest
+
+
+@pytest.mark.local
+def test_their_local_address(local_address, record_testsuite_property):
+    record_testsuite_property("theirs", "yes")
+    assert local_address == "their local address"
+
+
+@pytest.mark.remote
+def test_their_remote_fixtures(remote_host, remote_target, connectivity):
+    assert (remote_host, remote_target, connectivity) == ("their remote host", "their remote target", "their connectivity")
+
+
+@pytest.mark.docker
+def test_the_other_plugin_owns_its_options(request):
+    assert [request.config.getoption(o) for o in ("--host", "--port", "--retries")] == ["grid.example", "5555", "3"]
+
+
+def test_dnspython_is_not_imported_by_a_plugin_that_is_not_used():
+    assert [m for m in sys.modules if m == "dns" or m.startswith("dns.")] == []
+"""
+
+BANNER_CONFTEST = """
+import socket
+import threading
+
+import pytest
+
+
+@pytest.fixture(scope="session")
+def pop3_port():
+    # Their own service: a POP3-style banner on a dual-stack socket, connection kept open.
+    listener = socket.create_server(("::", 0), family=socket.AF_INET6, dualstack_ipv6=True)
+    held = []
+
+    def serve():
+        while True:
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            conn.sendall(b"+OK POP3 ready\\r\\n")
+            held.append(conn)
+
+    threading.Thread(target=serve, daemon=True).start()
+    yield listener.getsockname()[1]
+    listener.close()
+    for conn in held:
+        conn.close()
+"""
+
+BANNER_INI = """
+[pytest]
+addopts = --strict-markers -W error -p no:cacheprovider
+tcpreach_expect_prefix = +OK
+tcpreach_keep_open = true
+"""
+
+BANNER_TESTS = """
+from tcpreach import Family, Target
+
+
+def test_banner(tcpreach_local_address, pop3_port, tcpreach):
+    report = tcpreach.local_report("their pop3 server", pop3_port)
+    tcpreach.assert_target_ok(report, Target(Family.of(tcpreach_local_address), tcpreach_local_address, pop3_port))
+"""
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("wheel")
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--quiet",
+            "--no-deps",
+            "--no-build-isolation",
+            "-w",
+            str(out),
+            str(ROOT),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    (built,) = out.glob("*.whl")
+    return built
+
+
+@pytest.fixture(scope="module")
+def fresh_python(wheel, tmp_path_factory) -> Path:
+    """A new venv with the wheel, its dependencies linked, and the other plugin."""
+    home = tmp_path_factory.mktemp("fresh")
+    venv.create(home / "venv", with_pip=True)
+    python = home / "venv" / "bin" / "python"
+    subprocess.run(
+        [python, "-m", "pip", "install", "--quiet", "--no-index", "--no-deps", str(wheel)],
+        check=True,
+        capture_output=True,
+    )
+    site = Path(
+        subprocess.check_output(
+            [python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"], text=True
+        ).strip()
+    )
+    deps = link_farm(home / "deps", ["pytest", "dnspython"])
+    (site / "deps.pth").write_text(f"{deps}\n")
+    (site / "other_plugin.py").write_text(OTHER_PLUGIN)
+    dist_info = site / "other_plugin-1.0.dist-info"
+    dist_info.mkdir()
+    for name, text in OTHER_DIST.items():
+        (dist_info / name).write_text(text)
+    return python
+
+
+def run_pytest(python: Path, project: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "TCPREACH_", "PYTHONPATH"))}
+    return subprocess.run(
+        [python, "-m", "pytest", *args], cwd=project, capture_output=True, text=True, timeout=120, env=env, check=False
+    )
+
+
+def test_the_wheel_holds_the_library_alone_with_license_version_and_types(wheel):
+    names = zipfile.ZipFile(wheel).namelist()
+    assert sorted({n.split("/")[0] for n in names}) == ["pytest_tcpreach-0.2.0.dist-info", "tcpreach"]
+    assert "tcpreach/py.typed" in names
+    assert "pytest_tcpreach-0.2.0.dist-info/licenses/LICENSE" in names
+    meta = zipfile.ZipFile(wheel).read("pytest_tcpreach-0.2.0.dist-info/METADATA").decode()
+    assert "Name: pytest-tcpreach\n" in meta and "Version: 0.2.0\n" in meta
+    assert "Classifier: Framework :: Pytest\n" in meta and "Classifier: Typing :: Typed\n" in meta
+    assert "Project-URL: Source," in meta
+    points = zipfile.ZipFile(wheel).read("pytest_tcpreach-0.2.0.dist-info/entry_points.txt").decode()
+    assert "[pytest11]\ntcpreach = tcpreach.pytest_plugin\n" in points
+
+
+def test_an_unrelated_project_is_untouched(fresh_python, tmp_path):
+    (tmp_path / "pytest.ini").write_text(UNRELATED_INI)
+    (tmp_path / "conftest.py").write_text(UNRELATED_CONFTEST)
+    (tmp_path / "test_theirs.py").write_text(UNRELATED_TESTS)
+    done = run_pytest(
+        fresh_python, tmp_path, "--host", "grid.example", "--port", "5555", "--retries", "3", "--junitxml=out.xml"
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.splitlines()[-1].startswith("=") and " 4 passed in " in done.stdout.splitlines()[-1]
+    ours = [line for line in (done.stdout + done.stderr).splitlines() if "tcpreach" in line.lower()]
+    # pytest's own header names every plugin; nothing else of ours.
+    assert [sorted(line.removeprefix("plugins: ").split(", ")) for line in ours] == [
+        ["other-plugin-1.0", "tcpreach-0.2.0"]
+    ]
+    assert "warning" not in (done.stdout + done.stderr).lower()
+    # The plugin is there all the same, with its own names only.
+    helped = run_pytest(fresh_python, tmp_path, "--help").stdout
+    assert "--tcpreach-host=HOST" in helped and "tcpreach_expect_prefix" in helped
+    assert re.search(r"^\s+--host\b", helped, re.MULTILINE)  # the other plugin's, once
+    markers = run_pytest(fresh_python, tmp_path, "--markers").stdout
+    assert "@pytest.mark.tcpreach_remote:" in markers and "@pytest.mark.tcpreach_local:" in markers
+
+
+def test_a_project_checks_its_own_banner_service_with_the_plugin(fresh_python, tmp_path):
+    (tmp_path / "pytest.ini").write_text(BANNER_INI)
+    (tmp_path / "conftest.py").write_text(BANNER_CONFTEST)
+    (tmp_path / "test_banner.py").write_text(BANNER_TESTS)
+    done = run_pytest(fresh_python, tmp_path, "-m", "tcpreach_local", "--junitxml=out.xml")
+    assert done.returncode == 0, done.stdout + done.stderr
+    out = done.stdout
+    assert re.search(r"=+ (\d+) passed in ", out.splitlines()[-1])
+    assert "expecting starting with '+OK' (the server may keep the connection open)" in out
+    assert "INFO     all-ok" in out
+    assert "warning" not in (out + done.stderr).lower()
+    fixtures = run_pytest(fresh_python, tmp_path, "--fixtures").stdout
+    assert "tcpreach_local_address -- " in fixtures
+    assert "pytest-tcpreach's reports and assertions" in fixtures
