@@ -42,6 +42,7 @@ class StubDNS:
         host: str = "127.0.0.1",
         slow: Mapping[str, float] | None = None,
         silent: Iterable[str] = (),
+        *,
         ttl: int = 30,
         rotate: Iterable[str] = (),
     ) -> None:
