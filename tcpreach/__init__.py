@@ -16,24 +16,34 @@ the deployment (Fly.io's shared-IPv4 trap included)::
 The same library serves ``python -m tcpreach`` and the pytest plugin (``pytest-tcpreach``).
 """
 
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
 __version__ = "0.2.0"
 
-from tcpreach.check import check_host, check_resolved, check_targets, probe_all
-from tcpreach.diagnosis import diagnose
-from tcpreach.expectation import Expectation, Match
-from tcpreach.model import (
-    Family,
-    Finding,
-    HostReport,
-    Severity,
-    Source,
-    Target,
-    TargetOutcome,
-    Verdict,
-)
-from tcpreach.options import CheckOptions
-from tcpreach.verdict import judge
-
+# Names are imported on first use (PEP 562), so that importing a submodule, as the pytest
+# plugin does in every run, loads nothing else.
+_EXPORTS = {
+    "CheckOptions": "tcpreach.options",
+    "Expectation": "tcpreach.expectation",
+    "Match": "tcpreach.expectation",
+    "Family": "tcpreach.model",
+    "Finding": "tcpreach.model",
+    "HostReport": "tcpreach.model",
+    "Severity": "tcpreach.model",
+    "Source": "tcpreach.model",
+    "Target": "tcpreach.model",
+    "TargetOutcome": "tcpreach.model",
+    "Verdict": "tcpreach.model",
+    "check_host": "tcpreach.check",
+    "check_resolved": "tcpreach.check",
+    "check_targets": "tcpreach.check",
+    "probe_all": "tcpreach.check",
+    "diagnose": "tcpreach.diagnosis",
+    "judge": "tcpreach.verdict",
+}
 __all__ = [
     "CheckOptions",
     "Expectation",
@@ -54,3 +64,21 @@ __all__ = [
     "judge",
     "probe_all",
 ]
+
+if TYPE_CHECKING:
+    from tcpreach.check import check_host, check_resolved, check_targets, probe_all
+    from tcpreach.diagnosis import diagnose
+    from tcpreach.expectation import Expectation, Match
+    from tcpreach.model import Family, Finding, HostReport, Severity, Source, Target, TargetOutcome, Verdict
+    from tcpreach.options import CheckOptions
+    from tcpreach.verdict import judge
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module 'tcpreach' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return __all__

@@ -134,8 +134,11 @@ def test_the_other_plugin_owns_its_options(request):
     assert [request.config.getoption(o) for o in ("--host", "--port", "--retries")] == ["grid.example", "5555", "3"]
 
 
-def test_dnspython_is_not_imported_by_a_plugin_that_is_not_used():
+def test_a_plugin_that_is_not_used_imports_neither_dnspython_nor_its_library():
     assert [m for m in sys.modules if m == "dns" or m.startswith("dns.")] == []
+    assert sorted(m for m in sys.modules if m.startswith("tcpreach")) == [
+        "tcpreach", "tcpreach.plugin_options", "tcpreach.pytest_plugin"
+    ]
 """
 
 BANNER_CONFTEST = """
