@@ -170,6 +170,28 @@ def test_bad_plugin_options_are_one_clear_usage_error(pytester):
     assert "Traceback" not in result.stderr.str()
 
 
+@pytest.mark.parametrize(
+    ("where", "message"),
+    [
+        ("env", "*tcpreach: --tcpreach-port: port must be an integer in 1..65535, got 'abc' (from TCPREACH_PORT)*"),
+        (
+            "ini",
+            "*tcpreach: --tcpreach-port: port must be an integer in 1..65535, got 'abc' (from ini key tcpreach_port)*",
+        ),
+    ],
+)
+def test_a_bad_value_names_where_it_came_from(pytester, monkeypatch, where, message):
+    if where == "env":
+        monkeypatch.setenv("TCPREACH_PORT", "abc")
+    else:
+        pytester.makeini("[pytest]\ntcpreach_port = abc\n")
+    pytester.makepyfile(test_nothing="def test_nothing():\n    pass\n")
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([message])
+    assert "Traceback" not in result.stderr.str()
+
+
 NO_IPV6_ROUTE = """
 import errno
 
