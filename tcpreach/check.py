@@ -31,12 +31,14 @@ def probe_and_judge(
     """Probe until ``ok`` or ``options.retries`` are spent, with exponential backoff and
     jitter. A missing route is a fact about this client: it is not retried."""
     opts = CheckOptions() if options is None else options
+    start = time.monotonic()
     attempt = 0
     while True:
         attempt += 1
         observed = probe(target, timeout=opts.timeout, expectation=opts.expectation)
-        outcome = judge(dataclasses.replace(observed, attempts=attempt), opts.expectation)
-        if outcome.verdict is Verdict.OK or observed.no_route or attempt > opts.retries:
+        if observed.no_route or attempt > opts.retries or judge(observed, opts.expectation).verdict is Verdict.OK:
+            final = dataclasses.replace(observed, attempts=attempt, elapsed_s=time.monotonic() - start)
+            outcome = judge(final, opts.expectation)
             if attempt > 1 and outcome.verdict is Verdict.OK:
                 outcome = dataclasses.replace(outcome, explanation=f"{outcome.explanation} (after {attempt} attempts)")
             return outcome
@@ -70,7 +72,7 @@ def check_host(host: str, options: CheckOptions | None = None, *, predicted_dedi
     from tcpreach.resolve import resolve  # dnspython only when a name is checked
 
     opts = CheckOptions() if options is None else options
-    resolution = resolve(host, opts.families, opts.resolver, opts.dns_lifetime)
+    resolution = resolve(host, opts.families, opts.resolver, opts.dns_lifetime, resend=opts.retries > 0)
     return check_resolved(resolution, opts, predicted_dedicated_ipv4=predicted_dedicated_ipv4)
 
 

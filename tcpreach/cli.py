@@ -21,11 +21,12 @@ from typing import NoReturn, TypeVar
 
 from tcpreach import __version__
 from tcpreach.check import check_host
+from tcpreach.diagnosis import errors
 from tcpreach.escapes import parse_escapes
 from tcpreach.expectation import Expectation, Match
 from tcpreach.flylint import LintInputError, app_name, lint_path, predicts_dedicated_ipv4
 from tcpreach.model import Family, Severity, Verdict
-from tcpreach.options import BOTH, DEFAULT_LIFETIME, DEFAULT_PORT, DEFAULT_TIMEOUT, CheckOptions
+from tcpreach.options import BOTH, DEFAULT_LIFETIME, DEFAULT_PORT, DEFAULT_RETRIES, DEFAULT_TIMEOUT, CheckOptions
 from tcpreach.report import format_report, report_json
 from tcpreach.targets import (
     UsageError,
@@ -165,7 +166,11 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"bound on each DNS query, retries included (default {DEFAULT_LIFETIME:g})",
     )
     probe.add_argument(
-        "--retries", type=_typed(_count), default=0, metavar="N", help="retry a failing target N times (backoff)"
+        "--retries",
+        type=_typed(_count),
+        default=DEFAULT_RETRIES,
+        metavar="N",
+        help=f"retry a failing target N times, with backoff, and resend lost DNS queries (default {DEFAULT_RETRIES})",
     )
     probe.add_argument(
         "--fly-toml",
@@ -248,7 +253,7 @@ def run_probe(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     else:
         print(format_report(report))
     all_ok = bool(report.outcomes) and all(o.verdict is Verdict.OK for o in report.outcomes)
-    return EXIT_OK if all_ok else EXIT_FAILED
+    return EXIT_OK if all_ok and not errors(report.findings) else EXIT_FAILED
 
 
 def main(argv: Sequence[str] | None = None) -> int:

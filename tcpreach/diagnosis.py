@@ -21,6 +21,9 @@ from tcpreach.model import (
 )
 
 FLY_SHARED_IPV4 = "fly-shared-ipv4"
+FLY_SHARED_IPV4_SUSPECTED = "fly-shared-ipv4-suspected"
+EDGE_NO_APP = "edge-no-app"
+ALL_OK = "all-ok"
 FLY_DEDICATED_IPV4_REMEDY = (
     "run 'fly ips allocate-v4' (dedicated IPv4, $2/month), then optionally "
     "'fly ips release <shared address>'; or serve this port through the 'tls' handler "
@@ -44,12 +47,19 @@ _VERDICT_REMEDIES: dict[Verdict, str] = {
     Verdict.SILENT: "something accepts but never writes: a stuck server, or a proxy with an HTTP handler",
     Verdict.REFUSED: "nothing listens there: is the service running, on this port?",
     Verdict.TIMEOUT: "no answer at all: a firewall drops the packets, or the host is down",
-    Verdict.UNREACHABLE: "this client cannot reach that address: test from another network",
+    Verdict.UNREACHABLE: (
+        "a router on the way answered that the address is unreachable (ICMP): the server's network, its "
+        "routes or a firewall rule that rejects; this client's own routes are fine"
+    ),
 }
+_NO_ROUTE_REMEDY = "this client has no route to that address: test from a host that has one"
 
 
-def verdict_remedy(verdict: Verdict) -> str:
-    return _VERDICT_REMEDIES.get(verdict, "")
+def verdict_remedy(outcome: TargetOutcome) -> str:
+    """What to do about one target's verdict, when no finding explains it better."""
+    if outcome.verdict is Verdict.UNREACHABLE and outcome.result.no_route:
+        return _NO_ROUTE_REMEDY
+    return _VERDICT_REMEDIES.get(outcome.verdict, "")
 
 
 def _by_family(outcomes: Sequence[TargetOutcome], family: Family) -> list[TargetOutcome]:
@@ -83,6 +93,8 @@ def diagnose(
     needs a dedicated IPv4 (flyctl's own rule); a live shared-IPv4 failure confirms it.
     """
     findings = [*_dns_findings(resolution), *_probe_findings(resolution, outcomes, predicted_dedicated_ipv4)]
+    if any(f.severity is Severity.ERROR for f in findings):
+        findings = [f for f in findings if f.code != ALL_OK]  # never "all ok" beside an error
     order = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.INFO: 2}
     return tuple(sorted(findings, key=lambda f: order[f.severity]))
 
@@ -114,14 +126,26 @@ def _dns_findings(resolution: Resolution) -> list[Finding]:
             )
         )
     timed_out = [a for a in resolution.dns if a.status is DnsStatus.TIMEOUT]
-    if timed_out:
+    answered = [a for a in resolution.dns if a.status in (DnsStatus.OK, DnsStatus.NO_ANSWER, DnsStatus.NXDOMAIN)]
+    if timed_out and answered:
+        lost = " and ".join(a.rdtype for a in timed_out)
         findings.append(
             Finding(
                 "dns-timeout",
                 Severity.ERROR,
-                f"{' and '.join(a.rdtype for a in timed_out)} for {host}: {resolution.resolver} did not answer "
-                f"({timed_out[0].detail})",
-                "check that the resolver is reachable (--resolver IP[:PORT] to choose one), then retry",
+                f"{lost} for {host} timed out at {resolution.resolver} ({timed_out[0].detail}) while "
+                f"{' and '.join(a.rdtype for a in answered)} answered: the {lost} addresses were never tested",
+                f"the resolver, or the path to it, lost or dropped the {lost} queries: run the check again; if it "
+                "repeats, ask another resolver (--resolver IP[:PORT]) and tell the resolver's operator",
+            )
+        )
+    elif timed_out:
+        findings.append(
+            Finding(
+                "dns-timeout",
+                Severity.ERROR,
+                f"{resolution.resolver} answered no query for {host} ({timed_out[0].detail})",
+                "check that the resolver is reachable from here (--resolver IP[:PORT] to choose one), then retry",
             )
         )
     failed = [a for a in resolution.dns if a.status in (DnsStatus.NO_NAMESERVERS, DnsStatus.ERROR)]
@@ -197,27 +221,12 @@ def _probe_findings(resolution: Resolution, outcomes: Sequence[TargetOutcome], p
     explained: set[str] = set()
 
     if _all(outcomes, Verdict.OK):
-        return [Finding("all-ok", Severity.INFO, f"all {len(outcomes)} targets answered as expected")]
+        return [Finding(ALL_OK, Severity.INFO, f"all {len(outcomes)} targets answered as expected")]
 
-    on_fly = resolution.host.rstrip(".").endswith(".fly.dev")
-    v6_ok = _any(v6, Verdict.OK)
-    if _all(v4, Verdict.CLOSED_WITHOUT_DATA) and (v6_ok or on_fly):
-        lead = "IPv6 answers" if v6_ok else f"{resolution.host} is a Fly.io name"
-        confirm = (
-            " The fly.toml lint predicted this (needs-dedicated-ipv4): the live behaviour confirms it."
-            if predicted
-            else ""
-        )
-        findings.append(
-            Finding(
-                FLY_SHARED_IPV4,
-                Severity.ERROR,
-                f"{lead}. {FLY_SHARED_IPV4_CAUSE}.{confirm}",
-                FLY_DEDICATED_IPV4_REMEDY,
-                _addresses(v4),
-            )
-        )
-        explained.update(_addresses(v4))
+    edge = _edge_finding(resolution, v4, v6, predicted)
+    if edge is not None:
+        findings.append(edge)
+        explained.update(edge.addresses)
 
     listeners = (
         (v4, v6, "ipv4-only-listener", "IPv4 answers but IPv6 is refused: the server listens on 0.0.0.0 only",
@@ -267,11 +276,79 @@ def _probe_findings(resolution: Resolution, outcomes: Sequence[TargetOutcome], p
                 "failing-targets",
                 Severity.ERROR,
                 f"{verdict} on {', '.join(o.target.endpoint for o in group)}: {group[0].explanation}",
-                verdict_remedy(verdict),
+                verdict_remedy(group[0]),
                 _addresses(group),
             )
         )
     return findings
+
+
+def _edge_finding(
+    resolution: Resolution, v4: Sequence[TargetOutcome], v6: Sequence[TargetOutcome], predicted: bool
+) -> Finding | None:
+    """A proxy in front of the app: Fly's shared IPv4 that cannot route raw TCP (only when
+    the same name's IPv6 answers in this run), a suspicion of it (when IPv6 was not
+    shown to answer), or an edge that reaches no app at all (both families closed)."""
+    on_fly = resolution.host.rstrip(".").endswith(".fly.dev") or predicted
+    # A shared-IPv4 edge closes a raw stream at once, or waits (longer than the probe)
+    # for a TLS ClientHello; on a name that is not Fly's, only the first is its mark.
+    edge_like = (Verdict.CLOSED_WITHOUT_DATA, Verdict.SILENT) if on_fly else (Verdict.CLOSED_WITHOUT_DATA,)
+    if v4 and v6 and _all([*v4, *v6], Verdict.CLOSED_WITHOUT_DATA):
+        where = (
+            "Fly.io's edge reaches no app: no started machine, a crash, or the app listens on 127.0.0.1 or on "
+            "another port than internal_port"
+            if on_fly
+            else "a proxy in front accepts, but reaches no app behind it"
+        )
+        remedy = (
+            "'fly status', 'fly logs' and 'fly machine list'; the app must bind 0.0.0.0 or [::] on internal_port"
+            if on_fly
+            else "is the app behind the proxy running, and listening on 0.0.0.0 or [::] on the port it forwards to?"
+        )
+        return Finding(
+            EDGE_NO_APP,
+            Severity.ERROR,
+            f"every address, IPv4 and IPv6, connects and is closed without data: {where}",
+            remedy,
+            _addresses([*v4, *v6]),
+        )
+    if not (v4 and _all(v4, *edge_like)):
+        return None
+    seen = (
+        "connects and is closed without data"
+        if _all(v4, Verdict.CLOSED_WITHOUT_DATA)
+        else "connects, then stays silent"
+    )
+    if _any(v6, Verdict.OK):
+        confirm = (
+            " The fly.toml lint predicted this (needs-dedicated-ipv4): the live behaviour confirms it."
+            if predicted
+            else ""
+        )
+        return Finding(
+            FLY_SHARED_IPV4,
+            Severity.ERROR,
+            f"IPv6 answers while IPv4 {seen}. {FLY_SHARED_IPV4_CAUSE}.{confirm}",
+            FLY_DEDICATED_IPV4_REMEDY,
+            _addresses(v4),
+        )
+    if not on_fly:
+        return None
+    if not v6:
+        missing = "IPv6 was not probed"
+    elif all(o.result.no_route for o in v6):
+        missing = "IPv6 could not be tested from this client (no route)"
+    else:
+        missing = f"IPv6 did not answer either ({_listing(v6)})"
+    return Finding(
+        FLY_SHARED_IPV4_SUSPECTED,
+        Severity.ERROR,
+        f"IPv4 {seen} on a Fly.io name, as Fly's shared IPv4 does with raw TCP; but {missing}, and an app that "
+        "is down looks the same from IPv4",
+        "probe IPv6 too (both families, from a host with IPv6): IPv6 ok confirms the shared-IPv4 trap (then "
+        "'fly ips allocate-v4'); IPv6 failing as well means the app is not reached ('fly status', 'fly logs')",
+        _addresses(v4),
+    )
 
 
 def errors(findings: Iterable[Finding]) -> list[Finding]:

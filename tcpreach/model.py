@@ -77,8 +77,13 @@ class ProbeResult:
     send_errno: int | None = None  # why writing the request failed, when it did
     connect_s: float | None = None
     first_byte_s: float | None = None
-    total_s: float = 0.0
+    total_s: float = 0.0  # this attempt
     attempts: int = 1
+    elapsed_s: float | None = None  # from the first attempt to the verdict, retries and backoff included
+
+    @property
+    def to_verdict_s(self) -> float:
+        return self.total_s if self.elapsed_s is None else self.elapsed_s
 
 
 class DnsStatus(StrEnum):

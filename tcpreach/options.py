@@ -15,6 +15,7 @@ from tcpreach.model import Family
 DEFAULT_PORT = 1848
 DEFAULT_TIMEOUT = 3.0
 DEFAULT_LIFETIME = 5.0
+DEFAULT_RETRIES = 2
 BOTH: tuple[Family, ...] = (Family.IPV4, Family.IPV6)
 
 
@@ -25,7 +26,10 @@ class CheckOptions:
     ``port`` is the default port; a host written as ``name:port`` overrides it.
     ``resolver`` is ``(ip, port)`` of the only DNS server to ask (``None``: the system's).
     ``timeout`` bounds the connect and, separately, the whole read; ``dns_lifetime``
-    bounds each DNS query; ``retries`` is how often a failing target is probed again.
+    bounds each DNS query. ``retries`` is the one retry policy, the same for the command
+    line, the pytest plugin and this API: a failing target is probed again that many
+    times (backoff with jitter; never a target this client has no route to), and with
+    ``retries`` above 0 a DNS query without an answer is sent again within its lifetime.
     """
 
     port: int = DEFAULT_PORT
@@ -33,5 +37,5 @@ class CheckOptions:
     families: tuple[Family, ...] = BOTH
     timeout: float = DEFAULT_TIMEOUT
     dns_lifetime: float = DEFAULT_LIFETIME
-    retries: int = 0
+    retries: int = DEFAULT_RETRIES
     resolver: tuple[str, int] | None = None

@@ -21,7 +21,7 @@ from tcpreach.escapes import parse_escapes
 from tcpreach.expectation import Expectation, Match
 from tcpreach.flylint import LintInputError, app_name, lint_path, predicts_dedicated_ipv4
 from tcpreach.model import DnsStatus, Family, HostReport, Resolution, Target, Verdict
-from tcpreach.options import BOTH, CheckOptions
+from tcpreach.options import BOTH, DEFAULT_RETRIES, CheckOptions
 from tcpreach.plugin_options import BY_NAME, PREFIX, value_of
 from tcpreach.report import failure_message
 from tcpreach.targets import UsageError, local_addresses, parse_host, parse_port, parse_resolver, parse_seconds
@@ -45,7 +45,7 @@ class Settings:
 
     def options_for(self, remote: bool, port: int | None = None) -> CheckOptions:
         """Remote hosts retry twice unless told otherwise; local servers do not retry."""
-        retries = self.options.retries if self.retries_given else (2 if remote else 0)
+        retries = self.options.retries if self.retries_given else (DEFAULT_RETRIES if remote else 0)
         return replace(self.options, retries=retries, port=port or self.options.port)
 
 
@@ -135,7 +135,10 @@ class State:
             from tcpreach.resolve import resolve  # dnspython only when a host is given
 
             s = self.settings.options
-            self.resolutions[host] = resolve(parse_host(host).host, s.families, s.resolver, s.dns_lifetime)
+            retries = s.retries if self.settings.retries_given else DEFAULT_RETRIES
+            self.resolutions[host] = resolve(
+                parse_host(host).host, s.families, s.resolver, s.dns_lifetime, resend=retries > 0
+            )
         return self.resolutions[host]
 
     def predicted_dedicated_ipv4(self, host: str) -> bool:

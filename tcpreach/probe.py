@@ -14,7 +14,7 @@ from typing import Any
 from tcpreach.expectation import READ_CAP_MIN, Expectation
 from tcpreach.model import Ending, Family, ProbeResult, Target
 from tcpreach.options import DEFAULT_TIMEOUT
-from tcpreach.verdict import NO_ROUTE_ERRNOS
+from tcpreach.verdict import LOCAL_NO_ROUTE
 
 _FAMILIES = {Family.IPV4: socket.AF_INET, Family.IPV6: socket.AF_INET6}
 
@@ -41,7 +41,7 @@ def route_errno(target: Target) -> int | None:
         with socket.socket(_FAMILIES[target.family], socket.SOCK_DGRAM) as udp:
             udp.connect(sockaddr(target))
     except OSError as exc:
-        if exc.errno in NO_ROUTE_ERRNOS:
+        if exc.errno in LOCAL_NO_ROUTE:
             return exc.errno
     return None
 
@@ -80,7 +80,9 @@ def probe(
             elapsed = since()
             return ProbeResult(target, connected=True, ending=Ending.RESET, connect_s=elapsed, total_s=elapsed)
         except OSError as exc:
-            return ProbeResult(target, connected=False, connect_errno=exc.errno, total_s=since())
+            # A blackhole, prohibit or local firewall answer never comes from the network.
+            local = exc.errno in (errno.EINVAL, errno.EACCES, errno.EPERM)
+            return ProbeResult(target, connected=False, connect_errno=exc.errno, no_route=local, total_s=since())
         connect_s = since()
         send_errno = None if expectation is None else _send(sock, expectation.send, timeout)
         received, ending, first_byte = _read(sock, timeout if read_timeout is None else read_timeout, expectation)

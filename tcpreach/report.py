@@ -28,6 +28,7 @@ def outcome_json(outcome: TargetOutcome) -> dict[str, Any]:
             "connect": _ms(r.connect_s),
             "first_byte": _ms(r.first_byte_s),
             "total": _ms(r.total_s),
+            "to_verdict": _ms(r.to_verdict_s),
         },
         "attempts": r.attempts,
     }
@@ -68,7 +69,7 @@ def _cell(ms: float | None) -> str:
     return "-" if ms is None else f"{ms:.1f}"
 
 
-HEADER = ("FAMILY", "ADDRESS", "PORT", "SOURCE", "VERDICT", "CONNECT ms", "1ST BYTE ms", "TOTAL ms", "TRIES")
+HEADER = ("FAMILY", "ADDRESS", "PORT", "SOURCE", "VERDICT", "CONNECT ms", "1ST BYTE ms", "TO VERDICT ms", "TRIES")
 
 
 def format_table(rows: Sequence[tuple[str, ...]], header: tuple[str, ...] = HEADER) -> str:
@@ -109,7 +110,7 @@ def format_document(doc: Mapping[str, Any]) -> str:
             t["verdict"],
             _cell(t["timings_ms"]["connect"]),
             _cell(t["timings_ms"]["first_byte"]),
-            _cell(t["timings_ms"]["total"]),
+            _cell(t["timings_ms"].get("to_verdict", t["timings_ms"]["total"])),
             str(t["attempts"]),
         )
         for t in targets
@@ -129,6 +130,6 @@ def failure_message(report: HostReport, outcome: TargetOutcome) -> str:
     if explaining:
         for finding in explaining:
             message += f" {finding.message} Fix: {finding.remedy}."
-    elif remedy := verdict_remedy(outcome.verdict):
+    elif remedy := verdict_remedy(outcome):
         message += f" Fix: {remedy}."
     return message

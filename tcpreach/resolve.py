@@ -7,10 +7,15 @@ resolver, that server alone is asked: no ``getaddrinfo`` and no system resolver.
 from __future__ import annotations
 
 import socket
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import dns.exception
+import dns.flags
+import dns.message
 import dns.name
+import dns.query
+import dns.rcode
 import dns.rdatatype
 import dns.resolver
 
@@ -18,33 +23,97 @@ from tcpreach.model import DnsAnswer, DnsStatus, Family, Resolution
 from tcpreach.options import BOTH, DEFAULT_LIFETIME
 from tcpreach.targets import hostname_problem, is_literal
 
-
-def make_resolver(server: tuple[str, int] | None, lifetime: float) -> dns.resolver.Resolver:
-    """The system's configured resolver, or only ``server`` when one is given."""
-    if server is None:
-        resolver = dns.resolver.Resolver(configure=True)
-    else:
-        resolver = dns.resolver.Resolver(configure=False)
-        resolver.nameservers = [server[0]]
-        resolver.port = server[1]
-    resolver.lifetime = lifetime
-    resolver.timeout = min(lifetime, 2.0)
-    return resolver
+RESEND_FIRST, RESEND_EVERY = 0.5, 1.0  # a lost query is sent again after these waits
 
 
-def query(resolver: dns.resolver.Resolver, name: str, family: Family) -> DnsAnswer:
+def nameservers(server: tuple[str, int] | None) -> list[tuple[str, int]]:
+    """``server`` alone when given, else the system's configured name servers."""
+    if server is not None:
+        return [server]
+    configured = dns.resolver.Resolver(configure=True)
+    return [(str(ns), configured.port) for ns in configured.nameservers]
+
+
+def query(servers: list[tuple[str, int]], name: str, family: Family, lifetime: float, resend: bool) -> DnsAnswer:
+    """One question (A or AAAA), asked over UDP until an answer or the end of ``lifetime``.
+
+    With ``resend`` a question that has no answer yet is sent again, after 0.5 s and then
+    every second, to the next server in turn, on the same socket: an answer to any of the
+    copies counts, so a lossy path costs time, not the answer. A truncated answer is asked
+    again over TCP.
+    """
     rdtype = dns.rdatatype.A if family is Family.IPV4 else dns.rdatatype.AAAA
+    if not servers:
+        return DnsAnswer(family, DnsStatus.NO_NAMESERVERS, detail="no name server is configured (/etc/resolv.conf)")
+    question = dns.message.make_query(dns.name.from_text(name), rdtype)
+    deadline = time.time() + lifetime  # dnspython's expirations are wall-clock times
+    sent = 0
+    errors: list[str] = []
+    sockets: dict[int, socket.socket] = {}
     try:
-        answer = resolver.resolve(dns.name.from_text(name), rdtype, search=False, raise_on_no_answer=False)
-    except dns.resolver.NXDOMAIN:
-        return DnsAnswer(family, DnsStatus.NXDOMAIN, detail=f"{name} does not exist (NXDOMAIN)")
-    except dns.resolver.LifetimeTimeout as exc:
-        return DnsAnswer(family, DnsStatus.TIMEOUT, detail=f"no answer within {resolver.lifetime:g} s: {exc}")
-    except dns.resolver.NoNameservers as exc:
-        return DnsAnswer(family, DnsStatus.NO_NAMESERVERS, detail=f"no name server answered: {exc}")
-    except dns.exception.DNSException as exc:
+        wait = RESEND_FIRST
+        while (now := time.time()) < deadline:
+            where = servers[sent % len(servers)]
+            family_of_server = socket.AF_INET6 if ":" in where[0] else socket.AF_INET
+            sock = sockets.get(family_of_server)
+            if sock is None:
+                sock = sockets[family_of_server] = socket.socket(family_of_server, socket.SOCK_DGRAM)
+                sock.setblocking(False)  # dnspython waits for readability up to each expiration
+            try:
+                dns.query.send_udp(sock, question, where, deadline)
+                sent += 1
+            except OSError as exc:
+                errors.append(f"{_label(where)}: {exc.strerror or exc}")
+                if len(errors) >= len(servers) and not sent:
+                    break
+                continue
+            expiration = min(deadline, now + wait) if resend else deadline
+            wait = RESEND_EVERY
+            response = _receive(sock, question, expiration)
+            if response is None:
+                time.sleep(max(0.0, expiration - time.time()))  # never faster than the schedule
+                continue
+            if response.flags & dns.flags.TC:
+                response = dns.query.tcp(
+                    question, where[0], timeout=max(0.1, deadline - time.monotonic()), port=where[1]
+                )
+            return _answer(response, name, family, rdtype)
+    except dns.exception.Timeout:
+        pass
+    except (OSError, dns.exception.DNSException) as exc:
         return DnsAnswer(family, DnsStatus.ERROR, detail=f"{type(exc).__name__}: {exc}")
-    addresses = tuple(sorted({rdata.to_text() for rdata in answer}))  # CNAMEs already followed
+    finally:
+        for sock in sockets.values():
+            sock.close()
+    if not sent:
+        return DnsAnswer(family, DnsStatus.NO_NAMESERVERS, detail="; ".join(dict.fromkeys(errors)))
+    tries = f"{sent} {'query' if sent == 1 else 'queries'} sent"
+    return DnsAnswer(family, DnsStatus.TIMEOUT, detail=f"no answer within {lifetime:g} s, {tries}")
+
+
+def _receive(sock: socket.socket, question: dns.message.Message, expiration: float) -> dns.message.Message | None:
+    """The response to any copy of ``question``, or ``None`` at ``expiration``."""
+    while True:
+        try:
+            received = dns.query.receive_udp(sock, None, expiration, ignore_unexpected=True)
+            response: dns.message.Message = received[0]
+        except dns.exception.Timeout:
+            return None
+        except dns.exception.FormError:
+            continue  # garbage on our port: not an answer
+        if question.is_response(response):
+            return response
+
+
+def _answer(response: dns.message.Message, name: str, family: Family, rdtype: dns.rdatatype.RdataType) -> DnsAnswer:
+    rcode = response.rcode()
+    if rcode == dns.rcode.NXDOMAIN:
+        return DnsAnswer(family, DnsStatus.NXDOMAIN, detail=f"{name} does not exist (NXDOMAIN)")
+    if rcode != dns.rcode.NOERROR:
+        return DnsAnswer(family, DnsStatus.ERROR, detail=f"the server answered {dns.rcode.to_text(rcode)}")
+    chained = response.resolve_chaining() if isinstance(response, dns.message.QueryMessage) else None
+    rrset = None if chained is None else chained.answer
+    addresses = tuple(sorted({rdata.to_text() for rdata in rrset or ()}))  # CNAMEs followed
     if not addresses:
         return DnsAnswer(family, DnsStatus.NO_ANSWER, detail=f"{name} has no {rdtype.name} record")
     return DnsAnswer(family, DnsStatus.OK, addresses)
@@ -64,6 +133,7 @@ def resolve(
     families: tuple[Family, ...] = BOTH,
     resolver: tuple[str, int] | None = None,
     lifetime: float = DEFAULT_LIFETIME,
+    resend: bool = True,
 ) -> Resolution:
     """Query A and AAAA concurrently; keep the system's view beside them unless an
     explicit ``resolver`` was given. A literal host needs no DNS at all."""
@@ -74,12 +144,12 @@ def resolve(
     if problem is not None:
         return Resolution(host, resolver=resolver_label, invalid_name=problem)
     try:
-        dns_resolver = make_resolver(resolver, lifetime)
+        servers = nameservers(resolver)
     except dns.resolver.NoResolverConfiguration as exc:
         answers = tuple(DnsAnswer(f, DnsStatus.NO_NAMESERVERS, detail=str(exc)) for f in families)
         return Resolution(host, resolver=resolver_label, dns=answers)
     with ThreadPoolExecutor(max_workers=3) as pool:
-        futures = [pool.submit(query, dns_resolver, host, family) for family in families]
+        futures = [pool.submit(query, servers, host, family, lifetime, resend) for family in families]
         system = pool.submit(system_addresses, host) if resolver is None else None
         answers = tuple(f.result() for f in futures)
         system_view, system_error = system.result() if system is not None else (None, None)

@@ -12,6 +12,18 @@ from tcpreach.model import Ending, ProbeResult, TargetOutcome, Verdict
 NO_ROUTE_ERRNOS = frozenset(
     {errno.ENETUNREACH, errno.EHOSTUNREACH, errno.EADDRNOTAVAIL, errno.EAFNOSUPPORT, errno.ENETDOWN}
 )
+# What the kernel says when this client's own routing table forbids the address: asked
+# with a UDP connect(), which sends nothing, so each of these is a fact about this client.
+LOCAL_NO_ROUTE = {
+    errno.ENETUNREACH: "no route to that network",
+    errno.EHOSTUNREACH: "an unreachable route",
+    errno.EINVAL: "a blackhole route",
+    errno.EACCES: "a prohibit route or a local firewall rule",
+    errno.EPERM: "a prohibit route or a local firewall rule",
+    errno.EADDRNOTAVAIL: "no source address of that family",
+    errno.EAFNOSUPPORT: "no support for that address family",
+    errno.ENETDOWN: "the network is down",
+}
 CONNECT_TIMEOUT_ERRNOS = frozenset({errno.ETIMEDOUT})
 
 
@@ -73,17 +85,22 @@ def _no_byte(r: ProbeResult) -> tuple[Verdict, str]:
 
 def _connect_failure(r: ProbeResult) -> tuple[Verdict, str]:
     if r.no_route:
+        why = LOCAL_NO_ROUTE.get(r.connect_errno or 0, "no route")
         return (
             Verdict.UNREACHABLE,
-            f"this client has no route to {r.target.address}: {errno_text(r.connect_errno)}",
+            f"this client has no route to {r.target.address} ({why}): {errno_text(r.connect_errno)}",
         )
     if r.connect_timed_out or r.connect_errno in CONNECT_TIMEOUT_ERRNOS:
         return Verdict.TIMEOUT, f"no answer to the connection attempt within {_ms(r.total_s)}"
     if r.connect_errno == errno.ECONNREFUSED:
         return Verdict.REFUSED, "connection refused: nothing listens on that address and port"
-    if r.connect_errno in NO_ROUTE_ERRNOS:
+    if r.connect_errno in (errno.EHOSTUNREACH, errno.ENETUNREACH):
+        # This client had a route (checked first): the answer came from a router on the way.
         return (
             Verdict.UNREACHABLE,
-            f"cannot reach {r.target.address} from here: {errno_text(r.connect_errno)}",
+            f"a router on the way answered that {r.target.address} is unreachable (ICMP): "
+            f"{errno_text(r.connect_errno)}",
         )
+    if r.connect_errno in NO_ROUTE_ERRNOS:
+        return Verdict.UNREACHABLE, f"cannot reach {r.target.address}: {errno_text(r.connect_errno)}"
     return Verdict.UNREACHABLE, f"connect failed: {errno_text(r.connect_errno)}"

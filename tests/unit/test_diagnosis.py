@@ -9,6 +9,7 @@ from tcpreach.model import (
     DnsAnswer,
     DnsStatus,
     Family,
+    Finding,
     ProbeResult,
     Resolution,
     Severity,
@@ -42,39 +43,107 @@ def codes(findings) -> list[str]:
     return [f.code for f in findings]
 
 
+CAUSE = (
+    "Fly.io's shared IPv4 cannot route raw TCP: its edge picks the app from the HTTP Host header or the TLS SNI, "
+    "and a raw stream has neither"
+)
+SUSPECT_REMEDY = (
+    "probe IPv6 too (both families, from a host with IPv6): IPv6 ok confirms the shared-IPv4 trap (then "
+    "'fly ips allocate-v4'); IPv6 failing as well means the app is not reached ('fly status', 'fly logs')"
+)
+
+
 def test_fly_shared_ipv4_when_ipv6_answers_and_ipv4_closes_without_data():
     findings = diagnose(dns(), [outcome(V4, Verdict.CLOSED_WITHOUT_DATA), outcome(V6, Verdict.OK)])
-    assert codes(findings) == ["fly-shared-ipv4"]
-    (fly,) = findings
-    assert fly.severity is Severity.ERROR
-    assert fly.message.startswith("IPv6 answers")
-    assert "Fly.io's shared IPv4 cannot route raw TCP" in fly.message
-    assert "fly ips allocate-v4" in fly.remedy
-    assert "$2/month" in fly.remedy
-    assert "tls" in fly.remedy
-    assert findings_for(findings, V4) == [fly]
+    assert findings == (
+        Finding(
+            "fly-shared-ipv4",
+            Severity.ERROR,
+            f"IPv6 answers while IPv4 connects and is closed without data. {CAUSE}.",
+            "run 'fly ips allocate-v4' (dedicated IPv4, $2/month), then optionally 'fly ips release <shared address>';"
+            " or serve this port through the 'tls' handler so clients send SNI",
+            (V4,),
+        ),
+    )
     assert findings_for(findings, V6) == []
 
 
-def test_fly_shared_ipv4_from_the_name_alone_when_ipv6_cannot_be_tested():
-    findings = diagnose(
-        dns(), [outcome(V4, Verdict.CLOSED_WITHOUT_DATA), outcome(V6, Verdict.UNREACHABLE, no_route=True)]
+def test_a_shared_ipv4_edge_that_waits_for_a_client_hello_is_the_same_trap_on_a_fly_name():
+    findings = diagnose(dns(), [outcome(V4, Verdict.SILENT), outcome(V6, Verdict.OK)])
+    assert [(f.code, f.message.split(".")[0], f.addresses) for f in findings] == [
+        ("fly-shared-ipv4", "IPv6 answers while IPv4 connects, then stays silent", (V4,))
+    ]
+
+
+def test_a_silent_ipv4_off_fly_is_not_blamed_on_fly():
+    findings = diagnose(dns("example.com"), [outcome(V4, Verdict.SILENT), outcome(V6, Verdict.OK)])
+    assert [(f.code, f.addresses) for f in findings] == [("failing-targets", (V4,))]
+
+
+def test_both_families_closed_without_data_is_an_edge_that_reaches_no_app_not_the_shared_ipv4():
+    findings = diagnose(dns(), [outcome(V4, Verdict.CLOSED_WITHOUT_DATA), outcome(V6, Verdict.CLOSED_WITHOUT_DATA)])
+    assert findings == (
+        Finding(
+            "edge-no-app",
+            Severity.ERROR,
+            "every address, IPv4 and IPv6, connects and is closed without data: Fly.io's edge reaches no app: no "
+            "started machine, a crash, or the app listens on 127.0.0.1 or on another port than internal_port",
+            "'fly status', 'fly logs' and 'fly machine list'; the app must bind 0.0.0.0 or [::] on internal_port",
+            (V4, V6),
+        ),
     )
-    assert codes(findings) == ["fly-shared-ipv4", "client-without-ipv6"]
-    assert "hello-server.fly.dev is a Fly.io name" in findings[0].message
+
+
+def test_both_families_closed_off_fly_is_a_proxy_without_its_app():
+    findings = diagnose(
+        dns("example.com"), [outcome(V4, Verdict.CLOSED_WITHOUT_DATA), outcome(V6, Verdict.CLOSED_WITHOUT_DATA)]
+    )
+    assert [(f.code, f.message, f.remedy) for f in findings] == [
+        (
+            "edge-no-app",
+            "every address, IPv4 and IPv6, connects and is closed without data: a proxy in front accepts, but "
+            "reaches no app behind it",
+            "is the app behind the proxy running, and listening on 0.0.0.0 or [::] on the port it forwards to?",
+        )
+    ]
+
+
+@pytest.mark.parametrize(
+    ("v6", "missing", "also"),
+    [
+        ([], "IPv6 was not probed", []),
+        ([outcome(V6, Verdict.UNREACHABLE, no_route=True)], "IPv6 could not be tested from this client (no route)",
+         ["client-without-ipv6"]),
+        ([outcome(V6, Verdict.REFUSED)], f"IPv6 did not answer either ({V6} refused)", ["failing-targets"]),
+    ],
+    ids=["ipv4-only", "no-ipv6-route", "ipv6-refused"],
+)  # fmt: skip
+def test_ipv4_closed_on_a_fly_name_without_ipv6_evidence_is_only_a_suspicion(v6, missing, also):
+    findings = diagnose(dns(), [outcome(V4, Verdict.CLOSED_WITHOUT_DATA), *v6])
+    assert codes(findings) == ["fly-shared-ipv4-suspected", *also]
+    assert findings[0] == Finding(
+        "fly-shared-ipv4-suspected",
+        Severity.ERROR,
+        f"IPv4 connects and is closed without data on a Fly.io name, as Fly's shared IPv4 does with raw TCP; but "
+        f"{missing}, and an app that is down looks the same from IPv4",
+        SUSPECT_REMEDY,
+        (V4,),
+    )
 
 
 def test_closed_without_data_off_fly_without_ipv6_proof_is_not_blamed_on_fly():
     findings = diagnose(dns("example.com", aaaa=()), [outcome(V4, Verdict.CLOSED_WITHOUT_DATA)])
-    assert "fly-shared-ipv4" not in codes(findings)
-    assert "failing-targets" in codes(findings)
-    assert "no backend" in findings[0].remedy
+    assert [(f.code, f.addresses) for f in findings] == [("no-aaaa", ()), ("failing-targets", (V4,))][::-1]
+    assert findings[0].remedy.startswith("a proxy accepted the connection but found no backend")
 
 
 def test_the_lint_prediction_is_confirmed_by_the_live_failure():
     outcomes = [outcome(V4, Verdict.CLOSED_WITHOUT_DATA), outcome(V6, Verdict.OK)]
     (fly,) = diagnose(dns(), outcomes, predicted_dedicated_ipv4=True)
-    assert "the live behaviour confirms it" in fly.message
+    assert fly.message == (
+        f"IPv6 answers while IPv4 connects and is closed without data. {CAUSE}. The fly.toml lint predicted this "
+        "(needs-dedicated-ipv4): the live behaviour confirms it."
+    )
 
 
 def test_ipv4_only_listener():
