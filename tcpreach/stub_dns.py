@@ -6,7 +6,8 @@
 
 A name missing from the table is NXDOMAIN; a name present without a record of the asked
 type gets an empty answer (NOERROR, no data). ``slow`` delays the answers for some names;
-``silent`` names are never answered (a resolver that does not answer); ``rotate`` names
+``silent`` names are never answered (a resolver that does not answer; ``name/A`` leaves
+only that type unanswered); ``rotate`` names
 get one record of their list per answer, the next one each time (DNS that rotates).
 """
 
@@ -48,7 +49,7 @@ class StubDNS:
     ) -> None:
         self.zone = {_key(name): {t.upper(): list(v) for t, v in types.items()} for name, types in zone.items()}
         self.slow = {_key(name): delay for name, delay in (slow or {}).items()}
-        self.silent = {_key(name) for name in silent}
+        self.silent = {name.rstrip(".").lower().replace("./", "/") for name in silent}
         self.rotate = {_key(name) for name in rotate}
         self._turns: dict[tuple[str, str], int] = {}
         self.ttl = ttl
@@ -91,7 +92,7 @@ class StubDNS:
             question = query.question[0]
             name = _key(question.name.to_text())
             self.queries.append((name, dns.rdatatype.to_text(question.rdtype)))
-            if name in self.silent:
+            if name in self.silent or f"{name}/{dns.rdatatype.to_text(question.rdtype)}".lower() in self.silent:
                 continue
             if name in self.slow:
                 threading.Thread(target=self._reply_later, args=(query, peer, self.slow[name]), daemon=True).start()

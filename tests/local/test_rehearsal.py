@@ -20,7 +20,7 @@ from tcpreach.stub_dns import StubDNS
 pytestmark = pytest.mark.local
 
 REMOTE_SUITE = Path(__file__).resolve().parents[1] / "remote"
-EDGE, DEDICATED = "127.0.0.2", "127.0.0.3"
+EDGE, DEDICATED, DOWN_V4 = "127.0.0.2", "127.0.0.3", "127.0.0.6"
 XDIST = pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["serial", "xdist"])
 
 
@@ -30,18 +30,21 @@ def fly():
         HelloServer(host="::1", port=0) as app,
         StandIn(Behaviour.CLOSE, host=EDGE, port=app.port),
         StandIn(Behaviour.HELLO, host=DEDICATED, port=app.port),
+        StandIn(Behaviour.CLOSE, host="::1", port=0) as down_v6,
+        StandIn(Behaviour.CLOSE, host=DOWN_V4, port=down_v6.port),
         HelloServer(host="0.0.0.0", port=0) as v4_listener,
         StubDNS(
             {
                 "hello-server.fly.dev": {"A": [EDGE], "AAAA": ["::1"]},
                 "dedicated.fly.dev": {"A": [DEDICATED], "AAAA": ["::1"]},
+                "down.fly.dev": {"A": [DOWN_V4], "AAAA": ["::1"]},
                 "v4-listener.example": {"A": ["127.0.0.1"], "AAAA": ["::1"]},
                 "v6only.fly.dev": {"AAAA": ["::1"]},
             },
             silent={"silent.fly.dev"},
         ) as dns,
     ):
-        yield {"port": app.port, "v4_port": v4_listener.port, "resolver": dns.spec}
+        yield {"port": app.port, "v4_port": v4_listener.port, "down_port": down_v6.port, "resolver": dns.spec}
 
 
 def run_remote(pytester, host, resolver, port, *extra):
@@ -83,6 +86,53 @@ def test_accept_shared_ipv4_makes_the_run_green_with_one_xfail(pytester, fly, wo
     )
     result.assert_outcomes(passed=3, xfailed=1)
     assert result.ret == 0
+
+
+@XDIST
+def test_accept_shared_ipv4_never_accepts_an_ipv4_only_run(pytester, fly, workers):
+    # Without IPv6 in the run nothing shows the app answers: an app that is down looks the same.
+    result = run_remote(
+        pytester,
+        "hello-server.fly.dev",
+        fly["resolver"],
+        fly["port"],
+        "--family",
+        "4",
+        "--accept-shared-ipv4",
+        *workers,
+    )
+    result.assert_outcomes(passed=1, failed=2)
+    result.stdout.fnmatch_lines(
+        [
+            "*fly-shared-ipv4-suspected: IPv4 connects and is closed without data on a Fly.io*"
+            "name*but IPv6 was not probed, and an app that is down looks the same from IPv4*"
+        ]
+    )
+
+
+@XDIST
+def test_an_edge_without_its_app_is_not_called_the_shared_ipv4(pytester, fly, workers):
+    result = run_remote(
+        pytester, "down.fly.dev", fly["resolver"], fly["down_port"], "--accept-shared-ipv4", "--retries", "0", *workers
+    )
+    result.assert_outcomes(passed=1, failed=3)
+    doc = json.loads((pytester.path / "run.json").read_text())
+    (report,) = doc["reports"]
+    assert [f["code"] for f in report["findings"]] == ["edge-no-app"]
+
+
+@XDIST
+def test_the_same_address_on_two_ports_keeps_both_reports(pytester, fly, workers):
+    hosts = [f"127.0.0.1:{fly['v4_port']}", f"[::1]:{fly['port']}", f"[::1]:{fly['v4_port']}"]
+    result = pytester.runpytest_subprocess(
+        "-m", "remote", *(a for h in hosts for a in ("--host", h)), "--retries", "0", "-p", "no:cacheprovider",
+        "--connectivity-json", "run.json", *workers, str(REMOTE_SUITE),
+    )  # fmt: skip
+    result.assert_outcomes(passed=4, failed=2, skipped=3)
+    doc = json.loads((pytester.path / "run.json").read_text())
+    assert sorted((r["host"], r["port"], r["targets"][0]["verdict"]) for r in doc["reports"]) == sorted(
+        [("127.0.0.1", fly["v4_port"], "ok"), ("::1", fly["port"], "ok"), ("::1", fly["v4_port"], "refused")]
+    )
 
 
 def test_accept_shared_ipv4_from_the_environment(pytester, fly, monkeypatch):

@@ -35,8 +35,9 @@ def fly_like():
             {
                 "hello-server.fly.dev": {"A": ["127.0.0.2"], "AAAA": ["::1"]},
                 "dedicated.fly.dev": {"A": ["127.0.0.3"], "AAAA": ["::1"]},
+                "half.fly.dev": {"A": ["127.0.0.3"], "AAAA": ["::1"]},
             },
-            silent={"silent.fly.dev"},
+            silent={"silent.fly.dev", "half.fly.dev/A"},
         ) as dns,
     ):
         yield srv.port, dns.spec
@@ -106,6 +107,22 @@ def test_resolver_that_does_not_answer_fails_clearly_within_the_lifetime(fly_lik
     assert done.returncode == 1
     assert "dns-timeout" in done.stdout
     assert "Traceback" not in done.stderr
+
+
+def test_a_timed_out_a_query_beside_an_answered_aaaa_fails_the_run(fly_like):
+    port, resolver = fly_like
+    done = cli("probe", "half.fly.dev", "--port", str(port), "--resolver", resolver, "--dns-lifetime", "0.6", "--json")
+    doc = json.loads(done.stdout)
+    assert done.returncode == 1
+    assert [(t["address"], t["verdict"]) for t in doc["targets"]] == [("::1", "ok")]
+    assert [(f["code"], f["severity"], f["message"]) for f in doc["findings"]] == [
+        (
+            "dns-timeout",
+            "error",
+            f"A for half.fly.dev timed out at {resolver} (no answer within 0.6 s, 2 queries sent) while AAAA "
+            "answered: the A addresses were never tested",
+        )
+    ]
 
 
 @pytest.mark.parametrize(

@@ -42,7 +42,26 @@ def failed(code: int | None = None, timed_out: bool = False, no_route: bool = Fa
         (failed(timed_out=True), Verdict.TIMEOUT, "no answer to the connection attempt"),
         (failed(errno.ETIMEDOUT), Verdict.TIMEOUT, "no answer"),
         (failed(errno.ENETUNREACH, no_route=True), Verdict.UNREACHABLE, "this client has no route"),
-        (failed(errno.EHOSTUNREACH), Verdict.UNREACHABLE, "EHOSTUNREACH"),
+        (
+            failed(errno.EHOSTUNREACH),
+            Verdict.UNREACHABLE,
+            "a router on the way answered that 192.0.2.1 is unreachable (ICMP): EHOSTUNREACH (No route to host)",
+        ),
+        (
+            failed(errno.ENETUNREACH),
+            Verdict.UNREACHABLE,
+            "a router on the way answered that 192.0.2.1 is unreachable (ICMP): ENETUNREACH (Network is unreachable)",
+        ),
+        (
+            failed(errno.EINVAL, no_route=True),
+            Verdict.UNREACHABLE,
+            "this client has no route to 192.0.2.1 (a blackhole route): EINVAL (Invalid argument)",
+        ),
+        (
+            failed(errno.EACCES, no_route=True),
+            Verdict.UNREACHABLE,
+            "this client has no route to 192.0.2.1 (a prohibit route or a local firewall rule): EACCES (Permission denied)",
+        ),
         (failed(errno.EADDRNOTAVAIL), Verdict.UNREACHABLE, "EADDRNOTAVAIL"),
     ],
     ids=lambda v: v if isinstance(v, str) and " " not in v else None,
