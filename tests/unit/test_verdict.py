@@ -60,7 +60,8 @@ def failed(code: int | None = None, timed_out: bool = False, no_route: bool = Fa
         (
             failed(errno.EACCES, no_route=True),
             Verdict.UNREACHABLE,
-            "this client has no route to 192.0.2.1 (a prohibit route or a local firewall rule): EACCES (Permission denied)",
+            "this client has no route to 192.0.2.1 (a prohibit route or a local firewall rule): "
+            "EACCES (Permission denied)",
         ),
         (failed(errno.EADDRNOTAVAIL), Verdict.UNREACHABLE, "EADDRNOTAVAIL"),
     ],
