@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 BASE_IMAGE ?= hello-server-base:bookworm
 PYTEST_ARGS ?= -n auto
 
-.PHONY: serve test test-local test-docker lint type check docker-setup bench clean
+.PHONY: serve test test-local test-docker lint type check docker-setup netlab-setup bench bench-loss clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,7 +28,11 @@ docker-setup:
 		docker/engine.sh start && docker/make-base-image.sh $(BASE_IMAGE); \
 	else echo "make: not root and no engine answers: the docker tests will skip"; fi
 
-test: $(STAMP) docker-setup
+# The edge tier needs HAProxy and Knot from Debian; as root they are installed (not started).
+netlab-setup:
+	@netlab/install.sh
+
+test: $(STAMP) docker-setup netlab-setup
 	HELLO_BASE_IMAGE=$(BASE_IMAGE) $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 test-local: $(STAMP)

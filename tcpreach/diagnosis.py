@@ -332,8 +332,8 @@ def _edge_finding(
             FLY_DEDICATED_IPV4_REMEDY,
             _addresses(v4),
         )
-    if not on_fly:
-        return None
+    if not on_fly or (v6 and _all(v6, *edge_like)):
+        return None  # off Fly, or IPv6 fails the same way: no sign of the shared IPv4 either way
     if not v6:
         missing = "IPv6 was not probed"
     elif all(o.result.no_route for o in v6):

@@ -131,6 +131,11 @@ def test_ipv4_closed_on_a_fly_name_without_ipv6_evidence_is_only_a_suspicion(v6,
     )
 
 
+def test_both_families_silent_on_a_fly_name_is_no_sign_of_the_shared_ipv4():
+    findings = diagnose(dns(), [outcome(V4, Verdict.SILENT), outcome(V6, Verdict.SILENT)])
+    assert [(f.code, f.addresses) for f in findings] == [("failing-targets", (V4, V6))]
+
+
 def test_closed_without_data_off_fly_without_ipv6_proof_is_not_blamed_on_fly():
     findings = diagnose(dns("example.com", aaaa=()), [outcome(V4, Verdict.CLOSED_WITHOUT_DATA)])
     assert [(f.code, f.addresses) for f in findings] == [("no-aaaa", ()), ("failing-targets", (V4,))][::-1]

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Install what the edge tier needs from Debian (as root): HAProxy, Knot, nftables,
+# iproute2. Their services must not start on install, so a policy-rc.d that refuses
+# every start is in place for the duration. Does nothing when all is there already.
+set -euo pipefail
+missing=()
+for pair in haproxy:haproxy knotd:knot nft:nftables ip:iproute2 ss:iproute2; do
+    command -v "${pair%%:*}" >/dev/null 2>&1 || missing+=("${pair##*:}")
+done
+[ "${#missing[@]}" -eq 0 ] && exit 0
+if [ "$(id -u)" -ne 0 ]; then
+    echo "netlab: not root, cannot install ${missing[*]}: the edge tier will skip" >&2
+    exit 0
+fi
+policy=/usr/sbin/policy-rc.d
+had_policy=0
+[ -e "$policy" ] && had_policy=1
+if [ "$had_policy" = 0 ]; then
+    printf '#!/bin/sh\nexit 101\n' >"$policy"
+    chmod +x "$policy"
+fi
+trap '[ "$had_policy" = 0 ] && rm -f "$policy"' EXIT
+apt-get update -q
+DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $(printf '%s\n' "${missing[@]}" | sort -u)

@@ -1,0 +1,171 @@
+"""The six ways a diagnosis went wrong on a realistic network, each on the real thing:
+HAProxy as Fly's SNI-routing edge, Knot answering for ``fly.dev``, the hello server as
+the app, routes that blackhole, prohibit or are rejected with ICMP, and a lossy link.
+
+Every probe runs in the client namespace, whose only routes lead to the lab.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from netlab.lab import (
+    APP_V6,
+    BLACKHOLE_V4,
+    DNS_DROPS_A_V4,
+    DNS_V4,
+    DOWN_V4,
+    DOWN_V6,
+    LOSSY_DNS_V4,
+    LOSSY_V4,
+    LOSSY_V6,
+    PROHIBIT_V4,
+    REJECT_V4,
+    REJECT_V6,
+    SHARED_V4,
+    WAITING_V4,
+)
+
+ROOT = Path(__file__).resolve().parents[2]
+REMOTE_SUITE = str(ROOT / "tests" / "remote")
+QUIET = ["-p", "no:cacheprovider", "-p", "no:hypothesispytest", "-q", "-rA"]
+
+
+def probe(lab, host, *args):
+    done = lab.client_python("-m", "tcpreach", "probe", host, "--resolver", DNS_V4, "--json", *args)
+    assert not done.stderr, done.stderr
+    return done.returncode, json.loads(done.stdout)
+
+
+def verdicts(doc):
+    return [(t["address"], t["verdict"]) for t in doc["targets"]]
+
+
+def codes(doc):
+    return [f["code"] for f in doc["findings"]]
+
+
+def remote_suite(lab, host, *args, resolver=DNS_V4):
+    return lab.client_python("-m", "pytest", "-m", "remote", "--host", host, "--resolver", resolver, *QUIET, *args,
+                             REMOTE_SUITE)  # fmt: skip
+
+
+def outcome_line(done):
+    return done.stdout.strip().splitlines()[-1]
+
+
+# 1. An app that is down behind the edge is not the shared-IPv4 trap.
+def test_the_shared_ipv4_edge_with_ipv6_answering_is_the_trap(lab):
+    code, doc = probe(lab, "hello-server.fly.dev")
+    assert (code, verdicts(doc), codes(doc)) == (
+        1,
+        [(SHARED_V4, "closed-without-data"), (APP_V6, "ok")],
+        ["fly-shared-ipv4"],
+    )
+
+
+def test_an_app_down_behind_the_edge_is_edge_no_app(lab):
+    code, doc = probe(lab, "down.fly.dev", "--retries", "0")
+    assert (code, verdicts(doc), codes(doc)) == (
+        1,
+        [(DOWN_V4, "closed-without-data"), (DOWN_V6, "closed-without-data")],
+        ["edge-no-app"],
+    )
+    assert doc["findings"][0]["remedy"].startswith("'fly status', 'fly logs' and 'fly machine list'")
+
+
+def test_accept_shared_ipv4_never_turns_an_app_that_is_down_green(lab):
+    done = remote_suite(lab, "down.fly.dev", "--accept-shared-ipv4", "--retries", "0")
+    assert done.returncode == 1, done.stdout[-3000:]
+    assert outcome_line(done).startswith("3 failed, 1 passed in ")  # both targets and the diagnosis; DNS is fine
+    assert "edge-no-app" in done.stdout
+
+
+def test_an_ipv4_only_run_on_the_shared_edge_is_a_suspicion_and_never_accepted(lab):
+    done = remote_suite(lab, "hello-server.fly.dev", "--family", "4", "--accept-shared-ipv4")
+    assert done.returncode == 1, done.stdout[-3000:]
+    assert outcome_line(done).startswith("2 failed, 1 passed in ")  # the IPv4 target and the diagnosis
+    assert "fly-shared-ipv4-suspected: IPv4 connects and is closed without data on a Fly.io name" in done.stdout
+    assert "but IPv6 was not probed" in done.stdout
+
+
+# 2. A DNS error finding never sits beside all-ok, and fails the run.
+def test_a_timed_out_a_query_fails_the_run_and_says_what_happened(lab):
+    done = lab.client_python(
+        "-m", "tcpreach", "probe", "half.fly.dev", "--resolver", DNS_DROPS_A_V4, "--dns-lifetime", "1", "--json"
+    )
+    doc = json.loads(done.stdout)
+    assert (done.returncode, verdicts(doc), codes(doc)) == (1, [(APP_V6, "ok")], ["dns-timeout"])
+    assert doc["findings"][0]["message"] == (
+        f"A for half.fly.dev timed out at {DNS_DROPS_A_V4}:53 (no answer within 1 s, 2 queries sent) while AAAA "
+        "answered: the A addresses were never tested"
+    )
+
+
+# 3. Local no-route answers are this client's, never retried; an ICMP reject is a router's.
+def test_blackhole_and_prohibit_routes_are_this_clients_no_route_and_not_retried(lab):
+    for host, address, why in (
+        ("blackhole.fly.dev", BLACKHOLE_V4, "a blackhole route): EINVAL (Invalid argument)"),
+        ("prohibit.fly.dev", PROHIBIT_V4, "a prohibit route or a local firewall rule): EACCES (Permission denied)"),
+    ):
+        code, doc = probe(lab, host)
+        v4 = doc["targets"][0]
+        assert (code, verdicts(doc), codes(doc), v4["attempts"]) == (
+            1,
+            [(address, "unreachable"), (APP_V6, "ok")],
+            ["client-without-ipv4"],
+            1,
+        )
+        assert v4["explanation"] == f"this client has no route to {address} ({why}"
+
+
+def test_the_pytest_target_behind_a_blackhole_route_skips_like_a_client_without_ipv6(lab):
+    done = remote_suite(lab, "blackhole.fly.dev")
+    assert done.returncode == 0, done.stdout[-3000:]
+    assert outcome_line(done).startswith("3 passed, 1 skipped in ")
+    assert f"this client has no IPv4 route to {BLACKHOLE_V4}: test it from a host with IPv4" in done.stdout
+
+
+def test_an_icmp_reject_on_the_way_is_not_blamed_on_this_client(lab):
+    code, doc = probe(lab, "rejecting.fly.dev", "--retries", "0")
+    assert (code, verdicts(doc), codes(doc)) == (
+        1,
+        [(REJECT_V4, "unreachable"), (REJECT_V6, "unreachable")],
+        ["failing-targets"],
+    )
+    assert [t["explanation"] for t in doc["targets"]] == [
+        f"a router on the way answered that {REJECT_V4} is unreachable (ICMP): EHOSTUNREACH (No route to host)",
+        f"a router on the way answered that {REJECT_V6} is unreachable (ICMP): EHOSTUNREACH (No route to host)",
+    ]
+    assert "this client" not in doc["findings"][0]["remedy"].split(";")[0]
+
+
+# 4. Loss on the path: the one retry policy, DNS included, carries a working deployment.
+def test_a_lossy_path_is_ok_with_the_default_retry_policy(lab):
+    done = lab.client_python("-m", "tcpreach", "probe", "lossy.fly.dev", "--resolver", LOSSY_DNS_V4, "--json")
+    doc = json.loads(done.stdout)
+    assert (done.returncode, verdicts(doc), codes(doc)) == (0, [(LOSSY_V4, "ok"), (LOSSY_V6, "ok")], ["all-ok"])
+    assert [a["status"] for a in doc["dns"]] == ["ok", "ok"]
+
+
+def test_without_retries_the_first_lost_query_is_the_answer(lab):
+    done = lab.client_python(
+        "-m", "tcpreach", "probe", "lossy.fly.dev", "--resolver", LOSSY_DNS_V4, "--retries", "0",
+        "--dns-lifetime", "1", "--json",
+    )  # fmt: skip
+    doc = json.loads(done.stdout)
+    assert (done.returncode, [a["status"] for a in doc["dns"]], codes(doc)) == (
+        1,
+        ["timeout", "timeout"],
+        ["dns-timeout"],
+    )
+
+
+# 6. An edge that waits for a ClientHello longer than the probe: the same trap on a Fly name.
+def test_an_edge_that_waits_longer_than_the_probe_is_the_trap_and_accepted(lab):
+    code, doc = probe(lab, "waiting.fly.dev", "--timeout", "1", "--retries", "0")
+    assert (code, verdicts(doc), codes(doc)) == (1, [(WAITING_V4, "silent"), (APP_V6, "ok")], ["fly-shared-ipv4"])
+    done = remote_suite(lab, "waiting.fly.dev", "--accept-shared-ipv4", "--probe-timeout", "1", "--retries", "0")
+    assert done.returncode == 0, done.stdout[-3000:]
+    assert outcome_line(done).startswith("3 passed, 1 xfailed in ")
