@@ -51,5 +51,9 @@ bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
 	$(BIN)/python -m bench
 
+# A working deployment behind 20% loss each way and 200 ms: how often is it ok? (root)
+bench-loss: $(STAMP) netlab-setup
+	$(BIN)/python -m bench.loss
+
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .tox build dist *.egg-info

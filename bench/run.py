@@ -1,5 +1,5 @@
 """Run every benchmark, print the tables, write bench/out/results.json (and a PNG plot
-when matplotlib is installed: pip install 'hello-server[bench]').
+when matplotlib is installed: pip install 'pytest-tcpreach[bench]').
 
     python -m bench                 # the full run (a few minutes)
     python -m bench --quick         # one short repetition of each, to try it out
@@ -157,7 +157,7 @@ def plot(data: dict[str, Any]) -> None:
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
-        print("(no plot: pip install 'hello-server[bench]' for matplotlib)")
+        print("(no plot: pip install 'pytest-tcpreach[bench]' for matplotlib)")
         return
     if "cells" not in data:
         return

@@ -165,6 +165,7 @@ class EdgeLab:
     loss: float = 0.0  # each direction, on the lossy path
     delay: float = 0.0  # one way, each direction, on the lossy path
     drop_first: bool = False  # drop the first packet of each flow from the client on the lossy path
+    seed: int | None = None  # the relay's random loss, repeatable
     token: str = field(default_factory=lambda: secrets.token_hex(3))
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     workdir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="tcpreach-lab-")))
@@ -273,6 +274,8 @@ class EdgeLab:
         argv += ["--loss-ab", str(self.loss), "--loss-ba", str(self.loss)]
         if self.drop_first:
             argv.append("--drop-first")
+        if self.seed is not None:
+            argv += ["--seed", str(self.seed)]
         relay = self._start("relay", None, argv)
         assert relay.stdout is not None
         if relay.stdout.readline().strip() != b"ready":

@@ -42,7 +42,7 @@ def _testcontainers() -> Any:
         from testcontainers.core.config import testcontainers_config
     except ImportError as exc:
         raise EngineUnavailableError(
-            f"testcontainers is not installed ({exc}): pip install 'hello-server[test]'"
+            f"testcontainers is not installed ({exc}): pip install 'pytest-tcpreach[test]'"
         ) from exc
     testcontainers_config.ryuk_disabled = True  # the reaper's image cannot be pulled offline
     return testcontainers_config
@@ -53,7 +53,7 @@ def engine_problem() -> str | None:
     try:
         import docker
     except ImportError as exc:
-        return f"the docker package is missing ({exc}): pip install 'hello-server[test]'"
+        return f"the docker package is missing ({exc}): pip install 'pytest-tcpreach[test]'"
     problem = None
     try:
         client = docker.from_env(timeout=10)

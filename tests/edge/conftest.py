@@ -18,12 +18,6 @@ from netlab.lab import EdgeLab, lab_problem
 REQUIRED = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    for item in items:
-        if "tests/edge/" in item.nodeid:
-            item.add_marker(pytest.mark.edge)
-
-
 @pytest.fixture(scope="session")
 def lab() -> Iterator[EdgeLab]:
     problem = lab_problem()

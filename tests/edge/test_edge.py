@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from netlab.lab import (
     APP_V6,
     BLACKHOLE_V4,
@@ -26,6 +28,8 @@ from netlab.lab import (
     SHARED_V4,
     WAITING_V4,
 )
+
+pytestmark = pytest.mark.edge
 
 ROOT = Path(__file__).resolve().parents[2]
 REMOTE_SUITE = str(ROOT / "tests" / "remote")
