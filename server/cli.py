@@ -7,7 +7,6 @@ Every mistake a user can make ends in one line on stderr and a non-zero status:
 from __future__ import annotations
 
 import argparse
-import codecs
 import errno
 import logging
 import os
@@ -18,6 +17,7 @@ from types import FrameType
 from typing import NoReturn
 
 from server.hello_server import DEFAULT_GREETING, DEFAULT_PORT, MAX_GREETING, HelloServer
+from tcpreach.escapes import parse_escapes  # the one escape parser; the image carries this module
 
 EXIT_RUNTIME = 1
 EXIT_USAGE = 2
@@ -30,10 +30,8 @@ class _Parser(argparse.ArgumentParser):
 
 
 def parse_port(text: str) -> int:
-    try:
-        port = int(text, 10)
-    except ValueError:
-        port = -1
+    raw = text.strip()
+    port = int(raw) if raw.isascii() and raw.isdigit() else -1  # no "4_2", no full-width digits
     if not 0 <= port <= 65535:
         raise argparse.ArgumentTypeError(
             f"port must be an integer in 0..65535 (0 lets the kernel choose), got {text!r}"
@@ -42,11 +40,15 @@ def parse_port(text: str) -> int:
 
 
 def parse_greeting(text: str) -> bytes:
-    """``hello\\n`` as typed on a shell line becomes the 6 bytes ``b'hello\\n'``."""
+    """``hello\\n`` as typed on a shell line becomes the 6 bytes ``b'hello\\n'``: the same
+    escapes as the probe's ``--expect`` (one parser), and never empty, since a probe cannot
+    expect nothing."""
     try:
-        greeting: bytes = codecs.escape_decode(text.encode("utf-8"))[0]
+        greeting = parse_escapes(text)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(f"bad escape in greeting {text!r}: {exc}") from None
+    if not greeting:
+        raise argparse.ArgumentTypeError("the greeting is empty: a client could not tell it from a closed connection")
     if len(greeting) > MAX_GREETING:
         raise argparse.ArgumentTypeError(f"greeting is {len(greeting)} bytes; at most {MAX_GREETING}")
     return greeting

@@ -35,6 +35,7 @@ from tcpreach.targets import (
     parse_port,
     parse_resolver,
     parse_seconds,
+    to_ascii,
 )
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -231,8 +232,13 @@ def run_probe(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         spec = parse_host(args.host)
     except UsageError as exc:
         parser.error(str(exc))
-    if not spec.literal and (problem := hostname_problem(spec.host)) is not None:
-        parser.error(f"{spec.host!r} is not a valid host name: {problem}")
+    if not spec.literal:
+        try:
+            ascii_host = to_ascii(spec.host)
+        except UsageError as exc:
+            parser.error(str(exc))
+        if (problem := hostname_problem(ascii_host)) is not None:
+            parser.error(f"{spec.host!r} is not a valid host name: {problem}")
     if spec.port is not None and args.port is not None and spec.port != args.port:
         parser.error(f"two ports given: {spec.port} in {args.host!r} and --port {args.port}")
     port = args.port or spec.port or DEFAULT_PORT

@@ -124,6 +124,7 @@ class Resolution:
     system: tuple[str, ...] | None = None
     system_error: str | None = None
     invalid_name: str | None = None  # why the host is not a valid name, when it is not
+    unicode_host: str | None = None  # the name as given, when ``host`` is its IDNA (punycode) form
 
     @property
     def dns_addresses(self) -> tuple[str, ...]:

@@ -48,6 +48,7 @@ def report_json(report: HostReport) -> dict[str, Any]:
     resolution = report.resolution
     return {
         "host": report.host,
+        "host_unicode": resolution.unicode_host,
         "port": report.port,
         "expect": escaped(report.expectation.data),
         "match": str(report.expectation.match),
@@ -92,7 +93,8 @@ def format_findings(findings: Iterable[Mapping[str, Any]]) -> str:
 def format_document(doc: Mapping[str, Any]) -> str:
     """The terminal form of a ``report_json`` document: a header, the table, the findings."""
     expected = doc.get("expected", f"'{doc['expect']}'")
-    head = [f"{doc['host']} port {doc['port']}, expecting {expected}"]
+    shown = f"{doc['host']} ({doc['host_unicode']})" if doc.get("host_unicode") else doc["host"]
+    head = [f"{shown} port {doc['port']}, expecting {expected}"]
     if doc["dns"]:
         answers = "; ".join(f"{a['type']} {' '.join(a['addresses']) or a['status']}" for a in doc["dns"])
         head.append(f"DNS ({doc['resolver']}): {answers}")

@@ -21,7 +21,7 @@ import dns.resolver
 
 from tcpreach.model import DnsAnswer, DnsStatus, Family, Resolution
 from tcpreach.options import BOTH, DEFAULT_LIFETIME
-from tcpreach.targets import hostname_problem, is_literal
+from tcpreach.targets import UsageError, hostname_problem, is_literal, to_ascii
 
 RESEND_FIRST, RESEND_EVERY = 0.5, 1.0  # a lost query is sent again after these waits
 
@@ -140,9 +140,15 @@ def resolve(
     resolver_label = "system" if resolver is None else _label(resolver)
     if is_literal(host):
         return Resolution(host, literal=True, resolver=resolver_label)
+    try:
+        ascii_host = to_ascii(host)
+    except UsageError as exc:
+        return Resolution(host, resolver=resolver_label, invalid_name=str(exc))
+    given = host if ascii_host != host else None
+    host = ascii_host
     problem = hostname_problem(host)
     if problem is not None:
-        return Resolution(host, resolver=resolver_label, invalid_name=problem)
+        return Resolution(host, resolver=resolver_label, invalid_name=problem, unicode_host=given)
     try:
         servers = nameservers(resolver)
     except dns.resolver.NoResolverConfiguration as exc:
@@ -153,7 +159,9 @@ def resolve(
         system = pool.submit(system_addresses, host) if resolver is None else None
         answers = tuple(f.result() for f in futures)
         system_view, system_error = system.result() if system is not None else (None, None)
-    return Resolution(host, resolver=resolver_label, dns=answers, system=system_view, system_error=system_error)
+    return Resolution(
+        host, resolver=resolver_label, dns=answers, system=system_view, system_error=system_error, unicode_host=given
+    )
 
 
 def _label(resolver: tuple[str, int]) -> str:

@@ -30,24 +30,25 @@ class HostSpec:
     literal: bool
 
 
+MAX_SECONDS = 3600.0
+_DECIMAL = re.compile(r"^[0-9]+(\.[0-9]*)?$|^\.[0-9]+$")
+
+
 def parse_port(text: str | int) -> int:
-    try:
-        port = int(text)
-    except ValueError:
-        port = -1
+    """1..65535, written in ASCII digits only (no ``4_2``, no full-width digits, no sign)."""
+    raw = str(text).strip()
+    port = int(raw) if raw.isascii() and raw.isdigit() else -1
     if not 0 < port <= 65535:
         raise UsageError(f"port must be an integer in 1..65535, got {text!r}")
     return port
 
 
 def parse_seconds(text: str, what: str) -> float:
-    """A positive number of seconds, for timeouts and lifetimes."""
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if not value > 0:
-        raise UsageError(f"{what} must be a positive number of seconds, got {text!r}")
+    """A positive, finite number of seconds up to an hour, for timeouts and lifetimes."""
+    raw = str(text).strip()
+    value = float(raw) if raw.isascii() and _DECIMAL.match(raw) else -1.0
+    if not 0 < value <= MAX_SECONDS:
+        raise UsageError(f"{what} must be a number of seconds above 0 and at most {MAX_SECONDS:g}, got {text!r}")
     return value
 
 
@@ -57,6 +58,27 @@ def is_literal(host: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+def ipv4_shorthand(text: str) -> str | None:
+    """The address an inet_aton shorthand means (``127.1`` is 127.0.0.1), or ``None``."""
+    if not text or not text.isascii() or is_literal(text) or not re.fullmatch(r"[0-9a-fA-FxX.]+", text):
+        return None
+    try:
+        return socket.inet_ntoa(socket.inet_aton(text))
+    except OSError:
+        return None
+
+
+def to_ascii(name: str) -> str:
+    """An internationalised name in its IDNA (punycode) form: ``bücher.example`` is
+    ``xn--bcher-kva.example``; an ASCII name as it is. Raises ``UsageError``."""
+    if name.isascii():
+        return name
+    try:
+        return name.encode("idna").decode("ascii")
+    except UnicodeError as exc:
+        raise UsageError(f"{name!r} is not a valid internationalised name: {exc}") from None
 
 
 def hostname_problem(name: str) -> str | None:
@@ -85,13 +107,29 @@ def parse_host(text: str) -> HostSpec:
             raise UsageError(f"{text!r}: expected [IPv6]:PORT")
         return HostSpec(inside, parse_port(rest[1:]) if rest else None, literal=True)
     if is_literal(text):
+        _check_scope(text)
         return HostSpec(text, None, literal=True)
     if text.count(":") == 1:
         host, _, port = text.partition(":")
+        _check_shorthand(host)
+        if is_literal(host):
+            _check_scope(host)
         return HostSpec(host, parse_port(port), literal=is_literal(host))
+    _check_shorthand(text)
     if ":" in text:
         raise UsageError(f"{text!r} is not an IPv6 address; write an address with a port as [v6]:port")
     return HostSpec(text, None, literal=False)
+
+
+def _check_scope(address: str) -> None:
+    if "%" in address and Family.of(address) is Family.IPV4:
+        raise UsageError(f"{address!r}: a scope (%interface) belongs to IPv6 link-local addresses, not IPv4")
+
+
+def _check_shorthand(text: str) -> None:
+    meant = ipv4_shorthand(text.split("%", 1)[0])
+    if meant is not None:
+        raise UsageError(f"{text!r} is an IPv4 shorthand, not a name: write {meant} if that is the address you mean")
 
 
 def parse_resolver(text: str) -> tuple[str, int]:

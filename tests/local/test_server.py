@@ -201,6 +201,10 @@ def run_cli(*args: str, env: dict[str, str] | None = None, prefix: tuple[str, ..
         ([], {"PORT": "http"}, "environment variable PORT: port must be an integer"),
         (["--host", "not-an-address"], {}, "--host takes a literal address"),
         (["--greeting", "bad\\"], {}, "bad escape in greeting"),
+        (["--greeting", "\\q"], {}, "unknown escape '\\q' at position 0"),
+        (["--greeting", ""], {}, "the greeting is empty"),
+        (["--port", "4_2"], {}, "port must be an integer in 0..65535"),
+        (["--port", "\uff11\uff12"], {}, "port must be an integer in 0..65535"),
         (["--log-level", "loud"], {}, "invalid choice"),
     ],
     ids=[
@@ -210,6 +214,10 @@ def run_cli(*args: str, env: dict[str, str] | None = None, prefix: tuple[str, ..
         "env-port",
         "host-name",
         "greeting-escape",
+        "greeting-unknown-escape",
+        "greeting-empty",
+        "port-underscore",
+        "port-full-width",
         "log-level",
     ],
 )
