@@ -24,7 +24,7 @@ from tcpreach.check import check_host
 from tcpreach.diagnosis import errors
 from tcpreach.escapes import parse_escapes
 from tcpreach.expectation import Expectation, Match
-from tcpreach.flylint import LintInputError, app_name, lint_path, predicts_dedicated_ipv4
+from tcpreach.flylint import LintInputError, app_name, grouped, lint_path, predicts_dedicated_ipv4
 from tcpreach.model import Family, Severity, Verdict
 from tcpreach.options import BOTH, DEFAULT_LIFETIME, DEFAULT_PORT, DEFAULT_RETRIES, DEFAULT_TIMEOUT, CheckOptions
 from tcpreach.report import format_report, report_json
@@ -185,6 +185,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     lint = commands.add_parser("lint", help="check a fly.toml (and its Dockerfile) offline, before any deploy")
     lint.add_argument("path", nargs="?", type=Path, default=Path("fly.toml"), help="default ./fly.toml")
+    lint.add_argument(
+        "--port",
+        type=_typed(parse_port),
+        default=None,
+        help=f"the port the server listens on (default: the Dockerfile's --port or ENV PORT, else {DEFAULT_PORT})",
+    )
     lint.add_argument("--json", action="store_true", help="print one JSON document instead of the table")
     lint.set_defaults(func=run_lint)
     return parser
@@ -192,7 +198,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def run_lint(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     try:
-        findings, dockerfile = lint_path(args.path)
+        findings, dockerfile = lint_path(args.path, args.port)
     except LintInputError as exc:
         parser.error(str(exc))
     if args.json:
@@ -207,8 +213,9 @@ def run_lint(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         print(json.dumps(doc, indent=2))
     else:
         print(f"{args.path}" + (f" (and {dockerfile})" if dockerfile else ""))
-        for f in findings:
-            print(f"{f.severity.upper():7}  {f.code} at {f.key}: {f.message}")
+        for f, count in grouped(findings):
+            more = f" (and {count - 1} more like it)" if count > 1 else ""
+            print(f"{f.severity.upper():7}  {f.code} at {f.key}: {f.message}{more}")
             if f.remedy:
                 print(f"         fix: {f.remedy}")
         if not findings:

@@ -48,6 +48,7 @@ class Dockerfile:
 @dataclass
 class _Findings:
     items: list[LintFinding] = field(default_factory=list)
+    invalid: set[str] = field(default_factory=set)  # keys whose value had the wrong type (left out)
 
     def add(self, code: str, severity: Severity, key: str, message: str, remedy: str = "") -> None:
         self.items.append(LintFinding(code, severity, key, message, remedy))
@@ -74,12 +75,19 @@ def _instructions(text: str) -> Iterator[tuple[int, str, str]]:
         yield start, word.upper(), rest.strip()
 
 
+def _port_number(text: str) -> int | None:
+    """A port written in ASCII digits (1..65535), or ``None``."""
+    if not (text.isascii() and text.isdigit() and len(text) <= 5):
+        return None
+    return int(text) if 0 < int(text) <= 65535 else None
+
+
 def _port_flag(words: list[str]) -> int | None:
     for i, word in enumerate(words):
-        if word == "--port" and i + 1 < len(words) and words[i + 1].isdigit():
-            return int(words[i + 1])
-        if word.startswith("--port=") and word[7:].isdigit():
-            return int(word[7:])
+        if word == "--port" and i + 1 < len(words) and _port_number(words[i + 1]) is not None:
+            return _port_number(words[i + 1])
+        if word.startswith("--port=") and _port_number(word[7:]) is not None:
+            return _port_number(word[7:])
     return None
 
 
@@ -92,11 +100,11 @@ def parse_dockerfile(text: str) -> Dockerfile:
         if word == "FROM" and "--platform" in rest:
             pins.append(number)
         elif word == "EXPOSE":
-            exposed += [int(p.split("/")[0]) for p in rest.split() if p.split("/")[0].isdigit()]
+            exposed += [n for p in rest.split() if (n := _port_number(p.split("/")[0])) is not None]
         elif word == "ENV":
-            match = re.search(r"(?:^|\s)PORT(?:=|\s+)(\d+)", rest)
-            if match and listen is None:
-                listen, listen_line = int(match[1]), number
+            match = re.search(r"(?:^|\s)PORT(?:=|\s+)([0-9]+)", rest)
+            if match and listen is None and _port_number(match[1]) is not None:
+                listen, listen_line = _port_number(match[1]), number
         elif word in ("CMD", "ENTRYPOINT"):
             try:
                 words = json.loads(rest) if rest.startswith("[") else shlex.split(rest)
@@ -164,6 +172,107 @@ def _duration(f: _Findings, value: Any, where: str, unit: str) -> float | None:
     return sum(float(n) * scale[u] for n, u in re.findall(r"(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)", value))
 
 
+# -- types, checked before any rule -------------------------------------------------------
+# A spec is a Python type (or a tuple of them), or ("list", spec), or ("table", {key: spec})
+# for a table whose known keys have types (unknown keys are left to the rules), or
+# ("tables", {key: spec}) for a list of such tables ([[services]]).
+Spec = Any
+_DURATION_TYPES = (int, float, str)
+_CHECK_SPEC: dict[str, Spec] = {
+    "interval": _DURATION_TYPES, "timeout": _DURATION_TYPES, "grace_period": _DURATION_TYPES,
+    "method": str, "path": str, "protocol": str, "tls_skip_verify": bool, "tls_server_name": str,
+    "headers": dict, "type": str, "port": int, "processes": ("list", str),
+}  # fmt: skip
+_PORT_SPEC: dict[str, Spec] = {
+    "port": int, "start_port": int, "end_port": int, "handlers": ("list", str), "force_https": bool,
+    "tls_options": dict, "http_options": dict, "proxy_proto_options": dict,
+}  # fmt: skip
+_SERVICE_SPEC: dict[str, Spec] = {
+    "protocol": str, "internal_port": int, "processes": ("list", str), "auto_stop_machines": (str, bool),
+    "auto_start_machines": bool, "min_machines_running": int, "ports": ("tables", _PORT_SPEC),
+    "concurrency": ("table", {"type": str, "soft_limit": int, "hard_limit": int}),
+    "tcp_checks": ("tables", _CHECK_SPEC), "http_checks": ("tables", _CHECK_SPEC), "machine_checks": list,
+}  # fmt: skip
+_BUILD_SPEC: dict[str, Spec] = {
+    "dockerfile": str, "image": str, "build-target": str, "args": dict, "ignorefile": str, "builder": str,
+    "buildpacks": ("list", str), "builtin": str, "settings": dict,
+}  # fmt: skip
+_VM_SPEC: dict[str, Spec] = {
+    "size": str, "memory": (str, int), "memory_mb": int, "cpus": int, "cpu_kind": str, "processes": ("list", str),
+}  # fmt: skip
+_TOP_SPEC: dict[str, Spec] = {
+    "app": str, "primary_region": str, "kill_signal": str, "kill_timeout": _DURATION_TYPES, "swap_size_mb": int,
+    "build": ("table", _BUILD_SPEC), "services": ("tables", _SERVICE_SPEC), "http_service": dict,
+    "checks": ("table-of", ("table", _CHECK_SPEC)), "vm": ("tables", _VM_SPEC), "env": dict,
+    "experimental": dict, "processes": dict, "deploy": dict,
+}  # fmt: skip
+_KINDS = {bool: "a boolean", int: "an integer", float: "a number", str: "a string", list: "a list", dict: "a table"}
+
+
+def _kind(value: Any) -> str:
+    for kind, name in _KINDS.items():
+        if isinstance(value, kind):
+            return name
+    return f"a {type(value).__name__}"  # TOML dates and times
+
+
+def _wanted(spec: Spec) -> str:
+    if isinstance(spec, tuple) and spec and isinstance(spec[0], str):
+        kind = spec[0]
+        if kind == "list":
+            return f"a list of {_wanted(spec[1]).removeprefix('a ').removeprefix('an ')}s"
+        if kind == "tables":
+            return "a list of tables"
+        return "a table"
+    kinds = spec if isinstance(spec, tuple) else (spec,)
+    return " or ".join(_KINDS[k] for k in kinds)
+
+
+def _fits(value: Any, kinds: tuple[type, ...]) -> bool:
+    if isinstance(value, bool):
+        return bool in kinds
+    if float in kinds and isinstance(value, int):
+        return True
+    return isinstance(value, kinds)
+
+
+def _typed(f: _Findings, value: Any, spec: Spec, where: str) -> Any:
+    """``value`` with every wrongly typed part left out, one finding per part."""
+    if isinstance(spec, tuple) and spec and isinstance(spec[0], str):
+        kind, inner = spec
+        if kind in ("list", "tables") and isinstance(value, list):
+            items = [_typed(f, item, inner if kind == "list" else ("table", inner), f"{where}[{i}]")
+                     for i, item in enumerate(value)]  # fmt: skip
+            return [item for item in items if item is not _BAD]
+        if kind == "table" and isinstance(value, dict):
+            checked = {k: _typed(f, v, inner[k], _join(where, k)) if k in inner else v for k, v in value.items()}
+            return {k: v for k, v in checked.items() if v is not _BAD}
+        if kind == "table-of" and isinstance(value, dict):
+            tables = {k: _typed(f, v, inner, _join(where, k)) for k, v in value.items()}
+            return {k: v for k, v in tables.items() if v is not _BAD}
+        return _wrong(f, value, spec, where)
+    kinds = spec if isinstance(spec, tuple) else (spec,)
+    return value if _fits(value, kinds) else _wrong(f, value, spec, where)
+
+
+def _wrong(f: _Findings, value: Any, spec: Spec, where: str) -> Any:
+    fix = ""
+    if isinstance(value, str) and spec == ("list", str):
+        fix = f"write {where.rsplit('.', 1)[-1]} = [{json.dumps(value)}]"
+    elif isinstance(value, str) and spec in (int, (int,)) and value.strip().isdigit():
+        fix = f"write {where.rsplit('.', 1)[-1]} = {value.strip()} (a number, without quotes)"
+    f.add("bad-type", Severity.ERROR, where, f"{where} must be {_wanted(spec)}, got {_kind(value)}", fix)
+    f.invalid.add(where)
+    return _BAD
+
+
+_BAD = object()
+
+
+def _join(where: str, key: str) -> str:
+    return f"{where}.{key}" if where else key
+
+
 def needs_dedicated_ipv4(config: Mapping[str, Any]) -> list[tuple[str, int]]:
     """flyctl's rule: the (key, port) pairs that Fly's shared IPv4 cannot route."""
     found: list[tuple[str, int]] = []
@@ -181,10 +290,22 @@ def needs_dedicated_ipv4(config: Mapping[str, Any]) -> list[tuple[str, int]]:
 
 
 def lint_config(
-    config: Mapping[str, Any], dockerfile: Dockerfile | None = None, server_port: int = DEFAULT_SERVER_PORT
+    config: Mapping[str, Any], dockerfile: Dockerfile | None = None, server_port: int | None = None
 ) -> list[LintFinding]:
-    """Every finding for a parsed fly.toml (and its parsed Dockerfile), errors first."""
+    """Every finding for a parsed fly.toml (and its parsed Dockerfile), errors first.
+
+    Every value's type is checked first (``bad-type``, with the key's path); a value of
+    the wrong type is left out of what the rules then see. The server's port is
+    ``server_port`` when given, else what the Dockerfile states (``--port N``, ``ENV
+    PORT``), else 1848.
+    """
     f = _Findings()
+    if not isinstance(config, Mapping):
+        f.add("bad-type", Severity.ERROR, "", f"a fly.toml must be a table of keys, got {_kind(config)}")
+        return f.items
+    if isinstance(config.get("vm"), dict):
+        config = {**config, "vm": [config["vm"]]}  # [vm] is shorthand for one [[vm]]
+    config = _typed(f, config, ("table", _TOP_SPEC), "")
     _keys(f, config, _TOP, "")
     if "http_service" in config:
         f.add("http-service-for-raw-tcp", Severity.ERROR, "http_service",
@@ -193,12 +314,12 @@ def lint_config(
               'replace it with [[services]] protocol = "tcp", internal_port = 1848, and '
               "[[services.ports]] port = 1848, handlers = []")  # fmt: skip
     _top_level(f, config)
-    listen = dockerfile.listen_port if dockerfile and dockerfile.listen_port else server_port
+    listen = server_port or (dockerfile.listen_port if dockerfile else None) or DEFAULT_SERVER_PORT
     services = config.get("services")
-    if services is None and "http_service" not in config:
+    if not services and "http_service" not in config and "services" not in f.invalid:
         f.add("no-services", Severity.ERROR, "services", "no [[services]]: the app accepts no traffic at all",
-              'add [[services]] with protocol = "tcp" and internal_port = 1848')  # fmt: skip
-    for i, service in enumerate(services if isinstance(services, list) else []):
+              f'add [[services]] with protocol = "tcp" and internal_port = {listen}')  # fmt: skip
+    for i, service in enumerate(services or []):
         _service(f, service, f"services[{i}]", listen, has_top_checks=bool(config.get("checks")))
     if dockerfile is not None:
         _dockerfile(f, config, dockerfile)
@@ -243,22 +364,29 @@ def _service(f: _Findings, service: Any, where: str, listen: int, has_top_checks
     if not isinstance(service, Mapping):
         return
     protocol = service.get("protocol")
-    if protocol not in ("tcp", "udp"):
+    if protocol is None and f"{where}.protocol" not in f.invalid:
+        f.add("missing-key", Severity.ERROR, f"{where}.protocol", f"{where} has no protocol", 'set protocol = "tcp"')
+    elif protocol is not None and protocol not in ("tcp", "udp"):
         f.add("bad-value", Severity.ERROR, f"{where}.protocol", f'protocol must be "tcp" or "udp", got {protocol!r}')
     internal = service.get("internal_port")
-    if internal != listen:
+    if internal is None and f"{where}.internal_port" not in f.invalid:
+        f.add("missing-key", Severity.ERROR, f"{where}.internal_port",
+              f"{where} has no internal_port: Fly's proxy would not know where the server listens",
+              f"set internal_port = {listen}")  # fmt: skip
+    elif internal is not None and internal != listen:
         f.add("port-mismatch", Severity.ERROR, f"{where}.internal_port",
-              f"internal_port is {internal!r} but the server listens on {listen}: Fly's proxy would find nothing "
+              f"internal_port is {internal} but the server listens on {listen}: Fly's proxy would find nothing "
               "there and close every connection without data",
-              f"set internal_port = {listen}, or start the server with --port {internal}")  # fmt: skip
+              f"set internal_port = {listen}, or start the server on port {internal} (lint --port N if it "
+              "already does)")  # fmt: skip
     stop = service.get("auto_stop_machines")
     if stop is not None and stop not in ("off", "stop", "suspend", True, False):
         f.add("bad-value", Severity.ERROR, f"{where}.auto_stop_machines",
               f'auto_stop_machines must be "off", "stop" or "suspend", got {stop!r}')  # fmt: skip
     ports = service.get("ports")
-    if not ports:
+    if not ports and f"{where}.ports" not in f.invalid:
         f.add("no-ports", Severity.ERROR, f"{where}.ports", "the service has no [[services.ports]]: nothing is public",
-              "add [[services.ports]] with port = 1848 and handlers = []")  # fmt: skip
+              f"add [[services.ports]] with port = {listen} and handlers = []")  # fmt: skip
     for j, port in enumerate(ports or []):
         _port(f, port, f"{where}.ports[{j}]", protocol)
     concurrency = service.get("concurrency")
@@ -273,7 +401,8 @@ def _service(f: _Findings, service: Any, where: str, listen: int, has_top_checks
 
 def _service_checks(f: _Findings, service: Mapping[str, Any], where: str, has_top_checks: bool) -> None:
     checks = list(service.get("tcp_checks") or []) + list(service.get("http_checks") or [])
-    if not checks and not has_top_checks:
+    mistyped = {f"{where}.tcp_checks", f"{where}.http_checks"} & f.invalid
+    if not checks and not has_top_checks and not mistyped:
         f.add("no-health-check", Severity.WARNING, f"{where}.tcp_checks",
               "no health check: Fly routes to a machine whose server is not listening",
               '[[services.tcp_checks]] with interval = "15s", timeout = "2s", grace_period = "5s"')  # fmt: skip
@@ -291,8 +420,8 @@ def _port(f: _Findings, port: Any, where: str, protocol: Any) -> None:
     _keys(f, port, _PORT, where)
     if not isinstance(port, Mapping):
         return
-    if "port" not in port and "start_port" not in port:
-        f.add("bad-value", Severity.ERROR, where, "a port needs port (or start_port and end_port)")
+    if not ({"port", "start_port"} & port.keys()) and not {f"{where}.port", f"{where}.start_port"} & f.invalid:
+        f.add("missing-key", Severity.ERROR, where, f"{where} needs port (or start_port and end_port)")
     handlers = port.get("handlers") or []
     for handler in handlers:
         key = f"{where}.handlers"
@@ -336,32 +465,63 @@ def parse_error(exc: tomllib.TOMLDecodeError, path: str) -> LintFinding:
                        "fix the syntax at that line; fly.toml is TOML (toml.io)")  # fmt: skip
 
 
-def lint_path(path: Path) -> tuple[list[LintFinding], Path | None]:
-    """Lint a fly.toml and the Dockerfile its ``[build]`` points at (default: beside it)."""
+MAX_BYTES = 1 << 20  # a real fly.toml is a few kB; anything this large is not one
+
+
+def _read(path: Path, what: str) -> bytes:
     try:
-        raw = path.read_bytes()
+        if path.is_dir():
+            raise LintInputError(f"{path} is a directory: give the path of {what}")
+        with path.open("rb") as file:
+            raw = file.read(MAX_BYTES + 1)
     except OSError as exc:
-        raise LintInputError(f"cannot read {path}: {exc.strerror}; give the path of a fly.toml") from None
+        raise LintInputError(f"cannot read {path}: {exc.strerror}; give the path of {what}") from None
+    if len(raw) > MAX_BYTES:
+        raise LintInputError(f"{path} is over {MAX_BYTES // 1024} KiB: that is not {what}, and it is not linted")
+    return raw
+
+
+def lint_path(path: Path, server_port: int | None = None) -> tuple[list[LintFinding], Path | None]:
+    """Lint a fly.toml and the Dockerfile its ``[build]`` points at (default: beside it).
+
+    Raises ``LintInputError`` (a usage error) for a file that is missing, a directory, not
+    UTF-8 or over 1 MiB; everything inside a readable file is a finding.
+    """
+    raw = _read(path, "a fly.toml")
     try:
         config = tomllib.loads(raw.decode("utf-8"))
     except UnicodeDecodeError as exc:
-        raise LintInputError(f"{path} is not UTF-8 text: {exc}") from None
+        raise LintInputError(f"{path} is not UTF-8 text: {exc.reason} at byte {exc.start}") from None
     except tomllib.TOMLDecodeError as exc:
         return [parse_error(exc, str(path))], None
+    except RecursionError:
+        return [LintFinding("toml-syntax", Severity.ERROR, str(path), f"{path} nests arrays or tables too deeply to "
+                            "be a fly.toml", "a fly.toml nests a few levels at most")], None  # fmt: skip
     build_table = config.get("build")
     build: Mapping[str, Any] = build_table if isinstance(build_table, Mapping) else {}
     dockerfile_path: Path | None = None
     dockerfile: Dockerfile | None = None
     if not build.get("image"):
-        dockerfile_path = path.parent / str(build.get("dockerfile", "Dockerfile"))
+        named = build.get("dockerfile", "Dockerfile")
+        dockerfile_path = path.parent / (named if isinstance(named, str) else "Dockerfile")
         try:
-            dockerfile = parse_dockerfile(dockerfile_path.read_text(encoding="utf-8"))
-        except OSError:
-            missing = LintFinding("dockerfile-missing", Severity.WARNING, "build.dockerfile",
-                                  f"no Dockerfile at {dockerfile_path}: the build would fail",
-                                  "set [build] dockerfile to its path, relative to fly.toml")  # fmt: skip
-            return [*lint_config(config), missing], None
-    return lint_config(config, dockerfile), dockerfile_path
+            dockerfile = parse_dockerfile(_read(dockerfile_path, "a Dockerfile").decode("utf-8"))
+        except (LintInputError, UnicodeDecodeError) as exc:
+            why = f"{dockerfile_path} is not UTF-8 text" if isinstance(exc, UnicodeDecodeError) else str(exc)
+            problem = LintFinding("dockerfile-unusable", Severity.ERROR, "build.dockerfile",
+                                  f"{why}: the build would fail",
+                                  "set [build] dockerfile to the Dockerfile's path, relative to fly.toml")  # fmt: skip
+            return [*lint_config(config, None, server_port), problem], None
+    return lint_config(config, dockerfile, server_port), dockerfile_path
+
+
+def grouped(findings: list[LintFinding]) -> list[tuple[LintFinding, int]]:
+    """Findings that differ only in an index (``services[3]``) shown once, with a count."""
+    groups: dict[tuple[str, Severity, str], list[LintFinding]] = {}
+    for finding in findings:
+        shape = re.sub(r"\[\d+\]", "[*]", f"{finding.key}|{finding.message}")
+        groups.setdefault((finding.code, finding.severity, shape), []).append(finding)
+    return [(members[0], len(members)) for members in groups.values()]
 
 
 def predicts_dedicated_ipv4(findings: list[LintFinding]) -> bool:

@@ -10,8 +10,19 @@ import tomllib
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from tcpreach.flylint import lint_config, lint_path, needs_dedicated_ipv4, parse_dockerfile
+from tcpreach.flylint import (
+    _PORT,
+    _SERVICE,
+    _TOP,
+    LintInputError,
+    lint_config,
+    lint_path,
+    needs_dedicated_ipv4,
+    parse_dockerfile,
+)
 from tcpreach.model import Severity
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -170,3 +181,155 @@ def test_missing_file_is_a_usage_error(tmp_path):
     assert done.returncode == 2
     assert "cannot read" in done.stderr
     assert done.stderr.count("\n") == 1
+
+
+# -- bad input: every value's type first, one clear finding, never a traceback ----------
+NO_SERVICES = ("no-services", "services", "no [[services]]: the app accepts no traffic at all")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ('checks = "x"', [("bad-type", "checks", "checks must be a table, got a string"), NO_SERVICES]),
+        ("vm = true", [("bad-type", "vm", "vm must be a list of tables, got a boolean"), NO_SERVICES]),
+        ("[[services]]\nprotocol = 'tcp'\ninternal_port = 1848\ntcp_checks = 5\n[[services.ports]]\nport = 1848",
+         [("bad-type", "services[0].tcp_checks", "services[0].tcp_checks must be a list of tables, got an integer")]),
+        ("[[services]]\nprotocol = 'tcp'\ninternal_port = 1848\nports = 1848",
+         [("bad-type", "services[0].ports", "services[0].ports must be a list of tables, got an integer")]),
+        ("[[services]]\nprotocol = 'tcp'\ninternal_port = 1848\n[[services.ports]]\nport = 1848\nhandlers = [{a = 1}]",
+         [("bad-type", "services[0].ports[0].handlers[0]",
+           "services[0].ports[0].handlers[0] must be a string, got a table")]),
+        ("[[services]]\nprotocol = 'tcp'\ninternal_port = 1848\n[[services.ports]]\nport = 1848\n"
+         "handlers = [1, {a = 1}]",
+         [("bad-type", "services[0].ports[0].handlers[0]",
+           "services[0].ports[0].handlers[0] must be a string, got an integer"),
+          ("bad-type", "services[0].ports[0].handlers[1]",
+           "services[0].ports[0].handlers[1] must be a string, got a table")]),
+        ("services = []", [("no-services", "services", "no [[services]]: the app accepts no traffic at all")]),
+        ('services = "tcp"\napp = 5',
+         [("bad-type", "services", "services must be a list of tables, got a string"),
+          ("bad-type", "app", "app must be a string, got an integer")]),
+        ("[[services]]\nprotocol = 'tcp'\ninternal_port = 1848\n[[services.ports]]\nport = [1848]",
+         [("bad-type", "services[0].ports[0].port", "services[0].ports[0].port must be an integer, got a list")]),
+        ("[[services]]\nprotocol = 'tcp'\ninternal_port = 1848\n[[services.ports]]\nport = 1848\nhandlers = 'tls'",
+         [("bad-type", "services[0].ports[0].handlers",
+           "services[0].ports[0].handlers must be a list of strings, got a string")]),
+        ("[[services]]\nprotocol = 'tcp'\ninternal_port = '1848'\n[[services.ports]]\nport = 1848",
+         [("bad-type", "services[0].internal_port", "services[0].internal_port must be an integer, got a string")]),
+        ("[[services]]\nprotocol = 'tcp'\n[[services.ports]]\nport = 1848",
+         [("missing-key", "services[0].internal_port",
+           "services[0] has no internal_port: Fly's proxy would not know where the server listens")]),
+    ],
+    ids=["checks-string", "vm-bool", "tcp-checks-int", "ports-int", "handler-table", "handlers-mixed",
+         "services-empty", "services-string", "port-list", "handlers-string", "internal-port-string",
+         "internal-port-missing"],
+)  # fmt: skip
+def test_a_value_of_the_wrong_type_is_one_finding_with_its_path(text, expected):
+    findings = [f for f in lint(text) if f.severity is Severity.ERROR]
+    assert [(f.code, f.key, f.message) for f in findings] == expected
+
+
+def test_the_fixes_for_mistyped_values_say_what_to_write():
+    handlers = lint("[[services]]\nprotocol = 'tcp'\ninternal_port = 1848\n[[services.ports]]\nport = 1848\n"
+                    "handlers = 'tls'")  # fmt: skip
+    assert [f.remedy for f in handlers if f.code == "bad-type"] == ['write handlers = ["tls"]']
+    port = lint("[[services]]\nprotocol = 'tcp'\ninternal_port = '1848'\n[[services.ports]]\nport = 1848")
+    assert [f.remedy for f in port if f.code == "bad-type"] == ["write internal_port = 1848 (a number, without quotes)"]
+    missing = lint("[[services]]\nprotocol = 'tcp'\n[[services.ports]]\nport = 1848")
+    assert [f.remedy for f in missing if f.code == "missing-key"] == ["set internal_port = 1848"]
+
+
+def test_the_servers_port_comes_from_the_flag_then_the_dockerfile_then_the_default():
+    app = "[[services]]\nprotocol = 'tcp'\ninternal_port = 8080\n[[services.ports]]\nport = 8080"
+    assert [f.code for f in lint(app) if f.severity is Severity.ERROR] == ["port-mismatch"]
+    assert [f.code for f in lint_config(tomllib.loads(app), server_port=8080) if f.severity is Severity.ERROR] == []
+    from_env = lint(app, "FROM python\nENV PORT=8080\n")
+    assert [f.code for f in from_env if f.severity is Severity.ERROR] == []
+    mismatch = lint_config(tomllib.loads(app), parse_dockerfile("ENV PORT 9000"), server_port=None)
+    assert [(f.code, f.message) for f in mismatch if f.severity is Severity.ERROR] == [
+        ("port-mismatch", "internal_port is 8080 but the server listens on 9000: Fly's proxy would find nothing "
+         "there and close every connection without data")
+    ]  # fmt: skip
+
+
+def test_dockerfile_numbers_out_of_range_are_not_ports():
+    parsed = parse_dockerfile("EXPOSE 99999 1848 " + "9" * 5000 + "\nCMD python -m server --port=" + "1" * 5000)
+    assert (parsed.exposed, parsed.listen_port) == ((1848,), None)
+
+
+def write_app(tmp_path, fly_toml: str, dockerfile: bytes | None = b"FROM python\n") -> Path:
+    (tmp_path / "fly.toml").write_text(fly_toml)
+    if dockerfile is not None:
+        (tmp_path / "Dockerfile").write_bytes(dockerfile)
+    return tmp_path / "fly.toml"
+
+
+def test_a_dockerfile_that_is_not_utf8_or_a_directory_is_an_error(tmp_path):
+    findings, _ = lint_path(write_app(tmp_path, GOOD, b"FROM python\n\xff\xfe\n"))
+    assert [(f.code, f.severity, f.message) for f in findings if f.code == "dockerfile-unusable"] == [
+        ("dockerfile-unusable", Severity.ERROR, f"{tmp_path / 'Dockerfile'} is not UTF-8 text: the build would fail")
+    ]
+    (tmp_path / "docker").mkdir()
+    findings, _ = lint_path(write_app(tmp_path, GOOD + '[build]\ndockerfile = "docker"\n', None))
+    assert [(f.code, f.message) for f in findings if f.code == "dockerfile-unusable"] == [
+        ("dockerfile-unusable",
+         f"{tmp_path / 'docker'} is a directory: give the path of a Dockerfile: the build would fail")
+    ]  # fmt: skip
+
+
+def test_deep_nesting_is_a_finding_not_a_recursion_error(tmp_path):
+    findings, dockerfile = lint_path(write_app(tmp_path, "x = " + "[" * 5000 + "]" * 5000 + "\n"))
+    assert ([(f.code, f.message) for f in findings], dockerfile) == (
+        [("toml-syntax", f"{tmp_path / 'fly.toml'} nests arrays or tables too deeply to be a fly.toml")],
+        None,
+    )
+
+
+def test_a_file_over_a_mebibyte_is_not_linted(tmp_path):
+    path = write_app(tmp_path, "# " + "x" * (1 << 20) + "\n")
+    with pytest.raises(LintInputError) as refused:
+        lint_path(path)
+    assert str(refused.value) == f"{path} is over 1024 KiB: that is not a fly.toml, and it is not linted"
+
+
+def test_many_repeated_findings_print_a_short_report(tmp_path):
+    services = "[[services]]\nprotocol = 'tcp'\ninternal_port = 9\n[[services.ports]]\nport = 9\nhandlers = []\n"
+    write_app(tmp_path, services * 5000)
+    done = cli("lint", "--port", "1848", cwd=tmp_path)
+    assert done.returncode == 1
+    lines = done.stdout.splitlines()
+    assert len(lines) < 12, lines
+    assert (
+        "ERROR    port-mismatch at services[0].internal_port: internal_port is 9 but the server listens on 1848: "
+        "Fly's proxy would find nothing there and close every connection without data (and 4999 more like it)"
+    ) in lines
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["lint", "missing.toml"], "cannot read missing.toml: No such file or directory; give the path of a fly.toml"),
+        (["lint", "."], ". is a directory: give the path of a fly.toml"),
+        (["lint", "--port", "4_2"], "port must be an integer in 1..65535, got '4_2'"),
+    ],
+)
+def test_lint_usage_errors_are_one_line_and_status_2(tmp_path, args, message):
+    done = cli(*args, cwd=tmp_path)
+    assert (done.returncode, done.stdout) == (2, "")
+    assert message in done.stderr
+    assert done.stderr.count("\n") == 1
+
+
+TOML_SCALARS = st.one_of(st.integers(-(2**63), 2**63 - 1), st.text(max_size=8), st.booleans(),
+                         st.floats(allow_nan=False, allow_infinity=False))  # fmt: skip
+KEYS = st.sampled_from(sorted({*_TOP, *_SERVICE, *_PORT, "handlers", "tcp_checks", "x"}))
+TOML_VALUES = st.recursive(
+    TOML_SCALARS, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(KEYS, inner, max_size=5), max_leaves=25
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(KEYS, TOML_VALUES, max_size=6))
+def test_any_toml_document_gives_findings_never_an_exception(config):
+    findings = lint_config(config)
+    assert all(f.severity in Severity and f.code and f.message for f in findings)
