@@ -236,6 +236,8 @@ def test_bad_plugin_options_are_one_clear_usage_error(pytester):
 def test_a_bad_value_names_where_it_came_from(pytester, monkeypatch, where, message):
     if where == "env":
         monkeypatch.setenv("TCPREACH_PORT", "abc")
+    elif where == "timeout":
+        monkeypatch.setenv("TCPREACH_PROBE_TIMEOUT", "inf")
     else:
         pytester.makeini("[pytest]\ntcpreach_port = abc\n")
     pytester.makepyfile(test_nothing="def test_nothing():\n    pass\n")

@@ -36,6 +36,7 @@ def fly_like():
                 "hello-server.fly.dev": {"A": ["127.0.0.2"], "AAAA": ["::1"]},
                 "dedicated.fly.dev": {"A": ["127.0.0.3"], "AAAA": ["::1"]},
                 "half.fly.dev": {"A": ["127.0.0.3"], "AAAA": ["::1"]},
+                "xn--bcher-kva.example": {"A": ["127.0.0.3"], "AAAA": ["::1"]},
             },
             silent={"silent.fly.dev", "half.fly.dev/A"},
         ) as dns,
@@ -109,6 +110,15 @@ def test_resolver_that_does_not_answer_fails_clearly_within_the_lifetime(fly_lik
     assert "Traceback" not in done.stderr
 
 
+def test_an_internationalised_name_is_asked_in_its_idna_form_and_shown_in_both(fly_like):
+    port, resolver = fly_like
+    done = cli("probe", "bücher.example", "--port", str(port), "--resolver", resolver, "--json")
+    doc = json.loads(done.stdout)
+    assert (done.returncode, doc["host"], doc["host_unicode"]) == (0, "xn--bcher-kva.example", "bücher.example")
+    table = cli("probe", "bücher.example", "--port", str(port), "--resolver", resolver)
+    assert table.stdout.splitlines()[0].startswith(f"xn--bcher-kva.example (bücher.example) port {port}")
+
+
 def test_a_timed_out_a_query_beside_an_answered_aaaa_fails_the_run(fly_like):
     port, resolver = fly_like
     done = cli("probe", "half.fly.dev", "--port", str(port), "--resolver", resolver, "--dns-lifetime", "0.6", "--json")
@@ -132,10 +142,19 @@ def test_a_timed_out_a_query_beside_an_answered_aaaa_fails_the_run(fly_like):
         (["probe", "::1", "--port", "http"], "port must be an integer"),
         (["probe", "::1", "--resolver", "dns.google"], "--resolver takes an IP address"),
         (["probe", "[::1]:80", "--port", "81"], "two ports given"),
-        (["probe", "::1", "--timeout", "0"], "positive number of seconds"),
+        (["probe", "::1", "--timeout", "0"], "must be a number of seconds above 0 and at most 3600, got '0'"),
         (["probe", "::1", "--retries=-1"], "must be 0 or more"),
         (["probe", "::1", "--expect", "bad\\"], "bad escape"),
         (["probe", "::1", "-4", "-6"], "not allowed with argument"),
+        (["probe", "::1", "--timeout", "inf"], "must be a number of seconds above 0 and at most 3600, got 'inf'"),
+        (["probe", "::1", "--timeout", "1e308"], "must be a number of seconds above 0 and at most 3600, got '1e308'"),
+        (["probe", "::1", "--dns-lifetime", "nan"], "must be a number of seconds above 0 and at most 3600, got 'nan'"),
+        (["probe", "::1", "--port", "4_2"], "port must be an integer in 1..65535, got '4_2'"),
+        (["probe", "::1", "--port", "\uff11\uff12\uff13"], "port must be an integer in 1..65535"),
+        (["probe", "127.0.0.1%lo"], "'127.0.0.1%lo': a scope (%interface) belongs to IPv6 link-local addresses"),
+        (["probe", "127.1"], "'127.1' is an IPv4 shorthand, not a name: write 127.0.0.1 if that is the address"),
+        (["probe", "127.1:80"], "'127.1' is an IPv4 shorthand, not a name: write 127.0.0.1"),
+        (["probe", "::1", "--resolver", "127.1"], "'127.1' is an IPv4 shorthand"),
         (["frobnicate"], "invalid choice"),
     ],
 )

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from tcpreach.model import DnsAnswer, DnsStatus, Family, Resolution, Source
 from tcpreach.targets import (
@@ -11,7 +13,9 @@ from tcpreach.targets import (
     hostname_problem,
     local_addresses,
     parse_host,
+    parse_port,
     parse_resolver,
+    parse_seconds,
     targets_of,
 )
 
@@ -111,3 +115,32 @@ def test_local_addresses_cover_loopback_in_every_notation():
 
     if socket.has_ipv6:
         assert {"::1", "::ffff:127.0.0.1"} <= set(addresses)
+
+
+@given(st.text(max_size=30))
+def test_the_host_parser_gives_a_host_or_the_usage_error(text):
+    try:
+        spec = parse_host(text)
+    except UsageError:
+        return
+    assert spec.host and (spec.port is None or 0 < spec.port <= 65535)
+
+
+@given(st.one_of(st.text(max_size=12), st.integers().map(str)))
+def test_the_port_parser_gives_a_port_or_the_usage_error(text):
+    try:
+        port = parse_port(text)
+    except UsageError as exc:
+        assert str(exc).startswith("port must be an integer in 1..65535")  # noqa: PT017 - any text: value or error
+    else:
+        assert 0 < port <= 65535 and text.strip().isascii()
+
+
+@given(st.one_of(st.text(max_size=12), st.floats().map(str)))
+def test_the_seconds_parser_gives_a_bounded_number_or_the_usage_error(text):
+    try:
+        value = parse_seconds(text, "the value")
+    except UsageError as exc:
+        assert "must be a number of seconds above 0 and at most 3600" in str(exc)  # noqa: PT017
+    else:
+        assert 0 < value <= 3600
