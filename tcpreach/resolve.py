@@ -66,6 +66,7 @@ def query(servers: list[tuple[str, int]], name: str, family: Family, lifetime: f
                 errors.append(f"{_label(where)}: {exc.strerror or exc}")
                 if len(errors) >= len(servers) and not sent:
                     break
+                time.sleep(0.05)  # a server we cannot send to: try the next, never in a busy loop
                 continue
             expiration = min(deadline, now + wait) if resend else deadline
             wait = RESEND_EVERY
@@ -74,9 +75,7 @@ def query(servers: list[tuple[str, int]], name: str, family: Family, lifetime: f
                 time.sleep(max(0.0, expiration - time.time()))  # never faster than the schedule
                 continue
             if response.flags & dns.flags.TC:
-                response = dns.query.tcp(
-                    question, where[0], timeout=max(0.1, deadline - time.monotonic()), port=where[1]
-                )
+                response = dns.query.tcp(question, where[0], timeout=max(0.1, deadline - time.time()), port=where[1])
             return _answer(response, name, family, rdtype)
     except dns.exception.Timeout:
         pass

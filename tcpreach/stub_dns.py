@@ -8,7 +8,10 @@ A name missing from the table is NXDOMAIN; a name present without a record of th
 type gets an empty answer (NOERROR, no data). ``slow`` delays the answers for some names;
 ``silent`` names are never answered (a resolver that does not answer; ``name/A`` leaves
 only that type unanswered); ``rotate`` names
-get one record of their list per answer, the next one each time (DNS that rotates).
+get one record of their list per answer, the next one each time (DNS that rotates);
+``truncate`` names get an empty answer with the TC bit over UDP, and the full answer over
+TCP on the same port (an answer too large for a datagram); ``lose_first`` leaves the first
+copies of every question unanswered, as a lossy path would.
 """
 
 from __future__ import annotations
@@ -46,11 +49,16 @@ class StubDNS:
         *,
         ttl: int = 30,
         rotate: Iterable[str] = (),
+        truncate: Iterable[str] = (),
+        lose_first: int = 0,
     ) -> None:
         self.zone = {_key(name): {t.upper(): list(v) for t, v in types.items()} for name, types in zone.items()}
         self.slow = {_key(name): delay for name, delay in (slow or {}).items()}
         self.silent = {name.rstrip(".").lower().replace("./", "/") for name in silent}
         self.rotate = {_key(name) for name in rotate}
+        self.truncate = {_key(name) for name in truncate}
+        self.lose_first = lose_first  # the first N queries of each (name, type) go unanswered: a lossy path
+        self._seen: dict[tuple[str, str], int] = {}
         self._turns: dict[tuple[str, str], int] = {}
         self.ttl = ttl
         self.queries: list[tuple[str, str]] = []
@@ -60,8 +68,11 @@ class StubDNS:
         self._sock.settimeout(0.05)
         self.host = host
         self.port: int = self._sock.getsockname()[1]
+        self._tcp = socket.create_server((host, self.port), family=family)
+        self._tcp.settimeout(0.05)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._serve, name="stub-dns", daemon=True)
+        self._tcp_thread = threading.Thread(target=self._serve_tcp, name="stub-dns-tcp", daemon=True)
 
     @property
     def address(self) -> tuple[str, int]:
@@ -75,7 +86,25 @@ class StubDNS:
 
     def start(self) -> StubDNS:
         self._thread.start()
+        self._tcp_thread.start()
         return self
+
+    def _serve_tcp(self) -> None:
+        while not self._stop.is_set():
+            try:
+                conn, _ = self._tcp.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            with conn, contextlib.suppress(OSError, dns.exception.DNSException):
+                conn.settimeout(2)
+                size = int.from_bytes(conn.recv(2), "big")
+                query = dns.message.from_wire(conn.recv(size))
+                question = query.question[0]
+                self.queries.append((_key(question.name.to_text()), f"{dns.rdatatype.to_text(question.rdtype)}/tcp"))
+                wire = self._response(query).to_wire()
+                conn.sendall(len(wire).to_bytes(2, "big") + wire)
 
     def _serve(self) -> None:
         while not self._stop.is_set():
@@ -94,6 +123,10 @@ class StubDNS:
             self.queries.append((name, dns.rdatatype.to_text(question.rdtype)))
             if name in self.silent or f"{name}/{dns.rdatatype.to_text(question.rdtype)}".lower() in self.silent:
                 continue
+            key = (name, dns.rdatatype.to_text(question.rdtype))
+            self._seen[key] = self._seen.get(key, 0) + 1
+            if self._seen[key] <= self.lose_first:
+                continue
             if name in self.slow:
                 threading.Thread(target=self._reply_later, args=(query, peer, self.slow[name]), daemon=True).start()
                 continue
@@ -105,6 +138,15 @@ class StubDNS:
             self._reply(query, peer)
 
     def _reply(self, query: dns.message.Message, peer: tuple[str, int]) -> None:
+        if _key(query.question[0].name.to_text()) in self.truncate:
+            response = dns.message.make_response(query)
+            response.flags |= dns.flags.AA | dns.flags.TC
+        else:
+            response = self._response(query)
+        with contextlib.suppress(OSError):
+            self._sock.sendto(response.to_wire(), peer)
+
+    def _response(self, query: dns.message.Message) -> dns.message.Message:
         response = dns.message.make_response(query)
         response.flags |= dns.flags.AA
         question = query.question[0]
@@ -122,14 +164,15 @@ class StubDNS:
                 response.answer.append(
                     dns.rrset.from_text_list(question.name, self.ttl, dns.rdataclass.IN, question.rdtype, values)
                 )
-        with contextlib.suppress(OSError):
-            self._sock.sendto(response.to_wire(), peer)
+        return response
 
     def stop(self) -> None:
         self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join(5)
+        for thread in (self._thread, self._tcp_thread):
+            if thread.is_alive():
+                thread.join(5)
         self._sock.close()
+        self._tcp.close()
 
     def __enter__(self) -> StubDNS:
         return self.start()

@@ -7,7 +7,7 @@ import socket
 import pytest
 
 from tcpreach.check import check_host
-from tcpreach.model import DnsStatus
+from tcpreach.model import DnsStatus, Family
 from tcpreach.options import CheckOptions
 from tcpreach.resolve import resolve
 from tcpreach.stub_dns import StubDNS
@@ -90,3 +90,30 @@ def test_a_literal_needs_no_dns(stub):
     assert resolution.literal
     assert resolution.dns == ()
     assert len(stub.queries) == before
+
+
+def test_a_truncated_answer_is_asked_again_over_tcp():
+    zone = {"big.example": {"A": ["127.0.0.20", "127.0.0.21"], "AAAA": ["::1"]}}
+    with StubDNS(zone, truncate=["big.example"]) as server:
+        resolution = resolve("big.example", resolver=server.address, lifetime=2)
+        asked = sorted(server.queries)
+    assert [(a.rdtype, a.status, a.addresses) for a in resolution.dns] == [
+        ("A", DnsStatus.OK, ("127.0.0.20", "127.0.0.21")),
+        ("AAAA", DnsStatus.OK, ("::1",)),
+    ]
+    assert asked == [
+        ("big.example", "A"),
+        ("big.example", "A/tcp"),
+        ("big.example", "AAAA"),
+        ("big.example", "AAAA/tcp"),
+    ]
+
+
+def test_a_lost_query_is_sent_again_within_the_lifetime_and_not_without_retries():
+    # The stub answers the second copy of a query only: the first one is "lost".
+    zone = {"lossy.example": {"A": ["127.0.0.30"]}, "once.example": {"A": ["127.0.0.30"]}}
+    with StubDNS(zone, lose_first=1) as server:
+        resolved = resolve("lossy.example", (Family.IPV4,), resolver=server.address, lifetime=2)
+        once = resolve("once.example", (Family.IPV4,), resolver=server.address, lifetime=1, resend=False)
+    assert [(a.status, a.addresses) for a in resolved.dns] == [(DnsStatus.OK, ("127.0.0.30",))]
+    assert [(a.status, a.detail) for a in once.dns] == [(DnsStatus.TIMEOUT, "no answer within 1 s, 1 query sent")]
