@@ -35,7 +35,7 @@ def probe_and_judge(
     attempt = 0
     while True:
         attempt += 1
-        observed = probe(target, timeout=opts.timeout, expectation=opts.expectation)
+        observed = probe(target, timeout=opts.timeout, expectation=opts.expectation, tls=opts.tls)
         if observed.no_route or attempt > opts.retries or judge(observed, opts.expectation).verdict is Verdict.OK:
             final = dataclasses.replace(observed, attempts=attempt, elapsed_s=time.monotonic() - start)
             outcome = judge(final, opts.expectation)
@@ -82,6 +82,9 @@ def check_resolved(
     """Probe every target of an existing resolution (the pytest plugin resolves at
     collection time, so the tests and the probes see the same addresses)."""
     opts = CheckOptions() if options is None else options
+    if opts.tls is not None and opts.tls.server_name is None and not resolution.literal:
+        # Every address of a name is asked for that name: what a shared edge routes by.
+        opts = dataclasses.replace(opts, tls=dataclasses.replace(opts.tls, server_name=resolution.host.rstrip(".")))
     targets = targets_of(resolution, opts.port, opts.families)
     outcomes = probe_all(targets, opts)
     findings = diagnose(resolution, outcomes, predicted_dedicated_ipv4)

@@ -26,7 +26,15 @@ from tcpreach.escapes import parse_escapes
 from tcpreach.expectation import Expectation, Match
 from tcpreach.flylint import LintInputError, app_name, grouped, lint_path, predicts_dedicated_ipv4
 from tcpreach.model import Family, Severity, Verdict
-from tcpreach.options import BOTH, DEFAULT_LIFETIME, DEFAULT_PORT, DEFAULT_RETRIES, DEFAULT_TIMEOUT, CheckOptions
+from tcpreach.options import (
+    BOTH,
+    DEFAULT_LIFETIME,
+    DEFAULT_PORT,
+    DEFAULT_RETRIES,
+    DEFAULT_TIMEOUT,
+    CheckOptions,
+    TlsSettings,
+)
 from tcpreach.report import format_report, report_json
 from tcpreach.targets import (
     UsageError,
@@ -91,6 +99,27 @@ def _regex(text: str) -> bytes:
     return data
 
 
+def _server_name(text: str) -> str:
+    name = to_ascii(text.rstrip("."))
+    if (problem := hostname_problem(name)) is not None:
+        raise UsageError(f"{text!r} is not a host name: {problem}")
+    return name
+
+
+def _ca_file(text: str) -> str:
+    if not Path(text).is_file():
+        raise UsageError(f"no CA file at {text!r}: give a PEM file of CA certificates")
+    return text
+
+
+def tls_of(args: argparse.Namespace, parser: argparse.ArgumentParser) -> TlsSettings | None:
+    if not args.tls:
+        if args.sni or args.ca:
+            parser.error("--sni and --ca go with --tls")
+        return None
+    return TlsSettings(server_name=args.sni, ca_file=args.ca)
+
+
 def expectation_of(args: argparse.Namespace) -> Expectation:
     """The one ``Expectation`` the flags describe (``--expect`` by default)."""
     if args.expect_regex is not None:
@@ -141,6 +170,25 @@ def build_parser() -> argparse.ArgumentParser:
     )
     probe.add_argument(
         "--keep-open", action="store_true", help="the server need not close: ok as soon as the expectation is met"
+    )
+    probe.add_argument(
+        "--tls",
+        action="store_true",
+        help="speak TLS after connecting (SNI: the host name, or --sni); judge the decrypted bytes",
+    )
+    probe.add_argument(
+        "--sni",
+        type=_typed(_server_name),
+        default=None,
+        metavar="NAME",
+        help="with --tls: the name sent as SNI and checked on the certificate",
+    )
+    probe.add_argument(
+        "--ca",
+        type=_typed(_ca_file),
+        default=None,
+        metavar="FILE",
+        help="with --tls: trust the CAs in this PEM file instead of the system's",
     )
     family = probe.add_mutually_exclusive_group()
     family.add_argument("-4", dest="families", action="store_const", const=(Family.IPV4,), help="IPv4 only")
@@ -257,6 +305,7 @@ def run_probe(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         dns_lifetime=args.dns_lifetime,
         retries=args.retries,
         resolver=args.resolver,
+        tls=tls_of(args, parser),
     )
     report = check_host(
         spec.host, options, predicted_dedicated_ipv4=_predicts_dedicated_ipv4(args.fly_toml, spec.host, parser)

@@ -51,6 +51,16 @@ _VERDICT_REMEDIES: dict[Verdict, str] = {
         "a router on the way answered that the address is unreachable (ICMP): the server's network, its "
         "routes or a firewall rule that rejects; this client's own routes are fine"
     ),
+    Verdict.TLS_HANDSHAKE_FAILED: (
+        "the server refused the handshake for this name: on Fly.io's shared IPv4, an SNI that is not the app's "
+        "own name (<app>.fly.dev or a certificate added with 'fly certs add') is refused; check --sni"
+    ),
+    Verdict.TLS_UNTRUSTED: "the chain does not lead to a CA this client trusts: pass --ca FILE for a private CA, or "
+    "serve the full chain",
+    Verdict.TLS_NAME_MISMATCH: "the certificate is for other names: ask for one of them with --sni, or issue a "
+    "certificate for this name ('fly certs add NAME')",
+    Verdict.TLS_EXPIRED: "renew the certificate ('fly certs show NAME' on Fly.io)",
+    Verdict.TLS_NOT_SPOKEN: "this port speaks plain TCP: probe it without --tls, or put the 'tls' handler on it",
 }
 _NO_ROUTE_REMEDY = "this client has no route to that address: test from a host that has one"
 
@@ -92,7 +102,11 @@ def diagnose(
     ``predicted_dedicated_ipv4``: the offline fly.toml lint predicted that this service
     needs a dedicated IPv4 (flyctl's own rule); a live shared-IPv4 failure confirms it.
     """
-    findings = [*_dns_findings(resolution), *_probe_findings(resolution, outcomes, predicted_dedicated_ipv4)]
+    findings = [
+        *_dns_findings(resolution),
+        *_probe_findings(resolution, outcomes, predicted_dedicated_ipv4),
+        *_tls_findings(outcomes),
+    ]
     if any(f.severity is Severity.ERROR for f in findings):
         findings = [f for f in findings if f.code != ALL_OK]  # never "all ok" beside an error
     order = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.INFO: 2}
@@ -349,6 +363,39 @@ def _edge_finding(
         "'fly ips allocate-v4'); IPv6 failing as well means the app is not reached ('fly status', 'fly logs')",
         _addresses(v4),
     )
+
+
+EXPIRY_WARNING_DAYS = 14
+
+
+def _tls_findings(outcomes: Sequence[TargetOutcome]) -> list[Finding]:
+    """Certificates close to expiry, and TLS spoken without a name to send as SNI."""
+    findings: list[Finding] = []
+    soon = [o for o in outcomes if o.result.tls and (o.result.tls.expires_in_days or 1e9) < EXPIRY_WARNING_DAYS]
+    if soon:
+        days = min(o.result.tls.expires_in_days or 0 for o in soon if o.result.tls)
+        findings.append(
+            Finding(
+                "tls-expires-soon",
+                Severity.WARNING,
+                f"the certificate expires in {days:g} days ({', '.join(_addresses(soon))})",
+                "renew it now ('fly certs show NAME' on Fly.io tells when it renews)",
+                _addresses(soon),
+            )
+        )
+    unnamed = [o for o in outcomes if o.result.tls and o.result.tls.server_name is None]
+    if unnamed:
+        findings.append(
+            Finding(
+                "tls-no-sni",
+                Severity.INFO,
+                "TLS was spoken without SNI and without a name check (a literal address): a shared edge such as "
+                "Fly's routes by SNI and would refuse it",
+                "give --sni NAME to send the name and check the certificate against it",
+                _addresses(unnamed),
+            )
+        )
+    return findings
 
 
 def errors(findings: Iterable[Finding]) -> list[Finding]:

@@ -63,6 +63,31 @@ class Ending(StrEnum):
     STOPPED = "stopped"  # the client stopped reading: expectation met (keep-open) or no longer possible
 
 
+class TlsFailure(StrEnum):
+    """Why a TLS handshake did not complete (see ``verdict.judge``)."""
+
+    HANDSHAKE = "handshake"  # an alert (unrecognized_name, handshake_failure), or a close mid-handshake
+    UNTRUSTED = "untrusted"  # the chain does not lead to a trusted CA
+    NAME_MISMATCH = "name-mismatch"  # the certificate does not carry the name
+    EXPIRED = "expired"
+    NOT_TLS = "not-tls"  # the server answered with bytes that are not TLS
+
+
+@dataclass(frozen=True)
+class TlsObservation:
+    """What the TLS handshake showed; times are seconds from the start of connect."""
+
+    server_name: str | None  # the SNI sent (None: none was sent, a literal address without --sni)
+    handshake_s: float | None = None
+    version: str | None = None
+    alpn: str | None = None
+    subject_names: tuple[str, ...] = ()
+    issuer: str | None = None
+    expires_in_days: float | None = None
+    failure: TlsFailure | None = None
+    detail: str = ""  # the alert, or the verification message
+
+
 @dataclass(frozen=True)
 class ProbeResult:
     """What one connection attempt observed. Timings are seconds from the start of connect."""
@@ -80,6 +105,7 @@ class ProbeResult:
     total_s: float = 0.0  # this attempt
     attempts: int = 1
     elapsed_s: float | None = None  # from the first attempt to the verdict, retries and backoff included
+    tls: TlsObservation | None = None  # with --tls: the handshake (the bytes judged are the decrypted ones)
 
     @property
     def to_verdict_s(self) -> float:
@@ -145,6 +171,11 @@ class Verdict(StrEnum):
     REFUSED = "refused"
     TIMEOUT = "timeout"  # connect timed out
     UNREACHABLE = "unreachable"  # no route to that address from this client
+    TLS_HANDSHAKE_FAILED = "tls-handshake-failed"  # an alert, or the server closed during the handshake
+    TLS_UNTRUSTED = "tls-untrusted"
+    TLS_NAME_MISMATCH = "tls-name-mismatch"
+    TLS_EXPIRED = "tls-expired"
+    TLS_NOT_SPOKEN = "tls-not-spoken"  # the server answered with something that is not TLS
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,17 @@ BOTH: tuple[Family, ...] = (Family.IPV4, Family.IPV6)
 
 
 @dataclass(frozen=True)
+class TlsSettings:
+    """Speak TLS after the TCP connect: ``server_name`` is the SNI sent and the name the
+    certificate must carry (``None``: the host name checked; for a literal address, no SNI
+    and no name check, the chain is still verified); ``ca_file`` holds the trusted CAs
+    (``None``: the system's store)."""
+
+    server_name: str | None = None
+    ca_file: str | None = None
+
+
+@dataclass(frozen=True)
 class CheckOptions:
     """Everything a check needs besides the host.
 
@@ -39,3 +50,4 @@ class CheckOptions:
     dns_lifetime: float = DEFAULT_LIFETIME
     retries: int = DEFAULT_RETRIES
     resolver: tuple[str, int] | None = None
+    tls: TlsSettings | None = None

@@ -21,10 +21,18 @@ from tcpreach.escapes import parse_escapes
 from tcpreach.expectation import Expectation, Match
 from tcpreach.flylint import LintInputError, app_name, lint_path, predicts_dedicated_ipv4
 from tcpreach.model import DnsStatus, Family, HostReport, Resolution, Target, Verdict
-from tcpreach.options import BOTH, DEFAULT_RETRIES, CheckOptions
+from tcpreach.options import BOTH, DEFAULT_RETRIES, CheckOptions, TlsSettings
 from tcpreach.plugin_options import BY_NAME, PREFIX, value_of
 from tcpreach.report import failure_message
-from tcpreach.targets import UsageError, local_addresses, parse_host, parse_port, parse_resolver, parse_seconds
+from tcpreach.targets import (
+    UsageError,
+    local_addresses,
+    parse_host,
+    parse_port,
+    parse_resolver,
+    parse_seconds,
+    to_ascii,
+)
 
 _FAMILIES = {"4": (Family.IPV4,), "6": (Family.IPV6,), "both": BOTH}
 _TRUE = ("1", "true", "yes", "on")
@@ -86,6 +94,25 @@ def _expectation(config: pytest.Config) -> Expectation:
     return _parsed(config, "expect", lambda t: Expectation(parse_escapes(t), Match.EXACT, send, keep_open))
 
 
+def _tls(config: pytest.Config) -> TlsSettings | None:
+    sni, _ = value_of(config, "sni")
+    ca, _ = value_of(config, "ca")
+    if not _flag(config, "tls"):
+        if sni or ca:
+            raise UsageError(f"{BY_NAME['sni'].flag} and {BY_NAME['ca'].flag} go with {BY_NAME['tls'].flag}")
+        return None
+
+    def ca_file(text: str) -> str:
+        if not Path(text).is_file():
+            raise UsageError(f"no CA file at {text!r}: give a PEM file of CA certificates")
+        return text
+
+    return TlsSettings(
+        server_name=_parsed(config, "sni", lambda t: to_ascii(t.rstrip("."))) if sni else None,
+        ca_file=_parsed(config, "ca", ca_file) if ca else None,
+    )
+
+
 def read_settings(config: pytest.Config) -> Settings:
     hosts, source = value_of(config, "host")
     if isinstance(hosts, str):
@@ -105,6 +132,7 @@ def read_settings(config: pytest.Config) -> Settings:
         dns_lifetime=_parsed(config, "dns_lifetime", lambda t: parse_seconds(t, "the value")),
         retries=retries or 0,
         resolver=_parsed(config, "resolver", parse_resolver) if resolver_text else None,
+        tls=_tls(config),
     )
     return Settings(
         hosts=tuple(hosts),

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import errno
 import socket
+import ssl
 import time
 from typing import Any
 
 from tcpreach.expectation import READ_CAP_MIN, Expectation
-from tcpreach.model import Ending, Family, ProbeResult, Target
-from tcpreach.options import DEFAULT_TIMEOUT
+from tcpreach.model import Ending, Family, ProbeResult, Target, TlsObservation
+from tcpreach.options import DEFAULT_TIMEOUT, TlsSettings
+from tcpreach.tls import handshake
 from tcpreach.verdict import LOCAL_NO_ROUTE
 
 _FAMILIES = {Family.IPV4: socket.AF_INET, Family.IPV6: socket.AF_INET6}
@@ -51,13 +53,17 @@ def probe(
     timeout: float = DEFAULT_TIMEOUT,
     read_timeout: float | None = None,
     expectation: Expectation | None = None,
+    *,
     check_route: bool = True,
+    tls: TlsSettings | None = None,
 ) -> ProbeResult:
     """Connect within ``timeout``, write the expectation's request if it has one, then read
     until end-of-stream within ``read_timeout`` (the whole read, not each ``recv``; defaults
     to ``timeout``). The read stops early once the expectation says it is done (met on a
     connection that may stay open, or bytes that can no longer match), and at its cap.
-    Without an expectation it sends nothing and reads until the server closes."""
+    Without an expectation it sends nothing and reads until the server closes. With ``tls``
+    a TLS handshake comes first (within ``timeout`` too), and the bytes read are the
+    decrypted ones."""
     start = time.monotonic()
 
     def since() -> float:
@@ -84,8 +90,25 @@ def probe(
             local = exc.errno in (errno.EINVAL, errno.EACCES, errno.EPERM)
             return ProbeResult(target, connected=False, connect_errno=exc.errno, no_route=local, total_s=since())
         connect_s = since()
-        send_errno = None if expectation is None else _send(sock, expectation.send, timeout)
-        received, ending, first_byte = _read(sock, timeout if read_timeout is None else read_timeout, expectation)
+        stream: socket.socket = sock
+        observed: TlsObservation | None = None
+        if tls is not None:
+            try:
+                wrapped, observed = handshake(sock, tls, timeout, since)
+            except TimeoutError:
+                silent = TlsObservation(tls.server_name, detail="no answer to the ClientHello")
+                return ProbeResult(target, connected=True, ending=Ending.DEADLINE, connect_s=connect_s,
+                                   total_s=since(), tls=silent)  # fmt: skip
+            if wrapped is None:
+                return ProbeResult(target, connected=True, ending=Ending.STOPPED, connect_s=connect_s,
+                                   total_s=since(), tls=observed)  # fmt: skip
+            stream = wrapped
+        try:
+            send_errno = None if expectation is None else _send(stream, expectation.send, timeout)
+            budget = timeout if read_timeout is None else read_timeout
+            received, ending, first_byte = _read(stream, budget, expectation)
+        finally:
+            stream.close()
         return ProbeResult(
             target,
             connected=True,
@@ -95,6 +118,7 @@ def probe(
             connect_s=connect_s,
             first_byte_s=None if first_byte is None else first_byte - start,
             total_s=since(),
+            tls=observed,
         )
     finally:
         sock.close()
@@ -134,6 +158,8 @@ def _read(sock: socket.socket, budget: float, expect: Expectation | None) -> tup
             chunk = sock.recv(65536)
         except TimeoutError:
             break
+        except ssl.SSLEOFError:  # the TCP connection closed without a TLS close_notify
+            return received, Ending.EOF, first_byte
         except OSError as exc:
             if exc.errno in (errno.ECONNRESET, errno.ECONNABORTED, errno.EPIPE):
                 return received, Ending.RESET, first_byte

@@ -7,7 +7,7 @@ from typing import Any
 
 from tcpreach.diagnosis import findings_for, verdict_remedy
 from tcpreach.escapes import escaped
-from tcpreach.model import Finding, HostReport, TargetOutcome, Verdict
+from tcpreach.model import Finding, HostReport, TargetOutcome, TlsObservation, Verdict
 
 
 def _ms(seconds: float | None) -> float | None:
@@ -26,11 +26,26 @@ def outcome_json(outcome: TargetOutcome) -> dict[str, Any]:
         "received": escaped(r.received),
         "timings_ms": {
             "connect": _ms(r.connect_s),
+            "tls_handshake": None if r.tls is None else _ms(r.tls.handshake_s),
             "first_byte": _ms(r.first_byte_s),
             "total": _ms(r.total_s),
             "to_verdict": _ms(r.to_verdict_s),
         },
         "attempts": r.attempts,
+        "tls": None if r.tls is None else tls_json(r.tls),
+    }
+
+
+def tls_json(tls: TlsObservation) -> dict[str, Any]:
+    return {
+        "server_name": tls.server_name,
+        "version": tls.version,
+        "alpn": tls.alpn,
+        "subject_names": list(tls.subject_names),
+        "issuer": tls.issuer,
+        "expires_in_days": tls.expires_in_days,
+        "failure": None if tls.failure is None else str(tls.failure),
+        "detail": tls.detail,
     }
 
 
@@ -118,7 +133,18 @@ def format_document(doc: Mapping[str, Any]) -> str:
         for t in targets
     ]
     notes = [f"  {t['address']}: {t['explanation']}" for t in targets if t["verdict"] != str(Verdict.OK)]
+    notes += [f"  {t['address']}: {_tls_line(t['tls'])}" for t in targets if t.get("tls") and t["tls"]["version"]]
     return "\n".join([*head, format_table(rows), *notes, format_findings(doc["findings"])]).rstrip()
+
+
+def _tls_line(tls: Mapping[str, Any]) -> str:
+    sni = f"SNI {tls['server_name']}" if tls["server_name"] else "no SNI (a literal address; --sni NAME sends one)"
+    alpn = f", ALPN {tls['alpn']}" if tls["alpn"] else ""
+    names = ", ".join(tls["subject_names"]) or "-"
+    return (
+        f"{tls['version']}{alpn}, {sni}; certificate for {names}, issued by {tls['issuer']}, "
+        f"expires in {tls['expires_in_days']:g} days"
+    )
 
 
 def format_report(report: HostReport) -> str:

@@ -14,9 +14,11 @@ from __future__ import annotations
 import contextlib
 import selectors
 import socket
+import ssl
 import struct
 import threading
 import time
+from collections.abc import Mapping
 from enum import StrEnum
 from types import TracebackType
 
@@ -152,6 +154,79 @@ class StandIn:
         self._sock.close()
 
     def __enter__(self) -> StandIn:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+
+class TlsStandIn:
+    """A TLS server on ``host``: it answers each SNI it has a context for (its certificate)
+    with the greeting, then closes; any other SNI, or none, gets the alert
+    ``unrecognized_name``, as an SNI-routing edge does. With ``any_name`` it serves
+    ``any_name``'s certificate whatever the SNI. A context manager, like ``StandIn``.
+    """
+
+    def __init__(
+        self,
+        contexts: Mapping[str, ssl.SSLContext],
+        host: str = "127.0.0.1",
+        port: int = 0,
+        greeting: bytes = b"hello\n",
+        any_name: str | None = None,
+    ) -> None:
+        self.contexts = dict(contexts)
+        self.greeting = greeting
+        self.any_name = any_name
+        self.base = self.contexts[any_name] if any_name else next(iter(self.contexts.values()))
+        self.base.sni_callback = None if any_name else self._route
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        self._sock = socket.create_server((host, port), family=family, backlog=128)
+        self._sock.settimeout(0.05)
+        self.host = host
+        self.port: int = self._sock.getsockname()[1]
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._serve, name="tls-standin", daemon=True)
+
+    def _route(self, tls: ssl.SSLObject | ssl.SSLSocket, name: str | None, _context: ssl.SSLContext) -> int | None:
+        if name is None or name.lower() not in self.contexts:
+            return ssl.ALERT_DESCRIPTION_UNRECOGNIZED_NAME
+        tls.context = self.contexts[name.lower()]
+        return None
+
+    def start(self) -> TlsStandIn:
+        self._thread.start()
+        return self
+
+    def _serve(self) -> None:
+        while not self._stop.is_set():
+            try:
+                conn, _ = self._sock.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            threading.Thread(target=self._answer, args=(conn,), daemon=True).start()
+
+    def _answer(self, conn: socket.socket) -> None:
+        with contextlib.suppress(OSError, ValueError):
+            conn.settimeout(5)
+            tls = self.base.wrap_socket(conn, server_side=True)
+            tls.sendall(self.greeting)
+            with contextlib.suppress(OSError, ValueError):
+                tls.unwrap()  # close_notify, then the TCP close
+            tls.close()
+        conn.close()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(5)
+        self._sock.close()
+
+    def __enter__(self) -> TlsStandIn:
         return self.start()
 
     def __exit__(

@@ -7,7 +7,7 @@ import os
 
 from tcpreach.escapes import escaped
 from tcpreach.expectation import Expectation, Match, as_expectation
-from tcpreach.model import Ending, ProbeResult, TargetOutcome, Verdict
+from tcpreach.model import Ending, ProbeResult, TargetOutcome, TlsFailure, TlsObservation, Verdict
 
 NO_ROUTE_ERRNOS = frozenset(
     {errno.ENETUNREACH, errno.EHOSTUNREACH, errno.EADDRNOTAVAIL, errno.EAFNOSUPPORT, errno.ENETDOWN}
@@ -49,6 +49,8 @@ def judge(result: ProbeResult, expect: Expectation | bytes) -> TargetOutcome:
 def _judge(r: ProbeResult, expect: Expectation) -> tuple[Verdict, str]:
     if not r.connected:
         return _connect_failure(r)
+    if r.tls is not None and r.tls.failure is not None:
+        return _tls_failure(r.tls)
     got = r.received
     if not got:
         return _no_byte(r)
@@ -75,11 +77,28 @@ def _judge(r: ProbeResult, expect: Expectation) -> tuple[Verdict, str]:
     return Verdict.WRONG_GREETING, shown
 
 
+def _tls_failure(tls: TlsObservation) -> tuple[Verdict, str]:
+    sni = f"SNI {tls.server_name}" if tls.server_name else "no SNI"
+    if tls.failure is TlsFailure.UNTRUSTED:
+        return Verdict.TLS_UNTRUSTED, f"the certificate is not trusted: {tls.detail} ({sni})"
+    if tls.failure is TlsFailure.NAME_MISMATCH:
+        return Verdict.TLS_NAME_MISMATCH, f"the certificate does not carry the name {tls.server_name}: {tls.detail}"
+    if tls.failure is TlsFailure.EXPIRED:
+        return Verdict.TLS_EXPIRED, f"the certificate has expired: {tls.detail} ({sni})"
+    if tls.failure is TlsFailure.NOT_TLS:
+        return Verdict.TLS_NOT_SPOKEN, f"the server answered the ClientHello with bytes that are not TLS ({tls.detail})"
+    if tls.detail.startswith("the server"):
+        return Verdict.TLS_HANDSHAKE_FAILED, f"{tls.detail} ({sni})"
+    return Verdict.TLS_HANDSHAKE_FAILED, f"the server ended the handshake with the alert {tls.detail} ({sni})"
+
+
 def _no_byte(r: ProbeResult) -> tuple[Verdict, str]:
     if r.ending is Ending.EOF:
         return Verdict.CLOSED_WITHOUT_DATA, "connected, then closed (FIN) before any byte"
     if r.ending is Ending.RESET:
         return Verdict.CLOSED_WITHOUT_DATA, "connected, then reset (RST) before any byte"
+    if r.tls is not None and r.tls.handshake_s is None:
+        return Verdict.SILENT, f"connected, then no answer to the TLS ClientHello within {_ms(r.total_s)}"
     return Verdict.SILENT, f"connected, then no byte and no close within {_ms(r.total_s)}"
 
 

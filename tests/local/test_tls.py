@@ -1,0 +1,182 @@
+"""TLS and SNI on loopback, every verdict from a real handshake: trustme's CA and leaves,
+a stand-in that routes by SNI (any other name: the alert unrecognized_name) on both
+families, one that serves any SNI, one with an expired certificate, and the plain hello
+server probed with ``--tls``."""
+
+from __future__ import annotations
+
+import datetime
+import json
+import ssl
+
+import pytest
+import trustme
+
+from server import HelloServer
+from tcpreach.cli import main
+from tcpreach.standins import Behaviour, StandIn, TlsStandIn
+from tcpreach.stub_dns import StubDNS
+
+pytestmark = pytest.mark.local
+
+NAME = "hello-server.fly.dev"
+
+
+def server_context(ca: trustme.CA, *names: str, **validity) -> ssl.SSLContext:
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert(*names, **validity).configure_cert(context)
+    return context
+
+
+@pytest.fixture(scope="module")
+def ca():
+    return trustme.CA()
+
+
+@pytest.fixture(scope="module")
+def ca_file(ca, tmp_path_factory):
+    path = tmp_path_factory.mktemp("tls") / "ca.pem"
+    ca.cert_pem.write_to_path(str(path))
+    return str(path)
+
+
+@pytest.fixture(scope="module")
+def edge(ca):
+    """An SNI-routing TLS edge on 127.0.0.1 and ::1 (one port), and DNS for its names."""
+    with (
+        TlsStandIn({NAME: server_context(ca, NAME)}, host="127.0.0.1") as v4,
+        TlsStandIn({NAME: server_context(ca, NAME)}, host="::1", port=v4.port),
+        StubDNS({NAME: {"A": ["127.0.0.1"], "AAAA": ["::1"]}, "other.fly.dev": {"A": ["127.0.0.1"]}}) as dns,
+    ):
+        yield v4.port, dns.spec
+
+
+def probe(capsys, *args):
+    code = main(["probe", *args, "--json", "--retries", "0"])
+    out, err = capsys.readouterr()
+    assert err == ""
+    return code, json.loads(out)
+
+
+def verdicts(doc):
+    return [(t["address"], t["verdict"]) for t in doc["targets"]]
+
+
+def test_every_address_of_the_name_is_asked_with_the_name_as_sni_and_answers(capsys, edge, ca_file):
+    port, resolver = edge
+    code, doc = probe(capsys, NAME, "--port", str(port), "--resolver", resolver, "--tls", "--ca", ca_file)
+    assert (code, verdicts(doc), [f["code"] for f in doc["findings"]]) == (
+        0,
+        [("127.0.0.1", "ok"), ("::1", "ok")],
+        ["all-ok"],
+    )
+    for target in doc["targets"]:
+        tls = target["tls"]
+        assert (tls["server_name"], tls["version"], tls["subject_names"], tls["failure"]) == (
+            NAME,
+            "TLSv1.3",
+            [NAME],
+            None,
+        )
+        assert tls["issuer"].startswith("organizationName=trustme")
+        assert tls["expires_in_days"] > 300  # trustme issues long-lived leaves
+        timings = target["timings_ms"]
+        assert timings["connect"] <= timings["tls_handshake"] <= timings["first_byte"] <= timings["total"]
+
+
+def test_a_wrong_sni_gets_the_edges_alert_on_both_families(capsys, edge, ca_file):
+    port, resolver = edge
+    code, doc = probe(
+        capsys, NAME, "--port", str(port), "--resolver", resolver, "--tls", "--ca", ca_file, "--sni", "other.fly.dev"
+    )
+    assert (code, verdicts(doc)) == (1, [("127.0.0.1", "tls-handshake-failed"), ("::1", "tls-handshake-failed")])
+    assert {t["explanation"] for t in doc["targets"]} == {
+        "the server ended the handshake with the alert unrecognized_name (SNI other.fly.dev)"
+    }
+
+
+def test_a_certificate_from_an_unknown_ca_is_untrusted(capsys, edge):
+    port, resolver = edge
+    code, doc = probe(capsys, NAME, "--port", str(port), "--resolver", resolver, "--tls", "-4")
+    assert (code, verdicts(doc)) == (1, [("127.0.0.1", "tls-untrusted")])
+    assert doc["targets"][0]["explanation"].startswith("the certificate is not trusted: unable to get local issuer")
+
+
+def test_a_certificate_for_other_names_is_a_name_mismatch(capsys, ca, ca_file):
+    with TlsStandIn({NAME: server_context(ca, NAME)}, any_name=NAME) as anything:
+        code, doc = probe(capsys, f"127.0.0.1:{anything.port}", "--tls", "--ca", ca_file, "--sni", "mail.example.com")
+    assert (code, verdicts(doc)) == (1, [("127.0.0.1", "tls-name-mismatch")])
+    assert doc["targets"][0]["explanation"] == (
+        "the certificate does not carry the name mail.example.com: Hostname mismatch, certificate is not valid for "
+        "'mail.example.com'."
+    )
+
+
+def test_an_expired_certificate(capsys, ca, ca_file):
+    expired = server_context(
+        ca, NAME, not_before=datetime.datetime(2020, 1, 1), not_after=datetime.datetime(2021, 1, 1)
+    )
+    with TlsStandIn({NAME: expired}, any_name=NAME) as old:
+        code, doc = probe(capsys, f"127.0.0.1:{old.port}", "--tls", "--ca", ca_file, "--sni", NAME)
+    assert (code, verdicts(doc)) == (1, [("127.0.0.1", "tls-expired")])
+    assert doc["targets"][0]["explanation"] == f"the certificate has expired: certificate has expired (SNI {NAME})"
+
+
+def test_a_certificate_close_to_expiry_is_ok_with_a_warning(capsys, ca, ca_file):
+    soon = server_context(ca, NAME, not_after=datetime.datetime.now(datetime.UTC) + datetime.timedelta(days=5))
+    with TlsStandIn({NAME: soon}, any_name=NAME) as expiring:
+        code, doc = probe(capsys, f"127.0.0.1:{expiring.port}", "--tls", "--ca", ca_file, "--sni", NAME)
+    assert (code, verdicts(doc)) == (0, [("127.0.0.1", "ok")])
+    assert [(f["code"], f["severity"]) for f in doc["findings"]] == [
+        ("tls-expires-soon", "warning"),
+        ("all-ok", "info"),
+    ]
+
+
+def test_a_literal_address_without_sni_verifies_the_chain_and_says_no_sni(capsys, ca, ca_file):
+    with TlsStandIn({NAME: server_context(ca, NAME)}, any_name=NAME) as anything:
+        code, doc = probe(capsys, f"127.0.0.1:{anything.port}", "--tls", "--ca", ca_file)
+    assert (code, verdicts(doc), [f["code"] for f in doc["findings"]]) == (
+        0,
+        [("127.0.0.1", "ok")],
+        ["all-ok", "tls-no-sni"],
+    )
+    assert doc["targets"][0]["tls"]["server_name"] is None
+
+
+def test_the_plain_hello_server_probed_over_tls_does_not_speak_tls(capsys, ca_file):
+    with HelloServer(host="127.0.0.1", port=0) as plain:
+        code, doc = probe(capsys, f"127.0.0.1:{plain.port}", "--tls", "--ca", ca_file, "--sni", NAME)
+    assert (code, verdicts(doc)) == (1, [("127.0.0.1", "tls-not-spoken")])
+    assert doc["targets"][0]["explanation"].startswith(
+        "the server answered the ClientHello with bytes that are not TLS"
+    )
+
+
+def test_a_server_that_never_answers_the_client_hello_is_silent(capsys, ca_file):
+    with StandIn(Behaviour.SILENT) as silent:
+        code, doc = probe(capsys, f"127.0.0.1:{silent.port}", "--tls", "--ca", ca_file, "--timeout", "0.3")
+    assert (code, verdicts(doc)) == (1, [("127.0.0.1", "silent")])
+    assert doc["targets"][0]["explanation"].startswith("connected, then no answer to the TLS ClientHello within 3")
+
+
+def test_a_plain_probe_of_a_tls_port_keeps_its_meaning(capsys, edge):
+    port, _ = edge
+    code, doc = probe(capsys, f"127.0.0.1:{port}", "--timeout", "0.3")
+    assert (code, verdicts(doc)) == (1, [("127.0.0.1", "silent")])
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--sni", "x.example"], "--sni and --ca go with --tls"),
+        (["--tls", "--ca", "/nonexistent/ca.pem"], "no CA file at '/nonexistent/ca.pem'"),
+        (["--tls", "--sni", "bad_name!"], "'bad_name!' is not a host name"),
+    ],
+)
+def test_tls_usage_errors(capsys, args, message):
+    with pytest.raises(SystemExit) as exited:
+        main(["probe", "127.0.0.1:9", *args])
+    out, err = capsys.readouterr()
+    assert (exited.value.code, out) == (2, "")
+    assert message in err
