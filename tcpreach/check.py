@@ -12,8 +12,8 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
-from tcpreach.diagnosis import diagnose
-from tcpreach.model import HostReport, Resolution, Target, TargetOutcome, Verdict
+from tcpreach.diagnosis import diagnose, tls_path_findings
+from tcpreach.model import Family, HostReport, Resolution, Severity, Target, TargetOutcome, Verdict
 from tcpreach.options import CheckOptions
 from tcpreach.probe import probe
 from tcpreach.targets import targets_of
@@ -88,4 +88,10 @@ def check_resolved(
     targets = targets_of(resolution, opts.port, opts.families)
     outcomes = probe_all(targets, opts)
     findings = diagnose(resolution, outcomes, predicted_dedicated_ipv4)
+    if opts.tls is not None and resolution.host.rstrip(".").endswith(".fly.dev"):
+        # On a Fly name, plain TCP beside TLS tells whether TLS with SNI is the only way in.
+        plain_opts = dataclasses.replace(opts, tls=None, retries=0)
+        plain = probe_all([t for t in targets if t.family is Family.IPV4], plain_opts)
+        extra = tls_path_findings(resolution.host, opts.port, outcomes, plain)
+        findings = tuple(sorted((*findings, *extra), key=lambda f: list(Severity).index(f.severity)))
     return HostReport(resolution.host, opts.port, opts.expectation, resolution, outcomes, findings)

@@ -366,6 +366,32 @@ def _edge_finding(
 
 
 EXPIRY_WARNING_DAYS = 14
+FLY_TLS_SNI_ONLY = "fly-tls-sni-only"
+
+
+def tls_path_findings(
+    host: str, port: int, over_tls: Sequence[TargetOutcome], plain: Sequence[TargetOutcome]
+) -> list[Finding]:
+    """The other way through Fly's shared IPv4: TLS with SNI answers where plain TCP is
+    closed without data (or waits), so clients must speak TLS and send the name."""
+    tls_ok = {o.target.address for o in over_tls if o.verdict is Verdict.OK and o.target.family is Family.IPV4}
+    edge_like = (Verdict.CLOSED_WITHOUT_DATA, Verdict.SILENT)
+    shared = [o for o in plain if o.target.address in tls_ok and o.verdict in edge_like]
+    if not shared:
+        return []
+    names = [o.result.tls.server_name for o in over_tls if o.result.tls and o.result.tls.server_name]
+    name = names[0] if names else host
+    return [
+        Finding(
+            FLY_TLS_SNI_ONLY,
+            Severity.WARNING,
+            f"over TLS with SNI {name} the shared IPv4 answers, while plain TCP there is "
+            f"{_listing(shared)}: IPv4 clients must speak TLS and send SNI {name}",
+            f"connect with TLS and SNI {name} (for example: openssl s_client -connect {host}:{port} -servername "
+            f"{name}); plain-TCP IPv4 clients need a dedicated IPv4 ('fly ips allocate-v4')",
+            _addresses(shared),
+        )
+    ]
 
 
 def _tls_findings(outcomes: Sequence[TargetOutcome]) -> list[Finding]:

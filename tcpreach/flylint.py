@@ -185,7 +185,8 @@ _CHECK_SPEC: dict[str, Spec] = {
 }  # fmt: skip
 _PORT_SPEC: dict[str, Spec] = {
     "port": int, "start_port": int, "end_port": int, "handlers": ("list", str), "force_https": bool,
-    "tls_options": dict, "http_options": dict, "proxy_proto_options": dict,
+    "tls_options": ("table", {"alpn": ("list", str), "versions": ("list", str), "default_self_signed": bool}),
+    "http_options": dict, "proxy_proto_options": dict,
 }  # fmt: skip
 _SERVICE_SPEC: dict[str, Spec] = {
     "protocol": str, "internal_port": int, "processes": ("list", str), "auto_stop_machines": (str, bool),
@@ -289,6 +290,15 @@ def needs_dedicated_ipv4(config: Mapping[str, Any]) -> list[tuple[str, int]]:
     return found
 
 
+def _tls_ports(config: Mapping[str, Any]) -> set[str]:
+    return {
+        f"services[{i}].ports[{j}]"
+        for i, service in enumerate(config.get("services") or [])
+        for j, port in enumerate(service.get("ports") or [])
+        if "tls" in (port.get("handlers") or [])
+    }
+
+
 def lint_config(
     config: Mapping[str, Any], dockerfile: Dockerfile | None = None, server_port: int | None = None
 ) -> list[LintFinding]:
@@ -323,10 +333,16 @@ def lint_config(
         _service(f, service, f"services[{i}]", listen, has_top_checks=bool(config.get("checks")))
     if dockerfile is not None:
         _dockerfile(f, config, dockerfile)
+    tls_ports = _tls_ports(config)
     for key, port in needs_dedicated_ipv4(config):
+        tls_note = (
+            " (with the 'tls' handler here, TLS clients that send SNI are the exception: the shared IPv4 routes them)"
+            if key in tls_ports
+            else ""
+        )
         f.add(NEEDS_DEDICATED_IPV4, Severity.INFO, key,
               f"port {port} is not HTTP on 80 or HTTPS on 443, so by flyctl's own rule IPv4 clients need a "
-              f"dedicated IPv4. {FLY_SHARED_IPV4_CAUSE}",
+              f"dedicated IPv4. {FLY_SHARED_IPV4_CAUSE}{tls_note}",
               FLY_DEDICATED_IPV4_REMEDY)  # fmt: skip
     order = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.INFO: 2}
     return sorted(f.items, key=lambda x: order[x.severity])
@@ -416,10 +432,25 @@ def _service_checks(f: _Findings, service: Mapping[str, Any], where: str, has_to
                         _duration(f, check[key], f"{path}.{key}", unit="ms")
 
 
+_TLS_OPTIONS = {"alpn", "versions", "default_self_signed"}
+_TLS_VERSIONS = {"TLSv1.2", "TLSv1.3"}
+
+
 def _port(f: _Findings, port: Any, where: str, protocol: Any) -> None:
     _keys(f, port, _PORT, where)
     if not isinstance(port, Mapping):
         return
+    options = port.get("tls_options")
+    if options is not None:
+        _keys(f, options, _TLS_OPTIONS, f"{where}.tls_options")
+        for version in options.get("versions", []):
+            if version not in _TLS_VERSIONS:
+                f.add("bad-value", Severity.ERROR, f"{where}.tls_options.versions",
+                      f"unknown TLS version {version!r}; Fly accepts {sorted(_TLS_VERSIONS)}")  # fmt: skip
+        if "tls" not in (port.get("handlers") or []):
+            f.add("tls-options-unused", Severity.WARNING, f"{where}.tls_options",
+                  "tls_options has no effect without the 'tls' handler on this port",
+                  'add "tls" to handlers, or remove tls_options')  # fmt: skip
     if not ({"port", "start_port"} & port.keys()) and not {f"{where}.port", f"{where}.start_port"} & f.invalid:
         f.add("missing-key", Severity.ERROR, where, f"{where} needs port (or start_port and end_port)")
     handlers = port.get("handlers") or []
@@ -427,6 +458,13 @@ def _port(f: _Findings, port: Any, where: str, protocol: Any) -> None:
         key = f"{where}.handlers"
         if handler not in _HANDLERS:
             f.add("bad-value", Severity.ERROR, key, f"unknown handler {handler!r}; Fly knows {sorted(_HANDLERS)}")
+        elif handler == "tls" and protocol == "tcp":
+            f.add("tls-handler", Severity.INFO, key,
+                  "Fly's proxy terminates TLS on this port and forwards plain TCP to the app: TLS clients that send "
+                  "SNI (<app>.fly.dev, or a name added with 'fly certs add') reach it, also over the shared IPv4 "
+                  "without a dedicated one; plain-TCP clients fail on this port",
+                  "make the clients speak TLS with SNI, and verify with: python -m tcpreach probe <app>.fly.dev "
+                  "--port PORT --tls")  # fmt: skip
         elif handler == "proxy_proto":
             f.add("handlers-on-raw-tcp", Severity.WARNING, key,
                   "proxy_proto prepends a PROXY protocol header to each connection: the server must parse it",

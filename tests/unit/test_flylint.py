@@ -76,7 +76,7 @@ app = "hello-server"
         (SEED_HTTP_SERVICE, ("http-service-for-raw-tcp", Severity.ERROR, "http_service")),
         (GOOD.replace("handlers = []", 'handlers = ["http"]'),
          ("handlers-on-raw-tcp", Severity.ERROR, "services[0].ports[0].handlers")),
-        (GOOD.replace("handlers = []", 'handlers = ["tls"]'),
+        (GOOD.replace("handlers = []", 'handlers = ["tls", "http"]'),
          ("handlers-on-raw-tcp", Severity.ERROR, "services[0].ports[0].handlers")),
         (GOOD.replace("handlers = []", 'handlers = ["proxy_proto"]'),
          ("handlers-on-raw-tcp", Severity.WARNING, "services[0].ports[0].handlers")),
@@ -103,13 +103,38 @@ app = "hello-server"
          ("ignored-key", Severity.WARNING, "experimental.allowed_public_ports")),
     ],
     ids=[
-        "seed-http-service", "http-handler", "tls-handler", "proxy-proto", "internal-port", "no-ports",
+        "seed-http-service", "http-handler", "tls-and-http-handlers", "proxy-proto", "internal-port", "no-ports",
         "no-health-check", "port-in-tcp-checks", "script-checks", "unknown-key", "bad-duration",
         "kill-signal", "kill-timeout", "auto-stop", "no-services", "allowed-public-ports",
     ],
 )  # fmt: skip
 def test_each_mistake_gives_its_finding(text, expected):
     assert loud(lint(text)) == [expected]
+
+
+def test_the_tls_handler_is_the_other_way_through_the_shared_ipv4():
+    findings = lint(GOOD.replace("handlers = []", 'handlers = ["tls"]'))
+    assert [(f.code, f.severity, f.key) for f in findings] == [
+        ("tls-handler", Severity.INFO, "services[0].ports[0].handlers"),
+        ("needs-dedicated-ipv4", Severity.INFO, "services[0].ports[0]"),
+    ]
+    assert findings[0].message.startswith("Fly's proxy terminates TLS on this port and forwards plain TCP to the app")
+    assert findings[0].remedy.endswith("python -m tcpreach probe <app>.fly.dev --port PORT --tls")
+    assert findings[1].message.endswith(
+        "(with the 'tls' handler here, TLS clients that send SNI are the exception: the shared IPv4 routes them)"
+    )
+
+
+def test_tls_options_are_checked():
+    options = 'handlers = ["tls"]\n    tls_options = { versions = ["TLSv1.1"], alpn = "h2", colour = 1 }'
+    bad = lint(GOOD.replace("handlers = []", options))
+    assert loud(bad) == [
+        ("bad-type", Severity.ERROR, "services[0].ports[0].tls_options.alpn"),
+        ("bad-value", Severity.ERROR, "services[0].ports[0].tls_options.versions"),
+        ("unknown-key", Severity.WARNING, "services[0].ports[0].tls_options.colour"),
+    ]
+    unused = lint(GOOD.replace("handlers = []", 'handlers = []\n    tls_options = { versions = ["TLSv1.3"] }'))
+    assert loud(unused) == [("tls-options-unused", Severity.WARNING, "services[0].ports[0].tls_options")]
 
 
 def test_port_mismatch_against_the_dockerfile():
@@ -328,7 +353,7 @@ TOML_VALUES = st.recursive(
 )
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(st.dictionaries(KEYS, TOML_VALUES, max_size=6))
 def test_any_toml_document_gives_findings_never_an_exception(config):
     findings = lint_config(config)
