@@ -45,7 +45,8 @@ SHARED_V4, WAITING_V4, DEDICATED_V4, DOWN_V4, REJECT_V4 = (
     "66.241.124.30",
     "66.241.124.88",
 )
-APP_V6, DOWN_V6, REJECT_V6 = "2a09:8280:1::10", "2a09:8280:1::30", "2a09:8280:1::88"
+APP_V6, DOWN_V6, REJECT_V6, TLS_V6 = "2a09:8280:1::10", "2a09:8280:1::30", "2a09:8280:1::88", "2a09:8280:1::40"
+TLS_NAME = "tls.fly.dev"  # a raw TCP app behind Fly's "tls" handler
 BLACKHOLE_V4, PROHIBIT_V4 = "66.241.124.66", "66.241.124.77"
 DNS_V4, DNS_DROPS_A_V4 = "66.241.124.53", "66.241.124.54"
 LOSSY_V4, LOSSY_V6, LOSSY_DNS_V4 = "66.241.125.20", "2a09:8280:2::20", "66.241.125.53"
@@ -61,6 +62,7 @@ ZONE = {
     "rejecting": (REJECT_V4, REJECT_V6),
     "half": (DEDICATED_V4, APP_V6),  # its A query is dropped on the way to DNS_DROPS_A_V4
     "lossy": (LOSSY_V4, LOSSY_V6),
+    "tls": (SHARED_V4, TLS_V6),
 }
 # The DNS header is 12 bytes, "half.fly.dev" is 14 on the wire: the query type of its
 # question starts 26 bytes into the UDP payload, 34 after the UDP header's start.
@@ -97,8 +99,9 @@ def _zone_text() -> str:
     return "\n".join(lines) + "\n"
 
 
-def _haproxy_text() -> str:
+def _haproxy_text(workdir: Path) -> str:
     app = f"{APP_ADDRESSES[0]}:{PORT}"
+    pem = workdir / "edge.pem"
     return f"""global
     maxconn 2000
 defaults
@@ -113,14 +116,14 @@ frontend shared_v4
     tcp-request inspect-delay 500ms
     tcp-request content accept if {{ req.ssl_hello_type 1 }}
     tcp-request content reject
-    use_backend app if {{ req.ssl_sni -i hello-server.fly.dev }}
+    use_backend tls_handler if {{ req.ssl_sni -i {TLS_NAME} }}
 # The same edge, waiting for a ClientHello longer than any probe here.
 frontend waiting_v4
     bind {WAITING_V4}:{PORT}
     tcp-request inspect-delay 20s
     tcp-request content accept if {{ req.ssl_hello_type 1 }}
     tcp-request content reject
-    use_backend app if {{ req.ssl_sni -i waiting.fly.dev }}
+    use_backend tls_handler if {{ req.ssl_sni -i {TLS_NAME} }}
 frontend dedicated
     bind {DEDICATED_V4}:{PORT}
     bind [{APP_V6}]:{PORT}
@@ -136,6 +139,13 @@ backend app
     server app {app}
 # No server at all: no machine started, so the edge closes each connection at once.
 backend down
+# Fly's "tls" handler: the edge terminates TLS and forwards plain TCP to the app.
+backend tls_handler
+    server handler 127.0.0.1:18443
+frontend tls_handler
+    bind 127.0.0.1:18443 ssl crt {pem}
+    bind [{TLS_V6}]:{PORT} ssl crt {pem}
+    default_backend app
 """
 
 
@@ -234,7 +244,7 @@ class EdgeLab:
         edge_lo = [
             *(f"{a}/32" for a in (SHARED_V4, WAITING_V4, DEDICATED_V4, DOWN_V4, REJECT_V4, DNS_V4, DNS_DROPS_A_V4)),
             *(f"{a}/32" for a in (LOSSY_V4, LOSSY_DNS_V4)),
-            *(f"{a}/128" for a in (APP_V6, DOWN_V6, REJECT_V6, LOSSY_V6)),
+            *(f"{a}/128" for a in (APP_V6, DOWN_V6, REJECT_V6, LOSSY_V6, TLS_V6)),
         ]
         for address in edge_lo:
             self._ip("-n", self.edge, "addr", "add", address, "dev", "lo")
@@ -305,11 +315,24 @@ class EdgeLab:
     def _daemons(self) -> None:
         (self.workdir / "fly.dev.zone").write_text(_zone_text())
         (self.workdir / "knot.conf").write_text(_knot_text(self.workdir))
-        (self.workdir / "haproxy.cfg").write_text(_haproxy_text())
+        self._certificates()
+        (self.workdir / "haproxy.cfg").write_text(_haproxy_text(self.workdir))
         self._start("app", self.app, [sys.executable, "-m", "server", "--port", str(PORT)])
         self._start("haproxy", self.edge, ["haproxy", "-db", "-f", str(self.workdir / "haproxy.cfg")])
         self._start("knot", self.edge, ["knotd", "-c", str(self.workdir / "knot.conf")])
         self._wait_ready()
+
+    @property
+    def ca_file(self) -> str:
+        """The PEM file of the CA that signed the edge's certificate for ``tls.fly.dev``."""
+        return str(self.workdir / "ca.pem")
+
+    def _certificates(self) -> None:
+        import trustme  # a test dependency: the edge tier runs from the test environment
+
+        ca = trustme.CA()
+        ca.cert_pem.write_to_path(self.ca_file)
+        ca.issue_cert(TLS_NAME).private_key_and_cert_chain_pem.write_to_path(str(self.workdir / "edge.pem"))
 
     def _wait_ready(self, timeout: float = 20.0) -> None:
         deadline = time.monotonic() + timeout
@@ -319,7 +342,7 @@ class EdgeLab:
                     raise RuntimeError(f"{name} exited with {process.returncode}: {self.log(name)[-2000:]}")
             listening = self.exec(self.edge, ["ss", "-Hltn"]).stdout + self.exec(self.app, ["ss", "-Hltn"]).stdout
             answering = self.exec(self.edge, ["ss", "-Hlun"]).stdout
-            if listening.count(f":{PORT} ") >= 8 and answering.count(":53 ") >= 3:
+            if listening.count(f":{PORT} ") >= 9 and answering.count(":53 ") >= 3:
                 return
             time.sleep(0.05)
         raise RuntimeError(f"the lab did not come up within {timeout:g} s")

@@ -26,6 +26,8 @@ from netlab.lab import (
     REJECT_V4,
     REJECT_V6,
     SHARED_V4,
+    TLS_NAME,
+    TLS_V6,
     WAITING_V4,
 )
 
@@ -173,3 +175,37 @@ def test_an_edge_that_waits_longer_than_the_probe_is_the_trap_and_accepted(lab):
     done = remote_suite(lab, "waiting.fly.dev", "--accept-shared-ipv4", "--probe-timeout", "1", "--retries", "0")
     assert done.returncode == 0, done.stdout[-3000:]
     assert outcome_line(done).startswith("3 passed, 1 xfailed in ")
+
+
+# TLS and SNI: Fly's "tls" handler, the other way through the shared IPv4.
+def tls_probe(lab, *args):
+    done = lab.client_python(
+        "-m", "tcpreach", "probe", TLS_NAME, "--resolver", DNS_V4, "--json", "--tls", "--ca", lab.ca_file, *args
+    )
+    assert not done.stderr, done.stderr
+    return done.returncode, json.loads(done.stdout)
+
+
+def test_over_tls_with_sni_both_families_answer_and_plain_ipv4_is_closed(lab):
+    code, doc = tls_probe(lab)
+    assert (code, verdicts(doc), codes(doc)) == (
+        0,
+        [(SHARED_V4, "ok"), (TLS_V6, "ok")],
+        ["fly-tls-sni-only", "all-ok"],
+    )
+    assert {t["tls"]["server_name"] for t in doc["targets"]} == {TLS_NAME}
+    assert {tuple(t["tls"]["subject_names"]) for t in doc["targets"]} == {(TLS_NAME,)}
+    assert doc["findings"][0]["message"] == (
+        f"over TLS with SNI {TLS_NAME} the shared IPv4 answers, while plain TCP there is {SHARED_V4} "
+        f"closed-without-data: IPv4 clients must speak TLS and send SNI {TLS_NAME}"
+    )
+    plain_code, plain = probe(lab, TLS_NAME, "-4", "--retries", "0")
+    assert (plain_code, verdicts(plain)) == (1, [(SHARED_V4, "closed-without-data")])
+
+
+def test_a_wrong_sni_on_the_shared_ipv4_fails_the_handshake(lab):
+    code, doc = tls_probe(lab, "--sni", "other.fly.dev", "-4", "--retries", "0")
+    assert (code, verdicts(doc)) == (1, [(SHARED_V4, "tls-handshake-failed")])
+    assert doc["targets"][0]["explanation"] == (
+        "the server closed the connection during the handshake (SNI other.fly.dev)"
+    )
