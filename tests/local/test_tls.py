@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime
 import json
 import ssl
+from pathlib import Path
 
 import pytest
 import trustme
@@ -180,3 +181,14 @@ def test_tls_usage_errors(capsys, args, message):
     out, err = capsys.readouterr()
     assert (exited.value.code, out) == (2, "")
     assert message in err
+
+
+def test_the_remote_suite_over_tls(pytester, edge, ca_file):
+    port, resolver = edge
+    suite = str(Path(__file__).resolve().parents[1] / "remote")
+    result = pytester.runpytest_subprocess(
+        "-m", "remote", "--host", NAME, "--resolver", resolver, "--port", str(port), "--tls", "--ca", ca_file,
+        "--retries", "0", "-p", "no:cacheprovider", "-p", "no:hypothesispytest", suite,
+    )  # fmt: skip
+    result.assert_outcomes(passed=4)
+    result.stdout.fnmatch_lines([f"*127.0.0.1: TLSv1.3, SNI {NAME}; certificate for {NAME}, issued by*"])
