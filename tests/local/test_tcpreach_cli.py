@@ -65,7 +65,7 @@ def test_json_document(fly_like):
         ("ipv4", "127.0.0.2", "dns", "closed-without-data"),
         ("ipv6", "::1", "dns", "ok"),
     ]
-    assert set(doc["targets"][1]["timings_ms"]) == {"connect", "first_byte", "total", "to_verdict"}
+    assert set(doc["targets"][1]["timings_ms"]) == {"connect", "tls_handshake", "first_byte", "total", "to_verdict"}
     assert doc["targets"][1]["received"] == "hello\\n"
     assert doc["findings"][0]["code"] == "fly-shared-ipv4"
 

@@ -66,10 +66,11 @@ def verdicts(doc):
 def test_every_address_of_the_name_is_asked_with_the_name_as_sni_and_answers(capsys, edge, ca_file):
     port, resolver = edge
     code, doc = probe(capsys, NAME, "--port", str(port), "--resolver", resolver, "--tls", "--ca", ca_file)
-    assert (code, verdicts(doc), [f["code"] for f in doc["findings"]]) == (
+    # Plain TCP on the same IPv4 waits for a ClientHello: on a Fly name, TLS is the only way in.
+    assert (code, verdicts(doc), [(f["code"], f["addresses"]) for f in doc["findings"]]) == (
         0,
         [("127.0.0.1", "ok"), ("::1", "ok")],
-        ["all-ok"],
+        [("fly-tls-sni-only", ["127.0.0.1"]), ("all-ok", [])],
     )
     for target in doc["targets"]:
         tls = target["tls"]

@@ -68,8 +68,9 @@ def test_json_document_has_the_documented_shape():
         "verdict": "closed-without-data",
         "explanation": "connected, then closed (FIN) before any byte",
         "received": "",
-        "timings_ms": {"connect": 12.3, "first_byte": None, "total": 20.0, "to_verdict": 20.0},
+        "timings_ms": {"connect": 12.3, "tls_handshake": None, "first_byte": None, "total": 20.0, "to_verdict": 20.0},
         "attempts": 1,
+        "tls": None,
     }
     assert v6["received"] == "hello\\n"
     assert [f["code"] for f in doc["findings"]] == ["fly-shared-ipv4"]

@@ -77,7 +77,8 @@ def test_each_verdict_with_its_explanation(result, verdict, shown):
 def test_verdict_values_are_the_documented_names():
     assert [v.value for v in Verdict] == [
         "ok", "closed-without-data", "reset", "wrong-greeting", "truncated", "extra-data",
-        "no-close", "silent", "refused", "timeout", "unreachable",
+        "no-close", "silent", "refused", "timeout", "unreachable", "tls-handshake-failed", "tls-untrusted",
+        "tls-name-mismatch", "tls-expired", "tls-not-spoken",
     ]  # fmt: skip
 
 
