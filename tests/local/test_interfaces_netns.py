@@ -39,8 +39,8 @@ def _namespace_problem() -> str | None:
 @pytest.mark.skipif(_namespace_problem() is not None, reason=_namespace_problem() or "")
 def test_the_local_matrix_covers_interface_addresses_in_a_namespace_of_our_own():
     command = (
-        f"{SETUP} && exec {sys.executable} -m pytest -m local -p no:cacheprovider -q -rA --local-interfaces "
-        "tests/local/test_matrix.py"
+        f"{SETUP} && exec {sys.executable} -m pytest -m local -p no:cacheprovider -p no:hypothesispytest -q -rA "
+        "--local-interfaces tests/local/test_matrix.py"
     )
     done = subprocess.run(
         ["unshare", "--net", "sh", "-c", command], cwd=ROOT, capture_output=True, text=True, timeout=120, check=False

@@ -21,7 +21,12 @@ pytestmark = pytest.mark.local
 
 REMOTE_SUITE = Path(__file__).resolve().parents[1] / "remote"
 EDGE, DEDICATED, DOWN_V4 = "127.0.0.2", "127.0.0.3", "127.0.0.6"
+# Only the scenarios that prove xdist behaviour (one matrix gathered from every worker, the
+# same targets everywhere, JUnit and -v output) run under -n 2 as well.
 XDIST = pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["serial", "xdist"])
+# A nested pytest without hypothesis's plugin: it is not used there, and loading it
+# (assertion-rewriting ~100 modules, uncached here) costs seconds per run.
+NESTED = ["-p", "no:cacheprovider", "-p", "no:hypothesispytest"]
 
 
 @pytest.fixture(scope="module")
@@ -50,7 +55,7 @@ def fly():
 def run_remote(pytester, host, resolver, port, *extra):
     return pytester.runpytest_subprocess(
         "-m", "remote", "--host", host, "--resolver", resolver, "--port", str(port),
-        "-p", "no:cacheprovider", "--connectivity-json", "run.json", *extra, str(REMOTE_SUITE),
+        *NESTED, "--connectivity-json", "run.json", *extra, str(REMOTE_SUITE),
     )  # fmt: skip
 
 
@@ -88,8 +93,7 @@ def test_accept_shared_ipv4_makes_the_run_green_with_one_xfail(pytester, fly, wo
     assert result.ret == 0
 
 
-@XDIST
-def test_accept_shared_ipv4_never_accepts_an_ipv4_only_run(pytester, fly, workers):
+def test_accept_shared_ipv4_never_accepts_an_ipv4_only_run(pytester, fly):
     # Without IPv6 in the run nothing shows the app answers: an app that is down looks the same.
     result = run_remote(
         pytester,
@@ -99,7 +103,6 @@ def test_accept_shared_ipv4_never_accepts_an_ipv4_only_run(pytester, fly, worker
         "--family",
         "4",
         "--accept-shared-ipv4",
-        *workers,
     )
     result.assert_outcomes(passed=1, failed=2)
     result.stdout.fnmatch_lines(
@@ -110,10 +113,9 @@ def test_accept_shared_ipv4_never_accepts_an_ipv4_only_run(pytester, fly, worker
     )
 
 
-@XDIST
-def test_an_edge_without_its_app_is_not_called_the_shared_ipv4(pytester, fly, workers):
+def test_an_edge_without_its_app_is_not_called_the_shared_ipv4(pytester, fly):
     result = run_remote(
-        pytester, "down.fly.dev", fly["resolver"], fly["down_port"], "--accept-shared-ipv4", "--retries", "0", *workers
+        pytester, "down.fly.dev", fly["resolver"], fly["down_port"], "--accept-shared-ipv4", "--retries", "0"
     )
     result.assert_outcomes(passed=1, failed=3)
     doc = json.loads((pytester.path / "run.json").read_text())
@@ -125,7 +127,7 @@ def test_an_edge_without_its_app_is_not_called_the_shared_ipv4(pytester, fly, wo
 def test_the_same_address_on_two_ports_keeps_both_reports(pytester, fly, workers):
     hosts = [f"127.0.0.1:{fly['v4_port']}", f"[::1]:{fly['port']}", f"[::1]:{fly['v4_port']}"]
     result = pytester.runpytest_subprocess(
-        "-m", "remote", *(a for h in hosts for a in ("--host", h)), "--retries", "0", "-p", "no:cacheprovider",
+        "-m", "remote", *(a for h in hosts for a in ("--host", h)), "--retries", "0", *NESTED,
         "--connectivity-json", "run.json", *workers, str(REMOTE_SUITE),
     )  # fmt: skip
     result.assert_outcomes(passed=4, failed=2, skipped=3)
@@ -159,33 +161,29 @@ def test_dedicated_ipv4_is_all_green(pytester, fly, workers):
     assert "INFO     all-ok" in result.stdout.str()
 
 
-@XDIST
-def test_ipv4_only_listener(pytester, fly, workers):
-    result = run_remote(pytester, "v4-listener.example", fly["resolver"], fly["v4_port"], *workers)
+def test_ipv4_only_listener(pytester, fly):
+    result = run_remote(pytester, "v4-listener.example", fly["resolver"], fly["v4_port"])
     result.assert_outcomes(passed=2, failed=2)
     result.stdout.fnmatch_lines([f"*refused on [[]::1[]]:{fly['v4_port']}*IPv4 answers but IPv6 is refused*"])
     assert "ERROR    ipv4-only-listener" in result.stdout.str()
 
 
-@XDIST
-def test_nxdomain_is_a_failing_host_level_test_not_a_collection_error(pytester, fly, workers):
-    result = run_remote(pytester, "missing.fly.dev", fly["resolver"], fly["port"], *workers)
+def test_nxdomain_is_a_failing_host_level_test_not_a_collection_error(pytester, fly):
+    result = run_remote(pytester, "missing.fly.dev", fly["resolver"], fly["port"])
     result.assert_outcomes(failed=2, skipped=1)
     assert result.ret == 1
     result.stdout.fnmatch_lines(["*DNS for missing.fly.dev: A: nxdomain*AAAA: nxdomain*"])
     assert "error" not in result.outlines[-1]  # "2 failed, 1 skipped": no collection error
 
 
-@XDIST
-def test_a_name_with_only_aaaa(pytester, fly, workers):
-    result = run_remote(pytester, "v6only.fly.dev", fly["resolver"], fly["port"], *workers)
+def test_a_name_with_only_aaaa(pytester, fly):
+    result = run_remote(pytester, "v6only.fly.dev", fly["resolver"], fly["port"])
     result.assert_outcomes(passed=2, failed=1)
     result.stdout.fnmatch_lines(["*DNS for v6only.fly.dev: A: no-answer*no-a: *IPv4-only clients cannot reach it*"])
 
 
-@XDIST
-def test_a_resolver_that_does_not_answer_fails_clearly_within_the_lifetime(pytester, fly, workers):
-    result = run_remote(pytester, "silent.fly.dev", fly["resolver"], fly["port"], "--dns-lifetime", "1", *workers)
+def test_a_resolver_that_does_not_answer_fails_clearly_within_the_lifetime(pytester, fly):
+    result = run_remote(pytester, "silent.fly.dev", fly["resolver"], fly["port"], "--dns-lifetime", "1")
     result.assert_outcomes(failed=2, skipped=1)
     result.stdout.fnmatch_lines(
         [f"*DNS for silent.fly.dev: A: timeout*dns-timeout: {fly['resolver']} answered no query for silent.fly.dev*"]
@@ -211,13 +209,13 @@ def test_under_xdist_a_rotating_name_is_resolved_once_and_each_address_probed_on
 
 
 def test_without_host_remote_tests_skip_with_the_reason(pytester):
-    result = pytester.runpytest_subprocess("-m", "remote", "-p", "no:cacheprovider", "-rs", str(REMOTE_SUITE))
+    result = pytester.runpytest_subprocess("-m", "remote", *NESTED, "-rs", str(REMOTE_SUITE))
     result.assert_outcomes(skipped=3)
     result.stdout.fnmatch_lines(["*give --tcpreach-host HOST*"])
 
 
 def test_bad_plugin_options_are_one_clear_usage_error(pytester):
-    result = pytester.runpytest_subprocess("--family", "5", "-p", "no:cacheprovider", str(REMOTE_SUITE))
+    result = pytester.runpytest_subprocess("--family", "5", *NESTED, str(REMOTE_SUITE))
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*tcpreach: --tcpreach-family: takes 4, 6 or both, got '5' (from the command line)*"])
     assert "Traceback" not in result.stderr.str()
@@ -241,7 +239,7 @@ def test_a_bad_value_names_where_it_came_from(pytester, monkeypatch, where, mess
     else:
         pytester.makeini("[pytest]\ntcpreach_port = abc\n")
     pytester.makepyfile(test_nothing="def test_nothing():\n    pass\n")
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result = pytester.runpytest_subprocess(*NESTED)
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines([message])
     assert "Traceback" not in result.stderr.str()
