@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import subprocess
 import sys
@@ -10,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from server import HelloServer
+from tcpreach.cli import main
 from tcpreach.standins import Behaviour, StandIn
 from tcpreach.stub_dns import StubDNS
 
@@ -19,9 +22,25 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "tcpreach", *args], cwd=ROOT, capture_output=True, text=True, timeout=60, check=False
-    )
+    """``python -m tcpreach ARGS``, run in this process (milliseconds, not an interpreter's
+    start-up); ``test_as_a_subprocess`` below runs the real command once."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            code = main(list(args))
+        except SystemExit as exited:
+            code = int(exited.code or 0)
+    return subprocess.CompletedProcess(["python", "-m", "tcpreach", *args], code, out.getvalue(), err.getvalue())
+
+
+def test_as_a_subprocess(fly_like):
+    port, resolver = fly_like
+    done = subprocess.run(
+        [sys.executable, "-m", "tcpreach", "probe", "dedicated.fly.dev", "--port", str(port), "--resolver", resolver],
+        cwd=ROOT, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert (done.returncode, done.stderr) == (0, "")
+    assert done.stdout.splitlines()[-1] == "INFO     all-ok: all 2 targets answered as expected"
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +65,7 @@ def fly_like():
 
 def test_table_names_each_target_and_the_fly_finding(fly_like):
     port, resolver = fly_like
-    done = cli("probe", "hello-server.fly.dev", "--port", str(port), "--resolver", resolver)
+    done = cli("probe", "hello-server.fly.dev", "--port", str(port), "--resolver", resolver, "--retries", "0")
     assert done.returncode == 1, done.stderr
     rows = {line.split()[1]: line.split() for line in done.stdout.splitlines() if line.startswith(("ipv4", "ipv6"))}
     assert rows["127.0.0.2"][4] == "closed-without-data"
@@ -57,7 +76,7 @@ def test_table_names_each_target_and_the_fly_finding(fly_like):
 
 def test_json_document(fly_like):
     port, resolver = fly_like
-    done = cli("probe", "hello-server.fly.dev", "--port", str(port), "--resolver", resolver, "--json")
+    done = cli("probe", "hello-server.fly.dev", "--port", str(port), "--resolver", resolver, "--json", "--retries", "0")
     assert done.returncode == 1
     doc = json.loads(done.stdout)
     assert (doc["host"], doc["port"], doc["expect"]) == ("hello-server.fly.dev", port, "hello\\n")
@@ -97,7 +116,7 @@ def test_literal_with_port_needs_no_dns(fly_like):
 def test_expect_escapes(fly_like):
     port, _ = fly_like
     assert cli("probe", "::1", "--port", str(port), "--expect", "hello\\n").returncode == 0
-    wrong = cli("probe", "::1", "--port", str(port), "--expect", "bye\\n")
+    wrong = cli("probe", "::1", "--port", str(port), "--expect", "bye\\n", "--retries", "0")
     assert wrong.returncode == 1
     assert "wrong-greeting" in wrong.stdout
 
