@@ -29,7 +29,7 @@ LONG = 30.0  # a deadline the probes below must never wait for
 
 def outcome_of(standin: StandIn, expectation: Expectation, timeout: float = LONG):
     target = Target(Family.of(standin.host), standin.host, standin.port)
-    return probe_and_judge(target, CheckOptions(expectation=expectation, timeout=timeout))
+    return probe_and_judge(target, CheckOptions(expectation=expectation, timeout=timeout, retries=0))
 
 
 @pytest.mark.parametrize(

@@ -46,7 +46,7 @@ def target(address: str, port: int) -> Target:
 @pytest.mark.parametrize("behaviour", list(Behaviour), ids=str)
 def test_each_misbehaviour_gets_its_verdict(behaviour, address):
     with StandIn(behaviour, host=address) as server:
-        outcome = probe_and_judge(target(address, server.port), CheckOptions(timeout=0.5))
+        outcome = probe_and_judge(target(address, server.port), CheckOptions(timeout=0.3, retries=0))
     assert outcome.verdict is EXPECTED[behaviour], outcome.explanation
 
 
@@ -55,7 +55,7 @@ def test_a_port_nobody_listens_on_is_refused(address):
     with socket.socket(socket.AF_INET6 if ":" in address else socket.AF_INET) as placeholder:
         placeholder.bind((address, 0))  # bound, never listening: nobody accepts there
         port = placeholder.getsockname()[1]
-        outcome = probe_and_judge(target(address, port), CheckOptions(timeout=1))
+        outcome = probe_and_judge(target(address, port), CheckOptions(timeout=1, retries=0))
     assert outcome.verdict is Verdict.REFUSED
 
 

@@ -53,7 +53,7 @@ def edge(ca):
 
 
 def probe(capsys, *args):
-    code = main(["probe", *args, "--json", "--retries", "0"])
+    code = main(["probe", *args, "--json", "--retries", "0", *([] if "--timeout" in args else ["--timeout", "0.5"])])
     out, err = capsys.readouterr()
     assert err == ""
     return code, json.loads(out)
@@ -189,7 +189,7 @@ def test_the_remote_suite_over_tls(pytester, edge, ca_file):
     suite = str(Path(__file__).resolve().parents[1] / "remote")
     result = pytester.runpytest_subprocess(
         "-m", "remote", "--host", NAME, "--resolver", resolver, "--port", str(port), "--tls", "--ca", ca_file,
-        "--retries", "0", "-p", "no:cacheprovider", "-p", "no:hypothesispytest", suite,
+        "--retries", "0", "--probe-timeout", "0.5", "-p", "no:cacheprovider", "-p", "no:hypothesispytest", suite,
     )  # fmt: skip
     result.assert_outcomes(passed=4)
     result.stdout.fnmatch_lines([f"*127.0.0.1: TLSv1.3, SNI {NAME}; certificate for {NAME}, issued by*"])
