@@ -55,7 +55,7 @@ def fly():
 def run_remote(pytester, host, resolver, port, *extra):
     return pytester.runpytest_subprocess(
         "-m", "remote", "--host", host, "--resolver", resolver, "--port", str(port),
-        *NESTED, "--connectivity-json", "run.json", *extra, str(REMOTE_SUITE),
+        *NESTED, "--connectivity-json", "run.json", "--retries", "0", *extra, str(REMOTE_SUITE),
     )  # fmt: skip
 
 
