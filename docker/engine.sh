@@ -28,15 +28,25 @@ install_engine() {
     DEBIAN_FRONTEND=noninteractive apt-get install -y -q docker.io debootstrap >/dev/null
 }
 
+# The bridge's IPv6 gateway would run duplicate address detection when its first container
+# brings the link up, and the container's first IPv6 connections would wait 1-2 s for it.
+no_dad_on_bridge() {
+    [ "$(id -u)" -eq 0 ] && ip link show docker0 >/dev/null 2>&1 || return 0
+    sysctl -qw net.ipv6.conf.docker0.accept_dad=0 || true
+    ip -6 addr show dev docker0 scope global | awk '/inet6/ {print $2}' | while read -r address; do
+        ip -6 addr replace "$address" dev docker0 nodad || true
+    done
+}
+
 start() {
-    if answers; then say "an engine already answers; using it"; return 0; fi
+    if answers; then say "an engine already answers; using it"; no_dad_on_bridge; return 0; fi
     install_engine
     if [ "$(id -u)" -ne 0 ]; then say "dockerd needs root to start"; exit 1; fi
     say "starting dockerd (IPv6 $IPV6_CIDR), log in $LOG"
     dockerd --ipv6 --fixed-cidr-v6="$IPV6_CIDR" --experimental --ip6tables >"$LOG" 2>&1 &
     echo $! >"$PIDFILE"
     for _ in $(seq 1 150); do
-        if answers; then say "dockerd is up (pid $(cat "$PIDFILE"))"; return 0; fi
+        if answers; then say "dockerd is up (pid $(cat "$PIDFILE"))"; no_dad_on_bridge; return 0; fi
         if ! kill -0 "$(cat "$PIDFILE")" 2>/dev/null; then break; fi
         sleep 0.2
     done

@@ -21,7 +21,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from tcpreach.check import probe_and_judge
+from tcpreach.check import probe_all
 from tcpreach.expectation import Expectation, as_expectation
 from tcpreach.model import Family, Target, TargetOutcome, Verdict
 from tcpreach.options import CheckOptions
@@ -187,13 +187,18 @@ class ServiceContainer:
         out, err = self.container.get_logs()
         return bytes(out + err).decode("utf-8", "replace")
 
-    def wait_for_greeting(self, expect: Expectation | bytes, timeout: float = 30.0) -> TargetOutcome:
-        """Probe the published IPv4 binding until the greeting arrives (a verdict ``ok``).
+    def wait_for_greeting(
+        self, expect: Expectation | bytes, timeout: float = 30.0, every_binding: bool = True
+    ) -> TargetOutcome:
+        """Probe until the greeting arrives (a verdict ``ok``) on every binding, published and
+        the container's own, IPv4 and IPv6 (``every_binding=False``: the first published one).
 
         Connecting is not enough: docker-proxy accepts before the app listens, then closes
-        without data, the very symptom of Fly's shared IPv4.
+        without data, the very symptom of Fly's shared IPv4. Returns the outcome of the
+        published IPv4 (or the first binding) once all answered.
         """
         deadline = time.monotonic() + timeout
+        options = CheckOptions(expectation=as_expectation(expect), timeout=2.0, retries=0)
         last: TargetOutcome | None = None
         while time.monotonic() < deadline:
             state = self.inspect().get("State") or {}
@@ -203,13 +208,16 @@ class ServiceContainer:
                     f"the container stopped before greeting (exit code {code}); its logs:\n{self.logs()}"
                 )
             reach = self.reachable()
-            target = reach.published_ipv4 or reach.published_ipv6
-            if target is not None:
-                last = probe_and_judge(target, CheckOptions(expectation=as_expectation(expect), timeout=2.0))
-                if last.verdict is Verdict.OK:
-                    return last
+            first = reach.published_ipv4 or reach.published_ipv6
+            targets = reach.all() if every_binding else [first] if first else []
+            if targets:
+                outcomes = probe_all(targets, options)
+                waiting = [o for o in outcomes if o.verdict is not Verdict.OK]
+                if not waiting:
+                    return outcomes[0]
+                last = waiting[0]
             time.sleep(0.05)
-        seen = f"last probe: {last.verdict}, {last.explanation}" if last else "no published binding"
+        seen = f"last probe: {last.target.endpoint} {last.verdict}, {last.explanation}" if last else "no binding"
         raise ContainerNotReadyError(f"no greeting within {timeout:g} s ({seen}); the container's logs:\n{self.logs()}")
 
     def stop_gracefully(self, timeout: int) -> int:
