@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tcpreach.model import Ending, Family, ProbeResult, Target, Verdict
+from tcpreach.model import Ending, Family, ProbeResult, Target, TlsFailure, TlsObservation, Verdict
 from tcpreach.verdict import judge
 
 TARGET = Target(Family.IPV4, "192.0.2.1", 1848)
@@ -101,3 +101,56 @@ def test_byte_comparison_rules_hold_for_any_bytes(expect, got, ending):
 @given(expect=st.binary(min_size=1, max_size=32))
 def test_exact_greeting_then_eof_is_ok(expect):
     assert judge(connected(expect, Ending.EOF), expect).verdict is Verdict.OK
+
+
+def tls(failure=None, detail="", name="hello-server.fly.dev", handshake_s=0.01) -> TlsObservation:
+    return TlsObservation(name, handshake_s, failure=failure, detail=detail)
+
+
+def connected_tls(observation: TlsObservation, received: bytes = b"", ending: Ending = Ending.STOPPED) -> ProbeResult:
+    return ProbeResult(TARGET, connected=True, received=received, ending=ending, total_s=0.25, tls=observation)
+
+
+@pytest.mark.parametrize(
+    ("result", "verdict", "explanation"),
+    [
+        (connected_tls(tls(TlsFailure.UNTRUSTED, "unable to get local issuer certificate")), Verdict.TLS_UNTRUSTED,
+         "the certificate is not trusted: unable to get local issuer certificate (SNI hello-server.fly.dev)"),
+        (connected_tls(tls(TlsFailure.UNTRUSTED, "self-signed certificate", name=None)), Verdict.TLS_UNTRUSTED,
+         "the certificate is not trusted: self-signed certificate (no SNI)"),
+        (connected_tls(tls(TlsFailure.NAME_MISMATCH, "Hostname mismatch")), Verdict.TLS_NAME_MISMATCH,
+         "the certificate does not carry the name hello-server.fly.dev: Hostname mismatch"),
+        (connected_tls(tls(TlsFailure.EXPIRED, "certificate has expired")), Verdict.TLS_EXPIRED,
+         "the certificate has expired: certificate has expired (SNI hello-server.fly.dev)"),
+        (connected_tls(tls(TlsFailure.NOT_TLS, "wrong_version_number")), Verdict.TLS_NOT_SPOKEN,
+         "the server answered the ClientHello with bytes that are not TLS (wrong_version_number)"),
+        (connected_tls(tls(TlsFailure.HANDSHAKE, "unrecognized_name")), Verdict.TLS_HANDSHAKE_FAILED,
+         "the server ended the handshake with the alert unrecognized_name (SNI hello-server.fly.dev)"),
+        (connected_tls(tls(TlsFailure.HANDSHAKE, "the server closed the connection during the handshake")),
+         Verdict.TLS_HANDSHAKE_FAILED,
+         "the server closed the connection during the handshake (SNI hello-server.fly.dev)"),
+        (connected_tls(tls(handshake_s=None, detail="no answer to the ClientHello"), ending=Ending.DEADLINE),
+         Verdict.SILENT, "connected, then no answer to the TLS ClientHello within 250 ms"),
+        (connected_tls(tls(), b"hello\n", Ending.EOF), Verdict.OK, "received 'hello\\n', then end-of-stream"),
+        (ProbeResult(TARGET, connected=False, connect_errno=errno.ECONNREFUSED, total_s=0.002), Verdict.REFUSED,
+         "connection refused: nothing listens on that address and port"),
+        (ProbeResult(TARGET, connected=False, connect_timed_out=True, total_s=3.0), Verdict.TIMEOUT,
+         "no answer to the connection attempt within 3000 ms"),
+        (ProbeResult(TARGET, connected=False, connect_errno=errno.EADDRNOTAVAIL), Verdict.UNREACHABLE,
+         "cannot reach 192.0.2.1: EADDRNOTAVAIL (Cannot assign requested address)"),
+        (ProbeResult(TARGET, connected=False, connect_errno=errno.EIO), Verdict.UNREACHABLE,
+         "connect failed: EIO (Input/output error)"),
+        (ProbeResult(TARGET, connected=False, connect_errno=None), Verdict.UNREACHABLE,
+         "connect failed: unknown error"),
+        (ProbeResult(TARGET, connected=False, connect_errno=errno.ENETUNREACH, no_route=True), Verdict.UNREACHABLE,
+         "this client has no route to 192.0.2.1 (no route to that network): ENETUNREACH (Network is unreachable)"),
+        (ProbeResult(TARGET, connected=False, connect_errno=9999, no_route=True), Verdict.UNREACHABLE,
+         "this client has no route to 192.0.2.1 (no route): 9999 (Unknown error 9999)"),
+        (ProbeResult(TARGET, connected=True, ending=Ending.DEADLINE, total_s=0.0004), Verdict.SILENT,
+         "connected, then no byte and no close within 0 ms"),
+        (ProbeResult(TARGET, connected=True, received=b"hello\n", ending=Ending.DEADLINE, total_s=1.5),
+         Verdict.NO_CLOSE, "received 'hello\\n', but the connection was still open after 1500 ms"),
+    ],
+)  # fmt: skip
+def test_whole_explanations(result, verdict, explanation):
+    assert (judge(result, EXPECT).verdict, judge(result, EXPECT).explanation) == (verdict, explanation)
