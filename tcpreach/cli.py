@@ -39,10 +39,12 @@ from tcpreach.report import format_report, report_json
 from tcpreach.targets import (
     UsageError,
     hostname_problem,
+    parse_ca_file,
     parse_host,
     parse_port,
     parse_resolver,
     parse_seconds,
+    parse_server_name,
     to_ascii,
 )
 
@@ -97,19 +99,6 @@ def _regex(text: str) -> bytes:
     data = text.encode("utf-8", "surrogateescape")
     Expectation(data, Match.REGEX)  # compiles it: a bad pattern is a usage error
     return data
-
-
-def _server_name(text: str) -> str:
-    name = to_ascii(text.rstrip("."))
-    if (problem := hostname_problem(name)) is not None:
-        raise UsageError(f"{text!r} is not a host name: {problem}")
-    return name
-
-
-def _ca_file(text: str) -> str:
-    if not Path(text).is_file():
-        raise UsageError(f"no CA file at {text!r}: give a PEM file of CA certificates")
-    return text
 
 
 def tls_of(args: argparse.Namespace, parser: argparse.ArgumentParser) -> TlsSettings | None:
@@ -178,14 +167,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     probe.add_argument(
         "--sni",
-        type=_typed(_server_name),
+        type=_typed(parse_server_name),
         default=None,
         metavar="NAME",
         help="with --tls: the name sent as SNI and checked on the certificate",
     )
     probe.add_argument(
         "--ca",
-        type=_typed(_ca_file),
+        type=_typed(parse_ca_file),
         default=None,
         metavar="FILE",
         help="with --tls: trust the CAs in this PEM file instead of the system's",

@@ -27,11 +27,12 @@ from tcpreach.report import failure_message
 from tcpreach.targets import (
     UsageError,
     local_addresses,
+    parse_ca_file,
     parse_host,
     parse_port,
     parse_resolver,
     parse_seconds,
-    to_ascii,
+    parse_server_name,
 )
 
 _FAMILIES = {"4": (Family.IPV4,), "6": (Family.IPV6,), "both": BOTH}
@@ -102,14 +103,9 @@ def _tls(config: pytest.Config) -> TlsSettings | None:
             raise UsageError(f"{BY_NAME['sni'].flag} and {BY_NAME['ca'].flag} go with {BY_NAME['tls'].flag}")
         return None
 
-    def ca_file(text: str) -> str:
-        if not Path(text).is_file():
-            raise UsageError(f"no CA file at {text!r}: give a PEM file of CA certificates")
-        return text
-
     return TlsSettings(
-        server_name=_parsed(config, "sni", lambda t: to_ascii(t.rstrip("."))) if sni else None,
-        ca_file=_parsed(config, "ca", ca_file) if ca else None,
+        server_name=_parsed(config, "sni", parse_server_name) if sni else None,
+        ca_file=_parsed(config, "ca", parse_ca_file) if ca else None,
     )
 
 

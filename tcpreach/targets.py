@@ -7,6 +7,7 @@ import re
 import socket
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 
 from tcpreach.model import Family, Resolution, Source, Target
 
@@ -130,6 +131,21 @@ def _check_shorthand(text: str) -> None:
     meant = ipv4_shorthand(text.split("%", 1)[0])
     if meant is not None:
         raise UsageError(f"{text!r} is an IPv4 shorthand, not a name: write {meant} if that is the address you mean")
+
+
+def parse_ca_file(text: str) -> str:
+    """A PEM file of CA certificates that exists (``--ca``)."""
+    if not Path(text).is_file():
+        raise UsageError(f"no CA file at {text!r}: give a PEM file of CA certificates")
+    return text
+
+
+def parse_server_name(text: str) -> str:
+    """A name to send as SNI (``--sni``): a valid host name, in its IDNA form."""
+    name = to_ascii(text.rstrip("."))
+    if (problem := hostname_problem(name)) is not None:
+        raise UsageError(f"{text!r} is not a host name: {problem}")
+    return name
 
 
 def parse_resolver(text: str) -> tuple[str, int]:
