@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tcpreach.diagnosis import diagnose, errors, findings_for
+from tcpreach.diagnosis import diagnose, errors, findings_for, tls_path_findings, verdict_remedy
 from tcpreach.model import (
     DnsAnswer,
     DnsStatus,
@@ -16,6 +16,7 @@ from tcpreach.model import (
     Source,
     Target,
     TargetOutcome,
+    TlsObservation,
     Verdict,
 )
 
@@ -221,3 +222,149 @@ def test_errors_come_first():
     )
     severities = [f.severity for f in findings]
     assert severities == sorted(severities, key=[Severity.ERROR, Severity.WARNING, Severity.INFO].index)
+
+
+# -- whole findings, message and remedy included ---------------------------------------
+def test_dns_findings_in_full():
+    timeout = DnsAnswer(Family.IPV4, DnsStatus.TIMEOUT, detail="no answer within 5 s, 6 queries sent")
+    half = Resolution(
+        "half.fly.dev", resolver="10.0.0.53:53", dns=(timeout, DnsAnswer(Family.IPV6, DnsStatus.OK, (V6,)))
+    )
+    both = Resolution("x.fly.dev", resolver="10.0.0.53:53",
+                      dns=(timeout, DnsAnswer(Family.IPV6, DnsStatus.TIMEOUT, detail="no answer")))  # fmt: skip
+    gone = (DnsAnswer(Family.IPV4, DnsStatus.NXDOMAIN), DnsAnswer(Family.IPV6, DnsStatus.NXDOMAIN))
+    nx = Resolution("gone.fly.dev", resolver="system", dns=gone)
+    failed = Resolution("x.example", resolver="system",
+                        dns=(DnsAnswer(Family.IPV4, DnsStatus.ERROR, detail="the server answered SERVFAIL"),
+                             DnsAnswer(Family.IPV6, DnsStatus.NO_NAMESERVERS, detail="none")))  # fmt: skip
+    assert diagnose(half, [outcome(V6, Verdict.OK)]) == (
+        Finding(
+            "dns-timeout",
+            Severity.ERROR,
+            "A for half.fly.dev timed out at 10.0.0.53:53 (no answer within 5 s, 6 queries sent) while AAAA "
+            "answered: the A addresses were never tested",
+            "the resolver, or the path to it, lost or dropped the A queries: run the check again; if it repeats, "
+            "ask another resolver (--resolver IP[:PORT]) and tell the resolver's operator",
+        ),
+    )
+    assert diagnose(both, []) == (
+        Finding(
+            "dns-timeout",
+            Severity.ERROR,
+            "10.0.0.53:53 answered no query for x.fly.dev (no answer within 5 s, 6 queries sent)",
+            "check that the resolver is reachable from here (--resolver IP[:PORT] to choose one), then retry",
+        ),
+    )
+    assert diagnose(nx, []) == (
+        Finding(
+            "nxdomain",
+            Severity.ERROR,
+            "gone.fly.dev does not exist in DNS (NXDOMAIN from system)",
+            "check the name; for a Fly app, 'fly apps list' shows the names, and a new app's <app>.fly.dev "
+            "appears once it has an IP ('fly ips list')",
+        ),
+    )
+    assert diagnose(failed, []) == (
+        Finding(
+            "dns-error",
+            Severity.ERROR,
+            "A and AAAA for x.example failed at system: the server answered SERVFAIL",
+            "check the resolver configuration (/etc/resolv.conf, or --resolver IP[:PORT])",
+        ),
+    )
+
+
+def test_listener_and_service_down_findings_in_full():
+    v4_only = diagnose(dns("example.com"), [outcome(V4, Verdict.OK), outcome(V6, Verdict.REFUSED)])
+    assert v4_only == (
+        Finding(
+            "ipv4-only-listener",
+            Severity.ERROR,
+            "IPv4 answers but IPv6 is refused: the server listens on 0.0.0.0 only",
+            "bind [::] with IPV6_V6ONLY off (dual-stack), e.g. socket.create_server(('::', port), "
+            "family=AF_INET6, dualstack_ipv6=True)",
+            (V6,),
+        ),
+    )
+    down = diagnose(dns(), [outcome(V4, Verdict.REFUSED), outcome(V6, Verdict.TIMEOUT)])
+    assert down == (
+        Finding(
+            "service-down",
+            Severity.ERROR,
+            f"no target accepted a connection ({V4} refused, {V6} timeout)",
+            "is the service running and listening on this port? On Fly.io: 'fly status', 'fly logs'; a stopped "
+            "machine should start on connection unless auto_start_machines is off",
+            (V4, V6),
+        ),
+    )
+    assert diagnose(dns(), [outcome(V4, Verdict.OK), outcome(V6, Verdict.OK)]) == (
+        Finding("all-ok", Severity.INFO, "all 2 targets answered as expected"),
+    )
+
+
+def tls_outcome(address: str, days: float | None, name: str | None = "hello-server.fly.dev") -> TargetOutcome:
+    target = Target(Family.of(address), address, 1848, Source.DNS)
+    observed = TlsObservation(name, 0.01, version="TLSv1.3", expires_in_days=days)
+    return TargetOutcome(ProbeResult(target, connected=True, tls=observed), Verdict.OK, "ok")
+
+
+def test_tls_findings_in_full():
+    soon = diagnose(dns(), [tls_outcome(V4, 13.5), tls_outcome(V6, 30)])
+    assert soon == (
+        Finding(
+            "tls-expires-soon",
+            Severity.WARNING,
+            f"the certificate expires in 13.5 days ({V4})",
+            "renew it now ('fly certs show NAME' on Fly.io tells when it renews)",
+            (V4,),
+        ),
+        Finding("all-ok", Severity.INFO, "all 2 targets answered as expected"),
+    )
+    assert diagnose(dns(), [tls_outcome(V4, 14), tls_outcome(V6, None)]) == (
+        Finding("all-ok", Severity.INFO, "all 2 targets answered as expected"),
+    )
+    unnamed = diagnose(Resolution(V4, literal=True), [tls_outcome(V4, 90, name=None)])
+    assert unnamed == (
+        Finding("all-ok", Severity.INFO, "all 1 targets answered as expected"),
+        Finding(
+            "tls-no-sni",
+            Severity.INFO,
+            "TLS was spoken without SNI and without a name check (a literal address): a shared edge such as "
+            "Fly's routes by SNI and would refuse it",
+            "give --sni NAME to send the name and check the certificate against it",
+            (V4,),
+        ),
+    )
+
+
+def test_tls_path_findings_in_full():
+    over_tls = [tls_outcome(V4, 90), tls_outcome(V6, 90)]
+    plain = [outcome(V4, Verdict.CLOSED_WITHOUT_DATA)]
+    assert tls_path_findings("hello-server.fly.dev", 1848, over_tls, plain) == [
+        Finding(
+            "fly-tls-sni-only",
+            Severity.WARNING,
+            f"over TLS with SNI hello-server.fly.dev the shared IPv4 answers, while plain TCP there is {V4} "
+            "closed-without-data: IPv4 clients must speak TLS and send SNI hello-server.fly.dev",
+            "connect with TLS and SNI hello-server.fly.dev (for example: openssl s_client -connect "
+            "hello-server.fly.dev:1848 -servername hello-server.fly.dev); plain-TCP IPv4 clients need a dedicated "
+            "IPv4 ('fly ips allocate-v4')",
+            (V4,),
+        )
+    ]
+    assert tls_path_findings("hello-server.fly.dev", 1848, over_tls, [outcome(V4, Verdict.OK)]) == []
+    assert tls_path_findings("hello-server.fly.dev", 1848, [tls_outcome(V6, 90)], plain) == []
+
+
+@pytest.mark.parametrize(
+    ("verdict", "no_route", "starts"),
+    [
+        (Verdict.UNREACHABLE, True, "this client has no route to that address"),
+        (Verdict.UNREACHABLE, False, "a router on the way answered"),
+        (Verdict.OK, False, ""),
+        (Verdict.TLS_EXPIRED, False, "renew the certificate"),
+    ],
+)
+def test_the_remedy_of_one_verdict(verdict, no_route, starts):
+    remedy = verdict_remedy(outcome(V4, verdict, no_route=no_route))
+    assert remedy.startswith(starts) and (remedy == "") is (starts == "")
