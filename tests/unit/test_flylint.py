@@ -358,3 +358,47 @@ TOML_VALUES = st.recursive(
 def test_any_toml_document_gives_findings_never_an_exception(config):
     findings = lint_config(config)
     assert all(f.severity in Severity and f.code and f.message for f in findings)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (SEED_HTTP_SERVICE, ("http-service-for-raw-tcp", "http_service",
+         "[http_service] puts Fly's HTTP proxy in front: it parses the bytes as HTTP and breaks a raw TCP protocol "
+         "(the client sees the connection closed or an HTTP error)",
+         'replace it with [[services]] protocol = "tcp", internal_port = 1848, and [[services.ports]] port = 1848, '
+         "handlers = []")),
+        (GOOD.replace("handlers = []", 'handlers = ["http"]'), ("handlers-on-raw-tcp", "services[0].ports[0].handlers",
+         "the 'http' handler makes Fly's proxy terminate HTTP on this port: a raw TCP greeting never reaches the "
+         "client as written", "set handlers = [] so the bytes pass through untouched")),
+        (GOOD.replace("handlers = []", 'handlers = ["proxy_proto"]'), ("handlers-on-raw-tcp",
+         "services[0].ports[0].handlers",
+         "proxy_proto prepends a PROXY protocol header to each connection: the server must parse it",
+         "remove it unless the server reads the PROXY header")),
+        (GOOD + "    port = 1848\n", ("misplaced-key", "services[0].tcp_checks[0].port",
+         "'port' does not belong in services[0].tcp_checks[0]", "service checks use the service's internal_port")),
+        (GOOD + '  [[services.script_checks]]\n    command = "/check"\n', ("ignored-key", "services[0].script_checks",
+         "flyctl ignores 'script_checks' silently: it has no effect",
+         "remove it; use [[services.tcp_checks]] or top-level [checks] for health checks")),
+        (GOOD.replace("kill_signal", "kil_signal"), ("unknown-key", "kil_signal",
+         "unknown key 'kil_signal' in the top level", "check the spelling against Fly.io's fly.toml reference")),
+        (GOOD.replace('interval = "15s"', 'interval = "15 seconds"'), ("bad-duration",
+         "services[0].tcp_checks[0].interval", "services[0].tcp_checks[0].interval = '15 seconds' is not a duration",
+         'write a number with a unit, such as "500ms", "15s" or "1m"')),
+        (GOOD.replace('kill_signal = "SIGINT"', 'kill_signal = "SIGUSR1"'), ("kill-signal-unhandled", "kill_signal",
+         "the server handles SIGINT and SIGTERM, not SIGUSR1: Fly would kill it after kill_timeout",
+         'set kill_signal = "SIGINT" (Fly\'s default) or "SIGTERM"')),
+        ('app = "x"\nkill_timeout = 600\n' + GOOD.split("\n", 2)[2], ("bad-duration", "kill_timeout",
+         "kill_timeout is 600 s; Fly allows 300", "")),
+        (GOOD.replace('protocol = "tcp"', 'protocol = "tcp"\n  auto_stop_machines = "sometimes"'), ("bad-value",
+         "services[0].auto_stop_machines",
+         "auto_stop_machines must be \"off\", \"stop\" or \"suspend\", got 'sometimes'", "")),
+        (GOOD + "[experimental]\n  allowed_public_ports = [1848]\n", ("ignored-key",
+         "experimental.allowed_public_ports", "flyctl ignores [experimental] allowed_public_ports silently",
+         "list the ports in [[services.ports]]")),
+    ],
+    ids=["http-service", "http-handler", "proxy-proto", "port-in-check", "script-checks", "unknown-key",
+         "bad-duration", "kill-signal", "kill-timeout", "auto-stop", "allowed-public-ports"],
+)  # fmt: skip
+def test_each_mistake_in_full(text, expected):
+    assert [(f.code, f.key, f.message, f.remedy) for f in lint(text) if f.severity is not Severity.INFO] == [expected]
