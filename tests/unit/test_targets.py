@@ -11,12 +11,15 @@ from tcpreach.targets import (
     HostSpec,
     UsageError,
     hostname_problem,
+    ipv4_shorthand,
+    is_literal,
     local_addresses,
     parse_host,
     parse_port,
     parse_resolver,
     parse_seconds,
     targets_of,
+    to_ascii,
 )
 
 
@@ -144,3 +147,88 @@ def test_the_seconds_parser_gives_a_bounded_number_or_the_usage_error(text):
         assert "must be a number of seconds above 0 and at most 3600" in str(exc)  # noqa: PT017
     else:
         assert 0 < value <= 3600
+
+
+@pytest.mark.parametrize(
+    ("name", "problem"),
+    [
+        ("a" * 63 + ".example", None),
+        ("a" * 64 + ".example", f"label {'a' * 64!r} is not 1-63 letters, digits or inner hyphens"),
+        (".".join(["a" * 63] * 3 + ["a" * 61]), None),  # 253 characters
+        (".".join(["a" * 63] * 3 + ["a" * 62]), "the name is 254 characters long; at most 253"),
+        (".".join(["a" * 63] * 3 + ["a" * 61]) + ".", None),  # a trailing dot does not count
+        ("", "the name is empty"),
+        (".", "the name is empty"),
+        ("-a.example", "label '-a' is not 1-63 letters, digits or inner hyphens"),
+        ("a-.example", "label 'a-' is not 1-63 letters, digits or inner hyphens"),
+        ("a..example", "label '' is not 1-63 letters, digits or inner hyphens"),
+        ("a-b.example", None),
+    ],
+    ids=["label-63", "label-64", "name-253", "name-254", "trailing-dot", "empty", "dot", "leading-hyphen",
+         "trailing-hyphen", "empty-label", "inner-hyphen"],
+)  # fmt: skip
+def test_host_name_boundaries(name, problem):
+    assert hostname_problem(name) == problem
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [("1", 1), ("65535", 65535), (" 80 ", 80), ("0", None), ("65536", None), ("-1", None), ("4_2", None),
+     ("\uff11", None), ("", None), (80, 80)],
+)  # fmt: skip
+def test_port_boundaries(text, value):
+    if value is None:
+        with pytest.raises(UsageError) as refused:
+            parse_port(text)
+        assert str(refused.value) == f"port must be an integer in 1..65535, got {text!r}"
+    else:
+        assert parse_port(text) == value
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [("0.001", 0.001), ("3600", 3600.0), (".5", 0.5), ("5.", 5.0), (" 2 ", 2.0), ("0", None), ("3600.5", None),
+     ("-1", None), ("inf", None), ("1e3", None), ("", None)],
+)  # fmt: skip
+def test_seconds_boundaries(text, value):
+    if value is None:
+        with pytest.raises(UsageError) as refused:
+            parse_seconds(text, "--timeout")
+        assert str(refused.value) == f"--timeout must be a number of seconds above 0 and at most 3600, got {text!r}"
+    else:
+        assert parse_seconds(text, "--timeout") == value
+
+
+@pytest.mark.parametrize(
+    ("text", "meant"),
+    [("127.1", "127.0.0.1"), ("0x7f.1", "127.0.0.1"), ("2130706433", "127.0.0.1"), ("10.1.2", "10.1.0.2"),
+     ("127.0.0.1", None), ("example", None), ("1.example", None), ("", None), ("::1", None), ("abc", None)],
+)  # fmt: skip
+def test_ipv4_shorthands(text, meant):
+    assert ipv4_shorthand(text) == meant
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("127.1", "'127.1' is an IPv4 shorthand, not a name: write 127.0.0.1 if that is the address you mean"),
+        ("127.1:80", "'127.1' is an IPv4 shorthand, not a name: write 127.0.0.1 if that is the address you mean"),
+        ("127.0.0.1%lo", "'127.0.0.1%lo': a scope (%interface) belongs to IPv6 link-local addresses, not IPv4"),
+        ("127.0.0.1%lo:80", "'127.0.0.1%lo:80': a scope (%interface) belongs to IPv6 link-local addresses, not IPv4"),
+    ],
+)
+def test_addresses_that_are_refused_say_why(text, message):
+    with pytest.raises(UsageError) as refused:
+        parse_host(text)
+    assert str(refused.value) == message
+
+
+def test_a_link_local_ipv6_keeps_its_scope():
+    assert parse_host("fe80::1%eth0") == HostSpec("fe80::1%eth0", None, literal=True)
+    assert is_literal("fe80::1%eth0")
+
+
+def test_idna():
+    assert (to_ascii("bücher.example"), to_ascii("example.com")) == ("xn--bcher-kva.example", "example.com")
+    with pytest.raises(UsageError):
+        to_ascii("a" * 64 + "ü.example")
