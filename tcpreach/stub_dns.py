@@ -11,7 +11,7 @@ only that type unanswered); ``rotate`` names
 get one record of their list per answer, the next one each time (DNS that rotates);
 ``truncate`` names get an empty answer with the TC bit over UDP, and the full answer over
 TCP on the same port (an answer too large for a datagram); ``lose_first`` leaves the first
-copies of every question unanswered, as a lossy path would.
+copies of every question unanswered, as a lossy path would; ``servfail`` names get SERVFAIL.
 """
 
 from __future__ import annotations
@@ -51,12 +51,14 @@ class StubDNS:
         rotate: Iterable[str] = (),
         truncate: Iterable[str] = (),
         lose_first: int = 0,
+        servfail: Iterable[str] = (),
     ) -> None:
         self.zone = {_key(name): {t.upper(): list(v) for t, v in types.items()} for name, types in zone.items()}
         self.slow = {_key(name): delay for name, delay in (slow or {}).items()}
         self.silent = {name.rstrip(".").lower().replace("./", "/") for name in silent}
         self.rotate = {_key(name) for name in rotate}
         self.truncate = {_key(name) for name in truncate}
+        self.servfail = {_key(name) for name in servfail}
         self.lose_first = lose_first  # the first N queries of each (name, type) go unanswered: a lossy path
         self._seen: dict[tuple[str, str], int] = {}
         self._turns: dict[tuple[str, str], int] = {}
@@ -152,7 +154,9 @@ class StubDNS:
         question = query.question[0]
         name, rdtype = _key(question.name.to_text()), dns.rdatatype.to_text(question.rdtype)
         records = self.zone.get(name)
-        if records is None:
+        if name in self.servfail:
+            response.set_rcode(dns.rcode.SERVFAIL)
+        elif records is None:
             response.set_rcode(dns.rcode.NXDOMAIN)
         else:
             values = records.get(rdtype, [])

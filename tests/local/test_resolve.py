@@ -117,3 +117,12 @@ def test_a_lost_query_is_sent_again_within_the_lifetime_and_not_without_retries(
         once = resolve("once.example", (Family.IPV4,), resolver=server.address, lifetime=1, resend=False)
     assert [(a.status, a.addresses) for a in resolved.dns] == [(DnsStatus.OK, ("127.0.0.30",))]
     assert [(a.status, a.detail) for a in once.dns] == [(DnsStatus.TIMEOUT, "no answer within 1 s, 1 query sent")]
+
+
+def test_servfail_is_a_dns_error_with_the_servers_word():
+    with StubDNS({}, servfail=["broken.example"]) as server:
+        resolution = resolve("broken.example", resolver=server.address, lifetime=2)
+    assert [(a.rdtype, a.status, a.detail) for a in resolution.dns] == [
+        ("A", DnsStatus.ERROR, "the server answered SERVFAIL"),
+        ("AAAA", DnsStatus.ERROR, "the server answered SERVFAIL"),
+    ]
