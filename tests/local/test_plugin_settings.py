@@ -1,0 +1,72 @@
+"""The plugin's settings as a foreign project sees them: command line over environment over
+ini over the defaults, the retry defaults, the families (pytester, in-process)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+pytestmark = pytest.mark.local
+
+REPORT = """
+import json
+import pathlib
+
+
+def test_settings(tcpreach_settings):
+    s = tcpreach_settings
+    remote, local = s.options_for(remote=True), s.options_for(remote=False)
+    pathlib.Path("settings.json").write_text(json.dumps({
+        "port": s.options.port, "families": list(s.options.families), "timeout": s.options.timeout,
+        "retries_remote": remote.retries, "retries_local": local.retries, "expect": s.options.expectation.data.hex(),
+        "match": str(s.options.expectation.match), "keep_open": s.options.expectation.keep_open,
+        "tls": None if s.options.tls is None else [s.options.tls.server_name, s.options.tls.ca_file],
+        "accept": s.accept_shared_ipv4,
+    }))
+"""
+
+
+def settings(pytester, *args, ini=""):
+    pytester.makeini(f"[pytest]\n{ini}")
+    pytester.makepyfile(test_report=REPORT)
+    result = pytester.runpytest_inprocess("-p", "no:cacheprovider", "-p", "no:hypothesispytest", *args)
+    result.assert_outcomes(passed=1)
+    return json.loads((pytester.path / "settings.json").read_text())
+
+
+def test_the_defaults(pytester):
+    assert settings(pytester) == {
+        "port": 1848, "families": ["ipv4", "ipv6"], "timeout": 3.0, "retries_remote": 2, "retries_local": 0,
+        "expect": b"hello\n".hex(), "match": "exact", "keep_open": False, "tls": None, "accept": False,
+    }  # fmt: skip
+
+
+def test_command_line_over_environment_over_ini(pytester, monkeypatch):
+    ini = "tcpreach_port = 1000\ntcpreach_family = 6\ntcpreach_probe_timeout = 7\ntcpreach_retries = 5"
+    assert [settings(pytester, ini=ini)[k] for k in ("port", "families", "timeout", "retries_local")] == [
+        1000, ["ipv6"], 7.0, 5
+    ]  # fmt: skip
+    monkeypatch.setenv("TCPREACH_PORT", "2000")
+    monkeypatch.setenv("TCPREACH_FAMILY", "4")
+    assert [settings(pytester, ini=ini)[k] for k in ("port", "families", "timeout")] == [2000, ["ipv4"], 7.0]
+    chosen = settings(pytester, "--tcpreach-port", "3000", "--tcpreach-family", "both", ini=ini)
+    assert [chosen[k] for k in ("port", "families", "timeout")] == [3000, ["ipv4", "ipv6"], 7.0]
+
+
+def test_explicit_retries_apply_to_remote_and_local_alike(pytester):
+    chosen = settings(pytester, "--tcpreach-retries", "0")
+    assert (chosen["retries_remote"], chosen["retries_local"]) == (0, 0)
+
+
+def test_expectation_tls_and_flags_from_ini(pytester, tmp_path):
+    ca = tmp_path / "ca.pem"
+    ca.write_text("not checked until a handshake\n")
+    ini = (
+        f"tcpreach_expect_prefix = +OK\\r\\n\ntcpreach_keep_open = true\ntcpreach_tls = yes\n"
+        f"tcpreach_sni = mail.example\ntcpreach_ca = {ca}\ntcpreach_accept_shared_ipv4 = 1"
+    )
+    chosen = settings(pytester, ini=ini)
+    assert [chosen[k] for k in ("expect", "match", "keep_open", "tls", "accept")] == [
+        b"+OK\r\n".hex(), "prefix", True, ["mail.example", str(ca)], True
+    ]  # fmt: skip
