@@ -29,7 +29,7 @@ def test_settings(tcpreach_settings):
 
 def settings(pytester, *args, ini=""):
     pytester.makeini(f"[pytest]\n{ini}")
-    pytester.makepyfile(test_report=REPORT)
+    pytester.makepyfile(test_inner_settings_report=REPORT)  # a name no module of ours has
     result = pytester.runpytest_inprocess("-p", "no:cacheprovider", "-p", "no:hypothesispytest", *args)
     result.assert_outcomes(passed=1)
     return json.loads((pytester.path / "settings.json").read_text())
