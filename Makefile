@@ -1,6 +1,6 @@
 # Everything a fresh machine needs, behind two commands:
 #   make serve   set up, then run the hello server on port 1848
-#   make test    set up (venv, and as root the Docker engine and base image), run the whole suite
+#   make test    set up (venv; as root the Docker engine, base image, HAProxy and Knot), run the whole suite
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
