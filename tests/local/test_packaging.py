@@ -1,7 +1,7 @@
 """The wheel as someone else installs it: a fresh virtual environment, beside another
 plugin that owns ``--host``, ``--port`` and ``--retries``, in projects that are not ours.
 
-The fresh environment gets the wheel through its own pip (offline: ``--no-index``) and
+The fresh environment gets the wheel through pip (offline: ``--no-index``) and
 its dependencies (pytest, dnspython and what they need) as a folder of links to this
 environment's copies, so nothing is downloaded and this checkout is not on its path.
 """
@@ -214,13 +214,14 @@ def wheel(tmp_path_factory) -> Path:
 def fresh_python(wheel, tmp_path_factory) -> Path:
     """A new venv with the wheel, its dependencies linked, and the other plugin."""
     home = tmp_path_factory.mktemp("fresh")
-    venv.create(home / "venv", with_pip=True)
+    venv.create(home / "venv", with_pip=False)  # this environment's pip installs into it (--python)
     python = home / "venv" / "bin" / "python"
     subprocess.run(
-        [python, "-m", "pip", "install", "--quiet", "--no-index", "--no-deps", str(wheel)],
+        [sys.executable, "-m", "pip", "--python", str(python), "install", "--quiet", "--no-index", "--no-deps",
+         str(wheel)],
         check=True,
         capture_output=True,
-    )
+    )  # fmt: skip
     site = Path(
         subprocess.check_output(
             [python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"], text=True
