@@ -76,14 +76,14 @@ def test_ipv4_mapped_literal_uses_an_ipv6_socket(hello_server):
 
 def test_ipv4_only_listener_is_diagnosed():
     with HelloServer(host="0.0.0.0", port=0) as srv:
-        report = check_targets("ipv4-only", [target(a, srv.port) for a in LOOPBACK])
+        report = check_targets("ipv4-only", [target(a, srv.port) for a in LOOPBACK], CheckOptions(retries=0))
     assert [o.verdict for o in report.outcomes] == [Verdict.OK, Verdict.REFUSED]
     assert [f.code for f in report.findings] == ["ipv4-only-listener"]
 
 
 def test_ipv6_only_listener_is_diagnosed():
     with StandIn(Behaviour.HELLO, host="::", v6only=True) as srv:
-        report = check_targets("ipv6-only", [target(a, srv.port) for a in LOOPBACK])
+        report = check_targets("ipv6-only", [target(a, srv.port) for a in LOOPBACK], CheckOptions(retries=0))
     assert [o.verdict for o in report.outcomes] == [Verdict.REFUSED, Verdict.OK]
     assert [f.code for f in report.findings] == ["ipv6-only-listener"]
 
