@@ -3,6 +3,7 @@ answer a request, and the read that stops as soon as the answer is known (loopba
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import json
 import socket
@@ -173,3 +174,50 @@ def test_version(capsys):
     with pytest.raises(SystemExit) as exited:
         main(["--version"])
     assert (exited.value.code, capsys.readouterr().out) == (0, f"python -m tcpreach {__version__}\n")
+
+
+def _serve_one(handler):
+    """A listener on 127.0.0.1 whose first connection is given to ``handler`` in a thread."""
+    listener = socket.create_server(("127.0.0.1", 0))
+
+    def run() -> None:
+        conn, _ = listener.accept()
+        with conn, contextlib.suppress(OSError):
+            handler(conn)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return listener, thread
+
+
+def test_a_flood_stops_at_the_read_cap():
+    def flood(conn):
+        while True:
+            conn.sendall(b"x" * 65536)
+
+    listener, thread = _serve_one(flood)
+    with listener:
+        expectation = Expectation(rb"never", Match.REGEX)
+        target = Target(Family.IPV4, "127.0.0.1", listener.getsockname()[1])
+        outcome = probe_and_judge(target, CheckOptions(expectation=expectation, timeout=30, retries=0))
+    thread.join(5)  # the probe closed: the flood ends
+    r = outcome.result
+    assert (outcome.verdict, r.ending, len(r.received)) == (Verdict.WRONG_GREETING, Ending.CAPPED, 4096)
+
+
+def test_a_trickle_meets_the_whole_read_deadline_not_a_per_byte_one():
+    # One byte every 50 ms forever: a deadline per recv() would never end; the read's does.
+    stop = threading.Event()
+
+    def trickle(conn):
+        while not stop.wait(0.05):
+            conn.sendall(b"h")
+
+    listener, thread = _serve_one(trickle)
+    with listener:
+        target = Target(Family.IPV4, "127.0.0.1", listener.getsockname()[1])
+        outcome = probe_and_judge(target, CheckOptions(expectation=Expectation(b"h" * 10_000), timeout=0.5, retries=0))
+        stop.set()
+    thread.join(5)
+    assert (outcome.verdict, outcome.result.ending) == (Verdict.TRUNCATED, Ending.DEADLINE)
+    assert 0 < len(outcome.result.received) < 10_000
