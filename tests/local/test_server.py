@@ -20,6 +20,7 @@ import pytest
 
 from server import HelloServer
 from server.cli import explain_bind_error, signal_handler
+from tcpreach.expectation import Expectation
 from tcpreach.model import Ending, Family, Target, Verdict
 from tcpreach.probe import probe
 from tcpreach.verdict import judge
@@ -203,6 +204,7 @@ def run_cli(*args: str, env: dict[str, str] | None = None, prefix: tuple[str, ..
         (["--greeting", "bad\\"], {}, "bad escape in greeting"),
         (["--greeting", "\\q"], {}, "unknown escape '\\q' at position 0"),
         (["--greeting", ""], {}, "the greeting is empty"),
+        (["--greeting", "x" * 4097], {}, "greeting is 4097 bytes; at most 4096"),
         (["--port", "4_2"], {}, "port must be an integer in 0..65535"),
         (["--port", "\uff11\uff12"], {}, "port must be an integer in 0..65535"),
         (["--log-level", "loud"], {}, "invalid choice"),
@@ -216,6 +218,7 @@ def run_cli(*args: str, env: dict[str, str] | None = None, prefix: tuple[str, ..
         "greeting-escape",
         "greeting-unknown-escape",
         "greeting-empty",
+        "greeting-too-long",
         "port-underscore",
         "port-full-width",
         "log-level",
@@ -325,8 +328,15 @@ def test_bind_error_messages_say_what_to_do():
 def test_constructor_rejects_what_cannot_work():
     with pytest.raises(ValueError, match=r"port must be in 0\.\.65535"):
         HelloServer(port=70000)
-    with pytest.raises(ValueError, match="greeting must be at most"):
-        HelloServer(greeting=b"x" * 5000)
+    with pytest.raises(ValueError, match=r"^greeting must be at most 4096 bytes, got 4097$"):
+        HelloServer(greeting=b"x" * 4097)
+
+
+def test_the_largest_greeting_is_written_whole(spawn_server):
+    server = spawn_server("--greeting", "x" * 4096, "--host", "127.0.0.1")
+    greeting = Expectation(b"x" * 4096)  # its read cap leaves room to see a close after the greeting
+    outcome = judge(probe(Target(Family.IPV4, "127.0.0.1", server.port), expectation=greeting), greeting)
+    assert (outcome.verdict, len(outcome.result.received)) == (Verdict.OK, 4096)
 
 
 def test_the_portable_selector_loop_serves_and_stops_too(monkeypatch):
