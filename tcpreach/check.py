@@ -36,9 +36,10 @@ def probe_and_judge(
     while True:
         attempt += 1
         observed = probe(target, timeout=opts.timeout, expectation=opts.expectation, tls=opts.tls)
-        if observed.no_route or attempt > opts.retries or judge(observed, opts.expectation).verdict is Verdict.OK:
+        outcome = judge(observed, opts.expectation)
+        if observed.no_route or attempt > opts.retries or outcome.verdict is Verdict.OK:
             final = dataclasses.replace(observed, attempts=attempt, elapsed_s=time.monotonic() - start)
-            outcome = judge(final, opts.expectation)
+            outcome = dataclasses.replace(outcome, result=final)
             if attempt > 1 and outcome.verdict is Verdict.OK:
                 outcome = dataclasses.replace(outcome, explanation=f"{outcome.explanation} (after {attempt} attempts)")
             return outcome

@@ -22,8 +22,7 @@ from typing import NoReturn, TypeVar
 from tcpreach import __version__
 from tcpreach.check import check_host
 from tcpreach.diagnosis import errors
-from tcpreach.escapes import parse_escapes
-from tcpreach.expectation import Expectation, Match
+from tcpreach.expectation import Expectation, Match, expected_bytes, regex_bytes, request_bytes
 from tcpreach.flylint import LintInputError, app_name, grouped, lint_path, predicts_dedicated_ipv4
 from tcpreach.model import Family, Severity, Verdict
 from tcpreach.options import (
@@ -40,6 +39,7 @@ from tcpreach.targets import (
     UsageError,
     hostname_problem,
     parse_ca_file,
+    parse_count,
     parse_host,
     parse_port,
     parse_resolver,
@@ -74,33 +74,6 @@ def _seconds(text: str) -> float:
     return parse_seconds(text, "the value")
 
 
-def _count(text: str) -> int:
-    value = int(text)
-    if value < 0:
-        raise ValueError(f"must be 0 or more, got {text!r}")
-    return value
-
-
-def _bytes(text: str) -> bytes:
-    try:
-        return parse_escapes(text)
-    except ValueError as exc:
-        raise ValueError(f"bad escape in {text!r}: {exc}") from None
-
-
-def _nonempty(text: str) -> bytes:
-    data = _bytes(text)
-    if not data:
-        raise ValueError("the expected bytes are empty")
-    return data
-
-
-def _regex(text: str) -> bytes:
-    data = text.encode("utf-8", "surrogateescape")
-    Expectation(data, Match.REGEX)  # compiles it: a bad pattern is a usage error
-    return data
-
-
 def tls_of(args: argparse.Namespace, parser: argparse.ArgumentParser) -> TlsSettings | None:
     if not args.tls:
         if args.sni or args.ca:
@@ -131,28 +104,28 @@ def build_parser() -> argparse.ArgumentParser:
     expect = probe.add_mutually_exclusive_group()
     expect.add_argument(
         "--expect",
-        type=_typed(_nonempty),
+        type=_typed(expected_bytes),
         default=None,
         metavar="TEXT",
         help=r"exactly these bytes, escapes \n \r \t \\ \0 \xHH (default 'hello\n')",
     )
     expect.add_argument(
         "--expect-prefix",
-        type=_typed(_nonempty),
+        type=_typed(expected_bytes),
         default=None,
         metavar="TEXT",
         help="bytes that start with TEXT (a banner such as '+OK')",
     )
     expect.add_argument(
         "--expect-regex",
-        type=_typed(_regex),
+        type=_typed(regex_bytes),
         default=None,
         metavar="REGEX",
         help="bytes in which the regular expression REGEX (Python re) is found",
     )
     probe.add_argument(
         "--send",
-        type=_typed(_bytes),
+        type=_typed(request_bytes),
         default=b"",
         metavar="TEXT",
         help="write TEXT (escapes as for --expect) right after connecting: a request",
@@ -205,7 +178,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     probe.add_argument(
         "--retries",
-        type=_typed(_count),
+        type=_typed(parse_count),
         default=DEFAULT_RETRIES,
         metavar="N",
         help=f"retry a failing target N times, with backoff, and resend lost DNS queries (default {DEFAULT_RETRIES})",

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from functools import cached_property
 
-from tcpreach.escapes import escaped
+from tcpreach.escapes import escaped, parse_escapes
 
 READ_CAP_MIN = 4096
 
@@ -99,6 +99,30 @@ class Expectation:
         if self.keep_open:
             text += " (the server may keep the connection open)"
         return text
+
+
+# -- as typed on a command line or in an ini file: one parser for the CLI and the plugin --
+def request_bytes(text: str) -> bytes:
+    """``--send``: bytes with the escapes of ``tcpreach.escapes`` (may be empty)."""
+    try:
+        return parse_escapes(text)
+    except ValueError as exc:
+        raise ValueError(f"bad escape in {text!r}: {exc}") from None
+
+
+def expected_bytes(text: str) -> bytes:
+    """``--expect`` and ``--expect-prefix``: like a request, and never empty."""
+    data = request_bytes(text)
+    if not data:
+        raise ValueError("the expected bytes are empty")
+    return data
+
+
+def regex_bytes(text: str) -> bytes:
+    """``--expect-regex``: the pattern as typed (``re``'s own escapes), compiled to check it."""
+    data = text.encode("utf-8", "surrogateescape")
+    Expectation(data, Match.REGEX)
+    return data
 
 
 def as_expectation(expect: Expectation | bytes) -> Expectation:

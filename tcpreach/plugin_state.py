@@ -17,8 +17,7 @@ import pytest
 
 from tcpreach.check import check_resolved, check_targets
 from tcpreach.diagnosis import FLY_SHARED_IPV4, errors, findings_for
-from tcpreach.escapes import parse_escapes
-from tcpreach.expectation import Expectation, Match
+from tcpreach.expectation import Expectation, Match, expected_bytes, regex_bytes, request_bytes
 from tcpreach.flylint import LintInputError, app_name, lint_path, predicts_dedicated_ipv4
 from tcpreach.model import DnsStatus, Family, HostReport, Resolution, Target, Verdict
 from tcpreach.options import BOTH, DEFAULT_RETRIES, CheckOptions, TlsSettings
@@ -28,6 +27,7 @@ from tcpreach.targets import (
     UsageError,
     local_addresses,
     parse_ca_file,
+    parse_count,
     parse_host,
     parse_port,
     parse_resolver,
@@ -77,22 +77,14 @@ def _family(text: str) -> tuple[Family, ...]:
     return _FAMILIES[text]
 
 
-def _retries(text: str) -> int | None:
-    if text and not (text.isascii() and text.isdigit()):
-        raise UsageError(f"takes a whole number, got {text!r}")
-    return int(text) if text else None
-
-
 def _expectation(config: pytest.Config) -> Expectation:
-    send = _parsed(config, "send", parse_escapes)
+    send = _parsed(config, "send", request_bytes)
     keep_open = _flag(config, "keep_open")
-    regex, _ = value_of(config, "expect_regex")
-    if regex:
-        return _parsed(config, "expect_regex", lambda t: Expectation(t.encode(), Match.REGEX, send, keep_open))
-    prefix, _ = value_of(config, "expect_prefix")
-    if prefix:
-        return _parsed(config, "expect_prefix", lambda t: Expectation(parse_escapes(t), Match.PREFIX, send, keep_open))
-    return _parsed(config, "expect", lambda t: Expectation(parse_escapes(t), Match.EXACT, send, keep_open))
+    if value_of(config, "expect_regex")[0]:
+        return Expectation(_parsed(config, "expect_regex", regex_bytes), Match.REGEX, send, keep_open)
+    if value_of(config, "expect_prefix")[0]:
+        return Expectation(_parsed(config, "expect_prefix", expected_bytes), Match.PREFIX, send, keep_open)
+    return Expectation(_parsed(config, "expect", expected_bytes), Match.EXACT, send, keep_open)
 
 
 def _tls(config: pytest.Config) -> TlsSettings | None:
@@ -118,7 +110,8 @@ def read_settings(config: pytest.Config) -> Settings:
             parse_host(host)  # fails early, with the reason, on a malformed host
         except UsageError as exc:
             raise UsageError(f"{BY_NAME['host'].flag}: {exc} (from {source})") from None
-    retries = _parsed(config, "retries", _retries)
+    retries_text, _ = value_of(config, "retries")
+    retries = _parsed(config, "retries", parse_count) if retries_text else None
     resolver_text, _ = value_of(config, "resolver")
     options = CheckOptions(
         port=_parsed(config, "port", parse_port),
@@ -158,10 +151,9 @@ class State:
         if host not in self.resolutions:
             from tcpreach.resolve import resolve  # dnspython only when a host is given
 
-            s = self.settings.options
-            retries = s.retries if self.settings.retries_given else DEFAULT_RETRIES
+            s = self.settings.options_for(remote=True)
             self.resolutions[host] = resolve(
-                parse_host(host).host, s.families, s.resolver, s.dns_lifetime, resend=retries > 0
+                parse_host(host).host, s.families, s.resolver, s.dns_lifetime, resend=s.retries > 0
             )
         return self.resolutions[host]
 

@@ -44,6 +44,14 @@ def parse_port(text: str | int) -> int:
     return port
 
 
+def parse_count(text: str) -> int:
+    """A whole number, 0 or more, in ASCII digits (``--retries``)."""
+    raw = str(text).strip()
+    if not (raw.isascii() and raw.isdigit()):
+        raise UsageError(f"takes a whole number, 0 or more, got {text!r}")
+    return int(raw)
+
+
 def parse_seconds(text: str, what: str) -> float:
     """A positive, finite number of seconds up to an hour, for timeouts and lifetimes."""
     raw = str(text).strip()
