@@ -12,8 +12,8 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
-from tcpreach.diagnosis import diagnose, tls_path_findings
-from tcpreach.model import Family, HostReport, Resolution, Severity, Target, TargetOutcome, Verdict
+from tcpreach.diagnosis import diagnose, is_fly_name
+from tcpreach.model import Family, HostReport, Resolution, Target, TargetOutcome, Verdict
 from tcpreach.options import CheckOptions
 from tcpreach.probe import probe
 from tcpreach.targets import targets_of
@@ -88,11 +88,10 @@ def check_resolved(
         opts = dataclasses.replace(opts, tls=dataclasses.replace(opts.tls, server_name=resolution.host.rstrip(".")))
     targets = targets_of(resolution, opts.port, opts.families)
     outcomes = probe_all(targets, opts)
-    findings = diagnose(resolution, outcomes, predicted_dedicated_ipv4)
-    if opts.tls is not None and resolution.host.rstrip(".").endswith(".fly.dev"):
+    plain: tuple[TargetOutcome, ...] = ()
+    if opts.tls is not None and is_fly_name(resolution.host):
         # On a Fly name, plain TCP beside TLS tells whether TLS with SNI is the only way in.
         plain_opts = dataclasses.replace(opts, tls=None, retries=0)
         plain = probe_all([t for t in targets if t.family is Family.IPV4], plain_opts)
-        extra = tls_path_findings(resolution.host, opts.port, outcomes, plain)
-        findings = tuple(sorted((*findings, *extra), key=lambda f: list(Severity).index(f.severity)))
+    findings = diagnose(resolution, outcomes, predicted_dedicated_ipv4, plain_ipv4=plain)
     return HostReport(resolution.host, opts.port, opts.expectation, resolution, outcomes, findings)

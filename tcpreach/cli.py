@@ -23,7 +23,7 @@ from tcpreach import __version__
 from tcpreach.check import check_host
 from tcpreach.diagnosis import errors
 from tcpreach.expectation import Expectation, Match, expected_bytes, regex_bytes, request_bytes
-from tcpreach.flylint import LintInputError, app_name, grouped, lint_path, predicts_dedicated_ipv4
+from tcpreach.flylint import LintInputError, grouped, lint_path, predicts_for
 from tcpreach.model import Family, Severity, Verdict
 from tcpreach.options import (
     BOTH,
@@ -238,10 +238,9 @@ def _predicts_dedicated_ipv4(fly_toml: Path | None, host: str, parser: argparse.
     if fly_toml is None:
         return False
     try:
-        findings, _ = lint_path(fly_toml)
+        return predicts_for(fly_toml, host)
     except LintInputError as exc:
         parser.error(str(exc))
-    return predicts_dedicated_ipv4(findings) and host.rstrip(".") == f"{app_name(fly_toml)}.fly.dev"
 
 
 def run_probe(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:

@@ -92,20 +92,29 @@ def _listing(outcomes: Iterable[TargetOutcome]) -> str:
     return ", ".join(f"{o.target.address} {o.verdict}" for o in outcomes)
 
 
+def is_fly_name(host: str) -> bool:
+    """``<app>.fly.dev``: a name Fly.io's edge answers for."""
+    return host.rstrip(".").endswith(".fly.dev")
+
+
 def diagnose(
     resolution: Resolution,
     outcomes: Sequence[TargetOutcome],
     predicted_dedicated_ipv4: bool = False,
+    plain_ipv4: Sequence[TargetOutcome] = (),
 ) -> tuple[Finding, ...]:
     """All findings for one host, errors first.
 
     ``predicted_dedicated_ipv4``: the offline fly.toml lint predicted that this service
     needs a dedicated IPv4 (flyctl's own rule); a live shared-IPv4 failure confirms it.
+    ``plain_ipv4``: plain-TCP probes of the IPv4 targets beside ``outcomes`` over TLS, to
+    tell whether TLS with SNI is the only way through a shared IPv4.
     """
     findings = [
         *_dns_findings(resolution),
         *_probe_findings(resolution, outcomes, predicted_dedicated_ipv4),
         *_tls_findings(outcomes),
+        *tls_path_findings(resolution.host, outcomes, plain_ipv4),
     ]
     if any(f.severity is Severity.ERROR for f in findings):
         findings = [f for f in findings if f.code != ALL_OK]  # never "all ok" beside an error
@@ -303,7 +312,7 @@ def _edge_finding(
     """A proxy in front of the app: Fly's shared IPv4 that cannot route raw TCP (only when
     the same name's IPv6 answers in this run), a suspicion of it (when IPv6 was not
     shown to answer), or an edge that reaches no app at all (both families closed)."""
-    on_fly = resolution.host.rstrip(".").endswith(".fly.dev") or predicted
+    on_fly = is_fly_name(resolution.host) or predicted
     # A shared-IPv4 edge closes a raw stream at once, or waits (longer than the probe)
     # for a TLS ClientHello; on a name that is not Fly's, only the first is its mark.
     edge_like = (Verdict.CLOSED_WITHOUT_DATA, Verdict.SILENT) if on_fly else (Verdict.CLOSED_WITHOUT_DATA,)
@@ -369,9 +378,7 @@ EXPIRY_WARNING_DAYS = 14
 FLY_TLS_SNI_ONLY = "fly-tls-sni-only"
 
 
-def tls_path_findings(
-    host: str, port: int, over_tls: Sequence[TargetOutcome], plain: Sequence[TargetOutcome]
-) -> list[Finding]:
+def tls_path_findings(host: str, over_tls: Sequence[TargetOutcome], plain: Sequence[TargetOutcome]) -> list[Finding]:
     """The other way through Fly's shared IPv4: TLS with SNI answers where plain TCP is
     closed without data (or waits), so clients must speak TLS and send the name."""
     tls_ok = {o.target.address for o in over_tls if o.verdict is Verdict.OK and o.target.family is Family.IPV4}
@@ -381,6 +388,7 @@ def tls_path_findings(
         return []
     names = [o.result.tls.server_name for o in over_tls if o.result.tls and o.result.tls.server_name]
     name = names[0] if names else host
+    port = shared[0].target.port
     return [
         Finding(
             FLY_TLS_SNI_ONLY,

@@ -566,6 +566,13 @@ def predicts_dedicated_ipv4(findings: list[LintFinding]) -> bool:
     return any(f.code == NEEDS_DEDICATED_IPV4 for f in findings)
 
 
+def predicts_for(path: Path, host: str) -> bool:
+    """The lint of the fly.toml at ``path`` predicts the shared-IPv4 failure, and ``host``
+    is its app's ``<app>.fly.dev``. Raises ``LintInputError`` for a file it cannot read."""
+    findings, _ = lint_path(path)
+    return predicts_dedicated_ipv4(findings) and host.rstrip(".") == f"{app_name(path)}.fly.dev"
+
+
 def app_name(path: Path) -> str | None:
     try:
         config = tomllib.loads(path.read_text(encoding="utf-8"))

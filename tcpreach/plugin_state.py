@@ -18,7 +18,7 @@ import pytest
 from tcpreach.check import check_resolved, check_targets
 from tcpreach.diagnosis import FLY_SHARED_IPV4, errors, findings_for
 from tcpreach.expectation import Expectation, Match, expected_bytes, regex_bytes, request_bytes
-from tcpreach.flylint import LintInputError, app_name, lint_path, predicts_dedicated_ipv4
+from tcpreach.flylint import LintInputError, predicts_for
 from tcpreach.model import DnsStatus, Family, HostReport, Resolution, Target, Verdict
 from tcpreach.options import BOTH, DEFAULT_RETRIES, CheckOptions, TlsSettings
 from tcpreach.plugin_options import BY_NAME, PREFIX, value_of
@@ -160,10 +160,8 @@ class State:
     def predicted_dedicated_ipv4(self, host: str) -> bool:
         """The fly.toml lint predicts the shared-IPv4 failure for this app's name."""
         path = self.settings.fly_toml
-        if path is None or host.rstrip(".") != f"{app_name(path)}.fly.dev":
-            return False
         try:
-            return predicts_dedicated_ipv4(lint_path(path)[0])
+            return path is not None and predicts_for(path, host)
         except LintInputError:
             return False
 

@@ -340,7 +340,7 @@ def test_tls_findings_in_full():
 def test_tls_path_findings_in_full():
     over_tls = [tls_outcome(V4, 90), tls_outcome(V6, 90)]
     plain = [outcome(V4, Verdict.CLOSED_WITHOUT_DATA)]
-    assert tls_path_findings("hello-server.fly.dev", 1848, over_tls, plain) == [
+    assert tls_path_findings("hello-server.fly.dev", over_tls, plain) == [
         Finding(
             "fly-tls-sni-only",
             Severity.WARNING,
@@ -352,8 +352,10 @@ def test_tls_path_findings_in_full():
             (V4,),
         )
     ]
-    assert tls_path_findings("hello-server.fly.dev", 1848, over_tls, [outcome(V4, Verdict.OK)]) == []
-    assert tls_path_findings("hello-server.fly.dev", 1848, [tls_outcome(V6, 90)], plain) == []
+    assert tls_path_findings("hello-server.fly.dev", over_tls, [outcome(V4, Verdict.OK)]) == []
+    assert tls_path_findings("hello-server.fly.dev", [tls_outcome(V6, 90)], plain) == []
+    # Through diagnose, with its order: the warning before all-ok.
+    assert [f.code for f in diagnose(dns(), over_tls, plain_ipv4=plain)] == ["fly-tls-sni-only", "all-ok"]
 
 
 @pytest.mark.parametrize(
