@@ -38,6 +38,9 @@ class Behaviour(StrEnum):
     NO_ACCEPT = "no-accept"  # listen with the smallest backlog and never accept
     REPLY = "reply"  # silent until a request line: PING gets PONG, anything else an error; then close
     REPLY_HOLD = "reply-hold"  # the same, and the connection stays open (Redis, SMTP after a command)
+    FLOOD = "flood"  # the greeting over and over, as fast as the client reads, never closing
+    TRICKLE = "trickle"  # the greeting's bytes one at a time, 0.2 s apart, over and over, never closing
+    READ_ONE = "read-one"  # the greeting, then one byte of the request read and a close with the rest unread
 
 
 class StandIn:
@@ -105,6 +108,9 @@ class StandIn:
         if b in (Behaviour.REPLY, Behaviour.REPLY_HOLD):
             threading.Thread(target=self._reply, args=(conn,), daemon=True).start()
             return
+        if b in (Behaviour.FLOOD, Behaviour.TRICKLE, Behaviour.READ_ONE):
+            threading.Thread(target=self._stream, args=(conn,), daemon=True).start()
+            return
         half = self.greeting[: max(1, len(self.greeting) // 2)]
         with contextlib.suppress(OSError):
             if b is Behaviour.HELLO:
@@ -144,6 +150,24 @@ class StandIn:
                 self._held.append(conn)
                 return
         conn.close()
+
+    def _stream(self, conn: socket.socket) -> None:
+        """FLOOD, TRICKLE and READ_ONE, each in its own thread until the client closes."""
+        with conn, contextlib.suppress(OSError):
+            if self.behaviour is Behaviour.READ_ONE:
+                conn.sendall(self.greeting)
+                conn.settimeout(5)
+                conn.recv(1)
+                return  # closing with unread bytes: the kernel resets the connection
+            step = self.greeting if self.behaviour is Behaviour.FLOOD else None
+            index = 0
+            while not self._stop.is_set():
+                if step is not None:
+                    conn.sendall(step * 64)
+                else:
+                    conn.sendall(self.greeting[index : index + 1])
+                    index = (index + 1) % len(self.greeting)
+                    self._stop.wait(0.2)
 
     def stop(self) -> None:
         self._stop.set()

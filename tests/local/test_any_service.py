@@ -3,13 +3,10 @@ answer a request, and the read that stops as soon as the answer is known (loopba
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import json
-import socket
 import subprocess
 import sys
-import threading
 from pathlib import Path
 
 import pytest
@@ -83,20 +80,8 @@ def test_a_request_the_server_refuses_to_read_is_judged_by_what_arrived():
     # rest unread, so its kernel resets the connection while the probe is still writing:
     # the failed write is recorded, not raised, and the greeting already received and the
     # server's close are judged as they arrived.
-    with socket.create_server(("127.0.0.1", 0)) as listener:
-
-        def serve() -> None:
-            conn, _ = listener.accept()
-            with conn:
-                conn.sendall(b"hello\n")
-                conn.recv(1)
-
-        server = threading.Thread(target=serve, daemon=True)
-        server.start()
-        target = Target(Family.IPV4, "127.0.0.1", listener.getsockname()[1])
-        request = Expectation(b"hello\n", send=b"x" * 4_000_000)
-        outcome = probe_and_judge(target, CheckOptions(expectation=request, timeout=5))
-        server.join(5)
+    with StandIn(Behaviour.READ_ONE) as server:
+        outcome = outcome_of(server, Expectation(b"hello\n", send=b"x" * 4_000_000), timeout=5)
     r = outcome.result
     assert (outcome.verdict, r.received, r.ending, r.send_errno) == (
         Verdict.OK,
@@ -176,48 +161,16 @@ def test_version(capsys):
     assert (exited.value.code, capsys.readouterr().out) == (0, f"python -m tcpreach {__version__}\n")
 
 
-def _serve_one(handler):
-    """A listener on 127.0.0.1 whose first connection is given to ``handler`` in a thread."""
-    listener = socket.create_server(("127.0.0.1", 0))
-
-    def run() -> None:
-        conn, _ = listener.accept()
-        with conn, contextlib.suppress(OSError):
-            handler(conn)
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    return listener, thread
-
-
 def test_a_flood_stops_at_the_read_cap():
-    def flood(conn):
-        while True:
-            conn.sendall(b"x" * 65536)
-
-    listener, thread = _serve_one(flood)
-    with listener:
-        expectation = Expectation(rb"never", Match.REGEX)
-        target = Target(Family.IPV4, "127.0.0.1", listener.getsockname()[1])
-        outcome = probe_and_judge(target, CheckOptions(expectation=expectation, timeout=30, retries=0))
-    thread.join(5)  # the probe closed: the flood ends
+    with StandIn(Behaviour.FLOOD) as flood:
+        outcome = outcome_of(flood, Expectation(rb"never", Match.REGEX))
     r = outcome.result
     assert (outcome.verdict, r.ending, len(r.received)) == (Verdict.WRONG_GREETING, Ending.CAPPED, 4096)
 
 
 def test_a_trickle_meets_the_whole_read_deadline_not_a_per_byte_one():
-    # One byte every 50 ms forever: a deadline per recv() would never end; the read's does.
-    stop = threading.Event()
-
-    def trickle(conn):
-        while not stop.wait(0.05):
-            conn.sendall(b"h")
-
-    listener, thread = _serve_one(trickle)
-    with listener:
-        target = Target(Family.IPV4, "127.0.0.1", listener.getsockname()[1])
-        outcome = probe_and_judge(target, CheckOptions(expectation=Expectation(b"h" * 10_000), timeout=0.5, retries=0))
-        stop.set()
-    thread.join(5)
+    # One byte every 0.2 s forever: a deadline per recv() would never end; the read's does.
+    with StandIn(Behaviour.TRICKLE, greeting=b"h") as trickle:
+        outcome = outcome_of(trickle, Expectation(b"h" * 10_000), timeout=0.5)
     assert (outcome.verdict, outcome.result.ending) == (Verdict.TRUNCATED, Ending.DEADLINE)
     assert 0 < len(outcome.result.received) < 10_000

@@ -35,6 +35,9 @@ EXPECTED = {
     Behaviour.NO_ACCEPT: Verdict.TIMEOUT,
     Behaviour.REPLY: Verdict.SILENT,  # it waits for a request that the default probe never sends
     Behaviour.REPLY_HOLD: Verdict.SILENT,
+    Behaviour.FLOOD: Verdict.EXTRA_DATA,  # the read stops at the first bytes past the greeting
+    Behaviour.TRICKLE: Verdict.TRUNCATED,  # one or two bytes by the 0.3 s deadline
+    Behaviour.READ_ONE: Verdict.NO_CLOSE,  # nothing was sent for it to read: it waits
 }
 
 
