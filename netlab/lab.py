@@ -99,6 +99,17 @@ def _zone_text() -> str:
     return "\n".join(lines) + "\n"
 
 
+def _shared_frontend(name: str, address: str, inspect_delay: str) -> str:
+    """A shared-IPv4 frontend: TLS with the right SNI goes to the tls handler, anything
+    else is closed without a byte once ``inspect_delay`` is over."""
+    return f"""frontend {name}
+    bind {address}:{PORT}
+    tcp-request inspect-delay {inspect_delay}
+    tcp-request content accept if {{ req.ssl_hello_type 1 }}
+    tcp-request content reject
+    use_backend tls_handler if {{ req.ssl_sni -i {TLS_NAME} }}"""
+
+
 def _haproxy_text(workdir: Path) -> str:
     app = f"{APP_ADDRESSES[0]}:{PORT}"
     pem = workdir / "edge.pem"
@@ -111,19 +122,9 @@ defaults
     timeout server 30s
 # Fly's shared IPv4: picks the app by TLS SNI; a raw stream (no ClientHello) is closed
 # without a byte once the inspection delay is over.
-frontend shared_v4
-    bind {SHARED_V4}:{PORT}
-    tcp-request inspect-delay 500ms
-    tcp-request content accept if {{ req.ssl_hello_type 1 }}
-    tcp-request content reject
-    use_backend tls_handler if {{ req.ssl_sni -i {TLS_NAME} }}
+{_shared_frontend("shared_v4", SHARED_V4, "500ms")}
 # The same edge, waiting for a ClientHello longer than any probe here.
-frontend waiting_v4
-    bind {WAITING_V4}:{PORT}
-    tcp-request inspect-delay 20s
-    tcp-request content accept if {{ req.ssl_hello_type 1 }}
-    tcp-request content reject
-    use_backend tls_handler if {{ req.ssl_sni -i {TLS_NAME} }}
+{_shared_frontend("waiting_v4", WAITING_V4, "20s")}
 frontend dedicated
     bind {DEDICATED_V4}:{PORT}
     bind [{APP_V6}]:{PORT}
