@@ -39,6 +39,19 @@ def _key(name: str) -> str:
     return name.rstrip(".").lower()
 
 
+def _udp_and_tcp(family: socket.AddressFamily, host: str) -> tuple[socket.socket, socket.socket]:
+    """A UDP socket and a TCP listener on one port number, as a DNS server has. The kernel
+    picks the UDP port; the TCP one may be taken by then, so a few ports are tried."""
+    for _ in range(50):
+        udp = socket.socket(family, socket.SOCK_DGRAM)
+        try:
+            udp.bind((host, 0))
+            return udp, socket.create_server((host, udp.getsockname()[1]), family=family)
+        except OSError:
+            udp.close()
+    raise OSError(f"no port on {host} was free for both UDP and TCP")
+
+
 class StubDNS:
     def __init__(
         self,
@@ -65,13 +78,11 @@ class StubDNS:
         self.ttl = ttl
         self.queries: list[tuple[str, str]] = []
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
-        self._sock = socket.socket(family, socket.SOCK_DGRAM)
-        self._sock.bind((host, 0))
+        self._sock, self._tcp = _udp_and_tcp(family, host)
         self._sock.settimeout(0.05)
+        self._tcp.settimeout(0.05)
         self.host = host
         self.port: int = self._sock.getsockname()[1]
-        self._tcp = socket.create_server((host, self.port), family=family)
-        self._tcp.settimeout(0.05)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._serve, name="stub-dns", daemon=True)
         self._tcp_thread = threading.Thread(target=self._serve_tcp, name="stub-dns-tcp", daemon=True)

@@ -126,3 +126,21 @@ def test_servfail_is_a_dns_error_with_the_servers_word():
         ("A", DnsStatus.ERROR, "the server answered SERVFAIL"),
         ("AAAA", DnsStatus.ERROR, "the server answered SERVFAIL"),
     ]
+
+
+def test_the_stub_tries_another_port_when_its_udp_port_is_taken_over_tcp(monkeypatch):
+    from tcpreach import stub_dns
+
+    real, calls = socket.create_server, []
+
+    def busy_once(address, **kwargs):
+        calls.append(address[1])
+        if len(calls) == 1:
+            raise OSError(98, "Address already in use")
+        return real(address, **kwargs)
+
+    monkeypatch.setattr(stub_dns.socket, "create_server", busy_once)
+    with StubDNS({"a.example": {"A": ["127.0.0.9"]}}) as server:
+        answer = resolve("a.example", (Family.IPV4,), resolver=server.address, lifetime=2)
+    assert (len(calls), server.port) == (2, calls[1])
+    assert [(a.status, a.addresses) for a in answer.dns] == [(DnsStatus.OK, ("127.0.0.9",))]
