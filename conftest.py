@@ -8,11 +8,13 @@ other project gets by installing the plugin.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import re
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -55,6 +57,26 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     add_aliases(parser, SHORT_OPTIONS)
 
 
+# Libraries that ship a pytest plugin, whose own modules gain nothing from assertion rewriting.
+_NOT_REWRITTEN = ("hypothesis",)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Leave hypothesis's modules to the ordinary import system.
+
+    pytest marks every module of a distribution with a ``pytest11`` entry point for
+    assertion rewriting. Where ``PYTHONDONTWRITEBYTECODE`` is set (these machines), the
+    rewrite is redone in every pytest process: 1.5 s for hypothesis's hundred modules, in
+    each xdist worker and each nested run. Our tests' asserts are still rewritten. The
+    hook's set is private; if a pytest release renames it, this does nothing.
+    """
+    must_rewrite = getattr(config.pluginmanager.rewrite_hook, "_must_rewrite", None)
+    cache = getattr(config.pluginmanager.rewrite_hook, "_marked_for_rewrite_cache", None)
+    if isinstance(must_rewrite, set) and isinstance(cache, dict):
+        must_rewrite.difference_update(_NOT_REWRITTEN)
+        cache.clear()
+
+
 @dataclass
 class ServerProcess:
     """``python -m server`` running in a subprocess, as a user would start it."""
@@ -91,6 +113,30 @@ def start_server_process(*args: str, env: dict[str, str] | None = None, **popen:
         _, err = proc.communicate(timeout=5)
         raise RuntimeError(f"server did not start: stdout {banner!r}, stderr {err!r}")
     return ServerProcess(proc, banner, int(match["port"]))
+
+
+def run_tcpreach(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """``python -m tcpreach ARGS`` run in this process: milliseconds, not an interpreter's
+    start-up and imports. A few tests run the real command as a subprocess."""
+    from tcpreach.cli import main as tcpreach_main  # the whole library: only for tests that use it
+
+    out, err = io.StringIO(), io.StringIO()
+    with (
+        contextlib.chdir(cwd or os.getcwd()),
+        contextlib.redirect_stdout(out),
+        contextlib.redirect_stderr(err),
+    ):
+        try:
+            code = tcpreach_main(list(args))
+        except SystemExit as exited:
+            code = exited.code if isinstance(exited.code, int) else 1 if exited.code else 0
+    return subprocess.CompletedProcess(["python", "-m", "tcpreach", *args], code, out.getvalue(), err.getvalue())
+
+
+@pytest.fixture
+def cli() -> Callable[..., subprocess.CompletedProcess[str]]:
+    """The command line in-process (``run_tcpreach``)."""
+    return run_tcpreach
 
 
 @pytest.fixture(scope="session")

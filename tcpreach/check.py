@@ -49,10 +49,15 @@ def probe_and_judge(
 
 def probe_all(targets: Sequence[Target], options: CheckOptions | None = None) -> tuple[TargetOutcome, ...]:
     """All targets at once: a host's verdict takes about one probe's time, not the sum."""
-    if not targets:
+    return probe_jobs([(target, options) for target in targets])
+
+
+def probe_jobs(jobs: Sequence[tuple[Target, CheckOptions | None]]) -> tuple[TargetOutcome, ...]:
+    """Each target with its own options, all at once; outcomes in the order given."""
+    if not jobs:
         return ()
-    with ThreadPoolExecutor(max_workers=min(64, len(targets))) as pool:
-        return tuple(pool.map(lambda t: probe_and_judge(t, options), targets))
+    with ThreadPoolExecutor(max_workers=min(64, len(jobs))) as pool:
+        return tuple(pool.map(lambda job: probe_and_judge(*job), jobs))
 
 
 def check_targets(label: str, targets: Sequence[Target], options: CheckOptions | None = None) -> HostReport:
@@ -87,11 +92,13 @@ def check_resolved(
         # Every address of a name is asked for that name: what a shared edge routes by.
         opts = dataclasses.replace(opts, tls=dataclasses.replace(opts.tls, server_name=resolution.host.rstrip(".")))
     targets = targets_of(resolution, opts.port, opts.families)
-    outcomes = probe_all(targets, opts)
-    plain: tuple[TargetOutcome, ...] = ()
+    jobs: list[tuple[Target, CheckOptions | None]] = [(target, opts) for target in targets]
     if opts.tls is not None and is_fly_name(resolution.host):
-        # On a Fly name, plain TCP beside TLS tells whether TLS with SNI is the only way in.
+        # On a Fly name, plain TCP beside TLS tells whether TLS with SNI is the only way in;
+        # probed at the same time as the TLS targets.
         plain_opts = dataclasses.replace(opts, tls=None, retries=0)
-        plain = probe_all([t for t in targets if t.family is Family.IPV4], plain_opts)
+        jobs += [(target, plain_opts) for target in targets if target.family is Family.IPV4]
+    probed = probe_jobs(jobs)
+    outcomes, plain = probed[: len(targets)], probed[len(targets) :]
     findings = diagnose(resolution, outcomes, predicted_dedicated_ipv4, plain_ipv4=plain)
     return HostReport(resolution.host, opts.port, opts.expectation, resolution, outcomes, findings)

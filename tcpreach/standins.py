@@ -18,7 +18,7 @@ import ssl
 import struct
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from enum import StrEnum
 from types import TracebackType
 
@@ -41,6 +41,22 @@ class Behaviour(StrEnum):
     FLOOD = "flood"  # the greeting over and over, as fast as the client reads, never closing
     TRICKLE = "trickle"  # the greeting's bytes one at a time, 0.2 s apart, over and over, never closing
     READ_ONE = "read-one"  # the greeting, then one byte of the request read and a close with the rest unread
+
+
+def _accepted(listener: socket.socket, wake: socket.socket, stop: threading.Event) -> Iterator[socket.socket]:
+    """Connections accepted on ``listener`` until ``stop`` is set and ``wake`` is written to."""
+    with selectors.DefaultSelector() as selector:
+        selector.register(listener, selectors.EVENT_READ)
+        selector.register(wake, selectors.EVENT_READ)
+        while not stop.is_set():
+            for key, _ in selector.select():
+                if key.fileobj is wake or stop.is_set():
+                    return
+                try:
+                    conn, _ = listener.accept()
+                except OSError:
+                    continue
+                yield conn
 
 
 class StandIn:
@@ -71,6 +87,7 @@ class StandIn:
         self._held: list[socket.socket] = []
         self.accepted = 0  # connections accepted so far
         self._stop = threading.Event()
+        self._wake_r, self._wake_w = socket.socketpair()  # stop() wakes the accept loop at once
         self._thread = threading.Thread(target=self._serve, name=f"standin-{behaviour}", daemon=True)
 
     def start(self) -> StandIn:
@@ -91,17 +108,9 @@ class StandIn:
             self._held.append(sock)
 
     def _serve(self) -> None:
-        with selectors.DefaultSelector() as selector:
-            selector.register(self._sock, selectors.EVENT_READ)
-            while not self._stop.is_set():
-                if not selector.select(timeout=0.05):
-                    continue
-                try:
-                    conn, _ = self._sock.accept()
-                except OSError:
-                    continue
-                self.accepted += 1
-                self._answer(conn)
+        for conn in _accepted(self._sock, self._wake_r, self._stop):
+            self.accepted += 1
+            self._answer(conn)
 
     def _answer(self, conn: socket.socket) -> None:
         b = self.behaviour
@@ -171,9 +180,10 @@ class StandIn:
 
     def stop(self) -> None:
         self._stop.set()
+        self._wake_w.send(b"x")
         if self._thread.is_alive():
             self._thread.join(5)
-        for conn in self._held:
+        for conn in (*self._held, self._wake_r, self._wake_w):
             conn.close()
         self._sock.close()
 
@@ -208,10 +218,10 @@ class TlsStandIn:
         self.base.sni_callback = None if any_name else self._route
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
         self._sock = socket.create_server((host, port), family=family, backlog=128)
-        self._sock.settimeout(0.05)
         self.host = host
         self.port: int = self._sock.getsockname()[1]
         self._stop = threading.Event()
+        self._wake_r, self._wake_w = socket.socketpair()
         self._thread = threading.Thread(target=self._serve, name="tls-standin", daemon=True)
 
     def _route(self, tls: ssl.SSLObject | ssl.SSLSocket, name: str | None, _context: ssl.SSLContext) -> int | None:
@@ -225,13 +235,7 @@ class TlsStandIn:
         return self
 
     def _serve(self) -> None:
-        while not self._stop.is_set():
-            try:
-                conn, _ = self._sock.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                return
+        for conn in _accepted(self._sock, self._wake_r, self._stop):
             threading.Thread(target=self._answer, args=(conn,), daemon=True).start()
 
     def _answer(self, conn: socket.socket) -> None:
@@ -246,9 +250,11 @@ class TlsStandIn:
 
     def stop(self) -> None:
         self._stop.set()
+        self._wake_w.send(b"x")
         if self._thread.is_alive():
             self._thread.join(5)
-        self._sock.close()
+        for sock in (self._wake_r, self._wake_w, self._sock):
+            sock.close()
 
     def __enter__(self) -> TlsStandIn:
         return self.start()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -22,6 +22,13 @@ def unavailable(reason: str) -> None:
     if REQUIRED:
         pytest.fail(f"{reason} (CI=true or REQUIRE_DOCKER=1: the docker tests must run, not skip)", pytrace=False)
     pytest.skip(reason)
+
+
+@pytest.fixture
+def unavailable_here() -> Callable[[str], None]:
+    """What a test calls when the engine lacks something it needs (say, IPv6): skip, or
+    fail under CI=true or REQUIRE_DOCKER=1, where our engine.sh gives every container one."""
+    return unavailable
 
 
 @pytest.fixture(scope="session")

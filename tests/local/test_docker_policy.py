@@ -19,8 +19,8 @@ def no_engine(monkeypatch, tmp_path):
 
 
 def test_without_an_engine_the_docker_tests_skip_with_the_reason(pytester, no_engine):
-    result = pytester.runpytest_subprocess(
-        "-m", "docker", "-p", "no:cacheprovider", "-p", "no:hypothesispytest", "-rs", str(DOCKER_SUITE)
+    result = pytester.runpytest_inprocess(
+        "-m", "docker", "-p", "no:cacheprovider", "-p", "no:hypothesispytest", "--timeout=0", "-rs", str(DOCKER_SUITE)
     )
     outcomes = result.parseoutcomes()
     assert outcomes.get("skipped", 0) >= 10
@@ -32,8 +32,8 @@ def test_without_an_engine_the_docker_tests_skip_with_the_reason(pytester, no_en
 @pytest.mark.parametrize("variable", ["CI", "REQUIRE_DOCKER"])
 def test_under_ci_they_fail_instead(pytester, no_engine, monkeypatch, variable):
     monkeypatch.setenv(variable, "true" if variable == "CI" else "1")
-    result = pytester.runpytest_subprocess(
-        "-m", "docker", "-p", "no:cacheprovider", "-p", "no:hypothesispytest", str(DOCKER_SUITE)
+    result = pytester.runpytest_inprocess(
+        "-m", "docker", "-p", "no:cacheprovider", "-p", "no:hypothesispytest", "--timeout=0", str(DOCKER_SUITE)
     )
     assert result.ret != 0
     assert "skipped" not in result.parseoutcomes()

@@ -21,9 +21,7 @@ pytestmark = pytest.mark.local
 
 REMOTE_SUITE = Path(__file__).resolve().parents[1] / "remote"
 EDGE, DEDICATED, DOWN_V4 = "127.0.0.2", "127.0.0.3", "127.0.0.6"
-# Only the scenarios that prove xdist behaviour (one matrix gathered from every worker, the
-# same targets everywhere, JUnit and -v output) run under -n 2 as well.
-XDIST = pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["serial", "xdist"])
+ROTATING = ("127.0.0.4", "127.0.0.5")  # one A record per answer, the next one each time
 # A nested pytest without hypothesis's plugin: it is not used there, and loading it
 # (assertion-rewriting ~100 modules, uncached here) costs seconds per run.
 NESTED = ["-p", "no:cacheprovider", "-p", "no:hypothesispytest"]
@@ -38,8 +36,11 @@ def fly():
         StandIn(Behaviour.CLOSE, host="::1", port=0) as down_v6,
         StandIn(Behaviour.CLOSE, host=DOWN_V4, port=down_v6.port),
         HelloServer(host="0.0.0.0", port=0) as v4_listener,
+        StandIn(Behaviour.HELLO, host=ROTATING[0], port=app.port) as first,
+        StandIn(Behaviour.HELLO, host=ROTATING[1], port=app.port) as second,
         StubDNS(
             {
+                "rotating.fly.dev": {"A": list(ROTATING), "AAAA": ["::1"]},
                 "hello-server.fly.dev": {"A": [EDGE], "AAAA": ["::1"]},
                 "dedicated.fly.dev": {"A": [DEDICATED], "AAAA": ["::1"]},
                 "down.fly.dev": {"A": [DOWN_V4], "AAAA": ["::1"]},
@@ -47,21 +48,33 @@ def fly():
                 "v6only.fly.dev": {"AAAA": ["::1"]},
             },
             silent={"silent.fly.dev"},
+            rotate=["rotating.fly.dev"],
         ) as dns,
     ):
-        yield {"port": app.port, "v4_port": v4_listener.port, "down_port": down_v6.port, "resolver": dns.spec}
+        yield {
+            "port": app.port, "v4_port": v4_listener.port, "down_port": down_v6.port, "resolver": dns.spec,
+            "dns": dns, "rotating": (first, second),
+        }  # fmt: skip
+
+
+def nested(pytester, *args):
+    """A nested pytest run: in this process (milliseconds instead of an interpreter's
+    start-up) unless xdist is part of it. pytest-timeout is off inside, as its alarm would
+    cancel the outer test's."""
+    if "-n" in args:
+        return pytester.runpytest_subprocess(*NESTED, *args)
+    return pytester.runpytest_inprocess(*NESTED, "--timeout=0", *args)
 
 
 def run_remote(pytester, host, resolver, port, *extra):
-    return pytester.runpytest_subprocess(
-        "-m", "remote", "--host", host, "--resolver", resolver, "--port", str(port),
-        *NESTED, "--connectivity-json", "run.json", "--retries", "0", *extra, str(REMOTE_SUITE),
+    return nested(
+        pytester, "-m", "remote", "--host", host, "--resolver", resolver, "--port", str(port),
+        "--connectivity-json", "run.json", "--retries", "0", *extra, str(REMOTE_SUITE),
     )  # fmt: skip
 
 
-@XDIST
-def test_shared_ipv4_fails_with_the_diagnosis_and_its_remedy(pytester, fly, workers):
-    result = run_remote(pytester, "hello-server.fly.dev", fly["resolver"], fly["port"], *workers)
+def test_shared_ipv4_fails_with_the_diagnosis_and_its_remedy(pytester, fly):
+    result = run_remote(pytester, "hello-server.fly.dev", fly["resolver"], fly["port"])
     result.assert_outcomes(passed=2, failed=2)
     out = result.stdout.str()
     assert "test_greeting[ipv6-::1]" not in " ".join(line for line in result.outlines if "FAILED" in line)
@@ -84,11 +97,8 @@ def test_shared_ipv4_fails_with_the_diagnosis_and_its_remedy(pytester, fly, work
     assert [f["code"] for f in report["findings"]] == ["fly-shared-ipv4"]
 
 
-@XDIST
-def test_accept_shared_ipv4_makes_the_run_green_with_one_xfail(pytester, fly, workers):
-    result = run_remote(
-        pytester, "hello-server.fly.dev", fly["resolver"], fly["port"], "--accept-shared-ipv4", *workers
-    )
+def test_accept_shared_ipv4_makes_the_run_green_with_one_xfail(pytester, fly):
+    result = run_remote(pytester, "hello-server.fly.dev", fly["resolver"], fly["port"], "--accept-shared-ipv4")
     result.assert_outcomes(passed=3, xfailed=1)
     assert result.ret == 0
 
@@ -123,12 +133,11 @@ def test_an_edge_without_its_app_is_not_called_the_shared_ipv4(pytester, fly):
     assert [f["code"] for f in report["findings"]] == ["edge-no-app"]
 
 
-@XDIST
-def test_the_same_address_on_two_ports_keeps_both_reports(pytester, fly, workers):
+def test_the_same_address_on_two_ports_keeps_both_reports(pytester, fly):
     hosts = [f"127.0.0.1:{fly['v4_port']}", f"[::1]:{fly['port']}", f"[::1]:{fly['v4_port']}"]
-    result = pytester.runpytest_subprocess(
-        "-m", "remote", *(a for h in hosts for a in ("--host", h)), "--retries", "0", *NESTED,
-        "--connectivity-json", "run.json", *workers, str(REMOTE_SUITE),
+    result = nested(
+        pytester, "-m", "remote", *(a for h in hosts for a in ("--host", h)), "--retries", "0",
+        "--connectivity-json", "run.json", str(REMOTE_SUITE),
     )  # fmt: skip
     result.assert_outcomes(passed=4, failed=2, skipped=3)
     doc = json.loads((pytester.path / "run.json").read_text())
@@ -143,21 +152,15 @@ def test_accept_shared_ipv4_from_the_environment(pytester, fly, monkeypatch):
     result.assert_outcomes(passed=3, xfailed=1)
 
 
-@XDIST
-def test_dedicated_ipv4_is_all_green(pytester, fly, workers):
-    result = run_remote(
-        pytester, "dedicated.fly.dev", fly["resolver"], fly["port"], "-v", "--junitxml=run.xml", *workers
-    )
+def test_dedicated_ipv4_is_all_green(pytester, fly):
+    result = run_remote(pytester, "dedicated.fly.dev", fly["resolver"], fly["port"], "-v", "--junitxml=run.xml")
     result.assert_outcomes(passed=4)
     cases = ElementTree.parse(pytester.path / "run.xml").getroot().iter("testcase")
     recorded = {case.get("name"): {p.get("name"): p.get("value") for p in case.iter("property")} for case in cases}
     v4 = recorded[f"test_greeting[ipv4-{DEDICATED}]"]
     assert (v4["family"], v4["address"], v4["verdict"], v4["attempts"]) == ("ipv4", DEDICATED, "ok", "1")
     assert {"connect_ms", "first_byte_ms", "total_ms", "port"} <= v4.keys()
-    # -v prints "PASSED test_greeting[...]" under xdist and "test_greeting[...] PASSED" without.
-    result.stdout.fnmatch_lines(
-        [f"*PASSED*test_greeting?ipv4-{DEDICATED}?*"] if workers else [f"*test_greeting?ipv4-{DEDICATED}? PASSED*"]
-    )
+    result.stdout.fnmatch_lines([f"*test_greeting?ipv4-{DEDICATED}? PASSED*"])
     assert "INFO     all-ok" in result.stdout.str()
 
 
@@ -183,39 +186,99 @@ def test_a_name_with_only_aaaa(pytester, fly):
 
 
 def test_a_resolver_that_does_not_answer_fails_clearly_within_the_lifetime(pytester, fly):
-    result = run_remote(pytester, "silent.fly.dev", fly["resolver"], fly["port"], "--dns-lifetime", "1")
+    result = run_remote(pytester, "silent.fly.dev", fly["resolver"], fly["port"], "--dns-lifetime", "0.3")
     result.assert_outcomes(failed=2, skipped=1)
     result.stdout.fnmatch_lines(
         [f"*DNS for silent.fly.dev: A: timeout*dns-timeout: {fly['resolver']} answered no query for silent.fly.dev*"]
     )
 
 
-def test_under_xdist_a_rotating_name_is_resolved_once_and_each_address_probed_once(pytester):
-    with (
-        HelloServer(host="::1", port=0) as app,
-        StandIn(Behaviour.HELLO, host="127.0.0.4", port=app.port) as first,
-        StandIn(Behaviour.HELLO, host="127.0.0.5", port=app.port) as second,
-        StubDNS(
-            {"rotating.fly.dev": {"A": ["127.0.0.4", "127.0.0.5"], "AAAA": ["::1"]}}, rotate=["rotating.fly.dev"]
-        ) as dns,
-    ):
-        result = run_remote(pytester, "rotating.fly.dev", dns.spec, app.port, "-n", "2", "-v")
-    result.assert_outcomes(passed=4)
-    result.stdout.fnmatch_lines(["*PASSED*test_greeting?ipv4-127.0.0.4?*"])
-    assert sorted(dns.queries) == [("rotating.fly.dev", "A"), ("rotating.fly.dev", "AAAA")]
-    assert (first.accepted, second.accepted) == (1, 0)
-    (report,) = json.loads((pytester.path / "run.json").read_text())["reports"]
-    assert [(t["address"], t["verdict"]) for t in report["targets"]] == [("127.0.0.4", "ok"), ("::1", "ok")]
+def _junit(path: Path) -> dict[str, tuple[str, dict[str, str]]]:
+    """Each test case's outcome and recorded properties, timings left out."""
+    cases = ElementTree.parse(path).getroot().iter("testcase")
+    return {
+        case.get("name", ""): (
+            next((child.tag for child in case if child.tag in {"failure", "error", "skipped"}), "passed"),
+            {
+                p.get("name", ""): p.get("value", "")
+                for p in case.iter("property")
+                if not p.get("name", "").endswith("_ms")
+            },
+        )
+        for case in cases
+    }
+
+
+def _untimed(value):
+    """A JSON document without its timings, which differ from run to run."""
+    if isinstance(value, dict):
+        return {k: _untimed(v) for k, v in value.items() if "_ms" not in k}
+    if isinstance(value, list):
+        return [_untimed(v) for v in value]
+    return value
+
+
+def test_under_xdist_every_test_and_report_is_the_same_as_in_a_serial_run(pytester, fly):
+    """Several hosts in one run (a shared-IPv4 name, a dedicated one, one address on two
+    ports), first in one process, then with -n 2: the controller gathers the reports once
+    and every worker sees the same targets, outcomes, JUnit properties and JSON."""
+    hosts = ["hello-server.fly.dev", "dedicated.fly.dev",
+             f"127.0.0.1:{fly['v4_port']}", f"[::1]:{fly['port']}", f"[::1]:{fly['v4_port']}"]  # fmt: skip
+    args = [
+        "-m", "remote", *(a for h in hosts for a in ("--host", h)), "--resolver", fly["resolver"],
+        "--port", str(fly["port"]), "--retries", "0", "-v", "--junitxml=run.xml", "--connectivity-json", "run.json",
+        str(REMOTE_SUITE),
+    ]  # fmt: skip
+    serial = nested(pytester, *args)
+    serial_junit, serial_json = _junit(pytester.path / "run.xml"), json.loads((pytester.path / "run.json").read_text())
+    parallel = nested(pytester, *args, "-n", "2")
+    serial.assert_outcomes(passed=10, failed=4, skipped=3)
+    parallel.assert_outcomes(passed=10, failed=4, skipped=3)
+    assert _junit(pytester.path / "run.xml") == serial_junit
+    assert _untimed(json.loads((pytester.path / "run.json").read_text())) == _untimed(serial_json)
+    out = parallel.stdout.str()
+    assert out.count("tcpreach matrix") == 1
+    assert out.count("ERROR    fly-shared-ipv4") == 1
+    # The diagnosis reaches the failing test's report on the worker:
+    parallel.stdout.fnmatch_lines(
+        [f"*closed-without-data on {EDGE}:{fly['port']}: connected, then closed (FIN) before any byte.*"
+         "Fix: run 'fly ips allocate-v4'*"]
+    )  # fmt: skip
+    # -v prints "PASSED test_greeting[...]" under xdist, "test_greeting[...] PASSED" without.
+    parallel.stdout.fnmatch_lines([f"*PASSED*test_greeting?dedicated.fly.dev-ipv4-{DEDICATED}?*"])
+
+
+def test_under_xdist_a_name_is_resolved_once_and_an_accepted_shared_ipv4_is_the_one_xfail(pytester, fly):
+    """The workers get the controller's resolution (a rotating name would give each worker
+    another address) and its reports (the xfail is decided from them)."""
+    dns, (first, second) = fly["dns"], fly["rotating"]
+    asked_before, accepted_before = len(dns.queries), (first.accepted, second.accepted)
+    result = nested(
+        pytester, "-m", "remote", "--host", "rotating.fly.dev", "--host", "hello-server.fly.dev",
+        "--resolver", fly["resolver"], "--port", str(fly["port"]), "--retries", "0", "--accept-shared-ipv4",
+        "--connectivity-json", "run.json", "-n", "2", str(REMOTE_SUITE),
+    )  # fmt: skip
+    result.assert_outcomes(passed=7, xfailed=1)
+    asked = sorted(q for q in dns.queries[asked_before:] if q[0] == "rotating.fly.dev")
+    assert asked == [("rotating.fly.dev", "A"), ("rotating.fly.dev", "AAAA")]
+    accepted = (first.accepted - accepted_before[0], second.accepted - accepted_before[1])
+    reports = {r["host"]: r for r in json.loads((pytester.path / "run.json").read_text())["reports"]}
+    (probed,) = [t["address"] for t in reports["rotating.fly.dev"]["targets"] if t["family"] == "ipv4"]
+    assert accepted == ((1, 0) if probed == ROTATING[0] else (0, 1))
+    assert [(t["address"], t["verdict"]) for t in reports["hello-server.fly.dev"]["targets"]] == [
+        (EDGE, "closed-without-data"),
+        ("::1", "ok"),
+    ]
 
 
 def test_without_host_remote_tests_skip_with_the_reason(pytester):
-    result = pytester.runpytest_subprocess("-m", "remote", *NESTED, "-rs", str(REMOTE_SUITE))
+    result = nested(pytester, "-m", "remote", "-rs", str(REMOTE_SUITE))
     result.assert_outcomes(skipped=3)
     result.stdout.fnmatch_lines(["*give --tcpreach-host HOST*"])
 
 
 def test_bad_plugin_options_are_one_clear_usage_error(pytester):
-    result = pytester.runpytest_subprocess("--family", "5", *NESTED, str(REMOTE_SUITE))
+    result = nested(pytester, "--family", "5", str(REMOTE_SUITE))
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*tcpreach: --tcpreach-family: takes 4, 6 or both, got '5' (from the command line)*"])
     assert "Traceback" not in result.stderr.str()
@@ -239,7 +302,7 @@ def test_a_bad_value_names_where_it_came_from(pytester, monkeypatch, where, mess
     else:
         pytester.makeini("[pytest]\ntcpreach_port = abc\n")
     pytester.makepyfile(test_nothing="def test_nothing():\n    pass\n")
-    result = pytester.runpytest_subprocess(*NESTED)
+    result = nested(pytester)
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines([message])
     assert "Traceback" not in result.stderr.str()
@@ -257,13 +320,18 @@ def _without_ipv6(target):
     return errno.ENETUNREACH if target.family == "ipv6" else _real(target)
 
 
-tcpreach.probe.route_errno = _without_ipv6
+def pytest_configure(config):
+    tcpreach.probe.route_errno = _without_ipv6
+
+
+def pytest_unconfigure(config):
+    tcpreach.probe.route_errno = _real
 """
 
 
-def test_a_client_without_ipv6_skips_the_ipv6_targets_with_the_reason(pytester, fly, monkeypatch):
+def test_a_client_without_ipv6_skips_the_ipv6_targets_with_the_reason(pytester, fly):
     pytester.makepyfile(no_ipv6_route=NO_IPV6_ROUTE)
-    monkeypatch.setenv("PYTHONPATH", str(pytester.path))
+    pytester.syspathinsert()
     result = run_remote(pytester, "dedicated.fly.dev", fly["resolver"], fly["port"], "-p", "no_ipv6_route", "-rs")
     result.assert_outcomes(passed=3, skipped=1)
     result.stdout.fnmatch_lines(["*this client has no IPv6 route to ::1: test it from a host with IPv6*"])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import time
 
 import pytest
 
@@ -54,9 +55,15 @@ def test_missing_records_and_names_are_results(stub, name, a, aaaa):
 
 @pytest.mark.parametrize("name", ["slow.example", "silent.example"])
 def test_a_resolver_that_does_not_answer_in_time_is_a_timeout_within_the_lifetime(stub, name):
-    resolution = resolve(name, resolver=stub.address, lifetime=0.5)
-    assert [answer.status for answer in resolution.dns] == [DnsStatus.TIMEOUT, DnsStatus.TIMEOUT]
-    assert "0.5 s" in resolution.dns[0].detail
+    start = time.monotonic()
+    resolution = resolve(name, resolver=stub.address, lifetime=0.3)
+    elapsed = time.monotonic() - start
+    assert [(a.status, a.detail) for a in resolution.dns] == [
+        (DnsStatus.TIMEOUT, "no answer within 0.3 s, 1 query sent")
+    ] * 2
+    # A and AAAA are asked together, each waits out the lifetime and no longer (dnspython's
+    # own default would be 5 s): a correctness bound, generous for a noisy machine.
+    assert 0.3 <= elapsed < 2.0, elapsed
 
 
 def test_an_explicit_resolver_alone_is_asked_and_only_its_addresses_are_probed(stub, hello_server, monkeypatch):
@@ -114,9 +121,9 @@ def test_a_lost_query_is_sent_again_within_the_lifetime_and_not_without_retries(
     zone = {"lossy.example": {"A": ["127.0.0.30"]}, "once.example": {"A": ["127.0.0.30"]}}
     with StubDNS(zone, lose_first=1) as server:
         resolved = resolve("lossy.example", (Family.IPV4,), resolver=server.address, lifetime=2)
-        once = resolve("once.example", (Family.IPV4,), resolver=server.address, lifetime=1, resend=False)
+        once = resolve("once.example", (Family.IPV4,), resolver=server.address, lifetime=0.3, resend=False)
     assert [(a.status, a.addresses) for a in resolved.dns] == [(DnsStatus.OK, ("127.0.0.30",))]
-    assert [(a.status, a.detail) for a in once.dns] == [(DnsStatus.TIMEOUT, "no answer within 1 s, 1 query sent")]
+    assert [(a.status, a.detail) for a in once.dns] == [(DnsStatus.TIMEOUT, "no answer within 0.3 s, 1 query sent")]
 
 
 def test_servfail_is_a_dns_error_with_the_servers_word():

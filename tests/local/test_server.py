@@ -133,14 +133,14 @@ def test_descriptor_exhaustion_pauses_accepts_and_recovers(spawn_server):
     soft, hard = resource.prlimit(pid, resource.RLIMIT_NOFILE)
     resource.prlimit(pid, resource.RLIMIT_NOFILE, (_lowest_free_fd(pid), hard))
     # An accept() already blocked holds the descriptor it reserved: it may serve one more.
-    greet("127.0.0.1", server.port, timeout=0.5)
+    greet("127.0.0.1", server.port, timeout=0.3)
     # Then the kernel completes the handshake and accept() fails with EMFILE. Linux leaves
     # the connection queued (silent); some kernels (gVisor) drop it with an RST.
-    starved = greet("127.0.0.1", server.port, timeout=0.5)
+    starved = greet("127.0.0.1", server.port, timeout=0.3)
     assert starved.verdict in {Verdict.SILENT, Verdict.CLOSED_WITHOUT_DATA}, starved.explanation
     cpu_before = _cpu_seconds(pid)
-    time.sleep(1.0)
-    assert _cpu_seconds(pid) - cpu_before < 0.5, "the server spins while out of descriptors"
+    time.sleep(0.3)  # a server retrying accept() in a loop would burn most of it
+    assert _cpu_seconds(pid) - cpu_before < 0.15, "the server spins while out of descriptors"
     resource.prlimit(pid, resource.RLIMIT_NOFILE, (soft, hard))
     recovered = greet("127.0.0.1", server.port, timeout=5)
     assert recovered.verdict is Verdict.OK, (recovered.explanation, server.stop())

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 import subprocess
 import sys
@@ -12,25 +10,12 @@ from pathlib import Path
 import pytest
 
 from server import HelloServer
-from tcpreach.cli import main
 from tcpreach.standins import Behaviour, StandIn
 from tcpreach.stub_dns import StubDNS
 
 pytestmark = pytest.mark.local
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def cli(*args: str) -> subprocess.CompletedProcess[str]:
-    """``python -m tcpreach ARGS``, run in this process (milliseconds, not an interpreter's
-    start-up); ``test_as_a_subprocess`` below runs the real command once."""
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        try:
-            code = main(list(args))
-        except SystemExit as exited:
-            code = int(exited.code or 0)
-    return subprocess.CompletedProcess(["python", "-m", "tcpreach", *args], code, out.getvalue(), err.getvalue())
 
 
 def test_as_a_subprocess(fly_like):
@@ -63,7 +48,7 @@ def fly_like():
         yield srv.port, dns.spec
 
 
-def test_table_names_each_target_and_the_fly_finding(fly_like):
+def test_table_names_each_target_and_the_fly_finding(fly_like, cli):
     port, resolver = fly_like
     done = cli("probe", "hello-server.fly.dev", "--port", str(port), "--resolver", resolver, "--retries", "0")
     assert done.returncode == 1, done.stderr
@@ -74,7 +59,7 @@ def test_table_names_each_target_and_the_fly_finding(fly_like):
     assert "fix: run 'fly ips allocate-v4' (dedicated IPv4, $2/month)" in done.stdout
 
 
-def test_json_document(fly_like):
+def test_json_document(fly_like, cli):
     port, resolver = fly_like
     done = cli("probe", "hello-server.fly.dev", "--port", str(port), "--resolver", resolver, "--json", "--retries", "0")
     assert done.returncode == 1
@@ -89,21 +74,21 @@ def test_json_document(fly_like):
     assert doc["findings"][0]["code"] == "fly-shared-ipv4"
 
 
-def test_all_ok_exits_0(fly_like):
+def test_all_ok_exits_0(fly_like, cli):
     port, resolver = fly_like
     done = cli("probe", "dedicated.fly.dev", "--port", str(port), "--resolver", resolver)
     assert done.returncode == 0, done.stdout
     assert "all-ok" in done.stdout
 
 
-def test_family_selection(fly_like):
+def test_family_selection(fly_like, cli):
     port, resolver = fly_like
     done = cli("probe", "hello-server.fly.dev", "--port", str(port), "--resolver", resolver, "-6", "--json")
     assert done.returncode == 0
     assert [t["address"] for t in json.loads(done.stdout)["targets"]] == ["::1"]
 
 
-def test_literal_with_port_needs_no_dns(fly_like):
+def test_literal_with_port_needs_no_dns(fly_like, cli):
     port, _ = fly_like
     done = cli("probe", f"[::1]:{port}", "--json")
     assert done.returncode == 0
@@ -113,7 +98,7 @@ def test_literal_with_port_needs_no_dns(fly_like):
     assert doc["getaddrinfo"] is None
 
 
-def test_expect_escapes(fly_like):
+def test_expect_escapes(fly_like, cli):
     port, _ = fly_like
     assert cli("probe", "::1", "--port", str(port), "--expect", "hello\\n").returncode == 0
     wrong = cli("probe", "::1", "--port", str(port), "--expect", "bye\\n", "--retries", "0")
@@ -121,15 +106,15 @@ def test_expect_escapes(fly_like):
     assert "wrong-greeting" in wrong.stdout
 
 
-def test_resolver_that_does_not_answer_fails_clearly_within_the_lifetime(fly_like):
+def test_resolver_that_does_not_answer_fails_clearly_within_the_lifetime(fly_like, cli):
     port, resolver = fly_like
-    done = cli("probe", "silent.fly.dev", "--port", str(port), "--resolver", resolver, "--dns-lifetime", "0.5")
+    done = cli("probe", "silent.fly.dev", "--port", str(port), "--resolver", resolver, "--dns-lifetime", "0.3")
     assert done.returncode == 1
     assert "dns-timeout" in done.stdout
     assert "Traceback" not in done.stderr
 
 
-def test_an_internationalised_name_is_asked_in_its_idna_form_and_shown_in_both(fly_like):
+def test_an_internationalised_name_is_asked_in_its_idna_form_and_shown_in_both(fly_like, cli):
     port, resolver = fly_like
     done = cli("probe", "bücher.example", "--port", str(port), "--resolver", resolver, "--json")
     doc = json.loads(done.stdout)
@@ -138,7 +123,7 @@ def test_an_internationalised_name_is_asked_in_its_idna_form_and_shown_in_both(f
     assert table.stdout.splitlines()[0].startswith(f"xn--bcher-kva.example (bücher.example) port {port}")
 
 
-def test_a_timed_out_a_query_beside_an_answered_aaaa_fails_the_run(fly_like):
+def test_a_timed_out_a_query_beside_an_answered_aaaa_fails_the_run(fly_like, cli):
     port, resolver = fly_like
     done = cli("probe", "half.fly.dev", "--port", str(port), "--resolver", resolver, "--dns-lifetime", "0.6", "--json")
     doc = json.loads(done.stdout)
@@ -178,7 +163,7 @@ def test_a_timed_out_a_query_beside_an_answered_aaaa_fails_the_run(fly_like):
         (["frobnicate"], "invalid choice"),
     ],
 )
-def test_bad_usage_is_one_line_and_status_2(args, message):
+def test_bad_usage_is_one_line_and_status_2(args, message, cli):
     done = cli(*args)
     assert done.returncode == 2
     assert message in done.stderr

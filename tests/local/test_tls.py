@@ -53,7 +53,7 @@ def edge(ca):
 
 
 def probe(capsys, *args):
-    code = main(["probe", *args, "--json", "--retries", "0", *([] if "--timeout" in args else ["--timeout", "0.5"])])
+    code = main(["probe", *args, "--json", "--retries", "0", *([] if "--timeout" in args else ["--timeout", "0.3"])])
     out, err = capsys.readouterr()
     assert err == ""
     return code, json.loads(out)
@@ -187,9 +187,10 @@ def test_tls_usage_errors(capsys, args, message):
 def test_the_remote_suite_over_tls(pytester, edge, ca_file):
     port, resolver = edge
     suite = str(Path(__file__).resolve().parents[1] / "remote")
-    result = pytester.runpytest_subprocess(
+    result = pytester.runpytest_inprocess(
         "-m", "remote", "--host", NAME, "--resolver", resolver, "--port", str(port), "--tls", "--ca", ca_file,
-        "--retries", "0", "--probe-timeout", "0.5", "-p", "no:cacheprovider", "-p", "no:hypothesispytest", suite,
+        "--retries", "0", "--probe-timeout", "0.3", "-p", "no:cacheprovider", "-p", "no:hypothesispytest",
+        "--timeout=0", suite,
     )  # fmt: skip
     result.assert_outcomes(passed=4)
     result.stdout.fnmatch_lines([f"*127.0.0.1: TLSv1.3, SNI {NAME}; certificate for {NAME}, issued by*"])
