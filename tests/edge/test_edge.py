@@ -63,7 +63,7 @@ def outcome_line(done):
 
 # 1. An app that is down behind the edge is not the shared-IPv4 trap.
 def test_the_shared_ipv4_edge_with_ipv6_answering_is_the_trap(lab):
-    code, doc = probe(lab, "hello-server.fly.dev")
+    code, doc = probe(lab, "hello-server.fly.dev", "--retries", "0")
     assert (code, verdicts(doc), codes(doc)) == (
         1,
         [(SHARED_V4, "closed-without-data"), (APP_V6, "ok")],
@@ -89,7 +89,7 @@ def test_accept_shared_ipv4_never_turns_an_app_that_is_down_green(lab):
 
 
 def test_an_ipv4_only_run_on_the_shared_edge_is_a_suspicion_and_never_accepted(lab):
-    done = remote_suite(lab, "hello-server.fly.dev", "--family", "4", "--accept-shared-ipv4")
+    done = remote_suite(lab, "hello-server.fly.dev", "--family", "4", "--accept-shared-ipv4", "--retries", "0")
     assert done.returncode == 1, done.stdout[-3000:]
     assert outcome_line(done).startswith("2 failed, 1 passed in ")  # the IPv4 target and the diagnosis
     assert "fly-shared-ipv4-suspected: IPv4 connects and is closed without data on a Fly.io name" in done.stdout
@@ -99,12 +99,12 @@ def test_an_ipv4_only_run_on_the_shared_edge_is_a_suspicion_and_never_accepted(l
 # 2. A DNS error finding never sits beside all-ok, and fails the run.
 def test_a_timed_out_a_query_fails_the_run_and_says_what_happened(lab):
     done = lab.client_python(
-        "-m", "tcpreach", "probe", "half.fly.dev", "--resolver", DNS_DROPS_A_V4, "--dns-lifetime", "1", "--json"
+        "-m", "tcpreach", "probe", "half.fly.dev", "--resolver", DNS_DROPS_A_V4, "--dns-lifetime", "0.6", "--json"
     )
     doc = json.loads(done.stdout)
     assert (done.returncode, verdicts(doc), codes(doc)) == (1, [(APP_V6, "ok")], ["dns-timeout"])
     assert doc["findings"][0]["message"] == (
-        f"A for half.fly.dev timed out at {DNS_DROPS_A_V4}:53 (no answer within 1 s, 2 queries sent) while AAAA "
+        f"A for half.fly.dev timed out at {DNS_DROPS_A_V4}:53 (no answer within 0.6 s, 2 queries sent) while AAAA "
         "answered: the A addresses were never tested"
     )
 
@@ -170,9 +170,9 @@ def test_without_retries_the_first_lost_query_is_the_answer(lab):
 
 # 6. An edge that waits for a ClientHello longer than the probe: the same trap on a Fly name.
 def test_an_edge_that_waits_longer_than_the_probe_is_the_trap_and_accepted(lab):
-    code, doc = probe(lab, "waiting.fly.dev", "--timeout", "1", "--retries", "0")
+    code, doc = probe(lab, "waiting.fly.dev", "--timeout", "0.5", "--retries", "0")
     assert (code, verdicts(doc), codes(doc)) == (1, [(WAITING_V4, "silent"), (APP_V6, "ok")], ["fly-shared-ipv4"])
-    done = remote_suite(lab, "waiting.fly.dev", "--accept-shared-ipv4", "--probe-timeout", "1", "--retries", "0")
+    done = remote_suite(lab, "waiting.fly.dev", "--accept-shared-ipv4", "--probe-timeout", "0.5", "--retries", "0")
     assert done.returncode == 0, done.stdout[-3000:]
     assert outcome_line(done).startswith("3 passed, 1 xfailed in ")
 
