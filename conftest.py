@@ -9,7 +9,6 @@ other project gets by installing the plugin.
 from __future__ import annotations
 
 import contextlib
-import io
 import os
 import re
 import subprocess
@@ -118,19 +117,11 @@ def start_server_process(*args: str, env: dict[str, str] | None = None, **popen:
 def run_tcpreach(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     """``python -m tcpreach ARGS`` run in this process: milliseconds, not an interpreter's
     start-up and imports. A few tests run the real command as a subprocess."""
-    from tcpreach.cli import main as tcpreach_main  # the whole library: only for tests that use it
+    from tcpreach.cli import run_captured  # the whole library: only for tests that use it
 
-    out, err = io.StringIO(), io.StringIO()
-    with (
-        contextlib.chdir(cwd or os.getcwd()),
-        contextlib.redirect_stdout(out),
-        contextlib.redirect_stderr(err),
-    ):
-        try:
-            code = tcpreach_main(list(args))
-        except SystemExit as exited:
-            code = exited.code if isinstance(exited.code, int) else 1 if exited.code else 0
-    return subprocess.CompletedProcess(["python", "-m", "tcpreach", *args], code, out.getvalue(), err.getvalue())
+    with contextlib.chdir(cwd or os.getcwd()):
+        code, out, err = run_captured(args)
+    return subprocess.CompletedProcess(["python", "-m", "tcpreach", *args], code, out, err)
 
 
 @pytest.fixture

@@ -21,17 +21,23 @@ tears everything down, also when setting up fails half-way.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
 import secrets
 import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+_CLONE_NEWNET = 0x40000000
 
 ROOT = Path(__file__).resolve().parents[1]
 PORT = 1848
@@ -169,6 +175,30 @@ zone:
 """
 
 
+def in_namespace(namespace: str, call: Callable[..., T], *args: Any) -> T:
+    """``call(*args)`` on a new thread that first joins the named network namespace
+    (``setns``, which moves only the calling thread; threads it starts inherit it)."""
+    outcome: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            with open(f"/run/netns/{namespace}") as handle:
+                if libc.setns(handle.fileno(), _CLONE_NEWNET) != 0:
+                    errno = ctypes.get_errno()
+                    raise OSError(errno, f"setns into {namespace}: {os.strerror(errno)}")
+            outcome["value"] = call(*args)
+        except BaseException as error:
+            outcome["error"] = error
+
+    worker = threading.Thread(target=run, name=f"in-{namespace}")
+    worker.start()
+    worker.join()
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]  # type: ignore[no-any-return]
+
+
 @dataclass
 class EdgeLab:
     """The three namespaces, their daemons and the lossy relay; a context manager."""
@@ -223,6 +253,20 @@ class EdgeLab:
             process = subprocess.Popen([*prefix, *argv], cwd=ROOT, stdout=subprocess.PIPE, stderr=log)
         self.processes[name] = process
         return process
+
+    def in_client(self, call: Callable[..., T], *args: Any) -> T:
+        """``call(*args)`` in this process, on a thread moved into the client namespace:
+        the sockets it opens, and those of the threads it starts, are the client's. No
+        interpreter start-up, unlike ``client_python``; the process's other threads stay
+        where they are."""
+        return in_namespace(self.client, call, *args)
+
+    def client_cli(self, *args: str) -> subprocess.CompletedProcess[str]:
+        """``python -m tcpreach ARGS`` as the client namespace runs it, in this process."""
+        from tcpreach.cli import run_captured
+
+        code, out, err = self.in_client(run_captured, args)
+        return subprocess.CompletedProcess(["python", "-m", "tcpreach", *args], code, out, err)
 
     def client_python(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
         """``python ARGS`` in the client namespace, from the repository's root."""

@@ -14,6 +14,8 @@ error finding; 2 on bad usage.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import json
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -284,3 +286,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     code: int = args.func(args, parser)
     return code
+
+
+def run_captured(argv: Sequence[str]) -> tuple[int, str, str]:
+    """``main(argv)`` with its exit status, standard output and standard error captured:
+    the command line from Python, without a new interpreter."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            code = main(argv)
+        except SystemExit as exited:  # argparse's usage errors
+            code = exited.code if isinstance(exited.code, int) else 1 if exited.code else 0
+    return code, out.getvalue(), err.getvalue()

@@ -39,7 +39,7 @@ QUIET = ["-p", "no:cacheprovider", "-p", "no:hypothesispytest", "-q", "-rA"]
 
 
 def probe(lab, host, *args):
-    done = lab.client_python("-m", "tcpreach", "probe", host, "--resolver", DNS_V4, "--json", *args)
+    done = lab.client_cli("probe", host, "--resolver", DNS_V4, "--json", *args)
     assert not done.stderr, done.stderr
     return done.returncode, json.loads(done.stdout)
 
@@ -98,9 +98,7 @@ def test_an_ipv4_only_run_on_the_shared_edge_is_a_suspicion_and_never_accepted(l
 
 # 2. A DNS error finding never sits beside all-ok, and fails the run.
 def test_a_timed_out_a_query_fails_the_run_and_says_what_happened(lab):
-    done = lab.client_python(
-        "-m", "tcpreach", "probe", "half.fly.dev", "--resolver", DNS_DROPS_A_V4, "--dns-lifetime", "0.6", "--json"
-    )
+    done = lab.client_cli("probe", "half.fly.dev", "--resolver", DNS_DROPS_A_V4, "--dns-lifetime", "0.6", "--json")
     doc = json.loads(done.stdout)
     assert (done.returncode, verdicts(doc), codes(doc)) == (1, [(APP_V6, "ok")], ["dns-timeout"])
     assert doc["findings"][0]["message"] == (
@@ -149,15 +147,15 @@ def test_an_icmp_reject_on_the_way_is_not_blamed_on_this_client(lab):
 
 # 4. Loss on the path: the one retry policy, DNS included, carries a working deployment.
 def test_a_lossy_path_is_ok_with_the_default_retry_policy(lab):
-    done = lab.client_python("-m", "tcpreach", "probe", "lossy.fly.dev", "--resolver", LOSSY_DNS_V4, "--json")
+    done = lab.client_cli("probe", "lossy.fly.dev", "--resolver", LOSSY_DNS_V4, "--json")
     doc = json.loads(done.stdout)
     assert (done.returncode, verdicts(doc), codes(doc)) == (0, [(LOSSY_V4, "ok"), (LOSSY_V6, "ok")], ["all-ok"])
     assert [a["status"] for a in doc["dns"]] == ["ok", "ok"]
 
 
 def test_without_retries_the_first_lost_query_is_the_answer(lab):
-    done = lab.client_python(
-        "-m", "tcpreach", "probe", "lossy.fly.dev", "--resolver", LOSSY_DNS_V4, "--retries", "0",
+    done = lab.client_cli(
+        "probe", "lossy.fly.dev", "--resolver", LOSSY_DNS_V4, "--retries", "0",
         "--dns-lifetime", "1", "--json",
     )  # fmt: skip
     doc = json.loads(done.stdout)
@@ -179,9 +177,7 @@ def test_an_edge_that_waits_longer_than_the_probe_is_the_trap_and_accepted(lab):
 
 # TLS and SNI: Fly's "tls" handler, the other way through the shared IPv4.
 def tls_probe(lab, *args):
-    done = lab.client_python(
-        "-m", "tcpreach", "probe", TLS_NAME, "--resolver", DNS_V4, "--json", "--tls", "--ca", lab.ca_file, *args
-    )
+    done = lab.client_cli("probe", TLS_NAME, "--resolver", DNS_V4, "--json", "--tls", "--ca", lab.ca_file, *args)
     assert not done.stderr, done.stderr
     return done.returncode, json.loads(done.stdout)
 
