@@ -138,6 +138,7 @@ _BUILD = {"dockerfile", "image", "build-target", "args", "ignorefile", "builder"
           "settings"}  # fmt: skip
 _IGNORED = {"script_checks", "restart_limit"}  # flyctl drops these silently
 _HANDLERS = {"http", "tls", "pg_tls", "proxy_proto"}
+_TERMINATES = {"http": "HTTP", "pg_tls": "PostgreSQL's TLS negotiation"}  # the handlers that break raw TCP
 _DURATION = re.compile(r"^(?:\d+(?:\.\d+)?(?:ns|us|µs|ms|s|m|h))+$")
 
 
@@ -471,8 +472,8 @@ def _port(f: _Findings, port: Any, where: str, protocol: Any) -> None:
                   "remove it unless the server reads the PROXY header")  # fmt: skip
         elif protocol == "tcp":
             f.add("handlers-on-raw-tcp", Severity.ERROR, key,
-                  f"the {handler!r} handler makes Fly's proxy terminate {handler.upper()} on this port: a raw TCP "
-                  "greeting never reaches the client as written",
+                  f"the {handler!r} handler makes Fly's proxy terminate {_TERMINATES[handler]} on this port: a raw "
+                  "TCP greeting never reaches the client as written",
                   "set handlers = [] so the bytes pass through untouched")  # fmt: skip
 
 

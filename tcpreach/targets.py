@@ -235,11 +235,15 @@ def interface_addresses() -> list[str]:
                 ip4 = ipaddress.IPv4Address(reply[20:24])
                 if not ip4.is_loopback:
                     found.append(str(ip4))
-        try:
-            with open("/proc/net/if_inet6", encoding="ascii") as table:
-                lines = table.read().splitlines()
-        except OSError:
-            lines = []
+        lines: list[str] = []
+        # thread-self: the calling thread's network namespace (/proc/net is the process's).
+        for table_path in ("/proc/thread-self/net/if_inet6", "/proc/net/if_inet6"):
+            try:
+                with open(table_path, encoding="ascii") as table:
+                    lines = table.read().splitlines()
+                break
+            except OSError:
+                continue
         for line in lines:
             raw, _, _, _, flags, name = line.split()[:6]
             ip6 = ipaddress.IPv6Address(bytes.fromhex(raw))

@@ -1,5 +1,6 @@
 """The local matrix over a machine's interface addresses, inside a network namespace of
 our own: a veth pair with an IPv4 and an IPv6 address, so no probe leaves that namespace.
+And which interface addresses count, on real interfaces of every kind.
 
 In the machine's own namespace the suite probes loopback only (the rules of this
 workplace allow no other target); ``--local-interfaces`` adds the interface addresses.
@@ -14,6 +15,8 @@ import sys
 from pathlib import Path
 
 import pytest
+
+from tcpreach.targets import interface_addresses
 
 pytestmark = pytest.mark.local
 
@@ -36,12 +39,16 @@ def _namespace_problem() -> str | None:
     return None
 
 
-def test_the_local_matrix_covers_interface_addresses_in_a_namespace_of_our_own():
+def _require_namespaces() -> None:
     problem = _namespace_problem()
     if problem is not None:
         if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
             pytest.fail(f"{problem} (CI=true: this test must run, not skip)", pytrace=False)
         pytest.skip(problem)
+
+
+def test_the_local_matrix_covers_interface_addresses_in_a_namespace_of_our_own():
+    _require_namespaces()
     command = (
         f"{SETUP} && exec {sys.executable} -m pytest -m local -p no:cacheprovider -p no:hypothesispytest -q -rA "
         "--local-interfaces tests/local/test_matrix.py"
@@ -55,3 +62,51 @@ def test_the_local_matrix_covers_interface_addresses_in_a_namespace_of_our_own()
         for label in ("ipv4-127.0.0.1", "ipv6-::1", "ipv6-::ffff:127.0.0.1", "ipv4-10.200.0.1", "ipv6-fd12:3456::1"):
             assert any(f"test_greeting[{server}-{label}]" in line for line in passed), (server, label)
     assert "tcpreach matrix" in done.stdout
+
+
+# Interfaces of every kind the filter must tell apart, in a namespace of our own:
+#   up0/up1   a veth pair, both up: carrier; global addresses usable at once (nodad)
+#   slow0     up with carrier, its IPv6 address kept tentative (DAD with a 30 s timer)
+#   nocar0    up, its peer down: no carrier (a Docker bridge without a container)
+#   down0     an interface that is down
+FILTER_SETUP = [
+    "link set lo up",
+    "link add up0 type veth peer name up1",
+    "addr add 10.201.0.1/24 dev up0",
+    "-6 addr add fd13::1/64 dev up0 nodad",
+    "link set up0 up",
+    "link set up1 up",
+    "link add slow0 type veth peer name slow1",
+    "link set slow1 up",
+    "link add nocar0 type veth peer name nocar1",
+    "addr add 10.201.2.1/24 dev nocar0",
+    "-6 addr add fd13:2::1/64 dev nocar0 nodad",
+    "link set nocar0 up",
+    "link add down0 type veth peer name down1",
+    "addr add 10.201.3.1/24 dev down0",
+    "-6 addr add fd13:3::1/64 dev down0 nodad",
+]
+
+
+def test_interface_addresses_leave_out_link_local_tentative_and_interfaces_down_or_without_carrier():
+    _require_namespaces()
+    from netlab.lab import in_namespace
+
+    namespace = f"tcpreach-if-{os.getpid()}"
+    subprocess.run(["ip", "netns", "add", namespace], check=True)
+    try:
+        for command in FILTER_SETUP:
+            subprocess.run(["ip", "-n", namespace, *command.split()], check=True, capture_output=True)
+        sysctl = ["ip", "netns", "exec", namespace, "sysctl", "-qw"]
+        subprocess.run([*sysctl, "net.ipv6.conf.slow0.accept_dad=1", "net.ipv6.conf.slow0.dad_transmits=1",
+                        "net.ipv6.neigh.slow0.retrans_time_ms=30000"], check=True)  # fmt: skip
+        subprocess.run(["ip", "-n", namespace, "link", "set", "slow0", "up"], check=True)
+        subprocess.run(["ip", "-n", namespace, "-6", "addr", "add", "fd13:1::1/64", "dev", "slow0"], check=True)
+        shown = subprocess.run(["ip", "-n", namespace, "-6", "addr", "show", "dev", "slow0"], capture_output=True,
+                               text=True, check=True).stdout  # fmt: skip
+        assert "fd13:1::1/64 scope global tentative" in shown, shown
+        found = in_namespace(namespace, interface_addresses)
+    finally:
+        subprocess.run(["ip", "netns", "del", namespace], check=False)
+    # The link-local fe80:: addresses of up0, up1 and slow0, and loopback, are left out too.
+    assert sorted(found) == ["10.201.0.1", "fd13::1"]

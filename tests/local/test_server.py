@@ -374,3 +374,34 @@ def test_a_second_signal_exits_at_once(monkeypatch):
     handler(signal.SIGINT, None)
     assert exits == [128 + signal.SIGINT]
     srv.stop()
+
+
+@pytest.mark.parametrize("code", [errno.ECONNABORTED, errno.EPROTO, errno.EPERM, errno.EINTR], ids=errno.errorcode.get)
+def test_a_transient_accept_error_skips_one_connection_silently_and_the_loop_goes_on(monkeypatch, caplog, code):
+    # A client that reset before accept() (ECONNABORTED), a protocol error, a firewall's
+    # EPERM, a signal: each concerns one connection, never the listener.
+    failures = [OSError(code, os.strerror(code))]
+    real_accept = socket.socket._accept  # type: ignore[attr-defined]
+
+    def flaky_accept(sock: socket.socket) -> tuple[int, object]:
+        if failures:
+            raise failures.pop()
+        return real_accept(sock)
+
+    monkeypatch.setattr(socket.socket, "_accept", flaky_accept)
+    with caplog.at_level("DEBUG", logger="server"), HelloServer(host="127.0.0.1", port=0) as srv:
+        outcome = greet("127.0.0.1", srv.port, timeout=2)
+        assert (outcome.verdict, failures, srv.connections) == (Verdict.OK, [], 1), outcome.explanation
+    assert caplog.records == []
+
+
+def test_an_accept_error_that_is_neither_transient_nor_a_shortage_ends_the_loop(monkeypatch):
+    # The look-alike: EBADF means the listener itself is broken. Skipping it would spin.
+    def broken_accept(sock: socket.socket) -> tuple[int, object]:
+        raise OSError(errno.EBADF, os.strerror(errno.EBADF))
+
+    monkeypatch.setattr(socket.socket, "_accept", broken_accept)
+    srv = HelloServer(host="127.0.0.1", port=0)
+    with pytest.raises(OSError, match="Bad file descriptor"):
+        srv.serve_forever()
+    assert srv.connections == 0

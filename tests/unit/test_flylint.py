@@ -404,3 +404,52 @@ def test_any_toml_document_gives_findings_never_an_exception(config):
 )  # fmt: skip
 def test_each_mistake_in_full(text, expected):
     assert [(f.code, f.key, f.message, f.remedy) for f in lint(text) if f.severity is not Severity.INFO] == [expected]
+
+
+def _with_kill_timeout(value: str) -> str:
+    return GOOD.replace('kill_signal = "SIGINT"', f'kill_signal = "SIGINT"\nkill_timeout = {value}')
+
+
+KILL_TIMEOUT_TOO_LONG = "bad-duration", Severity.ERROR, "kill_timeout"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # kill_timeout: a bare number is seconds, a string a Go duration; Fly allows 300 s.
+        (_with_kill_timeout("300"), []),
+        (_with_kill_timeout('"5m"'), []),
+        (_with_kill_timeout("301"), [(*KILL_TIMEOUT_TOO_LONG, "kill_timeout is 301 s; Fly allows 300")]),
+        (_with_kill_timeout("300.5"), [(*KILL_TIMEOUT_TOO_LONG, "kill_timeout is 300.5 s; Fly allows 300")]),
+        (_with_kill_timeout('"5m1s"'), [(*KILL_TIMEOUT_TOO_LONG, "kill_timeout is 301 s; Fly allows 300")]),
+        # In checks a bare number is milliseconds, and as good as a string.
+        (GOOD.replace('interval = "15s"', "interval = 15000"), []),
+        (GOOD.replace('timeout = "2s"', "timeout = 2000.5"), []),
+    ],
+    ids=["300", "5m", "301", "300.5", "5m1s", "interval-ms", "timeout-ms"],
+)
+def test_bare_number_and_string_durations(text, expected):
+    assert [(f.code, f.severity, f.key, f.message) for f in lint(text) if f.severity is not Severity.INFO] == expected
+
+
+@pytest.mark.parametrize(
+    ("handlers", "expected"),
+    [
+        ('["pg_tls"]', [("handlers-on-raw-tcp", Severity.ERROR, "services[0].ports[0].handlers",
+                         "the 'pg_tls' handler makes Fly's proxy terminate PostgreSQL's TLS negotiation on this port: "
+                         "a raw TCP greeting never reaches the client as written")]),
+        ('["pg_tls", "proxy_proto"]', [
+            ("handlers-on-raw-tcp", Severity.ERROR, "services[0].ports[0].handlers",
+             "the 'pg_tls' handler makes Fly's proxy terminate PostgreSQL's TLS negotiation on this port: "
+             "a raw TCP greeting never reaches the client as written"),
+            ("handlers-on-raw-tcp", Severity.WARNING, "services[0].ports[0].handlers",
+             "proxy_proto prepends a PROXY protocol header to each connection: the server must parse it"),
+        ]),
+        ('["pg-tls"]', [("bad-value", Severity.ERROR, "services[0].ports[0].handlers",
+                         "unknown handler 'pg-tls'; Fly knows ['http', 'pg_tls', 'proxy_proto', 'tls']")]),
+    ],
+    ids=["pg_tls", "pg_tls-and-proxy_proto", "misspelt"],
+)  # fmt: skip
+def test_the_pg_tls_handler_breaks_raw_tcp_like_http(handlers, expected):
+    findings = lint(GOOD.replace("handlers = []", f"handlers = {handlers}"))
+    assert [(f.code, f.severity, f.key, f.message) for f in findings if f.severity is not Severity.INFO] == expected
