@@ -124,6 +124,15 @@ def run_tcpreach(*args: str, cwd: Path | None = None) -> subprocess.CompletedPro
     return subprocess.CompletedProcess(["python", "-m", "tcpreach", *args], code, out, err)
 
 
+_FINDING_LINE = re.compile(r"^(?:ERROR|WARNING|INFO)\s+([a-z0-9-]+)(?::| at )", re.MULTILINE)
+
+
+@pytest.fixture
+def finding_codes() -> Callable[[str], list[str]]:
+    """The finding codes a report or lint printed as text, in order, every one of them."""
+    return lambda text: _FINDING_LINE.findall(text)
+
+
 @pytest.fixture
 def cli() -> Callable[..., subprocess.CompletedProcess[str]]:
     """The command line in-process (``run_tcpreach``)."""

@@ -81,11 +81,11 @@ def test_an_app_down_behind_the_edge_is_edge_no_app(lab):
     assert doc["findings"][0]["remedy"].startswith("'fly status', 'fly logs' and 'fly machine list'")
 
 
-def test_accept_shared_ipv4_never_turns_an_app_that_is_down_green(lab):
+def test_accept_shared_ipv4_never_turns_an_app_that_is_down_green(lab, finding_codes):
     done = remote_suite(lab, "down.fly.dev", "--accept-shared-ipv4", "--retries", "0")
     assert done.returncode == 1, done.stdout[-3000:]
     assert outcome_line(done).startswith("3 failed, 1 passed in ")  # both targets and the diagnosis; DNS is fine
-    assert "edge-no-app" in done.stdout
+    assert finding_codes(done.stdout) == ["edge-no-app"]
 
 
 def test_an_ipv4_only_run_on_the_shared_edge_is_a_suspicion_and_never_accepted(lab):
