@@ -60,11 +60,22 @@ def test_listener_is_dual_stack_like_netstat_shows_it(hello_server):
         assert any(f" {local} " in line and line.split()[3] == "0A" for line in tcp6.read_text().splitlines())
 
 
-def test_backlog_is_the_system_maximum_not_three(hello_server):
-    assert hello_server.backlog >= socket.SOMAXCONN
+def test_listen_gets_the_system_maximum_backlog_not_three(monkeypatch):
+    asked: list[int] = []
+    real_listen = socket.socket.listen
+
+    def spy(sock: socket.socket, backlog: int = socket.SOMAXCONN) -> None:
+        asked.append(backlog)
+        real_listen(sock, backlog)
+
+    monkeypatch.setattr(socket.socket, "listen", spy)
+    with HelloServer(host="127.0.0.1", port=0) as srv:
+        queue = subprocess.run(["ss", "-Hltn", f"sport = :{srv.port}"], capture_output=True, text=True, check=False)
     somaxconn = Path("/proc/sys/net/core/somaxconn")
-    if somaxconn.exists():
-        assert hello_server.backlog >= int(somaxconn.read_text())
+    ceiling = int(somaxconn.read_text()) if somaxconn.exists() else socket.SOMAXCONN
+    assert len(asked) == 1 and asked[0] >= ceiling, (asked, ceiling)
+    if queue.returncode == 0 and queue.stdout.strip():  # ss shows a listener's queue limit as Send-Q
+        assert int(queue.stdout.split()[2]) == ceiling, queue.stdout
 
 
 def test_500_connections_from_64_concurrent_clients_all_get_hello(hello_server):
@@ -106,11 +117,14 @@ def test_stop_closes_the_listener_promptly_under_load():
     for worker in workers:
         worker.start()
     time.sleep(0.2)
+    asked = time.monotonic()
     srv.stop(timeout=5)
+    took = time.monotonic() - asked
     halt.set()
     for worker in workers:
         worker.join()
     assert srv._thread is not None and not srv._thread.is_alive()
+    assert took < 1.0, f"stop() took {took:.2f} s under load"  # the accept loop wakes at once, no polling
     # Nothing listens any more (gVisor sometimes drops the SYN instead of refusing it).
     assert greet("127.0.0.1", port, timeout=1).verdict in {Verdict.REFUSED, Verdict.TIMEOUT}
 
