@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import errno
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -174,3 +175,14 @@ def test_a_trickle_meets_the_whole_read_deadline_not_a_per_byte_one():
         outcome = outcome_of(trickle, Expectation(b"h" * 10_000), timeout=0.5)
     assert (outcome.verdict, outcome.result.ending) == (Verdict.TRUNCATED, Ending.DEADLINE)
     assert 0 < len(outcome.result.received) < 10_000
+
+
+def test_a_write_that_fails_leaves_no_descriptor_open():
+    # The server resets at once; a 4 MiB request cannot be written whole, so the write fails
+    # (EPIPE or ECONNRESET). Ten such probes: the process holds no more descriptors after.
+    request = Expectation(b"+PONG\r\n", send=b"x" * (4 << 20))
+    fds_before = sorted(os.listdir("/proc/self/fd"))
+    with StandIn(Behaviour.RESET) as server:
+        outcomes = [outcome_of(server, request, timeout=0.5) for _ in range(10)]
+    assert {o.result.send_errno for o in outcomes} <= {errno.EPIPE, errno.ECONNRESET}
+    assert sorted(os.listdir("/proc/self/fd")) == fds_before
