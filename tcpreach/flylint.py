@@ -226,8 +226,8 @@ def _wanted(spec: Spec) -> str:
         if kind == "tables":
             return "a list of tables"
         return "a table"
-    kinds = spec if isinstance(spec, tuple) else (spec,)
-    return " or ".join(_KINDS[k] for k in kinds)
+    names = [_KINDS[k] for k in (spec if isinstance(spec, tuple) else (spec,))]
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} or {names[-1]}"
 
 
 def _fits(value: Any, kinds: tuple[type, ...]) -> bool:
