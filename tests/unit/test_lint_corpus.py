@@ -147,7 +147,10 @@ CASES: dict[str, tuple[str, str | None, int | None]] = {
         + '[[vm]]\nprocesses = ["app", 2]\n',
         None, None,
     ),
-    "dockerfile": (APP + SERVICE, 'FROM --platform=linux/amd64 python:3.13-alpine\nEXPOSE 9000\nCMD ["python3", "-m", "server"]\n', None),
+    "dockerfile": (
+        APP + SERVICE, 'FROM --platform=linux/amd64 python:3.13-alpine\nEXPOSE 9000\nCMD ["python3", "-m", "server"]\n',
+        None,
+    ),
     "dockerfile-port-from-env": (APP + SERVICE, "FROM python:3.13-alpine\nENV PORT=9000\nEXPOSE 1848\n", None),
     "dockerfile-port-from-env-with-a-space": (APP + SERVICE, "FROM python:3.13-alpine\nENV PORT 1848\n", None),
     "dockerfile-port-from-the-flag": (
