@@ -130,7 +130,7 @@ _FINDING_LINE = re.compile(r"^(?:ERROR|WARNING|INFO)\s+([a-z0-9-]+)(?::| at )", 
 @pytest.fixture
 def finding_codes() -> Callable[[str], list[str]]:
     """The finding codes a report or lint printed as text, in order, every one of them."""
-    return lambda text: _FINDING_LINE.findall(text)
+    return _FINDING_LINE.findall
 
 
 @pytest.fixture

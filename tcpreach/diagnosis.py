@@ -119,7 +119,7 @@ def diagnose(
     if any(f.severity is Severity.ERROR for f in findings):
         findings = [f for f in findings if f.code != ALL_OK]  # never "all ok" beside an error
     order = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.INFO: 2}
-    return tuple(sorted(findings, key=lambda f: order[f.severity]))
+    return tuple(sorted(findings, key=lambda f: (order[f.severity], f.code == ALL_OK)))  # all-ok sums up, last
 
 
 def _dns_findings(resolution: Resolution) -> list[Finding]:

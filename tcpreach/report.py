@@ -157,7 +157,11 @@ def failure_message(report: HostReport, outcome: TargetOutcome) -> str:
     explaining = [f for f in findings_for(report.findings, outcome.target.address) if f.code != "failing-targets"]
     if explaining:
         for finding in explaining:
-            message += f" {finding.message} Fix: {finding.remedy}."
+            message += f" {_sentence(finding.message)} Fix: {_sentence(finding.remedy)}"
     elif remedy := verdict_remedy(outcome):
-        message += f" Fix: {remedy}."
+        message += f" Fix: {_sentence(remedy)}"
     return message
+
+
+def _sentence(text: str) -> str:
+    return text if text.endswith(".") else f"{text}."

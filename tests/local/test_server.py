@@ -396,14 +396,16 @@ def test_a_transient_accept_error_skips_one_connection_silently_and_the_loop_goe
     # EPERM, a signal: each concerns one connection, never the listener.
     failures = [OSError(code, os.strerror(code))]
     real_accept = socket.socket._accept  # type: ignore[attr-defined]
+    srv = HelloServer(host="127.0.0.1", port=0)
+    srv.bind()
 
     def flaky_accept(sock: socket.socket) -> tuple[int, object]:
-        if failures:
+        if sock is srv._listener and failures:  # this server's listener only, not other tests' servers
             raise failures.pop()
         return real_accept(sock)
 
     monkeypatch.setattr(socket.socket, "_accept", flaky_accept)
-    with caplog.at_level("DEBUG", logger="server"), HelloServer(host="127.0.0.1", port=0) as srv:
+    with caplog.at_level("DEBUG", logger="server"), srv.start():
         outcome = greet("127.0.0.1", srv.port, timeout=2)
         assert (outcome.verdict, failures, srv.connections) == (Verdict.OK, [], 1), outcome.explanation
     assert caplog.records == []
@@ -411,11 +413,16 @@ def test_a_transient_accept_error_skips_one_connection_silently_and_the_loop_goe
 
 def test_an_accept_error_that_is_neither_transient_nor_a_shortage_ends_the_loop(monkeypatch):
     # The look-alike: EBADF means the listener itself is broken. Skipping it would spin.
+    srv = HelloServer(host="127.0.0.1", port=0)
+    srv.bind()
+    real_accept = socket.socket._accept  # type: ignore[attr-defined]
+
     def broken_accept(sock: socket.socket) -> tuple[int, object]:
-        raise OSError(errno.EBADF, os.strerror(errno.EBADF))
+        if sock is srv._listener:
+            raise OSError(errno.EBADF, os.strerror(errno.EBADF))
+        return real_accept(sock)
 
     monkeypatch.setattr(socket.socket, "_accept", broken_accept)
-    srv = HelloServer(host="127.0.0.1", port=0)
     with pytest.raises(OSError, match="Bad file descriptor"):
         srv.serve_forever()
     assert srv.connections == 0

@@ -141,7 +141,7 @@ def test_a_literal_address_without_sni_verifies_the_chain_and_says_no_sni(capsys
     assert (code, verdicts(doc), [f["code"] for f in doc["findings"]]) == (
         0,
         [("127.0.0.1", "ok")],
-        ["all-ok", "tls-no-sni"],
+        ["tls-no-sni", "all-ok"],
     )
     assert doc["targets"][0]["tls"]["server_name"] is None
 

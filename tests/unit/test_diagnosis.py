@@ -325,7 +325,6 @@ def test_tls_findings_in_full():
     )
     unnamed = diagnose(Resolution(V4, literal=True), [tls_outcome(V4, 90, name=None)])
     assert unnamed == (
-        Finding("all-ok", Severity.INFO, "all 1 targets answered as expected"),
         Finding(
             "tls-no-sni",
             Severity.INFO,
@@ -334,6 +333,7 @@ def test_tls_findings_in_full():
             "give --sni NAME to send the name and check the certificate against it",
             (V4,),
         ),
+        Finding("all-ok", Severity.INFO, "all 1 targets answered as expected"),  # all-ok sums up, last
     )
 
 

@@ -1,0 +1,195 @@
+"""Reports of every shape, built from plain data, each compared whole with what a user
+reads: the terminal text, the JSON document and each failing test's message.
+
+The expected output lives in ``golden/report.json``; after a deliberate change, regenerate
+it with ``TCPREACH_UPDATE_GOLDEN=1 pytest tests/unit/test_report_corpus.py`` and read the diff.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tcpreach.diagnosis import diagnose
+from tcpreach.expectation import Expectation, Match
+from tcpreach.model import (
+    DnsAnswer,
+    DnsStatus,
+    Ending,
+    Family,
+    HostReport,
+    ProbeResult,
+    Resolution,
+    Source,
+    Target,
+    TlsFailure,
+    TlsObservation,
+)
+from tcpreach.report import failure_message, format_report, report_json
+from tcpreach.verdict import judge
+
+GOLDEN = Path(__file__).parent / "golden" / "report.json"
+UPDATE = os.environ.get("TCPREACH_UPDATE_GOLDEN") == "1"
+V4, V6 = "66.241.125.63", "2a09:8280:1::c5:a273:0"
+CERT = {"subject_names": ("hello-server.fly.dev",), "issuer": "commonName=R11", "expires_in_days": 61.5}
+
+
+def dns(a: tuple[str, ...] | DnsStatus = (V4,), aaaa: tuple[str, ...] | DnsStatus = (V6,), **extra: Any):
+    def answer(family: Family, value: tuple[str, ...] | DnsStatus) -> DnsAnswer:
+        if isinstance(value, DnsStatus):
+            return DnsAnswer(family, value, detail=f"{value} from the stub")
+        return DnsAnswer(family, DnsStatus.OK if value else DnsStatus.NO_ANSWER, value)
+
+    host = extra.pop("host", "hello-server.fly.dev")
+    return Resolution(host, resolver="127.0.0.1:5353", dns=(answer(Family.IPV4, a), answer(Family.IPV6, aaaa)),
+                      **extra)  # fmt: skip
+
+
+def seen(address: str, received: bytes = b"hello\n", **fields: Any) -> ProbeResult:
+    family = Family.of(address)
+    defaults: dict[str, Any] = {"connected": True, "ending": Ending.EOF, "connect_s": 0.0123, "first_byte_s": 0.0161,
+                                "total_s": 0.0172}  # fmt: skip
+    if not received:
+        defaults["first_byte_s"] = None
+    defaults.update(fields)
+    source = fields.pop("source", Source.DNS)
+    defaults.pop("source", None)
+    return ProbeResult(Target(family, address, 1848, source), received=received, **defaults)
+
+
+def report(resolution: Resolution, results: list[ProbeResult], expectation: Expectation | None = None, **kw: Any):
+    expect = expectation or Expectation()
+    outcomes = tuple(judge(r, expect) for r in results)
+    findings = diagnose(resolution, outcomes, **kw)
+    return HostReport(resolution.host, 1848, expect, resolution, outcomes, findings)
+
+
+# fmt: off
+CASES: dict[str, Callable[[], HostReport]] = {
+    "shared-ipv4": lambda: report(dns(), [seen(V4, b""), seen(V6)]),
+    "shared-ipv4-predicted": lambda: report(dns(), [seen(V4, b""), seen(V6)], predicted_dedicated_ipv4=True),
+    "all-ok-after-retries": lambda: report(dns(), [seen(V4, attempts=3, elapsed_s=1.25), seen(V6)]),
+    "literal": lambda: report(
+        Resolution("127.0.0.1", literal=True), [seen("127.0.0.1", connect_s=0.0004, source=Source.LITERAL)]
+    ),
+    "refused-and-timeout": lambda: report(
+        dns(host="example.com"),
+        [
+            seen(V4, b"", connected=False, connect_errno=111, ending=None, connect_s=None, total_s=0.0002),
+            seen(V6, b"", connected=False, connect_timed_out=True, ending=None, connect_s=None, total_s=1.0),
+        ],
+    ),
+    "nxdomain": lambda: report(dns(a=DnsStatus.NXDOMAIN, aaaa=DnsStatus.NXDOMAIN, host="missing.fly.dev"), []),
+    "no-aaaa-and-a-system-view": lambda: report(
+        dns(aaaa=(), host="example.com", system=(V4, "203.0.113.9")), [seen(V4)]
+    ),
+    "international-name": lambda: report(
+        dns(host="xn--bcher-kva.example", unicode_host="bücher.example"), [seen(V4), seen(V6)]
+    ),
+    "wrong-and-truncated-and-extra": lambda: report(
+        dns(host="example.com", a=(V4, "66.241.125.64")),
+        [seen(V4, b"SSH-2.0-OpenSSH_9.2\r\n"), seen("66.241.125.64", b"hel"), seen(V6, b"hello\nand more\n")],
+    ),
+    "silent-no-close-reset": lambda: report(
+        dns(host="example.com", a=(V4, "66.241.125.64")),
+        [
+            seen(V4, b"", ending=Ending.DEADLINE, total_s=1.0),
+            seen("66.241.125.64", b"hello\n", ending=Ending.DEADLINE),
+            seen(V6, b"hel", ending=Ending.RESET),
+        ],
+    ),
+    "banner-kept-open": lambda: report(
+        dns(host="mail.example"),
+        [seen(V4, b"+OK POP3 ready\r\n", ending=Ending.STOPPED), seen(V6, b"-ERR busy\r\n")],
+        Expectation(b"+OK", Match.PREFIX, keep_open=True),
+    ),
+    "request-and-regex": lambda: report(
+        dns(host="redis.example"),
+        [seen(V4, b"+PONG\r\n"), seen(V6, b"-NOAUTH\r\n")],
+        Expectation(rb"^\+PONG\r\n$", Match.REGEX, send=b"PING\r\n"),
+    ),
+    "tls": lambda: report(
+        dns(),
+        [
+            seen(V4, tls=TlsObservation("hello-server.fly.dev", 0.03, "TLSv1.3", "h2", **CERT)),
+            seen(
+                V6, tls=TlsObservation("hello-server.fly.dev", 0.03, "TLSv1.3", None, **{**CERT, "expires_in_days": 3})
+            ),
+        ],
+    ),
+    "tls-without-sni": lambda: report(
+        Resolution("127.0.0.1", literal=True),
+        [seen("127.0.0.1", source=Source.LITERAL, tls=TlsObservation(None, 0.001, "TLSv1.2", **CERT))],
+    ),
+    "tls-failures": lambda: report(
+        dns(host="example.com", a=(V4, "66.241.125.64")),
+        [
+            seen(
+                V4,
+                b"",
+                tls=TlsObservation(
+                    "example.com",
+                    failure=TlsFailure.HANDSHAKE,
+                    detail="the server ended the handshake with the alert unrecognized_name",
+                ),
+            ),
+            seen(
+                "66.241.125.64",
+                b"",
+                tls=TlsObservation("example.com", failure=TlsFailure.EXPIRED, detail="certificate has expired"),
+            ),
+            seen(
+                V6,
+                b"",
+                tls=TlsObservation(
+                    "example.com",
+                    failure=TlsFailure.NAME_MISMATCH,
+                    detail="Hostname mismatch, certificate is not valid for 'example.com'",
+                ),
+            ),
+        ],
+    ),
+    "client-without-ipv6": lambda: report(
+        dns(), [seen(V4), seen(V6, b"", connected=False, connect_errno=101, no_route=True, ending=None, connect_s=None)]
+    ),
+}
+# fmt: on
+
+
+def rendered(name: str) -> dict[str, Any]:
+    built = CASES[name]()
+    return {
+        "text": format_report(built).splitlines(),
+        "json": json.loads(json.dumps(report_json(built))),
+        "failures": [failure_message(built, o) for o in built.outcomes if o.verdict != "ok"],
+    }
+
+
+def _golden() -> dict[str, Any]:
+    return json.loads(GOLDEN.read_text(encoding="utf-8")) if GOLDEN.exists() else {}
+
+
+@pytest.fixture(scope="module")
+def golden():
+    expected = _golden()
+    yield expected
+    if UPDATE:
+        GOLDEN.parent.mkdir(exist_ok=True)
+        GOLDEN.write_text(json.dumps(expected, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_each_report_reads_exactly_as_recorded(golden, name):
+    found = rendered(name)
+    if UPDATE:
+        golden[name] = found
+    assert found == golden.get(name), f"{name}: regenerate golden/report.json if the change is meant"
+
+
+def test_the_golden_file_holds_the_cases_and_nothing_else():
+    assert sorted(_golden()) == sorted(CASES)
