@@ -62,6 +62,14 @@ def seen(address: str, received: bytes = b"hello\n", **fields: Any) -> ProbeResu
     return ProbeResult(Target(family, address, 1848, source), received=received, **defaults)
 
 
+def REFUSED(address: str) -> ProbeResult:  # noqa: N802 - reads like the verdict it makes
+    return seen(address, b"", connected=False, connect_errno=111, ending=None, connect_s=None, total_s=0.0003)
+
+
+def NO_ROUTE(address: str) -> ProbeResult:  # noqa: N802
+    return seen(address, b"", connected=False, connect_errno=101, no_route=True, ending=None, connect_s=None)
+
+
 def report(resolution: Resolution, results: list[ProbeResult], expectation: Expectation | None = None, **kw: Any):
     expect = expectation or Expectation()
     outcomes = tuple(judge(r, expect) for r in results)
@@ -156,6 +164,31 @@ CASES: dict[str, Callable[[], HostReport]] = {
     ),
     "client-without-ipv6": lambda: report(
         dns(), [seen(V4), seen(V6, b"", connected=False, connect_errno=101, no_route=True, ending=None, connect_s=None)]
+    ),
+    "invalid-name": lambda: report(
+        Resolution("bad_name!", invalid_name="the label 'bad_name!' holds a character a host name cannot"), []
+    ),
+    "a-timed-out-while-aaaa-answered": lambda: report(dns(a=DnsStatus.TIMEOUT), [seen(V6)]),
+    "dns-errors": lambda: report(dns(a=DnsStatus.NO_NAMESERVERS, aaaa=DnsStatus.ERROR, host="example.com"), []),
+    "both-timed-out": lambda: report(dns(a=DnsStatus.TIMEOUT, aaaa=DnsStatus.TIMEOUT), []),
+    "no-a": lambda: report(dns(a=()), [seen(V6)]),
+    "ipv4-only-listener": lambda: report(dns(host="example.com"), [seen(V4), REFUSED(V6)]),
+    "ipv6-only-listener": lambda: report(dns(host="example.com"), [REFUSED(V4), seen(V6)]),
+    "client-without-ipv4": lambda: report(dns(), [NO_ROUTE(V4), seen(V6)]),
+    "suspected-ipv4-only": lambda: report(dns(aaaa=()), [seen(V4, b"")]),
+    "suspected-ipv6-refused": lambda: report(dns(), [seen(V4, b""), REFUSED(V6)]),
+    "suspected-no-ipv6-route": lambda: report(dns(), [seen(V4, b""), NO_ROUTE(V6)]),
+    "edge-no-app": lambda: report(dns(), [seen(V4, b""), seen(V6, b"")]),
+    "closed-off-fly": lambda: report(dns(host="example.com", aaaa=()), [seen(V4, b"")]),
+    "fly-tls-sni-only": lambda: report(
+        dns(), [seen(V4, tls=TlsObservation("hello-server.fly.dev", 0.03, "TLSv1.3", None, **CERT)),
+                seen(V6, tls=TlsObservation("hello-server.fly.dev", 0.03, "TLSv1.3", None, **CERT))],
+        plain_ipv4=(judge(seen(V4, b""), Expectation()),),
+    ),
+    "two-failures-of-one-kind": lambda: report(
+        dns(host="example.com", a=(V4, "66.241.125.64")),
+        [seen(V4, b"", ending=Ending.DEADLINE, total_s=1.0), seen("66.241.125.64", b"", ending=Ending.DEADLINE,
+                                                                   total_s=1.0), seen(V6)],
     ),
 }
 # fmt: on
