@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import shutil
 import socket
@@ -16,7 +17,7 @@ import pytest
 
 from server import HelloServer
 from tcpreach.check import check_targets, probe_and_judge
-from tcpreach.model import Family, Target, TargetOutcome, Verdict
+from tcpreach.model import Ending, Family, Target, TargetOutcome, Verdict
 from tcpreach.options import CheckOptions
 from tcpreach.standins import Behaviour, StandIn
 
@@ -67,6 +68,54 @@ def misbehaviour_table() -> dict[tuple[Behaviour, str], TargetOutcome]:
 def test_each_misbehaviour_gets_its_verdict(misbehaviour_table, behaviour, address):
     outcome = misbehaviour_table[behaviour, address]
     assert outcome.verdict is EXPECTED[behaviour], outcome.explanation
+
+
+# What the probe itself records for each behaviour (the verdict aside): connected, how the
+# connection ended, what arrived. Errnos, a TLS handshake and retries play no part here.
+FACTS = {
+    Behaviour.HELLO: (True, Ending.EOF, b"hello\n"),
+    Behaviour.CLOSE: (True, Ending.EOF, b""),
+    Behaviour.RESET: (True, Ending.RESET, b""),
+    Behaviour.WRONG: (True, Ending.STOPPED, b"SSH-2.0-OpenSSH_9.2\r\n"),  # no longer the greeting: stop reading
+    Behaviour.HALF: (True, Ending.EOF, b"hel"),
+    Behaviour.EXTRA: (True, Ending.STOPPED, b"hello\nand more\n"),
+    Behaviour.HOLD: (True, Ending.DEADLINE, b"hello\n"),
+    Behaviour.SILENT: (True, Ending.DEADLINE, b""),
+    Behaviour.RESET_AFTER: (True, Ending.RESET, b"hel"),
+    Behaviour.NO_ACCEPT: (False, None, b""),
+    Behaviour.REPLY: (True, Ending.DEADLINE, b""),
+    Behaviour.REPLY_HOLD: (True, Ending.DEADLINE, b""),
+    Behaviour.FLOOD: (True, None, None),  # stopped or capped, some multiple of the greeting: checked below
+    Behaviour.TRICKLE: (True, Ending.DEADLINE, None),  # a prefix of the greeting, whatever arrived: below
+    Behaviour.READ_ONE: (True, Ending.DEADLINE, b"hello\n"),
+}
+
+
+@pytest.mark.parametrize("address", LOOPBACK)
+@pytest.mark.parametrize("behaviour", list(Behaviour), ids=str)
+def test_each_misbehaviour_is_recorded_as_it_happened(misbehaviour_table, behaviour, address):
+    result = misbehaviour_table[behaviour, address].result
+    connected, ending, received = FACTS[behaviour]
+    assert (result.connected, result.connect_timed_out, result.connect_errno, result.no_route, result.send_errno,
+            result.tls, result.attempts) == (connected, not connected, None, False, None, None, 1)  # fmt: skip
+    if behaviour is Behaviour.FLOOD:
+        # The read ends when the bytes can no longer match, or at the cap if a single recv brought that many.
+        assert result.ending in {Ending.STOPPED, Ending.CAPPED}
+        assert len(result.received) > 6 and result.received == b"hello\n" * (len(result.received) // 6)
+    elif behaviour is Behaviour.TRICKLE:
+        assert result.ending is Ending.DEADLINE
+        assert 0 < len(result.received) < 6 and b"hello\n".startswith(result.received)
+    else:
+        assert (result.ending, result.received) == (ending, received)
+    # Timings: connect, then the first byte (only when one came), within the attempt.
+    assert (result.first_byte_s is None) == (result.received == b"")
+    if connected:
+        assert result.connect_s is not None
+        assert 0 < result.connect_s <= (result.first_byte_s or result.connect_s) <= result.total_s
+    else:
+        assert result.connect_s is None
+    if ending is Ending.DEADLINE or not connected:
+        assert result.total_s >= 0.3  # the whole deadline was waited, not a per-read one
 
 
 @pytest.mark.parametrize("address", LOOPBACK)
@@ -156,17 +205,26 @@ def test_retries_give_up_after_n_more_attempts():
     assert waits[2] > waits[0]  # exponential, even with jitter (x0.5..x1.5)
 
 
-def _can_unshare() -> str | None:
-    if not sys.platform.startswith("linux") or shutil.which("unshare") is None:
-        return "needs Linux and unshare (util-linux) for a network namespace without routes"
+def _namespaces_problem() -> str | None:
+    if not sys.platform.startswith("linux") or shutil.which("unshare") is None or shutil.which("ip") is None:
+        return "needs Linux, unshare (util-linux) and ip (iproute2) for network namespaces"
     if os.geteuid() != 0:
-        return "needs root to create a network namespace (unshare --net)"
+        return "needs root to create a network namespace"
     return None
 
 
-@pytest.mark.skipif(_can_unshare() is not None, reason=_can_unshare() or "")
+@pytest.fixture
+def namespaces() -> None:
+    """Skip without root locally; under CI=true, which runs as root, fail instead."""
+    problem = _namespaces_problem()
+    if problem is not None:
+        if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
+            pytest.fail(f"{problem} (CI=true: this test must run, not skip)", pytrace=False)
+        pytest.skip(problem)
+
+
 @pytest.mark.parametrize("address", LOOPBACK)
-def test_no_route_is_unreachable_and_a_fact_about_the_client(address):
+def test_no_route_is_unreachable_and_a_fact_about_the_client(namespaces, address):
     # A fresh network namespace has its loopback down: no route to anything.
     done = subprocess.run(
         ["unshare", "--net", sys.executable, "-m", "tcpreach", "probe", address, "--port", "1848", "--json"],
@@ -179,3 +237,49 @@ def test_no_route_is_unreachable_and_a_fact_about_the_client(address):
     assert doc["targets"][0]["verdict"] == "unreachable"
     family = "ipv6" if ":" in address else "ipv4"
     assert [f["code"] for f in doc["findings"]] == [f"client-without-{family}"]
+
+
+ROUTES = ["link set lo up", "route add blackhole 10.9.9.9/32", "route add prohibit 10.9.9.10/32",
+          "route add unreachable 10.9.9.11/32", "-6 route add blackhole fd99:9::9/128"]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def routes():
+    """A namespace of our own whose routes refuse: blackhole, prohibit, unreachable, and
+    none at all for the rest (lo is its only interface: nothing can leave it)."""
+    if _namespaces_problem() is not None:
+        yield None
+        return
+    name = f"tcpreach-routes-{os.getpid()}"
+    subprocess.run(["ip", "netns", "add", name], check=True)
+    try:
+        for route in ROUTES:
+            subprocess.run(["ip", "-n", name, *route.split()], check=True)
+        yield name
+    finally:
+        subprocess.run(["ip", "netns", "del", name], check=False)
+
+
+@pytest.mark.parametrize(
+    ("address", "code"),
+    [("10.9.9.9", errno.EINVAL), ("10.9.9.10", errno.EACCES), ("10.9.9.11", errno.EHOSTUNREACH),
+     ("10.9.9.12", errno.ENETUNREACH), ("fd99:9::9", errno.EINVAL), ("fd99:9::10", errno.ENETUNREACH)],
+    ids=["blackhole", "prohibit", "unreachable", "no-route", "blackhole-v6", "no-route-v6"],
+)  # fmt: skip
+def test_a_route_of_this_client_that_refuses_is_no_route_not_retried(namespaces, routes, address, code):
+    from netlab.lab import in_namespace
+
+    target = Target(Family.of(address), address, 1848)
+    outcome = in_namespace(routes, probe_and_judge, target, CheckOptions(timeout=0.3, retries=2))
+    result = outcome.result
+    assert (outcome.verdict, result.connected, result.connect_errno, result.no_route, result.connect_timed_out,
+            result.attempts) == (Verdict.UNREACHABLE, False, code, True, False, 1)  # fmt: skip
+
+
+def test_an_unreachable_answer_without_the_route_check_is_the_paths_not_this_clients(namespaces, routes):
+    # The look-alike: EHOSTUNREACH from connect() alone is what a router's ICMP gives too.
+    from netlab.lab import in_namespace
+    from tcpreach.probe import probe
+
+    result = in_namespace(routes, lambda: probe(Target(Family.IPV4, "10.9.9.11", 1848), 0.3, check_route=False))
+    assert (result.connected, result.connect_errno, result.no_route) == (False, errno.EHOSTUNREACH, False)
