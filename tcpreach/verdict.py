@@ -33,8 +33,8 @@ def errno_text(code: int | None) -> str:
     return f"{errno.errorcode.get(code, str(code))} ({os.strerror(code)})"
 
 
-def _ms(seconds: float | None) -> str:
-    return "-" if seconds is None else f"{seconds * 1000:.0f} ms"
+def _ms(seconds: float) -> str:
+    return f"{seconds * 1000:.0f} ms"
 
 
 def judge(result: ProbeResult, expect: Expectation | bytes) -> TargetOutcome:

@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tcpreach.escapes import escaped, parse_escapes
-from tcpreach.expectation import Expectation, Match, as_expectation
+from tcpreach.expectation import Expectation, Match, as_expectation, regex_bytes
 from tcpreach.model import Ending, Family, ProbeResult, Target, Verdict
 from tcpreach.verdict import judge
 
@@ -132,6 +132,7 @@ def test_the_read_cap_leaves_room_to_see_a_mismatch():
         ("\\x41\\xff", b"A\xff"),
         ("bücher", "bücher".encode()),
         ("", b""),
+        ("\udcff\\n", b"\xff\n"),  # an argv byte that is not UTF-8 arrives as a surrogate: it is that byte
     ],
 )
 def test_escapes(text, data):
@@ -145,6 +146,7 @@ def test_escapes(text, data):
         ("ab\\777", "unknown escape '\\7' at position 2: use \\n \\r \\t \\\\ \\0 or \\xHH"),
         ("\\x4", "unknown escape '\\x4' at position 0: use \\n \\r \\t \\\\ \\0 or \\xHH"),
         ("\\xzz", "unknown escape '\\xzz' at position 0: use \\n \\r \\t \\\\ \\0 or \\xHH"),
+        ("\\xzzq", "unknown escape '\\xzz' at position 0: use \\n \\r \\t \\\\ \\0 or \\xHH"),
         ("end\\", "a lone backslash at the end (write \\\\ for a backslash)"),
     ],
 )
@@ -162,3 +164,7 @@ def test_escape_parsing_gives_bytes_or_the_documented_error(text):
         assert str(exc).startswith(("unknown escape", "a lone backslash"))  # noqa: PT017 - any text: value or error
     else:
         assert parse_escapes(escaped(data)) == data
+
+
+def test_a_regex_keeps_the_bytes_typed_even_when_they_are_not_utf_8():
+    assert regex_bytes("^\udcff\\d") == b"^\xff\\d"  # the pattern as typed: re's escapes stay escapes
