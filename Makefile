@@ -5,18 +5,26 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+DEV_STAMP := $(VENV)/.installed-dev
 BASE_IMAGE ?= hello-server-base:bookworm
 PYTEST_ARGS ?= -n auto
 
-.PHONY: serve test test-local test-docker lint type check docker-setup netlab-setup bench bench-loss clean
+.PHONY: serve test test-local test-docker lint type check venv system-setup docker-setup netlab-setup bench bench-loss clean
 
+# What the tests need (pytest, its plugins, dnspython, testcontainers...); no pip upgrade.
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
 	@# The distribution was called hello-server before it became pytest-tcpreach.
 	$(BIN)/python -m pip uninstall --quiet --yes hello-server 2>/dev/null || true
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@
+
+# ruff, mypy and tox on top, for lint, type and the tox environments.
+$(DEV_STAMP): $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $@
+
+venv: $(STAMP)
 
 serve: $(STAMP)
 	$(BIN)/python -m server
@@ -32,22 +40,31 @@ docker-setup:
 netlab-setup:
 	@netlab/install.sh
 
-test: $(STAMP) docker-setup netlab-setup
+# The system's part, one step after the other (both use apt): the edge tier's daemons, then
+# the engine and the base image.
+system-setup:
+	@$(MAKE) --no-print-directory netlab-setup
+	@$(MAKE) --no-print-directory docker-setup
+
+# On a fresh machine the venv (PyPI) and the system's part (apt, debootstrap) are set up
+# side by side, then the suite runs.
+test:
+	@$(MAKE) --no-print-directory -j2 --output-sync=target venv system-setup
 	HELLO_BASE_IMAGE=$(BASE_IMAGE) $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 test-local: $(STAMP)
 	$(BIN)/python -m pytest -m local $(PYTEST_ARGS)
 
-lint: $(STAMP)
+lint: $(DEV_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-type: $(STAMP)
+type: $(DEV_STAMP)
 	$(BIN)/mypy
 
 check: lint type test
 
-bench: $(STAMP)
+bench: $(DEV_STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
 	$(BIN)/python -m bench
 

@@ -24,7 +24,9 @@ install_engine() {
         exit 1
     fi
     say "installing Debian's docker.io and debootstrap"
-    apt-get update -q >/dev/null
+    # One apt-get update per set-up: skipped when the lists are fresh (netlab/install.sh ran).
+    [ -n "$(find /var/lib/apt/lists -maxdepth 1 -name '*_Packages*' -mmin -30 -print -quit 2>/dev/null)" ] \
+        || apt-get update -q >/dev/null
     DEBIAN_FRONTEND=noninteractive apt-get install -y -q docker.io debootstrap >/dev/null
 }
 

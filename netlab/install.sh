@@ -20,5 +20,7 @@ if [ "$had_policy" = 0 ]; then
     chmod +x "$policy"
 fi
 trap '[ "$had_policy" = 0 ] && rm -f "$policy"' EXIT
-apt-get update -q
+# One apt-get update per set-up: skipped when the lists are fresh (docker/engine.sh ran).
+[ -n "$(find /var/lib/apt/lists -maxdepth 1 -name '*_Packages*' -mmin -30 -print -quit 2>/dev/null)" ] \
+    || apt-get update -q
 DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $(printf '%s\n' "${missing[@]}" | sort -u)
