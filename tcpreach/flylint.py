@@ -56,12 +56,13 @@ class _Findings:
 
 # -- the Dockerfile ----------------------------------------------------------------------
 def _instructions(text: str) -> Iterator[tuple[int, str, str]]:
-    """(first line number, INSTRUCTION, arguments), continuation lines joined."""
+    """(first line number, INSTRUCTION, arguments), continuation lines joined. As Docker
+    does, blank and comment lines are dropped, also inside a continuation."""
     pending: list[str] = []
     start = 0
     for number, raw in enumerate(text.splitlines(), 1):
         line = raw.strip()
-        if not pending and (not line or line.startswith("#")):
+        if not line or line.startswith("#"):
             continue
         if not pending:
             start = number
@@ -92,10 +93,13 @@ def _port_flag(words: list[str]) -> int | None:
 
 
 def parse_dockerfile(text: str) -> Dockerfile:
+    """The lines that pin a platform, the EXPOSEd ports, and the server's port with its line:
+    a ``--port`` in the last CMD or ENTRYPOINT that has one wins over ``ENV PORT`` (the
+    server's own precedence), and a later ENV over an earlier one (Docker's)."""
     pins: list[int] = []
     exposed: list[int] = []
-    listen: int | None = None
-    listen_line: int | None = None
+    flag: tuple[int, int] | None = None  # (port, line)
+    env: tuple[int, int] | None = None
     for number, word, rest in _instructions(text):
         if word == "FROM" and "--platform" in rest:
             pins.append(number)
@@ -103,17 +107,19 @@ def parse_dockerfile(text: str) -> Dockerfile:
             exposed += [n for p in rest.split() if (n := _port_number(p.split("/")[0])) is not None]
         elif word == "ENV":
             match = re.search(r"(?:^|\s)PORT(?:=|\s+)([0-9]+)", rest)
-            if match and listen is None and _port_number(match[1]) is not None:
-                listen, listen_line = _port_number(match[1]), number
+            port = _port_number(match[1]) if match else None
+            if port is not None:
+                env = (port, number)
         elif word in ("CMD", "ENTRYPOINT"):
             try:
                 words = json.loads(rest) if rest.startswith("[") else shlex.split(rest)
-            except (ValueError, json.JSONDecodeError):
+            except ValueError:  # json.JSONDecodeError is one
                 words = rest.split()
             port = _port_flag([str(w) for w in words])
             if port is not None:
-                listen, listen_line = port, number
-    return Dockerfile(tuple(pins), tuple(exposed), listen, listen_line)
+                flag = (port, number)
+    listen, line = flag or env or (None, None)
+    return Dockerfile(tuple(pins), tuple(exposed), listen, line)
 
 
 # -- fly.toml --------------------------------------------------------------------------
@@ -144,8 +150,7 @@ _DURATION = re.compile(r"^(?:\d+(?:\.\d+)?(?:ns|us|µs|ms|s|m|h))+$")
 
 def _keys(f: _Findings, table: Any, known: set[str], where: str, misplaced: Mapping[str, str] | None = None) -> None:
     if not isinstance(table, Mapping):
-        f.add("bad-value", Severity.ERROR, where, f"{where} must be a table, got {type(table).__name__}")
-        return
+        return  # a value of another type was reported by the type check (bad-type) and left out
     for key in table:
         path = f"{where}.{key}" if where else key
         if key in _IGNORED:
@@ -158,13 +163,11 @@ def _keys(f: _Findings, table: Any, known: set[str], where: str, misplaced: Mapp
                   "check the spelling against Fly.io's fly.toml reference")  # fmt: skip
 
 
-def _duration(f: _Findings, value: Any, where: str, unit: str) -> float | None:
-    """Seconds, from a Go duration string or a bare number (in ``unit``)."""
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
-        f.add("bad-duration", Severity.ERROR, where, f'{where} must be a duration such as "15s", got {value!r}')
-        return None
-    if isinstance(value, int | float):
-        return float(value) / (1000 if unit == "ms" else 1)
+def _duration(f: _Findings, value: int | float | str, where: str) -> float | None:
+    """A bare number as it is (in the key's own unit: seconds for kill_timeout,
+    milliseconds in checks); a Go duration string in seconds. The type was checked first."""
+    if not isinstance(value, str):
+        return float(value)
     if not _DURATION.match(value):
         f.add("bad-duration", Severity.ERROR, where, f"{where} = {value!r} is not a duration",
               'write a number with a unit, such as "500ms", "15s" or "1m"')  # fmt: skip
@@ -325,13 +328,17 @@ def lint_config(
               'replace it with [[services]] protocol = "tcp", internal_port = 1848, and '
               "[[services.ports]] port = 1848, handlers = []")  # fmt: skip
     _top_level(f, config)
-    listen = server_port or (dockerfile.listen_port if dockerfile else None) or DEFAULT_SERVER_PORT
+    listen, said_by = DEFAULT_SERVER_PORT, ""
+    if server_port:
+        listen, said_by = server_port, " (lint --port)"
+    elif dockerfile is not None and dockerfile.listen_port is not None:
+        listen, said_by = dockerfile.listen_port, f" (Dockerfile:{dockerfile.listen_port_line})"
     services = config.get("services")
     if not services and "http_service" not in config and "services" not in f.invalid:
         f.add("no-services", Severity.ERROR, "services", "no [[services]]: the app accepts no traffic at all",
               f'add [[services]] with protocol = "tcp" and internal_port = {listen}')  # fmt: skip
     for i, service in enumerate(services or []):
-        _service(f, service, f"services[{i}]", listen, has_top_checks=bool(config.get("checks")))
+        _service(f, service, f"services[{i}]", (listen, said_by), has_top_checks=bool(config.get("checks")))
     if dockerfile is not None:
         _dockerfile(f, config, dockerfile)
     tls_ports = _tls_ports(config)
@@ -356,15 +363,15 @@ def _top_level(f: _Findings, config: Mapping[str, Any]) -> None:
               f"the server handles SIGINT and SIGTERM, not {signal}: Fly would kill it after kill_timeout",
               'set kill_signal = "SIGINT" (Fly\'s default) or "SIGTERM"')  # fmt: skip
     if "kill_timeout" in config:
-        seconds = _duration(f, config["kill_timeout"], "kill_timeout", unit="s")
+        seconds = _duration(f, config["kill_timeout"], "kill_timeout")
         if seconds is not None and seconds > 300:
-            f.add("bad-duration", Severity.ERROR, "kill_timeout", f"kill_timeout is {seconds:g} s; Fly allows 300")
+            f.add("bad-duration", Severity.ERROR, "kill_timeout", f"kill_timeout is {seconds:.10g} s; Fly allows 300")
     for name, check in (config.get("checks") or {}).items():
         _keys(f, check, _TOP_CHECK, f"checks.{name}")
         if isinstance(check, Mapping):
             for key in ("interval", "timeout", "grace_period"):
                 if key in check:
-                    _duration(f, check[key], f"checks.{name}.{key}", unit="ms")
+                    _duration(f, check[key], f"checks.{name}.{key}")
     if "build" in config:
         _keys(f, config["build"], _BUILD, "build")
     for i, vm in enumerate(config.get("vm") or []):
@@ -376,7 +383,8 @@ def _top_level(f: _Findings, config: Mapping[str, Any]) -> None:
               "list the ports in [[services.ports]]")  # fmt: skip
 
 
-def _service(f: _Findings, service: Any, where: str, listen: int, has_top_checks: bool) -> None:
+def _service(f: _Findings, service: Any, where: str, server: tuple[int, str], has_top_checks: bool) -> None:
+    listen, said_by = server  # the server's port, and where that was read (the flag, a Dockerfile line)
     _keys(f, service, _SERVICE | _IGNORED, where)
     if not isinstance(service, Mapping):
         return
@@ -392,8 +400,8 @@ def _service(f: _Findings, service: Any, where: str, listen: int, has_top_checks
               f"set internal_port = {listen}")  # fmt: skip
     elif internal is not None and internal != listen:
         f.add("port-mismatch", Severity.ERROR, f"{where}.internal_port",
-              f"internal_port is {internal} but the server listens on {listen}: Fly's proxy would find nothing "
-              "there and close every connection without data",
+              f"internal_port is {internal} but the server listens on {listen}{said_by}: Fly's proxy would find "
+              "nothing there and close every connection without data",
               f"set internal_port = {listen}, or start the server on port {internal} (lint --port N if it "
               "already does)")  # fmt: skip
     stop = service.get("auto_stop_machines")
@@ -430,7 +438,7 @@ def _service_checks(f: _Findings, service: Mapping[str, Any], where: str, has_to
             if isinstance(check, Mapping):
                 for key in ("interval", "timeout", "grace_period"):
                     if key in check:
-                        _duration(f, check[key], f"{path}.{key}", unit="ms")
+                        _duration(f, check[key], f"{path}.{key}")
 
 
 _TLS_OPTIONS = {"alpn", "versions", "default_self_signed"}
@@ -571,7 +579,8 @@ def predicts_for(path: Path, host: str) -> bool:
     """The lint of the fly.toml at ``path`` predicts the shared-IPv4 failure, and ``host``
     is its app's ``<app>.fly.dev``. Raises ``LintInputError`` for a file it cannot read."""
     findings, _ = lint_path(path)
-    return predicts_dedicated_ipv4(findings) and host.rstrip(".") == f"{app_name(path)}.fly.dev"
+    app = app_name(path)
+    return app is not None and predicts_dedicated_ipv4(findings) and host.rstrip(".") == f"{app}.fly.dev"
 
 
 def app_name(path: Path) -> str | None:

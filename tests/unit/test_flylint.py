@@ -266,8 +266,8 @@ def test_the_servers_port_comes_from_the_flag_then_the_dockerfile_then_the_defau
     assert [f.code for f in from_env if f.severity is Severity.ERROR] == []
     mismatch = lint_config(tomllib.loads(app), parse_dockerfile("ENV PORT 9000"), server_port=None)
     assert [(f.code, f.message) for f in mismatch if f.severity is Severity.ERROR] == [
-        ("port-mismatch", "internal_port is 8080 but the server listens on 9000: Fly's proxy would find nothing "
-         "there and close every connection without data")
+        ("port-mismatch", "internal_port is 8080 but the server listens on 9000 (Dockerfile:1): Fly's proxy would "
+         "find nothing there and close every connection without data")
     ]  # fmt: skip
 
 
@@ -319,8 +319,8 @@ def test_many_repeated_findings_print_a_short_report(tmp_path, cli):
     lines = done.stdout.splitlines()
     assert len(lines) < 12, lines
     assert (
-        "ERROR    port-mismatch at services[0].internal_port: internal_port is 9 but the server listens on 1848: "
-        "Fly's proxy would find nothing there and close every connection without data (and 999 more like it)"
+        "ERROR    port-mismatch at services[0].internal_port: internal_port is 9 but the server listens on 1848 (lint "
+        "--port): Fly's proxy would find nothing there and close every connection without data (and 999 more like it)"
     ) in lines
 
 

@@ -16,7 +16,16 @@ from typing import Any
 
 import pytest
 
-from tcpreach.flylint import LintInputError, grouped, lint_config, lint_path, parse_dockerfile
+from tcpreach.flylint import (
+    Dockerfile,
+    LintInputError,
+    app_name,
+    grouped,
+    lint_config,
+    lint_path,
+    parse_dockerfile,
+    predicts_for,
+)
 
 GOLDEN = Path(__file__).parent / "golden" / "lint.json"
 UPDATE = os.environ.get("TCPREACH_UPDATE_GOLDEN") == "1"
@@ -162,6 +171,47 @@ CASES: dict[str, tuple[str, str | None, int | None]] = {
     "the-flag-wins-over-the-dockerfile": (
         APP + SERVICE, "FROM python:3.13-alpine\nENV PORT=9000\nEXPOSE 1848\n", 1848
     ),
+    "kill-timeout-in-every-unit": (
+        APP + "kill_timeout = \"1h\"\n" + SERVICE + "[checks.a]\ntimeout = \"300001ms\"\n", None, None
+    ),
+    "kill-timeout-in-small-units": (APP + 'kill_timeout = "300000001us"\n' + SERVICE, None, None),
+    "kill-timeout-in-micro-and-nanoseconds": (APP + 'kill_timeout = "299999999µs1000000001ns"\n' + SERVICE, None, None),
+    "kill-timeout-in-milliseconds-and-minutes": (APP + 'kill_timeout = "4m60001ms"\n' + SERVICE, None, None),
+    "concurrency-without-a-type": (APP + SERVICE + "  [services.concurrency]\n    soft_limit = 20\n", None, None),
+    "only-http-checks": (
+        APP + SERVICE.replace('  [[services.tcp_checks]]\n    interval = "15s"\n', "")
+        + '  [[services.http_checks]]\n    path = "/"\n',
+        None, None,
+    ),
+    "mistyped-checks-are-not-missing-checks": (
+        APP + SERVICE.replace('  [[services.tcp_checks]]\n    interval = "15s"\n', "")
+        .replace('internal_port = 1848\n', 'internal_port = 1848\n  tcp_checks = "15s"\n'),
+        None, None,
+    ),
+    "quoted-numbers-and-bare-strings-deep-down": (
+        APP + SERVICE.replace("handlers = []", 'handlers = "tls"')
+        + '  [services.concurrency]\n    soft_limit = " 20 "\n    hard_limit = "lots"\n',
+        None, None,
+    ),
+    "exposed-ports-at-the-edges": (
+        APP + SERVICE, "FROM python\nEXPOSE 0 1 65535 65536 123456 1848/tcp x\nEXPOSE 9000/udp\n", None
+    ),
+    "dockerfile-entrypoint-and-comments": (
+        APP + SERVICE,
+        "# a comment\n\nFROM python\nENTRYPOINT python3 -m server \\\n  # not a comment inside\n  --port 7002\n",
+        None,
+    ),
+    "dockerfile-a-later-env-wins": (APP + SERVICE, "FROM python\nENV PORT=9000\nENV PORT=9001\n", None),
+    "dockerfile-the-flag-wins-over-a-later-env": (
+        APP + SERVICE, "FROM python\nCMD python3 -m server --port 7006\nENV PORT=9000\n", None
+    ),
+    "dockerfile-later-instructions-win": (
+        APP + SERVICE, 'FROM python\nENV PORT=9000\nENV PORT=9001\nCMD ["python3", "-m", "server", "--port", "7003"]\n',
+        None,
+    ),
+    "dockerfile-cmd-that-is-not-json": (APP + SERVICE, 'FROM python\nCMD [python3 --port 7004\n', None),
+    "dockerfile-cmd-with-an-open-quote": (APP + SERVICE, "FROM python\nCMD python3 'x --port 7005\n", None),
+    "dockerfile-port-zero-is-no-port": (APP + SERVICE, "FROM python\nENV PORT=0\nCMD python3 --port=0\n", None),
 }  # fmt: skip
 
 
@@ -277,3 +327,79 @@ def test_grouping_counts_findings_that_differ_only_in_an_index():
         ("handlers-on-raw-tcp", "services[0].ports[0].handlers", 3),
         ("needs-dedicated-ipv4", "services[0].ports[0]", 3),
     ]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("FROM python\nEXPOSE 0 1 65535 65536 123456 1848/tcp x\nEXPOSE 9000/udp\n",
+         Dockerfile((), (1, 65535, 1848, 9000))),
+        ("FROM --platform=linux/amd64 x\n# c\n\nFROM --platform=$B y\n", Dockerfile((1, 4))),
+        ("ENTRYPOINT python3 -m server \\\n  # a comment is dropped\n\n  --port 7002\n", Dockerfile((), (), 7002, 1)),
+        ('CMD ["python3", "--port", "70000"]\nENV PORT=0\n', Dockerfile()),
+        ("ENV PORT 1848\nENV PORT=99999\n", Dockerfile((), (), 1848, 1)),
+        ("CMD --port=7000\nCMD --port 7001\n", Dockerfile((), (), 7001, 2)),
+    ],
+    ids=["expose-edges", "platform-pins", "continued-entrypoint", "out-of-range", "env-out-of-range", "last-cmd"],
+)  # fmt: skip
+def test_a_dockerfile_gives_exactly_what_the_lint_needs(text, expected):
+    assert parse_dockerfile(text) == expected
+
+
+def test_lint_path_passes_the_flag_and_reads_the_dockerfile_build_names(tmp_path):
+    (tmp_path / "Dockerfile").write_text("FROM python\nENV PORT=9000\n")
+    path = tmp_path / "fly.toml"
+    path.write_text(APP + SERVICE + "[build]\ndockerfile = 7\n")  # not a path: the default is used
+    findings, used = lint_path(path, server_port=1848)
+    assert ([(f.code, f.key) for f in findings if f.severity.value != "info"], used) == (
+        [("bad-type", "build.dockerfile")],
+        tmp_path / "Dockerfile",
+    )
+    unusable, _ = lint_path(tmp_path / "fly.toml", server_port=9000)  # the flag reaches a lint without Dockerfile
+    (tmp_path / "Dockerfile").unlink()
+    missing, _ = lint_path(path, server_port=9000)
+    assert [(f.code, f.message, f.remedy) for f in missing if f.severity.value == "error"] == [
+        ("bad-type", "build.dockerfile must be a string, got an integer", ""),
+        ("port-mismatch",
+         "internal_port is 1848 but the server listens on 9000 (lint --port): Fly's proxy would find nothing there "
+         "and close every connection without data",
+         "set internal_port = 9000, or start the server on port 1848 (lint --port N if it already does)"),
+        ("dockerfile-unusable",
+         f"cannot read {tmp_path / 'Dockerfile'}: No such file or directory; give the path of a Dockerfile: the build "
+         "would fail", "set [build] dockerfile to the Dockerfile's path, relative to fly.toml"),
+    ]  # fmt: skip
+    assert [f.code for f in unusable if f.severity.value == "error"] == ["bad-type", "port-mismatch"]
+
+
+def test_the_remedies_of_unreadable_files(tmp_path):
+    path = tmp_path / "fly.toml"
+    path.write_text("x = " + "[" * 5000 + "]" * 5000 + "\n")
+    deep, _ = lint_path(path)
+    path.write_text("[[services]\n")
+    syntax, _ = lint_path(path)
+    assert [(f.code, f.remedy) for f in deep + syntax] == [
+        ("toml-syntax", "a fly.toml nests a few levels at most"),
+        ("toml-syntax", "fix the syntax at that line; fly.toml is TOML (toml.io)"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("toml", "host", "predicted", "app"),
+    [
+        (APP + SERVICE, "corpus.fly.dev", True, "corpus"),
+        (APP + SERVICE, "corpus.fly.dev.", True, "corpus"),  # a fully qualified name
+        (APP + SERVICE, "other.fly.dev", False, "corpus"),
+        (APP + SERVICE, ".corpus.fly.dev", False, "corpus"),
+        (APP + SERVICE.replace("port = 1848\n    handlers = []", 'port = 443\n    handlers = ["http", "tls"]'),
+         "corpus.fly.dev", False, "corpus"),  # the shared IPv4 routes HTTPS on 443
+        ("app = 7\n" + SERVICE, "7.fly.dev", False, None),
+        (SERVICE, "None.fly.dev", False, None),  # no app: no name it predicts for
+        ("app = 'x\n", "x.fly.dev", False, None),
+    ],
+    ids=["its-name", "fqdn", "another-app", "leading-dot", "https-on-443", "app-not-a-string", "no-app", "bad-toml"],
+)  # fmt: skip
+def test_the_lint_predicts_the_shared_ipv4_failure_for_its_own_app_only(tmp_path, toml, host, predicted, app):
+    path = tmp_path / "fly.toml"
+    path.write_text(toml)
+    (tmp_path / "Dockerfile").write_text("FROM python\n")
+    assert (predicts_for(path, host), app_name(path)) == (predicted, app)
