@@ -107,7 +107,7 @@ def format_findings(findings: Iterable[Mapping[str, Any]]) -> str:
 
 def format_document(doc: Mapping[str, Any]) -> str:
     """The terminal form of a ``report_json`` document: a header, the table, the findings."""
-    expected = doc.get("expected", f"'{doc['expect']}'")
+    expected = doc["expected"]
     shown = f"{doc['host']} ({doc['host_unicode']})" if doc.get("host_unicode") else doc["host"]
     head = [f"{shown} port {doc['port']}, expecting {expected}"]
     if doc["dns"]:
@@ -127,7 +127,7 @@ def format_document(doc: Mapping[str, Any]) -> str:
             t["verdict"],
             _cell(t["timings_ms"]["connect"]),
             _cell(t["timings_ms"]["first_byte"]),
-            _cell(t["timings_ms"].get("to_verdict", t["timings_ms"]["total"])),
+            _cell(t["timings_ms"]["to_verdict"]),
             str(t["attempts"]),
         )
         for t in targets

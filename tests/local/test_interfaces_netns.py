@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from tcpreach.targets import interface_addresses
+from tcpreach.targets import interface_addresses, local_addresses
 
 pytestmark = pytest.mark.local
 
@@ -106,7 +107,11 @@ def test_interface_addresses_leave_out_link_local_tentative_and_interfaces_down_
                                text=True, check=True).stdout  # fmt: skip
         assert "fd13:1::1/64 scope global tentative" in shown, shown
         found = in_namespace(namespace, interface_addresses)
+        everything = in_namespace(namespace, local_addresses, True)
     finally:
         subprocess.run(["ip", "netns", "del", namespace], check=False)
     # The link-local fe80:: addresses of up0, up1 and slow0, and loopback, are left out too.
     assert sorted(found) == ["10.201.0.1", "fd13::1"]
+    # The local matrix: loopback in every notation, localhost's own answers (hosts file), then these.
+    localhost = [str(info[4][0]) for info in socket.getaddrinfo("localhost", None, type=socket.SOCK_STREAM)]
+    assert everything == tuple(dict.fromkeys(["127.0.0.1", "::1", "::ffff:127.0.0.1", *localhost, *found]))

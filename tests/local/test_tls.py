@@ -157,9 +157,15 @@ def test_the_plain_hello_server_probed_over_tls_does_not_speak_tls(capsys, ca_fi
 
 def test_a_server_that_never_answers_the_client_hello_is_silent(capsys, ca_file):
     with StandIn(Behaviour.SILENT) as silent:
-        code, doc = probe(capsys, f"127.0.0.1:{silent.port}", "--tls", "--ca", ca_file, "--timeout", "0.3")
+        code, doc = probe(
+            capsys, f"127.0.0.1:{silent.port}", "--tls", "--ca", ca_file, "--sni", NAME, "--timeout", "0.3"
+        )
     assert (code, verdicts(doc)) == (1, [("127.0.0.1", "silent")])
     assert doc["targets"][0]["explanation"].startswith("connected, then no answer to the TLS ClientHello within 3")
+    assert doc["targets"][0]["tls"] == {
+        "server_name": NAME, "version": None, "alpn": None, "subject_names": [], "issuer": None,
+        "expires_in_days": None, "failure": None, "detail": "no answer to the ClientHello",
+    }  # fmt: skip
 
 
 def test_a_plain_probe_of_a_tls_port_keeps_its_meaning(capsys, edge):

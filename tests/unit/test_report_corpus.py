@@ -185,6 +185,13 @@ CASES: dict[str, Callable[[], HostReport]] = {
                 seen(V6, tls=TlsObservation("hello-server.fly.dev", 0.03, "TLSv1.3", None, **CERT))],
         plain_ipv4=(judge(seen(V4, b""), Expectation()),),
     ),
+    "tls-names-and-precise-timings": lambda: report(
+        dns(host="example.com", system=()),
+        [seen(V4, connect_s=0.01234567, first_byte_s=0.0201234, total_s=0.02345678,
+              tls=TlsObservation("example.com", 0.015, "TLSv1.3", None, ("example.com", "www.example.com"),
+                                 "commonName=R11", 80)),
+         seen(V6, tls=TlsObservation("example.com", 0.015, "TLSv1.3", None, (), "commonName=R11", 80))],
+    ),
     "two-failures-of-one-kind": lambda: report(
         dns(host="example.com", a=(V4, "66.241.125.64")),
         [seen(V4, b"", ending=Ending.DEADLINE, total_s=1.0), seen("66.241.125.64", b"", ending=Ending.DEADLINE,

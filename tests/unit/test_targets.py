@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tcpreach.model import DnsAnswer, DnsStatus, Family, Resolution, Source
+from tcpreach.model import DnsAnswer, DnsStatus, Family, Resolution, Source, Target
 from tcpreach.targets import (
     HostSpec,
     UsageError,
@@ -14,10 +14,12 @@ from tcpreach.targets import (
     ipv4_shorthand,
     is_literal,
     local_addresses,
+    parse_count,
     parse_host,
     parse_port,
     parse_resolver,
     parse_seconds,
+    parse_server_name,
     targets_of,
     to_ascii,
 )
@@ -232,3 +234,46 @@ def test_idna():
     assert (to_ascii("bücher.example"), to_ascii("example.com")) == ("xn--bcher-kva.example", "example.com")
     with pytest.raises(UsageError):
         to_ascii("a" * 64 + "ü.example")
+
+
+@pytest.mark.parametrize(
+    ("call", "text", "message"),
+    [
+        (parse_count, "²", "takes a whole number, 0 or more, got '²'"),  # a digit, but not an ASCII one
+        (parse_host, "", "the host is empty: give a name or an address"),
+        (
+            to_ascii,
+            "ü..x",
+            "'ü..x' is not a valid internationalised name: encoding with 'idna' codec failed "
+            "(UnicodeError: label empty or too long)",
+        ),
+    ],
+    ids=["count-superscript", "empty-host", "idna"],
+)
+def test_usage_errors_say_exactly_what_is_wrong(call, text, message):
+    with pytest.raises(UsageError) as refused:
+        call(text)
+    assert str(refused.value) == message
+
+
+def test_a_server_name_drops_its_final_dot_only():
+    assert [parse_server_name(n) for n in ("x.example.", "bücher.example")] == ["x.example", "xn--bcher-kva.example"]
+
+
+def test_a_fully_qualified_name_of_one_label_is_a_name():
+    assert [hostname_problem(n) for n in ("a.", "ab.", "a")] == [None, None, None]
+
+
+def test_addresses_only_the_system_knows_come_last_once_each_with_the_port():
+    resolution = Resolution(
+        "example.com",
+        dns=(DnsAnswer(Family.IPV4, DnsStatus.OK, ("192.0.2.1",)),),
+        system=("192.0.2.1", "198.51.100.7", "198.51.100.7", "2001:db8::7"),
+    )
+    assert targets_of(resolution, 1848, (Family.IPV4, Family.IPV6)) == (
+        Target(Family.IPV4, "192.0.2.1", 1848, Source.DNS),
+        Target(Family.IPV4, "198.51.100.7", 1848, Source.GETADDRINFO),
+        Target(Family.IPV6, "2001:db8::7", 1848, Source.GETADDRINFO),
+    )
+    literal = Resolution("2001:db8::9", literal=True)
+    assert targets_of(literal, 9, (Family.IPV6,)) == (Target(Family.IPV6, "2001:db8::9", 9, Source.LITERAL),)
