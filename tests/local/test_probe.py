@@ -54,14 +54,17 @@ def probe_every_behaviour() -> dict[tuple[Behaviour, str], TargetOutcome]:
     cases = [(behaviour, address) for behaviour in Behaviour for address in LOOPBACK]
     with contextlib.ExitStack() as stack:
         servers = [stack.enter_context(StandIn(behaviour, host=address)) for behaviour, address in cases]
-        # One after another under mutation testing: mutmut attributes calls to a test only
-        # from the test's own thread.
-        workers = 1 if os.environ.get("MUTANT_UNDER_TEST") else len(cases)
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            outcomes = pool.map(
-                lambda case: probe_and_judge(target(case[0], case[1].port), CheckOptions(timeout=0.3, retries=0)),
-                [(address, server) for (_, address), server in zip(cases, servers, strict=True)],
-            )
+        jobs = [(address, server) for (_, address), server in zip(cases, servers, strict=True)]
+
+        def run(job: tuple[str, StandIn]) -> TargetOutcome:
+            return probe_and_judge(target(job[0], job[1].port), CheckOptions(timeout=0.3, retries=0))
+
+        if os.environ.get("MUTANT_UNDER_TEST"):
+            # In this thread under mutation testing: mutmut attributes a call to a test only
+            # from the test's own thread.
+            return dict(zip(cases, map(run, jobs), strict=True))
+        with ThreadPoolExecutor(max_workers=len(cases)) as pool:
+            outcomes = pool.map(run, jobs)
             return dict(zip(cases, outcomes, strict=True))
 
 
