@@ -9,7 +9,6 @@ workplace allow no other target); ``--local-interfaces`` adds the interface addr
 from __future__ import annotations
 
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -29,27 +28,7 @@ SETUP = (
 )
 
 
-def _namespace_problem() -> str | None:
-    if not sys.platform.startswith("linux"):
-        return "network namespaces are Linux only"
-    if os.geteuid() != 0:
-        return "needs root to create a network namespace (unshare --net) with a veth pair"
-    for tool in ("unshare", "ip"):
-        if shutil.which(tool) is None:
-            return f"needs {tool} (util-linux / iproute2) for a network namespace"
-    return None
-
-
-def _require_namespaces() -> None:
-    problem = _namespace_problem()
-    if problem is not None:
-        if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
-            pytest.fail(f"{problem} (CI=true: this test must run, not skip)", pytrace=False)
-        pytest.skip(problem)
-
-
-def test_the_local_matrix_covers_interface_addresses_in_a_namespace_of_our_own():
-    _require_namespaces()
+def test_the_local_matrix_covers_interface_addresses_in_a_namespace_of_our_own(namespaces):
     command = (
         f"{SETUP} && exec {sys.executable} -m pytest -m local -p no:cacheprovider -p no:hypothesispytest -q -rA "
         "--local-interfaces tests/local/test_matrix.py"
@@ -89,8 +68,7 @@ FILTER_SETUP = [
 ]
 
 
-def test_interface_addresses_leave_out_link_local_tentative_and_interfaces_down_or_without_carrier():
-    _require_namespaces()
+def test_interface_addresses_leave_out_link_local_tentative_and_interfaces_down_or_without_carrier(namespaces):
     from netlab.lab import in_namespace
 
     namespace = f"tcpreach-if-{os.getpid()}"

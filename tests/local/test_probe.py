@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -211,24 +210,6 @@ def test_retries_give_up_after_n_more_attempts():
     assert waits[2] > waits[0]  # exponential, even with jitter (x0.5..x1.5)
 
 
-def _namespaces_problem() -> str | None:
-    if not sys.platform.startswith("linux") or shutil.which("unshare") is None or shutil.which("ip") is None:
-        return "needs Linux, unshare (util-linux) and ip (iproute2) for network namespaces"
-    if os.geteuid() != 0:
-        return "needs root to create a network namespace"
-    return None
-
-
-@pytest.fixture
-def namespaces() -> None:
-    """Skip without root locally; under CI=true, which runs as root, fail instead."""
-    problem = _namespaces_problem()
-    if problem is not None:
-        if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
-            pytest.fail(f"{problem} (CI=true: this test must run, not skip)", pytrace=False)
-        pytest.skip(problem)
-
-
 def test_no_route_is_unreachable_and_a_fact_about_the_client(namespaces):
     # The real command in a fresh network namespace, whose loopback is down: no route to
     # anything (each kind of refusing route, both families, is probed in-process below).
@@ -251,12 +232,9 @@ ROUTES = ["link set lo up", "route add blackhole 10.9.9.9/32", "route add prohib
 
 
 @pytest.fixture(scope="module")
-def routes():
+def routes(namespaces):
     """A namespace of our own whose routes refuse: blackhole, prohibit, unreachable, and
     none at all for the rest (lo is its only interface: nothing can leave it)."""
-    if _namespaces_problem() is not None:
-        yield None
-        return
     name = f"tcpreach-routes-{os.getpid()}"
     subprocess.run(["ip", "netns", "add", name], check=True)
     try:
@@ -273,7 +251,7 @@ def routes():
      ("10.9.9.12", errno.ENETUNREACH), ("fd99:9::9", errno.EINVAL), ("fd99:9::10", errno.ENETUNREACH)],
     ids=["blackhole", "prohibit", "unreachable", "no-route", "blackhole-v6", "no-route-v6"],
 )  # fmt: skip
-def test_a_route_of_this_client_that_refuses_is_no_route_not_retried(namespaces, routes, address, code):
+def test_a_route_of_this_client_that_refuses_is_no_route_not_retried(routes, address, code):
     from netlab.lab import in_namespace
 
     target = Target(Family.of(address), address, 1848)
@@ -283,7 +261,7 @@ def test_a_route_of_this_client_that_refuses_is_no_route_not_retried(namespaces,
             result.attempts) == (Verdict.UNREACHABLE, False, code, True, False, 1)  # fmt: skip
 
 
-def test_an_unreachable_answer_without_the_route_check_is_the_paths_not_this_clients(namespaces, routes):
+def test_an_unreachable_answer_without_the_route_check_is_the_paths_not_this_clients(routes):
     # The look-alike: EHOSTUNREACH from connect() alone is what a router's ICMP gives too.
     from netlab.lab import in_namespace
     from tcpreach.probe import probe

@@ -8,8 +8,6 @@ and read the diff: it is the change a user will see.
 
 from __future__ import annotations
 
-import json
-import os
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -27,8 +25,7 @@ from tcpreach.flylint import (
     predicts_for,
 )
 
-GOLDEN = Path(__file__).parent / "golden" / "lint.json"
-UPDATE = os.environ.get("TCPREACH_UPDATE_GOLDEN") == "1"
+GOLDEN = "lint.json"  # in golden/, see conftest.py
 
 SERVICE = """
 [[services]]
@@ -222,29 +219,13 @@ def findings_of(name: str) -> list[list[Any]]:
     return [[f.code, f.severity.value, f.key, f.message, f.remedy] for f in lint_config(config, parsed, server_port)]
 
 
-def _golden() -> dict[str, Any]:
-    return json.loads(GOLDEN.read_text(encoding="utf-8")) if GOLDEN.exists() else {}
-
-
-@pytest.fixture(scope="module")
-def golden():
-    expected = _golden()
-    yield expected
-    if UPDATE:
-        GOLDEN.parent.mkdir(exist_ok=True)
-        GOLDEN.write_text(json.dumps(expected, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
-
-
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_each_file_gives_exactly_its_findings(golden, name):
-    found = findings_of(name)
-    if UPDATE:
-        golden[name] = found
-    assert found == golden.get(name), f"{name}: regenerate golden/lint.json if the change is meant"
+    golden.check(name, findings_of(name))
 
 
-def test_the_golden_file_holds_the_cases_and_nothing_else():
-    assert sorted(_golden()) == sorted(CASES)
+def test_the_golden_file_holds_the_cases_and_nothing_else(golden):
+    golden.assert_holds(CASES)
 
 
 # Files, as `python -m tcpreach lint` reads them.

@@ -8,9 +8,7 @@ it with ``TCPREACH_UPDATE_GOLDEN=1 pytest tests/unit/test_report_corpus.py`` and
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -33,8 +31,7 @@ from tcpreach.model import (
 from tcpreach.report import failure_message, format_report, report_json
 from tcpreach.verdict import judge
 
-GOLDEN = Path(__file__).parent / "golden" / "report.json"
-UPDATE = os.environ.get("TCPREACH_UPDATE_GOLDEN") == "1"
+GOLDEN = "report.json"  # in golden/, see conftest.py
 V4, V6 = "66.241.125.63", "2a09:8280:1::c5:a273:0"
 CERT = {"subject_names": ("hello-server.fly.dev",), "issuer": "commonName=R11", "expires_in_days": 61.5}
 
@@ -210,26 +207,10 @@ def rendered(name: str) -> dict[str, Any]:
     }
 
 
-def _golden() -> dict[str, Any]:
-    return json.loads(GOLDEN.read_text(encoding="utf-8")) if GOLDEN.exists() else {}
-
-
-@pytest.fixture(scope="module")
-def golden():
-    expected = _golden()
-    yield expected
-    if UPDATE:
-        GOLDEN.parent.mkdir(exist_ok=True)
-        GOLDEN.write_text(json.dumps(expected, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
-
-
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_each_report_reads_exactly_as_recorded(golden, name):
-    found = rendered(name)
-    if UPDATE:
-        golden[name] = found
-    assert found == golden.get(name), f"{name}: regenerate golden/report.json if the change is meant"
+    golden.check(name, rendered(name))
 
 
-def test_the_golden_file_holds_the_cases_and_nothing_else():
-    assert sorted(_golden()) == sorted(CASES)
+def test_the_golden_file_holds_the_cases_and_nothing_else(golden):
+    golden.assert_holds(CASES)

@@ -1,0 +1,52 @@
+"""Golden files: the whole expected output of a corpus, kept in ``golden/NAME.json``.
+
+A corpus module names its file (``GOLDEN = "lint.json"``) and its cases (``CASES``), and
+checks each case with ``golden.check(name, found)``. After a deliberate change, regenerate
+with ``TCPREACH_UPDATE_GOLDEN=1 pytest tests/unit/test_<corpus>.py`` and read the diff.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+UPDATE = os.environ.get("TCPREACH_UPDATE_GOLDEN") == "1"
+
+
+class Golden:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.stored: dict[str, Any] = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+        self.found: dict[str, Any] = {}
+
+    def check(self, name: str, found: Any) -> None:
+        self.found[name] = found
+        expected = found if UPDATE else self.stored.get(name)
+        assert found == expected, (
+            f"{name}: regenerate {self.path.name} (TCPREACH_UPDATE_GOLDEN=1) if the change is meant"
+        )
+
+    def assert_holds(self, cases: Any) -> None:
+        """The file holds exactly these cases: none stale, none missing."""
+        if UPDATE:
+            pytest.skip("TCPREACH_UPDATE_GOLDEN=1: the file is being written")
+        assert sorted(self.stored) == sorted(cases)
+
+    def write(self) -> None:
+        """The cases checked in this run, and only those (a case removed leaves the file)."""
+        self.path.parent.mkdir(exist_ok=True)
+        self.path.write_text(json.dumps(dict(sorted(self.found.items())), indent=1, ensure_ascii=False) + "\n",
+                             encoding="utf-8")  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def golden(request: pytest.FixtureRequest) -> Iterator[Golden]:
+    kept = Golden(Path(request.path).parent / "golden" / request.module.GOLDEN)
+    yield kept
+    if UPDATE and set(kept.found) == set(request.module.CASES):  # a whole run, not a -k selection
+        kept.write()
