@@ -76,6 +76,49 @@ def pytest_configure(config: pytest.Config) -> None:
         cache.clear()
 
 
+# Each folder of tests/ is one tier and its tests carry its marker (tests/unit: none).
+TIERS = {"unit": None, "local": "local", "docker": "docker", "edge": "edge", "remote": "remote"}
+
+
+def _tier_of(path: Path, root: Path) -> str | None:
+    """The tier folder of tests/ that ``path`` is in (or is), if any."""
+    try:
+        parts = path.relative_to(root / "tests").parts
+    except ValueError:
+        return None
+    return parts[0] if parts and parts[0] in TIERS else None
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """``pytest -m local`` (one tier's marker alone) does not import the other tiers'
+    modules: none of their tests could be selected. Any other marker expression collects
+    everything, as pytest does."""
+    wanted = (config.option.markexpr or "").strip()
+    if wanted not in TIERS.values():
+        return None
+    tier = _tier_of(collection_path, config.rootpath)
+    return True if tier is not None and TIERS[tier] != wanted else None
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """What makes skipping the other tiers safe: a test carries its own folder's tier marker
+    and no other's. Every test that does not is named, then the run stops."""
+    strays = []
+    for item in items:
+        tier = _tier_of(item.path, config.rootpath)
+        if tier is None:
+            continue
+        carried = sorted(m for m in TIERS.values() if m is not None and item.get_closest_marker(m) is not None)
+        expected = [TIERS[tier]] if TIERS[tier] else []
+        if carried != expected:
+            strays.append(f"{item.nodeid}: {' and '.join(carried) or 'no tier marker'}, in tests/{tier}")
+    if strays:
+        raise pytest.UsageError(
+            "each folder of tests/ holds one tier, marked with its name (tests/unit: no tier marker):\n  "
+            + "\n  ".join(strays)
+        )
+
+
 @dataclass
 class ServerProcess:
     """``python -m server`` running in a subprocess, as a user would start it."""

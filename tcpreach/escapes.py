@@ -41,3 +41,13 @@ def parse_escapes(text: str) -> bytes:
 def escaped(data: bytes) -> str:
     r"""``b"hello\n"`` as ``hello\n``: the inverse of ``parse_escapes``."""
     return "".join(_SHOWN.get(b, chr(b) if 0x20 <= b < 0x7F else f"\\x{b:02x}") for b in data)
+
+
+def abbreviated(data: bytes, limit: int = 64) -> str:
+    r"""``escaped`` for a line of a report: past ``limit`` bytes, the first ``limit`` and the size.
+
+    ``b"x" * 4_000_000`` reads ``xxx...x... (4000000 bytes)``, not four million characters.
+    """
+    if len(data) <= limit:
+        return escaped(data)
+    return f"{escaped(data[:limit])}... ({len(data)} bytes)"

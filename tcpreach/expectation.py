@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from functools import cached_property
 
-from tcpreach.escapes import escaped, parse_escapes
+from tcpreach.escapes import abbreviated, escaped, parse_escapes
 
 READ_CAP_MIN = 4096
 
@@ -95,7 +95,7 @@ class Expectation:
         else:
             text = f"matching /{self.data.decode('utf-8', 'backslashreplace')}/"
         if self.send:
-            text = f"{text} after sending '{escaped(self.send)}'"
+            text = f"{text} after sending '{abbreviated(self.send)}'"
         if self.keep_open:
             text += " (the server may keep the connection open)"
         return text

@@ -284,6 +284,19 @@ def test_a_project_checks_its_own_banner_service_with_the_plugin(fresh_python, t
     assert "expecting starting with '+OK' (the server may keep the connection open)" in out
     assert "INFO     all-ok" in out
     assert "warning" not in (out + done.stderr).lower()
-    fixtures = run_pytest(fresh_python, tmp_path, "--fixtures").stdout
-    assert "tcpreach_local_address -- " in fixtures
-    assert "pytest-tcpreach's reports and assertions" in fixtures
+
+
+def test_the_plugin_documents_its_fixtures(pytester):
+    # The wheel's plugin module is this checkout's (see the wheel test): its fixture list is
+    # read in-process, without a third interpreter in the fresh environment.
+    fixtures = pytester.runpytest_inprocess("--fixtures", "-p", "no:cacheprovider", "-p", "no:hypothesispytest")
+    lines = fixtures.stdout.lines
+    ours = lines[next(i for i, line in enumerate(lines) if "fixtures defined from tcpreach.pytest_plugin" in line) + 1 :]
+    ours = ours[: next((i for i, line in enumerate(ours) if "fixtures defined from" in line), len(ours))]
+    # Each fixture: a "name -- where" line, then its docstring, indented.
+    heads = [i for i, line in enumerate(ours) if " -- " in line and not line.startswith(" ")]
+    assert [ours[i].split(" -- ")[0] for i in heads] == [
+        "tcpreach", "tcpreach_settings", "tcpreach_remote_host", "tcpreach_remote_target", "tcpreach_local_address"
+    ]
+    assert all(ours[i + 1].startswith("    ") and ours[i + 1].strip() for i in heads)
+    assert "pytest-tcpreach's reports and assertions" in fixtures.stdout.str()

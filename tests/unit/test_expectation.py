@@ -113,7 +113,11 @@ def test_an_impossible_expectation_is_refused(data, match, message):
         (BANNER_OPEN, "starting with '+OK' (the server may keep the connection open)"),
         (REGEX, "matching /^\\+OK \\w+/"),
         (PONG, "'PONG\\r\\n' after sending 'PING\\r\\n'"),
+        # A long request is shown by its first 64 bytes and its size; the expected bytes whole.
+        (Expectation(b"y" * 65, send=b"\n" * 64), "'" + "y" * 65 + "' after sending '" + "\\n" * 64 + "'"),
+        (Expectation(send=b"x" * 4_000_000), f"'hello\\n' after sending '{'x' * 64}... (4000000 bytes)'"),
     ],
+    ids=["exact", "prefix-open", "regex", "request", "request-of-64", "request-of-4-mb"],
 )
 def test_describe(expectation, text):
     assert expectation.describe() == text
