@@ -291,7 +291,8 @@ def test_the_plugin_documents_its_fixtures(pytester):
     # read in-process, without a third interpreter in the fresh environment.
     fixtures = pytester.runpytest_inprocess("--fixtures", "-p", "no:cacheprovider", "-p", "no:hypothesispytest")
     lines = fixtures.stdout.lines
-    ours = lines[next(i for i, line in enumerate(lines) if "fixtures defined from tcpreach.pytest_plugin" in line) + 1 :]
+    start = next(i for i, line in enumerate(lines) if "fixtures defined from tcpreach.pytest_plugin" in line)
+    ours = lines[start + 1 :]
     ours = ours[: next((i for i, line in enumerate(ours) if "fixtures defined from" in line), len(ours))]
     # Each fixture: a "name -- where" line, then its docstring, indented.
     heads = [i for i, line in enumerate(ours) if " -- " in line and not line.startswith(" ")]
