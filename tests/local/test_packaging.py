@@ -297,7 +297,11 @@ def test_the_plugin_documents_its_fixtures(pytester):
     # Each fixture: a "name -- where" line, then its docstring, indented.
     heads = [i for i, line in enumerate(ours) if " -- " in line and not line.startswith(" ")]
     assert [ours[i].split(" -- ")[0] for i in heads] == [
-        "tcpreach", "tcpreach_settings", "tcpreach_remote_host", "tcpreach_remote_target", "tcpreach_local_address"
+        "tcpreach",
+        "tcpreach_settings",
+        "tcpreach_remote_host",
+        "tcpreach_remote_target",
+        "tcpreach_local_address",
     ]
     assert all(ours[i + 1].startswith("    ") and ours[i + 1].strip() for i in heads)
     assert "pytest-tcpreach's reports and assertions" in fixtures.stdout.str()
