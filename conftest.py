@@ -9,11 +9,12 @@ other project gets by installing the plugin.
 from __future__ import annotations
 
 import contextlib
+import importlib
 import os
 import re
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -56,17 +57,19 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     add_aliases(parser, SHORT_OPTIONS)
 
 
-# Libraries that ship a pytest plugin, whose own modules gain nothing from assertion rewriting.
-_NOT_REWRITTEN = ("hypothesis",)
+# Libraries that ship a pytest plugin, whose own modules gain nothing from assertion
+# rewriting: hypothesis, and pytest-tcpreach itself (its library has no assert).
+_NOT_REWRITTEN = ("hypothesis", "tcpreach")
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """Leave hypothesis's modules to the ordinary import system.
+    """Leave those libraries' modules to the ordinary import system.
 
     pytest marks every module of a distribution with a ``pytest11`` entry point for
     assertion rewriting. Where ``PYTHONDONTWRITEBYTECODE`` is set (these machines), the
-    rewrite is redone in every pytest process: 1.5 s for hypothesis's hundred modules, in
-    each xdist worker and each nested run. Our tests' asserts are still rewritten. The
+    rewrite is redone in every pytest process: 1.5 s for hypothesis's hundred modules (0.1 s
+    for ours), in each xdist worker and each nested run. Our tests' asserts are still
+    rewritten. The
     hook's set is private; if a pytest release renames it, this does nothing.
     """
     must_rewrite = getattr(config.pluginmanager.rewrite_hook, "_must_rewrite", None)
@@ -74,6 +77,15 @@ def pytest_configure(config: pytest.Config) -> None:
     if isinstance(must_rewrite, set) and isinstance(cache, dict):
         must_rewrite.difference_update(_NOT_REWRITTEN)
         cache.clear()
+
+
+@pytest.hookimpl(wrapper=True, optionalhook=True)
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> Generator[None, int, int]:
+    """``-n auto``: one worker more than xdist's count of CPUs. A good part of this suite
+    waits (on subprocesses, sockets, timers, containers) while its worker holds no CPU.
+    ``PYTEST_XDIST_AUTO_NUM_WORKERS`` still sets the count exactly."""
+    count = yield
+    return count if os.environ.get("PYTEST_XDIST_AUTO_NUM_WORKERS") else count + 1
 
 
 # Each folder of tests/ is one tier and its tests carry its marker (tests/unit: none).
@@ -168,6 +180,37 @@ def run_tcpreach(*args: str, cwd: Path | None = None) -> subprocess.CompletedPro
 
 
 _FINDING_LINE = re.compile(r"^(?:ERROR|WARNING|INFO)\s+([a-z0-9-]+)(?::| at )", re.MULTILINE)
+
+
+# A pytest run inside a test: without the cache, and without hypothesis's plugin, unused
+# there and costly to import where bytecode is not cached. In this process also without
+# the unraisable-exception plugin, whose two full garbage collections per session cost
+# 0.1 s in a worker's heap (the outer run's plugin still reports such an exception), and
+# without pytest-timeout, whose alarm would cancel the outer test's.
+INNER_PYTEST = ("-p", "no:cacheprovider", "-p", "no:hypothesispytest")
+INNER_IN_PROCESS = (*INNER_PYTEST, "-p", "no:unraisableexception", "--timeout=0")
+
+
+@pytest.fixture(scope="session")
+def _plugin_library() -> None:
+    """The plugin's library, imported once per process before any pytester: pytester
+    forgets the modules a test imported, and each inner run would import (and rewrite)
+    them again."""
+    importlib.import_module("tcpreach.plugin_state")
+    importlib.import_module("tcpreach.resolve")
+
+
+@pytest.fixture
+def inner_pytest(_plugin_library: None, pytester: pytest.Pytester) -> Callable[..., pytest.RunResult]:
+    """``inner_pytest(*args)``: pytest in ``pytester.path``, in this process (milliseconds
+    instead of an interpreter's start-up) unless xdist (``-n``) is part of it."""
+
+    def run(*args: str) -> pytest.RunResult:
+        if "-n" in args:
+            return pytester.runpytest_subprocess(*INNER_PYTEST, *args)
+        return pytester.runpytest_inprocess(*INNER_IN_PROCESS, *args)
+
+    return run
 
 
 @pytest.fixture

@@ -21,7 +21,6 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from tcpreach.check import probe_all
 from tcpreach.expectation import Expectation, as_expectation
 from tcpreach.model import Family, Target, TargetOutcome, Verdict
 from tcpreach.options import CheckOptions
@@ -197,6 +196,8 @@ class ServiceContainer:
         without data, the very symptom of Fly's shared IPv4. Returns the outcome of the
         published IPv4 (or the first binding) once all answered.
         """
+        from tcpreach.check import probe_all  # the probing half of the library, only where it probes
+
         deadline = time.monotonic() + timeout
         options = CheckOptions(expectation=as_expectation(expect), timeout=2.0, retries=0)
         last: TargetOutcome | None = None

@@ -120,6 +120,8 @@ def parse_host(text: str) -> HostSpec:
         return HostSpec(text, None, literal=True)
     if text.count(":") == 1:
         host, _, port = text.partition(":")
+        if not host.strip():
+            raise UsageError(f"{text!r}: the host before the port is empty: give a name or an address")
         _check_shorthand(host)
         if is_literal(host):
             _check_scope(host)

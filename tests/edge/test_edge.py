@@ -168,9 +168,9 @@ def test_without_retries_the_first_lost_query_is_the_answer(lab):
 
 # 6. An edge that waits for a ClientHello longer than the probe: the same trap on a Fly name.
 def test_an_edge_that_waits_longer_than_the_probe_is_the_trap_and_accepted(lab):
-    code, doc = probe(lab, "waiting.fly.dev", "--timeout", "0.5", "--retries", "0")
+    code, doc = probe(lab, "waiting.fly.dev", "--timeout", "1", "--retries", "0")
     assert (code, verdicts(doc), codes(doc)) == (1, [(WAITING_V4, "silent"), (APP_V6, "ok")], ["fly-shared-ipv4"])
-    done = remote_suite(lab, "waiting.fly.dev", "--accept-shared-ipv4", "--probe-timeout", "0.5", "--retries", "0")
+    done = remote_suite(lab, "waiting.fly.dev", "--accept-shared-ipv4", "--probe-timeout", "1", "--retries", "0")
     assert done.returncode == 0, done.stdout[-3000:]
     assert outcome_line(done).startswith("3 passed, 1 xfailed in ")
 

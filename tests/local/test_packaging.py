@@ -286,10 +286,10 @@ def test_a_project_checks_its_own_banner_service_with_the_plugin(fresh_python, t
     assert "warning" not in (out + done.stderr).lower()
 
 
-def test_the_plugin_documents_its_fixtures(pytester):
+def test_the_plugin_documents_its_fixtures(inner_pytest):
     # The wheel's plugin module is this checkout's (see the wheel test): its fixture list is
     # read in-process, without a third interpreter in the fresh environment.
-    fixtures = pytester.runpytest_inprocess("--fixtures", "-p", "no:cacheprovider", "-p", "no:hypothesispytest")
+    fixtures = inner_pytest("--fixtures")
     lines = fixtures.stdout.lines
     start = next(i for i, line in enumerate(lines) if "fixtures defined from tcpreach.pytest_plugin" in line)
     ours = lines[start + 1 :]

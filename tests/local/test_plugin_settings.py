@@ -27,46 +27,47 @@ def test_settings(tcpreach_settings):
 """
 
 
-def settings(pytester, *args, ini=""):
+def settings(pytester, inner_pytest, *args, ini=""):
     pytester.makeini(f"[pytest]\n{ini}")
     pytester.makepyfile(test_inner_settings_report=REPORT)  # a name no module of ours has
-    result = pytester.runpytest_inprocess("-p", "no:cacheprovider", "-p", "no:hypothesispytest", *args)
+    result = inner_pytest(*args)
     result.assert_outcomes(passed=1)
     return json.loads((pytester.path / "settings.json").read_text())
 
 
-def test_the_defaults(pytester):
-    assert settings(pytester) == {
+def test_the_defaults(pytester, inner_pytest):
+    assert settings(pytester, inner_pytest) == {
         "port": 1848, "families": ["ipv4", "ipv6"], "timeout": 3.0, "retries_remote": 2, "retries_local": 0,
         "expect": b"hello\n".hex(), "match": "exact", "keep_open": False, "tls": None, "accept": False,
     }  # fmt: skip
 
 
-def test_command_line_over_environment_over_ini(pytester, monkeypatch):
+def test_command_line_over_environment_over_ini(pytester, inner_pytest, monkeypatch):
     ini = "tcpreach_port = 1000\ntcpreach_family = 6\ntcpreach_probe_timeout = 7\ntcpreach_retries = 5"
-    assert [settings(pytester, ini=ini)[k] for k in ("port", "families", "timeout", "retries_local")] == [
+    assert [settings(pytester, inner_pytest, ini=ini)[k] for k in ("port", "families", "timeout", "retries_local")] == [
         1000, ["ipv6"], 7.0, 5
     ]  # fmt: skip
     monkeypatch.setenv("TCPREACH_PORT", "2000")
     monkeypatch.setenv("TCPREACH_FAMILY", "4")
-    assert [settings(pytester, ini=ini)[k] for k in ("port", "families", "timeout")] == [2000, ["ipv4"], 7.0]
-    chosen = settings(pytester, "--tcpreach-port", "3000", "--tcpreach-family", "both", ini=ini)
+    from_env = settings(pytester, inner_pytest, ini=ini)
+    assert [from_env[k] for k in ("port", "families", "timeout")] == [2000, ["ipv4"], 7.0]
+    chosen = settings(pytester, inner_pytest, "--tcpreach-port", "3000", "--tcpreach-family", "both", ini=ini)
     assert [chosen[k] for k in ("port", "families", "timeout")] == [3000, ["ipv4", "ipv6"], 7.0]
 
 
-def test_explicit_retries_apply_to_remote_and_local_alike(pytester):
-    chosen = settings(pytester, "--tcpreach-retries", "0")
+def test_explicit_retries_apply_to_remote_and_local_alike(pytester, inner_pytest):
+    chosen = settings(pytester, inner_pytest, "--tcpreach-retries", "0")
     assert (chosen["retries_remote"], chosen["retries_local"]) == (0, 0)
 
 
-def test_expectation_tls_and_flags_from_ini(pytester, tmp_path):
+def test_expectation_tls_and_flags_from_ini(pytester, inner_pytest, tmp_path):
     ca = tmp_path / "ca.pem"
     ca.write_text("not checked until a handshake\n")
     ini = (
         f"tcpreach_expect_prefix = +OK\\r\\n\ntcpreach_keep_open = true\ntcpreach_tls = yes\n"
         f"tcpreach_sni = mail.example\ntcpreach_ca = {ca}\ntcpreach_accept_shared_ipv4 = 1"
     )
-    chosen = settings(pytester, ini=ini)
+    chosen = settings(pytester, inner_pytest, ini=ini)
     assert [chosen[k] for k in ("expect", "match", "keep_open", "tls", "accept")] == [
         b"+OK\r\n".hex(), "prefix", True, ["mail.example", str(ca)], True
     ]  # fmt: skip

@@ -22,9 +22,6 @@ pytestmark = pytest.mark.local
 REMOTE_SUITE = Path(__file__).resolve().parents[1] / "remote"
 EDGE, DEDICATED, DOWN_V4 = "127.0.0.2", "127.0.0.3", "127.0.0.6"
 ROTATING = ("127.0.0.4", "127.0.0.5")  # one A record per answer, the next one each time
-# A nested pytest without hypothesis's plugin: it is not used there, and loading it
-# (assertion-rewriting ~100 modules, uncached here) costs seconds per run.
-NESTED = ["-p", "no:cacheprovider", "-p", "no:hypothesispytest"]
 
 
 @pytest.fixture(scope="module")
@@ -57,24 +54,15 @@ def fly():
         }  # fmt: skip
 
 
-def nested(pytester, *args):
-    """A nested pytest run: in this process (milliseconds instead of an interpreter's
-    start-up) unless xdist is part of it. pytest-timeout is off inside, as its alarm would
-    cancel the outer test's."""
-    if "-n" in args:
-        return pytester.runpytest_subprocess(*NESTED, *args)
-    return pytester.runpytest_inprocess(*NESTED, "--timeout=0", *args)
-
-
-def run_remote(pytester, host, resolver, port, *extra):
-    return nested(
-        pytester, "-m", "remote", "--host", host, "--resolver", resolver, "--port", str(port),
+def run_remote(inner_pytest, host, resolver, port, *extra):
+    return inner_pytest(
+        "-m", "remote", "--host", host, "--resolver", resolver, "--port", str(port),
         "--connectivity-json", "run.json", "--retries", "0", *extra, str(REMOTE_SUITE),
     )  # fmt: skip
 
 
-def test_shared_ipv4_fails_with_the_diagnosis_and_its_remedy(pytester, fly):
-    result = run_remote(pytester, "hello-server.fly.dev", fly["resolver"], fly["port"])
+def test_shared_ipv4_fails_with_the_diagnosis_and_its_remedy(pytester, inner_pytest, fly):
+    result = run_remote(inner_pytest, "hello-server.fly.dev", fly["resolver"], fly["port"])
     result.assert_outcomes(passed=2, failed=2)
     out = result.stdout.str()
     assert "test_greeting[ipv6-::1]" not in " ".join(line for line in result.outlines if "FAILED" in line)
@@ -97,16 +85,16 @@ def test_shared_ipv4_fails_with_the_diagnosis_and_its_remedy(pytester, fly):
     assert [f["code"] for f in report["findings"]] == ["fly-shared-ipv4"]
 
 
-def test_accept_shared_ipv4_makes_the_run_green_with_one_xfail(pytester, fly):
-    result = run_remote(pytester, "hello-server.fly.dev", fly["resolver"], fly["port"], "--accept-shared-ipv4")
+def test_accept_shared_ipv4_makes_the_run_green_with_one_xfail(inner_pytest, fly):
+    result = run_remote(inner_pytest, "hello-server.fly.dev", fly["resolver"], fly["port"], "--accept-shared-ipv4")
     result.assert_outcomes(passed=3, xfailed=1)
     assert result.ret == 0
 
 
-def test_accept_shared_ipv4_never_accepts_an_ipv4_only_run(pytester, fly):
+def test_accept_shared_ipv4_never_accepts_an_ipv4_only_run(inner_pytest, fly):
     # Without IPv6 in the run nothing shows the app answers: an app that is down looks the same.
     result = run_remote(
-        pytester,
+        inner_pytest,
         "hello-server.fly.dev",
         fly["resolver"],
         fly["port"],
@@ -123,9 +111,9 @@ def test_accept_shared_ipv4_never_accepts_an_ipv4_only_run(pytester, fly):
     )
 
 
-def test_an_edge_without_its_app_is_not_called_the_shared_ipv4(pytester, fly):
+def test_an_edge_without_its_app_is_not_called_the_shared_ipv4(pytester, inner_pytest, fly):
     result = run_remote(
-        pytester, "down.fly.dev", fly["resolver"], fly["down_port"], "--accept-shared-ipv4", "--retries", "0"
+        inner_pytest, "down.fly.dev", fly["resolver"], fly["down_port"], "--accept-shared-ipv4", "--retries", "0"
     )
     result.assert_outcomes(passed=1, failed=3)
     doc = json.loads((pytester.path / "run.json").read_text())
@@ -133,10 +121,10 @@ def test_an_edge_without_its_app_is_not_called_the_shared_ipv4(pytester, fly):
     assert [f["code"] for f in report["findings"]] == ["edge-no-app"]
 
 
-def test_the_same_address_on_two_ports_keeps_both_reports(pytester, fly):
+def test_the_same_address_on_two_ports_keeps_both_reports(pytester, inner_pytest, fly):
     hosts = [f"127.0.0.1:{fly['v4_port']}", f"[::1]:{fly['port']}", f"[::1]:{fly['v4_port']}"]
-    result = nested(
-        pytester, "-m", "remote", *(a for h in hosts for a in ("--host", h)), "--retries", "0",
+    result = inner_pytest(
+        "-m", "remote", *(a for h in hosts for a in ("--host", h)), "--retries", "0",
         "--connectivity-json", "run.json", str(REMOTE_SUITE),
     )  # fmt: skip
     result.assert_outcomes(passed=4, failed=2, skipped=3)
@@ -146,14 +134,14 @@ def test_the_same_address_on_two_ports_keeps_both_reports(pytester, fly):
     )
 
 
-def test_accept_shared_ipv4_from_the_environment(pytester, fly, monkeypatch):
+def test_accept_shared_ipv4_from_the_environment(inner_pytest, fly, monkeypatch):
     monkeypatch.setenv("TCPREACH_ACCEPT_SHARED_IPV4", "1")
-    result = run_remote(pytester, "hello-server.fly.dev", fly["resolver"], fly["port"])
+    result = run_remote(inner_pytest, "hello-server.fly.dev", fly["resolver"], fly["port"])
     result.assert_outcomes(passed=3, xfailed=1)
 
 
-def test_dedicated_ipv4_is_all_green(pytester, fly):
-    result = run_remote(pytester, "dedicated.fly.dev", fly["resolver"], fly["port"], "-v", "--junitxml=run.xml")
+def test_dedicated_ipv4_is_all_green(pytester, inner_pytest, fly):
+    result = run_remote(inner_pytest, "dedicated.fly.dev", fly["resolver"], fly["port"], "-v", "--junitxml=run.xml")
     result.assert_outcomes(passed=4)
     cases = ElementTree.parse(pytester.path / "run.xml").getroot().iter("testcase")
     recorded = {case.get("name"): {p.get("name"): p.get("value") for p in case.iter("property")} for case in cases}
@@ -164,29 +152,29 @@ def test_dedicated_ipv4_is_all_green(pytester, fly):
     assert "INFO     all-ok" in result.stdout.str()
 
 
-def test_ipv4_only_listener(pytester, fly):
-    result = run_remote(pytester, "v4-listener.example", fly["resolver"], fly["v4_port"])
+def test_ipv4_only_listener(inner_pytest, fly):
+    result = run_remote(inner_pytest, "v4-listener.example", fly["resolver"], fly["v4_port"])
     result.assert_outcomes(passed=2, failed=2)
     result.stdout.fnmatch_lines([f"*refused on [[]::1[]]:{fly['v4_port']}*IPv4 answers but IPv6 is refused*"])
     assert "ERROR    ipv4-only-listener" in result.stdout.str()
 
 
-def test_nxdomain_is_a_failing_host_level_test_not_a_collection_error(pytester, fly):
-    result = run_remote(pytester, "missing.fly.dev", fly["resolver"], fly["port"])
+def test_nxdomain_is_a_failing_host_level_test_not_a_collection_error(inner_pytest, fly):
+    result = run_remote(inner_pytest, "missing.fly.dev", fly["resolver"], fly["port"])
     result.assert_outcomes(failed=2, skipped=1)
     assert result.ret == 1
     result.stdout.fnmatch_lines(["*DNS for missing.fly.dev: A: nxdomain*AAAA: nxdomain*"])
     assert "error" not in result.outlines[-1]  # "2 failed, 1 skipped": no collection error
 
 
-def test_a_name_with_only_aaaa(pytester, fly):
-    result = run_remote(pytester, "v6only.fly.dev", fly["resolver"], fly["port"])
+def test_a_name_with_only_aaaa(inner_pytest, fly):
+    result = run_remote(inner_pytest, "v6only.fly.dev", fly["resolver"], fly["port"])
     result.assert_outcomes(passed=2, failed=1)
     result.stdout.fnmatch_lines(["*DNS for v6only.fly.dev: A: no-answer*no-a: *IPv4-only clients cannot reach it*"])
 
 
-def test_a_resolver_that_does_not_answer_fails_clearly_within_the_lifetime(pytester, fly):
-    result = run_remote(pytester, "silent.fly.dev", fly["resolver"], fly["port"], "--dns-lifetime", "0.3")
+def test_a_resolver_that_does_not_answer_fails_clearly_within_the_lifetime(inner_pytest, fly):
+    result = run_remote(inner_pytest, "silent.fly.dev", fly["resolver"], fly["port"], "--dns-lifetime", "0.3")
     result.assert_outcomes(failed=2, skipped=1)
     result.stdout.fnmatch_lines(
         [f"*DNS for silent.fly.dev: A: timeout*dns-timeout: {fly['resolver']} answered no query for silent.fly.dev*"]
@@ -218,7 +206,7 @@ def _untimed(value):
     return value
 
 
-def test_under_xdist_every_test_and_report_is_the_same_as_in_a_serial_run(pytester, fly):
+def test_under_xdist_every_test_and_report_is_the_same_as_in_a_serial_run(pytester, inner_pytest, fly):
     """Several hosts in one run (a shared-IPv4 name accepted as such, a dedicated one, one
     address on two ports), first in one process, then with -n 2: the controller gathers the
     reports once and every worker sees the same targets, outcomes, JUnit properties and
@@ -231,12 +219,12 @@ def test_under_xdist_every_test_and_report_is_the_same_as_in_a_serial_run(pytest
         "--port", str(fly["port"]), "--retries", "0", "--accept-shared-ipv4", "-v", "--junitxml=run.xml",
         "--connectivity-json", "run.json", str(REMOTE_SUITE),
     ]  # fmt: skip
-    serial = nested(pytester, *args)
+    serial = inner_pytest(*args)
     serial_junit, serial_json = _junit(pytester.path / "run.xml"), json.loads((pytester.path / "run.json").read_text())
     dns, (first, second) = fly["dns"], fly["rotating"]
     asked_before, accepted_before = len(dns.queries), (first.accepted, second.accepted)
 
-    parallel = nested(pytester, "--host", "rotating.fly.dev", *args, "-n", "2")
+    parallel = inner_pytest("--host", "rotating.fly.dev", *args, "-n", "2")
 
     serial.assert_outcomes(passed=11, failed=2, skipped=3, xfailed=1)
     parallel.assert_outcomes(passed=11 + 4, failed=2, skipped=3, xfailed=1)
@@ -259,14 +247,14 @@ def test_under_xdist_every_test_and_report_is_the_same_as_in_a_serial_run(pytest
     assert accepted == ((1, 0) if probed == ROTATING[0] else (0, 1))
 
 
-def test_without_host_remote_tests_skip_with_the_reason(pytester):
-    result = nested(pytester, "-m", "remote", "-rs", str(REMOTE_SUITE))
+def test_without_host_remote_tests_skip_with_the_reason(inner_pytest):
+    result = inner_pytest("-m", "remote", "-rs", str(REMOTE_SUITE))
     result.assert_outcomes(skipped=3)
     result.stdout.fnmatch_lines(["*give --tcpreach-host HOST*"])
 
 
-def test_bad_plugin_options_are_one_clear_usage_error(pytester):
-    result = nested(pytester, "--family", "5", str(REMOTE_SUITE))
+def test_bad_plugin_options_are_one_clear_usage_error(inner_pytest):
+    result = inner_pytest("--family", "5", str(REMOTE_SUITE))
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*tcpreach: --tcpreach-family: takes 4, 6 or both, got '5' (from the command line)*"])
     assert "Traceback" not in result.stderr.str()
@@ -282,7 +270,7 @@ def test_bad_plugin_options_are_one_clear_usage_error(pytester):
         ),
     ],
 )
-def test_a_bad_value_names_where_it_came_from(pytester, monkeypatch, where, message):
+def test_a_bad_value_names_where_it_came_from(pytester, inner_pytest, monkeypatch, where, message):
     if where == "env":
         monkeypatch.setenv("TCPREACH_PORT", "abc")
     elif where == "timeout":
@@ -290,7 +278,7 @@ def test_a_bad_value_names_where_it_came_from(pytester, monkeypatch, where, mess
     else:
         pytester.makeini("[pytest]\ntcpreach_port = abc\n")
     pytester.makepyfile(test_nothing="def test_nothing():\n    pass\n")
-    result = nested(pytester)
+    result = inner_pytest()
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines([message])
     assert "Traceback" not in result.stderr.str()
@@ -317,10 +305,10 @@ def pytest_unconfigure(config):
 """
 
 
-def test_a_client_without_ipv6_skips_the_ipv6_targets_with_the_reason(pytester, fly):
+def test_a_client_without_ipv6_skips_the_ipv6_targets_with_the_reason(pytester, inner_pytest, fly):
     pytester.makepyfile(no_ipv6_route=NO_IPV6_ROUTE)
     pytester.syspathinsert()
-    result = run_remote(pytester, "dedicated.fly.dev", fly["resolver"], fly["port"], "-p", "no_ipv6_route", "-rs")
+    result = run_remote(inner_pytest, "dedicated.fly.dev", fly["resolver"], fly["port"], "-p", "no_ipv6_route", "-rs")
     result.assert_outcomes(passed=3, skipped=1)
     result.stdout.fnmatch_lines(["*this client has no IPv6 route to ::1: test it from a host with IPv6*"])
     assert "WARNING  client-without-ipv6" in result.stdout.str()

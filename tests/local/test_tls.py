@@ -190,13 +190,12 @@ def test_tls_usage_errors(capsys, args, message):
     assert message in err
 
 
-def test_the_remote_suite_over_tls(pytester, edge, ca_file):
+def test_the_remote_suite_over_tls(inner_pytest, edge, ca_file):
     port, resolver = edge
     suite = str(Path(__file__).resolve().parents[1] / "remote")
-    result = pytester.runpytest_inprocess(
+    result = inner_pytest(
         "-m", "remote", "--host", NAME, "--resolver", resolver, "--port", str(port), "--tls", "--ca", ca_file,
-        "--retries", "0", "--probe-timeout", "0.3", "-p", "no:cacheprovider", "-p", "no:hypothesispytest",
-        "--timeout=0", suite,
+        "--retries", "0", "--probe-timeout", "0.3", suite,
     )  # fmt: skip
     result.assert_outcomes(passed=4)
     result.stdout.fnmatch_lines([f"*127.0.0.1: TLSv1.3, SNI {NAME}; certificate for {NAME}, issued by*"])

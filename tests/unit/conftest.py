@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import settings
 
 UPDATE = os.environ.get("TCPREACH_UPDATE_GOLDEN") == "1"
 
@@ -50,3 +51,12 @@ def golden(request: pytest.FixtureRequest) -> Iterator[Golden]:
     yield kept
     if UPDATE and set(kept.found) == set(request.module.CASES):  # a whole run, not a -k selection
         kept.write()
+
+
+# Property tests: 200 random examples each under CI=true, where a change lands; 25 at a
+# developer's desk, where the unit tests answer in a few seconds (``CI=true pytest
+# tests/unit`` runs the landing count anywhere). The examples that matter most are
+# written out as their own tests beside each property.
+settings.register_profile("ci", max_examples=200, deadline=None, print_blob=True)
+settings.register_profile("dev", max_examples=int(os.environ.get("TCPREACH_DEV_EXAMPLES", "25")))
+settings.load_profile("ci" if os.environ.get("CI", "").lower() in {"1", "true", "yes"} else "dev")

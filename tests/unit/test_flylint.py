@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import textwrap
 import tomllib
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -13,9 +14,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tcpreach.flylint import (
+    _BUILD,
+    _CONCURRENCY,
+    _HTTP_CHECK,
     _PORT,
     _SERVICE,
+    _TCP_CHECK,
+    _TLS_OPTIONS,
     _TOP,
+    _TOP_CHECK,
+    _VM,
     LintInputError,
     lint_config,
     lint_path,
@@ -355,11 +363,41 @@ SERVICES = tables({*_SERVICE, "ports", "tcp_checks"}, PORTS)
 DOCUMENTS = tables(_TOP, SERVICES)
 
 
-@settings(max_examples=150, deadline=None)
+@settings(deadline=None)
 @given(DOCUMENTS)
 def test_any_toml_document_gives_findings_never_an_exception(config):
     findings = lint_config(config)
     assert all(f.severity in Severity and f.code and f.message for f in findings)
+
+
+# Every key of every table fly.toml has, each given a value of every TOML type (and shapes
+# that are nearly right): the same property, written out in full.
+TABLES: dict[str, tuple[set[str], Callable[[dict[str, Any]], dict[str, Any]]]] = {
+    "top": (_TOP, lambda t: t),
+    "services": (_SERVICE, lambda t: {"services": [t]}),
+    "ports": (_PORT, lambda t: {"services": [{"ports": [t]}]}),
+    "tls_options": (_TLS_OPTIONS, lambda t: {"services": [{"ports": [{"handlers": ["tls"], "tls_options": t}]}]}),
+    "concurrency": (_CONCURRENCY, lambda t: {"services": [{"concurrency": t}]}),
+    "tcp_checks": (_TCP_CHECK, lambda t: {"services": [{"tcp_checks": [t]}]}),
+    "http_checks": (_HTTP_CHECK, lambda t: {"services": [{"http_checks": [t]}]}),
+    "checks": (_TOP_CHECK, lambda t: {"checks": {"alive": t}}),
+    "vm": (_VM, lambda t: {"vm": [t]}),
+    "vm-table": (_VM, lambda t: {"vm": t}),
+    "build": (_BUILD, lambda t: {"build": t}),
+    "http_service": (_SERVICE | _PORT, lambda t: {"http_service": t}),
+}
+VALUES = [0, -1, 2**63 - 1, 1.5, True, "", "x", "15s", "SIGKILL", [], [1], ["http"], {}, {"x": 1}, [{}], [{"x": 1}]]
+
+
+def test_every_key_of_every_table_with_any_value_gives_findings_never_an_exception():
+    for name, (keys, place) in TABLES.items():
+        for key in sorted(keys | {"x"}):
+            for value in VALUES:
+                try:
+                    findings = lint_config(place({key: value}))
+                except Exception as exc:
+                    pytest.fail(f"{name}.{key} = {value!r}: {exc!r}")
+                assert all(f.severity in Severity and f.code and f.message for f in findings), (name, key, value)
 
 
 @pytest.mark.parametrize(

@@ -53,6 +53,8 @@ def test_parse_host(text, spec):
         ("host:http", "port must be an integer in 1..65535"),
         ("host:0", "port must be an integer in 1..65535"),
         ("a:b:c", "not an IPv6 address"),
+        (":1848", "':1848': the host before the port is empty"),  # found by the property below
+        (" :1848", "':1848': the host before the port is empty"),
     ],
 )
 def test_parse_host_rejects_with_a_reason(text, message):
