@@ -53,8 +53,10 @@ def timed(args: Sequence[str], extra_env: dict[str, str]) -> tuple[float, str]:
         [sys.executable, "-m", "pytest", *args], cwd=ROOT, capture_output=True, text=True, env=env, check=False
     )
     elapsed = time.monotonic() - start
-    last = done.stdout.strip().splitlines()[-1] if done.stdout.strip() else f"exit {done.returncode}"
-    return elapsed, last
+    lines = done.stdout.strip().splitlines()
+    for failed in (line for line in lines if line.startswith(("FAILED ", "ERROR "))):
+        print(f"  {failed}", file=sys.stderr)  # a run that fails is still timed; say which test
+    return elapsed, lines[-1] if lines else f"exit {done.returncode}"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
