@@ -21,11 +21,11 @@ from tcpreach.verdict import LOCAL_NO_ROUTE
 _FAMILIES = {Family.IPV4: socket.AF_INET, Family.IPV6: socket.AF_INET6}
 
 
-def sockaddr(target: Target, port: int | None = None) -> tuple[Any, ...]:
+def sockaddr(target: Target) -> tuple[Any, ...]:
     """The socket address of a literal target, scope ids included, without any lookup."""
     infos = socket.getaddrinfo(
         target.address,
-        target.port if port is None else port,
+        target.port,
         _FAMILIES[target.family],
         socket.SOCK_STREAM,
         0,

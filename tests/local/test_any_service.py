@@ -170,6 +170,30 @@ def test_a_flood_stops_at_the_read_cap():
     assert (outcome.verdict, r.ending, len(r.received)) == (Verdict.WRONG_GREETING, Ending.CAPPED, 4096)
 
 
+@pytest.mark.parametrize(
+    ("expectation", "cap"),
+    [(None, 4096), (Expectation(b"hello\n" * 500, Match.PREFIX), 12_000)],
+    ids=["no-expectation", "a-long-prefix"],
+)
+def test_the_read_cap_is_the_minimum_or_four_times_what_is_expected(expectation, cap):
+    # Without an expectation (probe() alone) the minimum; with a long one, room to see what
+    # follows it. A flood that keeps matching the prefix is read up to the cap exactly.
+    from tcpreach.probe import probe
+
+    with StandIn(Behaviour.FLOOD, host="127.0.0.1") as flood:
+        r = probe(Target(Family.IPV4, "127.0.0.1", flood.port), LONG, expectation=expectation)
+    assert (r.ending, r.received) == (Ending.CAPPED, (b"hello\n" * (cap // 6 + 1))[:cap])
+
+
+def test_the_read_deadline_may_be_shorter_than_the_connect_one():
+    from tcpreach.probe import probe
+
+    with StandIn(Behaviour.SILENT, host="127.0.0.1") as silent:
+        r = probe(Target(Family.IPV4, "127.0.0.1", silent.port), LONG, read_timeout=0.2, expectation=Expectation())
+    assert (r.connected, r.ending, r.received) == (True, Ending.DEADLINE, b"")
+    assert 0.2 <= r.total_s < LONG / 2, r.total_s
+
+
 def test_a_trickle_meets_the_whole_read_deadline_not_a_per_byte_one():
     # One byte every 0.2 s forever: a deadline per recv() would never end; the read's does.
     with StandIn(Behaviour.TRICKLE, greeting=b"h") as trickle:

@@ -16,9 +16,11 @@ import pytest
 
 from server import HelloServer
 from tcpreach.check import check_targets, probe_and_judge
+from tcpreach.expectation import Expectation
 from tcpreach.model import Ending, Family, Target, TargetOutcome, Verdict
 from tcpreach.options import CheckOptions
 from tcpreach.standins import Behaviour, StandIn
+from tcpreach.verdict import judge
 
 pytestmark = pytest.mark.local
 
@@ -106,7 +108,8 @@ def record(behaviour: Behaviour, outcome: TargetOutcome) -> tuple[object, ...]:
         else r.connect_s is None and r.total_s >= 0.3  # the connect deadline was waited
     )
     deadline_waited = r.ending is not Ending.DEADLINE or r.total_s >= 0.3  # the whole read deadline
-    return (outcome.verdict, r.connected, ending, received, r.connect_timed_out, r.connect_errno, r.no_route,
+    return (r.target.address, outcome.verdict, r.connected, ending, received, r.connect_timed_out, r.connect_errno,
+            r.no_route,
             r.send_errno, r.tls, r.attempts, (r.first_byte_s is None) == (r.received == b""), timings_in_order,
             deadline_waited)  # fmt: skip
 
@@ -115,8 +118,8 @@ def test_each_misbehaviour_gets_its_verdict_and_its_record():
     # One table, asserted whole: each (behaviour, family) with its verdict and record.
     table = probe_every_behaviour()
     expected = {
-        (behaviour, address): (EXPECTED[behaviour], connected, ending, received, not connected, None, False, None,
-                               None, 1, True, True, True)
+        (behaviour, address): (address, EXPECTED[behaviour], connected, ending, received, not connected, None, False,
+                               None, None, 1, True, True, True)
         for (behaviour, address) in table
         for connected, ending, received in [FACTS[behaviour]]
     }  # fmt: skip
@@ -259,6 +262,46 @@ def test_a_route_of_this_client_that_refuses_is_no_route_not_retried(routes, add
     result = outcome.result
     assert (outcome.verdict, result.connected, result.connect_errno, result.no_route, result.connect_timed_out,
             result.attempts) == (Verdict.UNREACHABLE, False, code, True, False, 1)  # fmt: skip
+
+
+def test_a_target_is_a_literal_address_never_a_name_to_look_up():
+    from tcpreach.probe import sockaddr
+
+    assert sockaddr(Target(Family.IPV6, "fe80::1%1", 1848)) == ("fe80::1", 1848, 0, 1)
+    with pytest.raises(socket.gaierror) as refused:
+        sockaddr(Target(Family.IPV4, "localhost", 1848))  # /etc/hosts would have an answer
+    assert refused.value.errno == socket.EAI_NONAME
+
+
+def test_the_route_check_records_its_target_and_its_time(routes):
+    from netlab.lab import in_namespace
+    from tcpreach.probe import probe
+
+    where = Target(Family.IPV4, "10.9.9.9", 1848)
+    result = in_namespace(routes, lambda: probe(where, 0.3))
+    assert (result.target, result.connected, result.connect_s, result.ending) == (where, False, None, None)
+    assert 0 < result.total_s < 0.3  # no deadline waited: the route said no at once
+
+
+def test_a_reset_that_connect_itself_reports_is_a_reset_before_any_byte(monkeypatch):
+    # gVisor reports an RST that follows the handshake at once as connect()'s error; Linux
+    # as a read's (the RESET stand-in in the table above). Both are judged alike.
+    from tcpreach.probe import probe
+
+    def reset(sock: socket.socket, address: object) -> None:
+        raise ConnectionResetError(errno.ECONNRESET, os.strerror(errno.ECONNRESET))
+
+    monkeypatch.setattr(socket.socket, "connect", reset)
+    where = target("127.0.0.1", 9)
+    r = probe(where, 0.3, check_route=False)
+    assert (r.target, r.connected, r.ending, r.received, r.connect_errno, r.no_route, r.connect_timed_out) == (
+        where, True, Ending.RESET, b"", None, False, False
+    )  # fmt: skip
+    assert r.connect_s is not None and r.connect_s == r.total_s and 0 <= r.total_s < 0.3
+    outcome = judge(r, Expectation())
+    assert (outcome.verdict, outcome.explanation) == (
+        Verdict.CLOSED_WITHOUT_DATA, "connected, then reset (RST) before any byte"
+    )  # fmt: skip
 
 
 def test_an_unreachable_answer_without_the_route_check_is_the_paths_not_this_clients(routes):

@@ -104,6 +104,27 @@ def test_a_certificate_from_an_unknown_ca_is_untrusted(capsys, edge):
     assert doc["targets"][0]["explanation"].startswith("the certificate is not trusted: unable to get local issuer")
 
 
+def test_a_failed_handshake_is_recorded_whole_and_nothing_is_sent_or_read(ca_file):
+    # The record behind a tls-* verdict: connected, stopped at the handshake, with its timings.
+    from tcpreach.model import Ending, Family, Target
+    from tcpreach.options import TlsSettings
+    from tcpreach.probe import probe as probe_once
+
+    with TlsStandIn({NAME: server_context(trustme.CA(), NAME)}, any_name=NAME) as other_ca:
+        where = Target(Family.IPV4, "127.0.0.1", other_ca.port)
+        r = probe_once(where, 1.0, tls=TlsSettings(NAME, ca_file))
+    assert (r.target, r.connected, r.ending, r.received, r.send_errno, r.first_byte_s) == (
+        where,
+        True,
+        Ending.STOPPED,
+        b"",
+        None,
+        None,
+    )
+    assert (r.tls is not None and r.tls.failure, r.tls is not None and r.tls.server_name) == ("untrusted", NAME)
+    assert r.connect_s is not None and 0 < r.connect_s < r.total_s < 1.0
+
+
 def test_a_certificate_for_other_names_is_a_name_mismatch(capsys, ca, ca_file):
     with TlsStandIn({NAME: server_context(ca, NAME)}, any_name=NAME) as anything:
         code, doc = probe(capsys, f"127.0.0.1:{anything.port}", "--tls", "--ca", ca_file, "--sni", "mail.example.com")
