@@ -194,6 +194,18 @@ def test_the_read_deadline_may_be_shorter_than_the_connect_one():
     assert 0.2 <= r.total_s < 1.5, r.total_s
 
 
+def test_a_request_a_silent_server_never_reads_times_out_within_the_deadline():
+    # 16 MB fill the socket buffers of both ends; the write then waits, for the deadline only.
+    from tcpreach.probe import probe
+
+    with StandIn(Behaviour.SILENT, host="127.0.0.1") as silent:
+        where = Target(Family.IPV4, "127.0.0.1", silent.port)
+        r = probe(where, 0.3, expectation=Expectation(send=b"x" * (16 << 20)))
+    assert (r.target, r.connected, r.send_errno, r.ending, r.received) == (
+        where, True, errno.ETIMEDOUT, Ending.DEADLINE, b""
+    )  # fmt: skip
+
+
 def test_a_trickle_meets_the_whole_read_deadline_not_a_per_byte_one():
     # One byte every 0.2 s forever: a deadline per recv() would never end; the read's does.
     with StandIn(Behaviour.TRICKLE, greeting=b"h") as trickle:

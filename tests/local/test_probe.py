@@ -311,3 +311,7 @@ def test_an_unreachable_answer_without_the_route_check_is_the_paths_not_this_cli
 
     result = in_namespace(routes, lambda: probe(Target(Family.IPV4, "10.9.9.11", 1848), 0.3, check_route=False))
     assert (result.connected, result.connect_errno, result.no_route) == (False, errno.EHOSTUNREACH, False)
+    assert 0 < result.total_s < 0.3
+    # A blackhole's EINVAL comes from this machine whichever way it is found out.
+    result = in_namespace(routes, lambda: probe(Target(Family.IPV4, "10.9.9.9", 1848), 0.3, check_route=False))
+    assert (result.connected, result.connect_errno, result.no_route) == (False, errno.EINVAL, True)

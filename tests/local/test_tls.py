@@ -125,6 +125,22 @@ def test_a_failed_handshake_is_recorded_whole_and_nothing_is_sent_or_read(ca_fil
     assert r.connect_s is not None and 0 < r.connect_s < r.total_s < 1.0
 
 
+def test_a_handshake_without_an_answer_is_recorded_whole(ca_file):
+    from tcpreach.model import Ending, Family, Target
+    from tcpreach.options import TlsSettings
+    from tcpreach.probe import probe as probe_once
+
+    with StandIn(Behaviour.SILENT, host="127.0.0.1") as silent:
+        where = Target(Family.IPV4, "127.0.0.1", silent.port)
+        r = probe_once(where, 0.3, tls=TlsSettings(NAME, ca_file))
+    assert (r.target, r.connected, r.ending, r.received) == (where, True, Ending.DEADLINE, b"")
+    assert (r.tls is not None and r.tls.detail, r.tls is not None and r.tls.failure) == (
+        "no answer to the ClientHello",
+        None,
+    )
+    assert r.connect_s is not None and 0 < r.connect_s < 0.3 <= r.total_s
+
+
 def test_a_certificate_for_other_names_is_a_name_mismatch(capsys, ca, ca_file):
     with TlsStandIn({NAME: server_context(ca, NAME)}, any_name=NAME) as anything:
         code, doc = probe(capsys, f"127.0.0.1:{anything.port}", "--tls", "--ca", ca_file, "--sni", "mail.example.com")
