@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -54,7 +55,8 @@ def timed(args: Sequence[str], extra_env: dict[str, str]) -> tuple[float, str]:
     )
     elapsed = time.monotonic() - start
     lines = done.stdout.strip().splitlines()
-    for failed in (line for line in lines if line.startswith(("FAILED ", "ERROR "))):
+    # pytest's summary lines ("FAILED tests/...::test"), not a report's "ERROR    finding" lines.
+    for failed in (line for line in lines if re.match(r"(FAILED|ERROR) \S+::", line)):
         print(f"  {failed}", file=sys.stderr)  # a run that fails is still timed; say which test
     return elapsed, lines[-1] if lines else f"exit {done.returncode}"
 
