@@ -69,8 +69,7 @@ def pytest_configure(config: pytest.Config) -> None:
     assertion rewriting. Where ``PYTHONDONTWRITEBYTECODE`` is set (these machines), the
     rewrite is redone in every pytest process: 1.5 s for hypothesis's hundred modules (0.1 s
     for ours), in each xdist worker and each nested run. Our tests' asserts are still
-    rewritten. The
-    hook's set is private; if a pytest release renames it, this does nothing.
+    rewritten. The hook's set is private; if a pytest release renames it, this does nothing.
     """
     must_rewrite = getattr(config.pluginmanager.rewrite_hook, "_must_rewrite", None)
     cache = getattr(config.pluginmanager.rewrite_hook, "_marked_for_rewrite_cache", None)
@@ -194,8 +193,8 @@ INNER_IN_PROCESS = (*INNER_PYTEST, "-p", "no:unraisableexception", "--timeout=0"
 @pytest.fixture(scope="session")
 def _plugin_library() -> None:
     """The plugin's library, imported once per process before any pytester: pytester
-    forgets the modules a test imported, and each inner run would import (and rewrite)
-    them again."""
+    forgets the modules a test imported, and each test's inner runs would import (and,
+    uncached, compile) them again."""
     importlib.import_module("tcpreach.plugin_state")
     importlib.import_module("tcpreach.resolve")
 
