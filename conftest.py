@@ -195,8 +195,8 @@ def _plugin_library() -> None:
     """The plugin's library, imported once per process before any pytester: pytester
     forgets the modules a test imported, and each test's inner runs would import (and,
     uncached, compile) them again."""
-    importlib.import_module("tcpreach.plugin_state")
-    importlib.import_module("tcpreach.resolve")
+    importlib.import_module("tcpreach.pytest_plugin.state")
+    importlib.import_module("tcpreach.net.resolve")
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from tcpreach.model import Family, Target, Verdict
-from tcpreach.probe import probe
+from tcpreach.net.probe import probe
 from tcpreach.verdict import judge
 
 BENCH = Path(__file__).resolve().parent

@@ -15,8 +15,8 @@ from server import HelloServer
 from tcpreach.check import check_host
 from tcpreach.model import Family, Verdict
 from tcpreach.options import CheckOptions
-from tcpreach.standins import Behaviour, StandIn
-from tcpreach.stub_dns import StubDNS
+from tcpreach.testing.standins import Behaviour, StandIn
+from tcpreach.testing.stub_dns import StubDNS
 
 
 def pytest_wall(*args: str) -> float:
@@ -56,7 +56,7 @@ def remote_verdict(n: int, probe_timeout: float) -> dict[str, Any]:
 
 def container_path(base_image: str, runs: int = 3) -> dict[str, Any] | None:
     """Image build (no cache) and container start to first hello, when an engine answers."""
-    from tcpreach.container import ServiceContainer, build_image, engine_problem, image_exists, remove_image
+    from tcpreach.testing.container import ServiceContainer, build_image, engine_problem, image_exists, remove_image
 
     if engine_problem() is not None or not image_exists(base_image):
         return None

@@ -30,9 +30,9 @@ _EXPORTS = {
     "Expectation": "tcpreach.expectation",
     "Match": "tcpreach.expectation",
     "Family": "tcpreach.model",
-    "Finding": "tcpreach.model",
+    "Finding": "tcpreach.findings",
     "HostReport": "tcpreach.model",
-    "Severity": "tcpreach.model",
+    "Severity": "tcpreach.findings",
     "Source": "tcpreach.model",
     "Target": "tcpreach.model",
     "TargetOutcome": "tcpreach.model",
@@ -69,7 +69,8 @@ if TYPE_CHECKING:
     from tcpreach.check import check_host, check_resolved, check_targets, probe_all
     from tcpreach.diagnosis import diagnose
     from tcpreach.expectation import Expectation, Match
-    from tcpreach.model import Family, Finding, HostReport, Severity, Source, Target, TargetOutcome, Verdict
+    from tcpreach.findings import Finding, Severity
+    from tcpreach.model import Family, HostReport, Source, Target, TargetOutcome, Verdict
     from tcpreach.options import CheckOptions
     from tcpreach.verdict import judge
 

@@ -12,10 +12,11 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
-from tcpreach.diagnosis import diagnose, is_fly_name
+from tcpreach.diagnosis import diagnose
+from tcpreach.fly.remedies import is_fly_name
 from tcpreach.model import Family, HostReport, Resolution, Target, TargetOutcome, Verdict
+from tcpreach.net.probe import probe
 from tcpreach.options import CheckOptions
-from tcpreach.probe import probe
 from tcpreach.targets import targets_of
 from tcpreach.verdict import judge
 
@@ -75,7 +76,7 @@ def check_targets(label: str, targets: Sequence[Target], options: CheckOptions |
 def check_host(host: str, options: CheckOptions | None = None, *, predicted_dedicated_ipv4: bool = False) -> HostReport:
     """Resolve ``host`` (A and AAAA, through ``options.resolver`` alone when given; a
     literal needs no DNS), probe every address on ``options.port``, judge, diagnose."""
-    from tcpreach.resolve import resolve  # dnspython only when a name is checked
+    from tcpreach.net.resolve import resolve  # dnspython only when a name is checked
 
     opts = CheckOptions() if options is None else options
     resolution = resolve(host, opts.families, opts.resolver, opts.dns_lifetime, resend=opts.retries > 0)

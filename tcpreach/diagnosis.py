@@ -8,31 +8,14 @@ deployment fails some clients; ``warning`` is worth knowing (often about this cl
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
-from tcpreach.model import (
-    DnsStatus,
-    Family,
-    Finding,
-    Resolution,
-    Severity,
-    TargetOutcome,
-    Verdict,
-)
+from tcpreach.findings import Finding, Severity
+from tcpreach.fly.live import edge_finding, tls_path_findings
+from tcpreach.model import DnsStatus, Family, Resolution, TargetOutcome, Verdict
+from tcpreach.outcomes import addresses_of, all_are, any_is, by_family, listing
 
-FLY_SHARED_IPV4 = "fly-shared-ipv4"
-FLY_SHARED_IPV4_SUSPECTED = "fly-shared-ipv4-suspected"
-EDGE_NO_APP = "edge-no-app"
 ALL_OK = "all-ok"
-FLY_DEDICATED_IPV4_REMEDY = (
-    "run 'fly ips allocate-v4' (dedicated IPv4, $2/month), then optionally "
-    "'fly ips release <shared address>'; or serve this port through the 'tls' handler "
-    "so clients send SNI"
-)
-FLY_SHARED_IPV4_CAUSE = (
-    "Fly.io's shared IPv4 cannot route raw TCP: its edge picks the app from the HTTP Host "
-    "header or the TLS SNI, and a raw stream has neither"
-)
 
 _VERDICT_REMEDIES: dict[Verdict, str] = {
     Verdict.CLOSED_WITHOUT_DATA: (
@@ -70,31 +53,6 @@ def verdict_remedy(outcome: TargetOutcome) -> str:
     if outcome.verdict is Verdict.UNREACHABLE and outcome.result.no_route:
         return _NO_ROUTE_REMEDY
     return _VERDICT_REMEDIES.get(outcome.verdict, "")
-
-
-def _by_family(outcomes: Sequence[TargetOutcome], family: Family) -> list[TargetOutcome]:
-    return [o for o in outcomes if o.target.family is family]
-
-
-def _all(outcomes: Sequence[TargetOutcome], *verdicts: Verdict) -> bool:
-    return bool(outcomes) and all(o.verdict in verdicts for o in outcomes)
-
-
-def _any(outcomes: Sequence[TargetOutcome], *verdicts: Verdict) -> bool:
-    return any(o.verdict in verdicts for o in outcomes)
-
-
-def _addresses(outcomes: Iterable[TargetOutcome]) -> tuple[str, ...]:
-    return tuple(o.target.address for o in outcomes)
-
-
-def _listing(outcomes: Iterable[TargetOutcome]) -> str:
-    return ", ".join(f"{o.target.address} {o.verdict}" for o in outcomes)
-
-
-def is_fly_name(host: str) -> bool:
-    """``<app>.fly.dev``: a name Fly.io's edge answers for."""
-    return host.rstrip(".").endswith(".fly.dev")
 
 
 def diagnose(
@@ -238,15 +196,15 @@ def _mismatch(resolution: Resolution) -> list[Finding]:
 def _probe_findings(resolution: Resolution, outcomes: Sequence[TargetOutcome], predicted: bool) -> list[Finding]:
     if not outcomes:
         return []
-    v4 = _by_family(outcomes, Family.IPV4)
-    v6 = _by_family(outcomes, Family.IPV6)
+    v4 = by_family(outcomes, Family.IPV4)
+    v6 = by_family(outcomes, Family.IPV6)
     findings: list[Finding] = []
     explained: set[str] = set()
 
-    if _all(outcomes, Verdict.OK):
+    if all_are(outcomes, Verdict.OK):
         return [Finding(ALL_OK, Severity.INFO, f"all {len(outcomes)} targets answered as expected")]
 
-    edge = _edge_finding(resolution, v4, v6, predicted)
+    edge = edge_finding(resolution, v4, v6, predicted)
     if edge is not None:
         findings.append(edge)
         explained.update(edge.addresses)
@@ -259,34 +217,34 @@ def _probe_findings(resolution: Resolution, outcomes: Sequence[TargetOutcome], p
          "IPV6_V6ONLY on", "turn IPV6_V6ONLY off on the [::] socket (dual-stack), or listen on 0.0.0.0 as well"),
     )  # fmt: skip
     for answering, refused, code, message, remedy in listeners:
-        if _any(answering, Verdict.OK) and _all(refused, Verdict.REFUSED):
-            findings.append(Finding(code, Severity.ERROR, message, remedy, _addresses(refused)))
-            explained.update(_addresses(refused))
+        if any_is(answering, Verdict.OK) and all_are(refused, Verdict.REFUSED):
+            findings.append(Finding(code, Severity.ERROR, message, remedy, addresses_of(refused)))
+            explained.update(addresses_of(refused))
 
     for family, group in ((Family.IPV6, v6), (Family.IPV4, v4)):
-        if _all(group, Verdict.UNREACHABLE) and all(o.result.no_route for o in group):
+        if all_are(group, Verdict.UNREACHABLE) and all(o.result.no_route for o in group):
             name = "IPv6" if family is Family.IPV6 else "IPv4"
             findings.append(
                 Finding(
                     f"client-without-{family}",
                     Severity.WARNING,
                     f"this client has no {name} route, so its {name} targets were not tested "
-                    f"({', '.join(_addresses(group))}): a fact about this client, not the server",
+                    f"({', '.join(addresses_of(group))}): a fact about this client, not the server",
                     f"run the check again from a host with {name} connectivity (a CI runner or a Fly machine)",
-                    _addresses(group),
+                    addresses_of(group),
                 )
             )
-            explained.update(_addresses(group))
+            explained.update(addresses_of(group))
 
-    if _all(outcomes, Verdict.REFUSED, Verdict.TIMEOUT):
+    if all_are(outcomes, Verdict.REFUSED, Verdict.TIMEOUT):
         findings.append(
             Finding(
                 "service-down",
                 Severity.ERROR,
-                f"no target accepted a connection ({_listing(outcomes)})",
+                f"no target accepted a connection ({listing(outcomes)})",
                 "is the service running and listening on this port? On Fly.io: 'fly status', "
                 "'fly logs'; a stopped machine should start on connection unless auto_start_machines is off",
-                _addresses(outcomes),
+                addresses_of(outcomes),
             )
         )
         return findings
@@ -300,106 +258,13 @@ def _probe_findings(resolution: Resolution, outcomes: Sequence[TargetOutcome], p
                 Severity.ERROR,
                 f"{verdict} on {', '.join(o.target.endpoint for o in group)}: {group[0].explanation}",
                 verdict_remedy(group[0]),
-                _addresses(group),
+                addresses_of(group),
             )
         )
     return findings
 
 
-def _edge_finding(
-    resolution: Resolution, v4: Sequence[TargetOutcome], v6: Sequence[TargetOutcome], predicted: bool
-) -> Finding | None:
-    """A proxy in front of the app: Fly's shared IPv4 that cannot route raw TCP (only when
-    the same name's IPv6 answers in this run), a suspicion of it (when IPv6 was not
-    shown to answer), or an edge that reaches no app at all (both families closed)."""
-    on_fly = is_fly_name(resolution.host) or predicted
-    # A shared-IPv4 edge closes a raw stream at once, or waits (longer than the probe)
-    # for a TLS ClientHello; on a name that is not Fly's, only the first is its mark.
-    edge_like = (Verdict.CLOSED_WITHOUT_DATA, Verdict.SILENT) if on_fly else (Verdict.CLOSED_WITHOUT_DATA,)
-    if v4 and v6 and _all([*v4, *v6], Verdict.CLOSED_WITHOUT_DATA):
-        where = (
-            "Fly.io's edge reaches no app: no started machine, a crash, or the app listens on 127.0.0.1 or on "
-            "another port than internal_port"
-            if on_fly
-            else "a proxy in front accepts, but reaches no app behind it"
-        )
-        remedy = (
-            "'fly status', 'fly logs' and 'fly machine list'; the app must bind 0.0.0.0 or [::] on internal_port"
-            if on_fly
-            else "is the app behind the proxy running, and listening on 0.0.0.0 or [::] on the port it forwards to?"
-        )
-        return Finding(
-            EDGE_NO_APP,
-            Severity.ERROR,
-            f"every address, IPv4 and IPv6, connects and is closed without data: {where}",
-            remedy,
-            _addresses([*v4, *v6]),
-        )
-    if not (v4 and _all(v4, *edge_like)):
-        return None
-    seen = (
-        "connects and is closed without data"
-        if _all(v4, Verdict.CLOSED_WITHOUT_DATA)
-        else "connects, then stays silent"
-    )
-    if _any(v6, Verdict.OK):
-        confirm = (
-            " The fly.toml lint predicted this (needs-dedicated-ipv4): the live behaviour confirms it."
-            if predicted
-            else ""
-        )
-        return Finding(
-            FLY_SHARED_IPV4,
-            Severity.ERROR,
-            f"IPv6 answers while IPv4 {seen}. {FLY_SHARED_IPV4_CAUSE}.{confirm}",
-            FLY_DEDICATED_IPV4_REMEDY,
-            _addresses(v4),
-        )
-    if not on_fly or (v6 and _all(v6, *edge_like)):
-        return None  # off Fly, or IPv6 fails the same way: no sign of the shared IPv4 either way
-    if not v6:
-        missing = "IPv6 was not probed"
-    elif all(o.result.no_route for o in v6):
-        missing = "IPv6 could not be tested from this client (no route)"
-    else:
-        missing = f"IPv6 did not answer either ({_listing(v6)})"
-    return Finding(
-        FLY_SHARED_IPV4_SUSPECTED,
-        Severity.ERROR,
-        f"IPv4 {seen} on a Fly.io name, as Fly's shared IPv4 does with raw TCP; but {missing}, and an app that "
-        "is down looks the same from IPv4",
-        "probe IPv6 too (both families, from a host with IPv6): IPv6 ok confirms the shared-IPv4 trap (then "
-        "'fly ips allocate-v4'); IPv6 failing as well means the app is not reached ('fly status', 'fly logs')",
-        _addresses(v4),
-    )
-
-
 EXPIRY_WARNING_DAYS = 14
-FLY_TLS_SNI_ONLY = "fly-tls-sni-only"
-
-
-def tls_path_findings(host: str, over_tls: Sequence[TargetOutcome], plain: Sequence[TargetOutcome]) -> list[Finding]:
-    """The other way through Fly's shared IPv4: TLS with SNI answers where plain TCP is
-    closed without data (or waits), so clients must speak TLS and send the name."""
-    tls_ok = {o.target.address for o in over_tls if o.verdict is Verdict.OK and o.target.family is Family.IPV4}
-    edge_like = (Verdict.CLOSED_WITHOUT_DATA, Verdict.SILENT)
-    shared = [o for o in plain if o.target.address in tls_ok and o.verdict in edge_like]
-    if not shared:
-        return []
-    names = [o.result.tls.server_name for o in over_tls if o.result.tls and o.result.tls.server_name]
-    name = names[0] if names else host
-    port = shared[0].target.port
-    return [
-        Finding(
-            FLY_TLS_SNI_ONLY,
-            Severity.WARNING,
-            f"over TLS with SNI {name} the shared IPv4 answers, while plain TCP there is "
-            f"{_listing(shared)}: IPv4 clients must speak TLS and send SNI {name}",
-            f"connect with TLS and SNI {name} (for example: openssl s_client -connect {host}:{port} -servername "
-            f"{name}); plain-TCP IPv4 clients need a dedicated IPv4 ('fly ips allocate-v4')",
-            _addresses(shared),
-        )
-    ]
 
 
 def _tls_findings(outcomes: Sequence[TargetOutcome]) -> list[Finding]:
@@ -412,9 +277,9 @@ def _tls_findings(outcomes: Sequence[TargetOutcome]) -> list[Finding]:
             Finding(
                 "tls-expires-soon",
                 Severity.WARNING,
-                f"the certificate expires in {days:g} days ({', '.join(_addresses(soon))})",
+                f"the certificate expires in {days:g} days ({', '.join(addresses_of(soon))})",
                 "renew it now ('fly certs show NAME' on Fly.io tells when it renews)",
-                _addresses(soon),
+                addresses_of(soon),
             )
         )
     unnamed = [o for o in outcomes if o.result.tls and o.result.tls.server_name is None]
@@ -426,16 +291,7 @@ def _tls_findings(outcomes: Sequence[TargetOutcome]) -> list[Finding]:
                 "TLS was spoken without SNI and without a name check (a literal address): a shared edge such as "
                 "Fly's routes by SNI and would refuse it",
                 "give --sni NAME to send the name and check the certificate against it",
-                _addresses(unnamed),
+                addresses_of(unnamed),
             )
         )
     return findings
-
-
-def errors(findings: Iterable[Finding]) -> list[Finding]:
-    return [f for f in findings if f.severity is Severity.ERROR]
-
-
-def findings_for(findings: Iterable[Finding], address: str) -> list[Finding]:
-    """The findings that explain one target (for a per-target failure message)."""
-    return [f for f in findings if address in f.addresses]

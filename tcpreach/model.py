@@ -7,10 +7,11 @@ between pytest-xdist workers and compared in tests without any socket around.
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
 
 from tcpreach.expectation import Expectation
+from tcpreach.findings import Finding
 
 
 class Family(StrEnum):
@@ -201,20 +202,3 @@ class HostReport:
     resolution: Resolution
     outcomes: tuple[TargetOutcome, ...] = ()
     findings: tuple[Finding, ...] = ()
-
-
-class Severity(StrEnum):
-    ERROR = "error"
-    WARNING = "warning"
-    INFO = "info"
-
-
-@dataclass(frozen=True)
-class Finding:
-    """One conclusion about a deployment, with a stable code and what to do about it."""
-
-    code: str
-    severity: Severity
-    message: str
-    remedy: str = ""
-    addresses: tuple[str, ...] = field(default=())  # the targets it explains, if any

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from filelock import FileLock
 
-from tcpreach.container import build_image, engine_problem, image_exists, remove_image
+from tcpreach.testing.container import build_image, engine_problem, image_exists, remove_image
 
 ROOT = Path(__file__).resolve().parents[2]
 BASE_IMAGE = os.environ.get("HELLO_BASE_IMAGE", "hello-server-base:bookworm")

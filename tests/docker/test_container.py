@@ -8,9 +8,9 @@ import subprocess
 import pytest
 
 from tcpreach.check import probe_and_judge
-from tcpreach.container import ContainerNotReadyError, ServiceContainer
 from tcpreach.model import Verdict
 from tcpreach.options import CheckOptions
+from tcpreach.testing.container import ContainerNotReadyError, ServiceContainer
 
 pytestmark = pytest.mark.docker
 

@@ -18,7 +18,7 @@ from tcpreach.cli import main
 from tcpreach.expectation import Expectation, Match
 from tcpreach.model import Ending, Family, Target, Verdict
 from tcpreach.options import CheckOptions
-from tcpreach.standins import Behaviour, StandIn
+from tcpreach.testing.standins import Behaviour, StandIn
 
 pytestmark = pytest.mark.local
 
@@ -178,7 +178,7 @@ def test_a_flood_stops_at_the_read_cap():
 def test_the_read_cap_is_the_minimum_or_four_times_what_is_expected(expectation, cap):
     # Without an expectation (probe() alone) the minimum; with a long one, room to see what
     # follows it. A flood that keeps matching the prefix is read up to the cap exactly.
-    from tcpreach.probe import probe
+    from tcpreach.net.probe import probe
 
     with StandIn(Behaviour.FLOOD, host="127.0.0.1") as flood:
         r = probe(Target(Family.IPV4, "127.0.0.1", flood.port), 3.0, expectation=expectation)  # the cap comes first
@@ -186,7 +186,7 @@ def test_the_read_cap_is_the_minimum_or_four_times_what_is_expected(expectation,
 
 
 def test_the_read_deadline_may_be_shorter_than_the_connect_one():
-    from tcpreach.probe import probe
+    from tcpreach.net.probe import probe
 
     with StandIn(Behaviour.SILENT, host="127.0.0.1") as silent:
         r = probe(Target(Family.IPV4, "127.0.0.1", silent.port), 3.0, read_timeout=0.2, expectation=Expectation())
@@ -196,7 +196,7 @@ def test_the_read_deadline_may_be_shorter_than_the_connect_one():
 
 def test_a_request_a_silent_server_never_reads_times_out_within_the_deadline():
     # 16 MB fill the socket buffers of both ends; the write then waits, for the deadline only.
-    from tcpreach.probe import probe
+    from tcpreach.net.probe import probe
 
     with StandIn(Behaviour.SILENT, host="127.0.0.1") as silent:
         where = Target(Family.IPV4, "127.0.0.1", silent.port)

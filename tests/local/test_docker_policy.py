@@ -15,7 +15,7 @@ DOCKER_SUITE = Path(__file__).resolve().parents[1] / "docker"
 @pytest.fixture(scope="session")
 def _docker_client_library():
     """Imported once per process, before pytester: it forgets what each test imported."""
-    for name in ("docker", "testcontainers.core.container", "tcpreach.container", "tcpreach.check", "filelock"):
+    for name in ("docker", "testcontainers.core.container", "tcpreach.testing.container", "tcpreach.check", "filelock"):
         importlib.import_module(name)
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tcpreach.targets import interface_addresses, local_addresses
+from tcpreach.host.interfaces import interface_addresses, local_addresses
 
 pytestmark = pytest.mark.local
 

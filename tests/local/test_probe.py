@@ -19,7 +19,7 @@ from tcpreach.check import check_targets, probe_and_judge
 from tcpreach.expectation import Expectation
 from tcpreach.model import Ending, Family, Target, TargetOutcome, Verdict
 from tcpreach.options import CheckOptions
-from tcpreach.standins import Behaviour, StandIn
+from tcpreach.testing.standins import Behaviour, StandIn
 from tcpreach.verdict import judge
 
 pytestmark = pytest.mark.local
@@ -265,7 +265,7 @@ def test_a_route_of_this_client_that_refuses_is_no_route_not_retried(routes, add
 
 
 def test_a_target_is_a_literal_address_never_a_name_to_look_up():
-    from tcpreach.probe import sockaddr
+    from tcpreach.net.probe import sockaddr
 
     assert sockaddr(Target(Family.IPV6, "fe80::1%1", 1848)) == ("fe80::1", 1848, 0, 1)
     with pytest.raises(socket.gaierror) as refused:
@@ -275,7 +275,7 @@ def test_a_target_is_a_literal_address_never_a_name_to_look_up():
 
 def test_the_route_check_records_its_target_and_its_time(routes):
     from netlab.lab import in_namespace
-    from tcpreach.probe import probe
+    from tcpreach.net.probe import probe
 
     where = Target(Family.IPV4, "10.9.9.9", 1848)
     result = in_namespace(routes, lambda: probe(where, 0.3))
@@ -286,7 +286,7 @@ def test_the_route_check_records_its_target_and_its_time(routes):
 def test_a_reset_that_connect_itself_reports_is_a_reset_before_any_byte(monkeypatch):
     # gVisor reports an RST that follows the handshake at once as connect()'s error; Linux
     # as a read's (the RESET stand-in in the table above). Both are judged alike.
-    from tcpreach.probe import probe
+    from tcpreach.net.probe import probe
 
     def reset(sock: socket.socket, address: object) -> None:
         raise ConnectionResetError(errno.ECONNRESET, os.strerror(errno.ECONNRESET))
@@ -307,7 +307,7 @@ def test_a_reset_that_connect_itself_reports_is_a_reset_before_any_byte(monkeypa
 def test_an_unreachable_answer_without_the_route_check_is_the_paths_not_this_clients(routes):
     # The look-alike: EHOSTUNREACH from connect() alone is what a router's ICMP gives too.
     from netlab.lab import in_namespace
-    from tcpreach.probe import probe
+    from tcpreach.net.probe import probe
 
     result = in_namespace(routes, lambda: probe(Target(Family.IPV4, "10.9.9.11", 1848), 0.3, check_route=False))
     assert (result.connected, result.connect_errno, result.no_route) == (False, errno.EHOSTUNREACH, False)

@@ -14,8 +14,8 @@ from xml.etree import ElementTree
 import pytest
 
 from server import HelloServer
-from tcpreach.standins import Behaviour, StandIn
-from tcpreach.stub_dns import StubDNS
+from tcpreach.testing.standins import Behaviour, StandIn
+from tcpreach.testing.stub_dns import StubDNS
 
 pytestmark = pytest.mark.local
 
@@ -287,9 +287,9 @@ def test_a_bad_value_names_where_it_came_from(pytester, inner_pytest, monkeypatc
 NO_IPV6_ROUTE = """
 import errno
 
-import tcpreach.probe
+import tcpreach.net.probe
 
-_real = tcpreach.probe.route_errno
+_real = tcpreach.net.probe.route_errno
 
 
 def _without_ipv6(target):
@@ -297,11 +297,11 @@ def _without_ipv6(target):
 
 
 def pytest_configure(config):
-    tcpreach.probe.route_errno = _without_ipv6
+    tcpreach.net.probe.route_errno = _without_ipv6
 
 
 def pytest_unconfigure(config):
-    tcpreach.probe.route_errno = _real
+    tcpreach.net.probe.route_errno = _real
 """
 
 

@@ -9,9 +9,9 @@ import pytest
 
 from tcpreach.check import check_host
 from tcpreach.model import DnsStatus, Family
+from tcpreach.net.resolve import resolve
 from tcpreach.options import CheckOptions
-from tcpreach.resolve import resolve
-from tcpreach.stub_dns import StubDNS
+from tcpreach.testing.stub_dns import StubDNS
 
 pytestmark = pytest.mark.local
 
@@ -136,7 +136,7 @@ def test_servfail_is_a_dns_error_with_the_servers_word():
 
 
 def test_the_stub_tries_another_port_when_its_udp_port_is_taken_over_tcp(monkeypatch):
-    from tcpreach import stub_dns
+    from tcpreach.testing import stub_dns
 
     real, calls = socket.create_server, []
 

@@ -25,7 +25,7 @@ from server.cli import explain_bind_error, signal_handler
 from server.cli import main as server_main
 from tcpreach.expectation import Expectation
 from tcpreach.model import Ending, Family, Target, Verdict
-from tcpreach.probe import probe
+from tcpreach.net.probe import probe
 from tcpreach.verdict import judge
 
 pytestmark = pytest.mark.local

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from server import HelloServer
-from tcpreach.standins import Behaviour, StandIn
-from tcpreach.stub_dns import StubDNS
+from tcpreach.testing.standins import Behaviour, StandIn
+from tcpreach.testing.stub_dns import StubDNS
 
 pytestmark = pytest.mark.local
 

@@ -15,8 +15,8 @@ import trustme
 
 from server import HelloServer
 from tcpreach.cli import main
-from tcpreach.standins import Behaviour, StandIn, TlsStandIn
-from tcpreach.stub_dns import StubDNS
+from tcpreach.testing.standins import Behaviour, StandIn, TlsStandIn
+from tcpreach.testing.stub_dns import StubDNS
 
 pytestmark = pytest.mark.local
 
@@ -107,8 +107,8 @@ def test_a_certificate_from_an_unknown_ca_is_untrusted(capsys, edge):
 def test_a_failed_handshake_is_recorded_whole_and_nothing_is_sent_or_read(ca_file):
     # The record behind a tls-* verdict: connected, stopped at the handshake, with its timings.
     from tcpreach.model import Ending, Family, Target
+    from tcpreach.net.probe import probe as probe_once
     from tcpreach.options import TlsSettings
-    from tcpreach.probe import probe as probe_once
 
     with TlsStandIn({NAME: server_context(trustme.CA(), NAME)}, any_name=NAME) as other_ca:
         where = Target(Family.IPV4, "127.0.0.1", other_ca.port)
@@ -127,8 +127,8 @@ def test_a_failed_handshake_is_recorded_whole_and_nothing_is_sent_or_read(ca_fil
 
 def test_a_handshake_without_an_answer_is_recorded_whole(ca_file):
     from tcpreach.model import Ending, Family, Target
+    from tcpreach.net.probe import probe as probe_once
     from tcpreach.options import TlsSettings
-    from tcpreach.probe import probe as probe_once
 
     with StandIn(Behaviour.SILENT, host="127.0.0.1") as silent:
         where = Target(Family.IPV4, "127.0.0.1", silent.port)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from tcpreach.container import reachable_from_inspect
 from tcpreach.model import Family, Target
+from tcpreach.testing.container import reachable_from_inspect
 
 ATTRS = {
     "NetworkSettings": {

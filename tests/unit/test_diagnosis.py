@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from tcpreach.diagnosis import diagnose, errors, findings_for, tls_path_findings, verdict_remedy
+from tcpreach.diagnosis import diagnose, verdict_remedy
+from tcpreach.findings import Finding, Severity, errors, findings_for
+from tcpreach.fly.live import tls_path_findings
 from tcpreach.model import (
     DnsAnswer,
     DnsStatus,
     Family,
-    Finding,
     ProbeResult,
     Resolution,
-    Severity,
     Source,
     Target,
     TargetOutcome,

@@ -13,7 +13,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tcpreach.flylint import (
+from tcpreach.findings import Severity
+from tcpreach.fly.dockerfile import parse_dockerfile
+from tcpreach.fly.files import LintInputError, lint_path
+from tcpreach.fly.lint import (
     _BUILD,
     _CONCURRENCY,
     _HTTP_CHECK,
@@ -24,13 +27,9 @@ from tcpreach.flylint import (
     _TOP,
     _TOP_CHECK,
     _VM,
-    LintInputError,
     lint_config,
-    lint_path,
     needs_dedicated_ipv4,
-    parse_dockerfile,
 )
-from tcpreach.model import Severity
 
 ROOT = Path(__file__).resolve().parents[2]
 

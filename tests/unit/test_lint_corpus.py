@@ -14,16 +14,9 @@ from typing import Any
 
 import pytest
 
-from tcpreach.flylint import (
-    Dockerfile,
-    LintInputError,
-    app_name,
-    grouped,
-    lint_config,
-    lint_path,
-    parse_dockerfile,
-    predicts_for,
-)
+from tcpreach.fly.dockerfile import Dockerfile, parse_dockerfile
+from tcpreach.fly.files import LintInputError, app_name, grouped, lint_path, predicts_for
+from tcpreach.fly.lint import lint_config
 
 GOLDEN = "lint.json"  # in golden/, see conftest.py
 

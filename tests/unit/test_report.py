@@ -10,18 +10,9 @@ from hypothesis import strategies as st
 from tcpreach.diagnosis import diagnose
 from tcpreach.escapes import escaped, parse_escapes
 from tcpreach.expectation import Expectation
-from tcpreach.model import (
-    DnsAnswer,
-    DnsStatus,
-    Ending,
-    Family,
-    HostReport,
-    ProbeResult,
-    Resolution,
-    Source,
-    Target,
-)
-from tcpreach.report import format_report, report_json
+from tcpreach.model import DnsAnswer, DnsStatus, Ending, Family, HostReport, ProbeResult, Resolution, Source, Target
+from tcpreach.report.document import report_json
+from tcpreach.report.text import format_report
 from tcpreach.verdict import judge
 
 

@@ -28,7 +28,8 @@ from tcpreach.model import (
     TlsFailure,
     TlsObservation,
 )
-from tcpreach.report import failure_message, format_report, report_json
+from tcpreach.report.document import report_json
+from tcpreach.report.text import failure_message, format_report
 from tcpreach.verdict import judge
 
 GOLDEN = "report.json"  # in golden/, see conftest.py

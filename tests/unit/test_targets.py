@@ -6,23 +6,23 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tcpreach.model import DnsAnswer, DnsStatus, Family, Resolution, Source, Target
-from tcpreach.targets import (
+from tcpreach.errors import UsageError
+from tcpreach.host.interfaces import local_addresses
+from tcpreach.inputs import (
     HostSpec,
-    UsageError,
     hostname_problem,
     ipv4_shorthand,
     is_literal,
-    local_addresses,
     parse_count,
     parse_host,
     parse_port,
     parse_resolver,
     parse_seconds,
     parse_server_name,
-    targets_of,
     to_ascii,
 )
+from tcpreach.model import DnsAnswer, DnsStatus, Family, Resolution, Source, Target
+from tcpreach.targets import targets_of
 
 
 @pytest.mark.parametrize(

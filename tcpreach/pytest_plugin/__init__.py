@@ -26,10 +26,11 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from tcpreach.plugin_options import PREFIX, add_aliases, add_options, anything_set
+from tcpreach.pytest_plugin.options import PREFIX, add_aliases, add_options, anything_set
 
 if TYPE_CHECKING:
-    from tcpreach.plugin_state import Settings, State, Tcpreach
+    from tcpreach.pytest_plugin.fixture import Tcpreach
+    from tcpreach.pytest_plugin.state import Settings, State
 
 __all__ = ["add_aliases"]
 
@@ -59,8 +60,8 @@ def pytest_configure(config: pytest.Config) -> None:
 def _state(config: pytest.Config) -> State:
     """The run's state, made on first use: a run that never uses the plugin never pays."""
     if _STATE not in config.stash:
-        from tcpreach.plugin_state import State, read_settings
-        from tcpreach.targets import UsageError
+        from tcpreach.errors import UsageError
+        from tcpreach.pytest_plugin.state import State, read_settings
 
         try:
             settings = read_settings(config)
@@ -82,9 +83,11 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     names = set(metafunc.fixturenames) & _OUR_ARGUMENTS
     if not names:
         return
+    from tcpreach.host.interfaces import local_addresses
+    from tcpreach.inputs import parse_host
     from tcpreach.model import Family
-    from tcpreach.plugin_state import RemoteTarget
-    from tcpreach.targets import local_addresses, parse_host, targets_of
+    from tcpreach.pytest_plugin.fixture import RemoteTarget
+    from tcpreach.targets import targets_of
 
     state = _state(metafunc.config)
     hosts = state.settings.hosts
@@ -127,7 +130,7 @@ def tcpreach(request: pytest.FixtureRequest) -> Tcpreach:
     Each target's family, address, verdict and timings reach ``--junitxml`` as test
     properties where the JUnit family allows them (``xunit1``/``legacy``), and always
     ``--tcpreach-json``."""
-    from tcpreach.plugin_state import Tcpreach
+    from tcpreach.pytest_plugin.fixture import Tcpreach
 
     family = str(request.config.getini("junit_family"))
     node = request.node
@@ -168,7 +171,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     config = session.config
     if _STATE not in config.stash:
         return
-    from tcpreach.report import report_json
+    from tcpreach.report.document import report_json
 
     documents = {key: report_json(r) for key, r in config.stash[_STATE].reports.items()}
     workeroutput = getattr(config, "workeroutput", None)
@@ -202,7 +205,7 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
         Path(path).write_text(json.dumps({"reports": documents}, indent=2) + "\n", encoding="utf-8")
     if not documents:
         return
-    from tcpreach.report import format_document
+    from tcpreach.report.text import format_document
 
     terminalreporter.write_sep("=", "tcpreach matrix")
     for doc in documents:

@@ -9,120 +9,18 @@ after a deploy: a port that Fly's shared IPv4 cannot route (flyctl's own rule, f
 
 from __future__ import annotations
 
-import json
 import re
-import shlex
-import tomllib
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
-from pathlib import Path
+from collections.abc import Mapping
 from typing import Any
 
-from tcpreach.diagnosis import FLY_DEDICATED_IPV4_REMEDY, FLY_SHARED_IPV4_CAUSE
-from tcpreach.model import Severity
+from tcpreach.findings import Severity
+from tcpreach.fly.dockerfile import Dockerfile
+from tcpreach.fly.remedies import FLY_DEDICATED_IPV4_REMEDY, FLY_SHARED_IPV4_CAUSE
+from tcpreach.fly.schema import TOP_SPEC, Findings, LintFinding, kind_of, typed
 
 DEFAULT_SERVER_PORT = 1848
 HANDLED_SIGNALS = frozenset({"SIGINT", "SIGTERM"})
 NEEDS_DEDICATED_IPV4 = "needs-dedicated-ipv4"
-
-
-@dataclass(frozen=True)
-class LintFinding:
-    code: str
-    severity: Severity
-    key: str  # where: "services[0].ports[0].handlers", "Dockerfile:3"
-    message: str
-    remedy: str = ""
-
-
-@dataclass(frozen=True)
-class Dockerfile:
-    """What the lint needs from a Dockerfile."""
-
-    platform_pins: tuple[int, ...] = ()  # line numbers of FROM --platform=...
-    exposed: tuple[int, ...] = ()
-    listen_port: int | None = None  # from CMD/ENTRYPOINT --port N, or ENV PORT
-    listen_port_line: int | None = None
-
-
-@dataclass
-class _Findings:
-    items: list[LintFinding] = field(default_factory=list)
-    invalid: set[str] = field(default_factory=set)  # keys whose value had the wrong type (left out)
-
-    def add(self, code: str, severity: Severity, key: str, message: str, remedy: str = "") -> None:
-        self.items.append(LintFinding(code, severity, key, message, remedy))
-
-
-# -- the Dockerfile ----------------------------------------------------------------------
-def _instructions(text: str) -> Iterator[tuple[int, str, str]]:
-    """(first line number, INSTRUCTION, arguments), continuation lines joined. As Docker
-    does, blank and comment lines are dropped, also inside a continuation."""
-    pending: list[str] = []
-    start = 0
-    for number, raw in enumerate(text.splitlines(), 1):
-        line = raw.strip()
-        if not line or line.startswith("#"):
-            continue
-        if not pending:
-            start = number
-        if line.endswith("\\"):
-            pending.append(line[:-1])
-            continue
-        pending.append(line)
-        joined = " ".join(pending).strip()
-        pending = []
-        word, _, rest = joined.partition(" ")
-        yield start, word.upper(), rest.strip()
-
-
-def _port_number(text: str) -> int | None:
-    """A port written in ASCII digits (1..65535), or ``None``."""
-    if not (text.isascii() and text.isdigit() and len(text) <= 5):
-        return None
-    return int(text) if 0 < int(text) <= 65535 else None
-
-
-def _port_flag(words: list[str]) -> int | None:
-    for i, word in enumerate(words):
-        if word == "--port" and i + 1 < len(words) and _port_number(words[i + 1]) is not None:
-            return _port_number(words[i + 1])
-        if word.startswith("--port=") and _port_number(word[7:]) is not None:
-            return _port_number(word[7:])
-    return None
-
-
-def parse_dockerfile(text: str) -> Dockerfile:
-    """The lines that pin a platform, the EXPOSEd ports, and the server's port with its line:
-    a ``--port`` in the last CMD or ENTRYPOINT that has one wins over ``ENV PORT`` (the
-    server's own precedence), and a later ENV over an earlier one (Docker's)."""
-    pins: list[int] = []
-    exposed: list[int] = []
-    flag: tuple[int, int] | None = None  # (port, line)
-    env: tuple[int, int] | None = None
-    for number, word, rest in _instructions(text):
-        if word == "FROM" and "--platform" in rest:
-            pins.append(number)
-        elif word == "EXPOSE":
-            exposed += [n for p in rest.split() if (n := _port_number(p.split("/")[0])) is not None]
-        elif word == "ENV":
-            match = re.search(r"(?:^|\s)PORT(?:=|\s+)([0-9]+)", rest)
-            port = _port_number(match[1]) if match else None
-            if port is not None:
-                env = (port, number)
-        elif word in ("CMD", "ENTRYPOINT"):
-            try:
-                words = json.loads(rest) if rest.startswith("[") else shlex.split(rest)
-            except ValueError:  # json.JSONDecodeError is one
-                words = rest.split()
-            port = _port_flag([str(w) for w in words])
-            if port is not None:
-                flag = (port, number)
-    listen, line = flag or env or (None, None)
-    return Dockerfile(tuple(pins), tuple(exposed), listen, line)
-
-
-# -- fly.toml --------------------------------------------------------------------------
 _TOP = {
     "app", "primary_region", "kill_signal", "kill_timeout", "swap_size_mb", "build", "services", "http_service",
     "checks", "vm", "restart", "env", "mounts", "deploy", "processes", "experimental", "console_command",
@@ -148,7 +46,7 @@ _TERMINATES = {"http": "HTTP", "pg_tls": "PostgreSQL's TLS negotiation"}  # the 
 _DURATION = re.compile(r"^(?:\d+(?:\.\d+)?(?:ns|us|µs|ms|s|m|h))+$")
 
 
-def _keys(f: _Findings, table: Any, known: set[str], where: str, misplaced: Mapping[str, str] | None = None) -> None:
+def _keys(f: Findings, table: Any, known: set[str], where: str, misplaced: Mapping[str, str] | None = None) -> None:
     if not isinstance(table, Mapping):
         return  # a value of another type was reported by the type check (bad-type) and left out
     for key in table:
@@ -163,7 +61,7 @@ def _keys(f: _Findings, table: Any, known: set[str], where: str, misplaced: Mapp
                   "check the spelling against Fly.io's fly.toml reference")  # fmt: skip
 
 
-def _duration(f: _Findings, value: int | float | str, where: str) -> float | None:
+def _duration(f: Findings, value: int | float | str, where: str) -> float | None:
     """A bare number as it is (in the key's own unit: seconds for kill_timeout,
     milliseconds in checks); a Go duration string in seconds. The type was checked first."""
     if not isinstance(value, str):
@@ -174,108 +72,6 @@ def _duration(f: _Findings, value: int | float | str, where: str) -> float | Non
         return None
     scale = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
     return sum(float(n) * scale[u] for n, u in re.findall(r"(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)", value))
-
-
-# -- types, checked before any rule -------------------------------------------------------
-# A spec is a Python type (or a tuple of them), or ("list", spec), or ("table", {key: spec})
-# for a table whose known keys have types (unknown keys are left to the rules), or
-# ("tables", {key: spec}) for a list of such tables ([[services]]).
-Spec = Any
-_DURATION_TYPES = (int, float, str)
-_CHECK_SPEC: dict[str, Spec] = {
-    "interval": _DURATION_TYPES, "timeout": _DURATION_TYPES, "grace_period": _DURATION_TYPES,
-    "method": str, "path": str, "protocol": str, "tls_skip_verify": bool, "tls_server_name": str,
-    "headers": dict, "type": str, "port": int, "processes": ("list", str),
-}  # fmt: skip
-_PORT_SPEC: dict[str, Spec] = {
-    "port": int, "start_port": int, "end_port": int, "handlers": ("list", str), "force_https": bool,
-    "tls_options": ("table", {"alpn": ("list", str), "versions": ("list", str), "default_self_signed": bool}),
-    "http_options": dict, "proxy_proto_options": dict,
-}  # fmt: skip
-_SERVICE_SPEC: dict[str, Spec] = {
-    "protocol": str, "internal_port": int, "processes": ("list", str), "auto_stop_machines": (str, bool),
-    "auto_start_machines": bool, "min_machines_running": int, "ports": ("tables", _PORT_SPEC),
-    "concurrency": ("table", {"type": str, "soft_limit": int, "hard_limit": int}),
-    "tcp_checks": ("tables", _CHECK_SPEC), "http_checks": ("tables", _CHECK_SPEC), "machine_checks": list,
-}  # fmt: skip
-_BUILD_SPEC: dict[str, Spec] = {
-    "dockerfile": str, "image": str, "build-target": str, "args": dict, "ignorefile": str, "builder": str,
-    "buildpacks": ("list", str), "builtin": str, "settings": dict,
-}  # fmt: skip
-_VM_SPEC: dict[str, Spec] = {
-    "size": str, "memory": (str, int), "memory_mb": int, "cpus": int, "cpu_kind": str, "processes": ("list", str),
-}  # fmt: skip
-_TOP_SPEC: dict[str, Spec] = {
-    "app": str, "primary_region": str, "kill_signal": str, "kill_timeout": _DURATION_TYPES, "swap_size_mb": int,
-    "build": ("table", _BUILD_SPEC), "services": ("tables", _SERVICE_SPEC), "http_service": dict,
-    "checks": ("table-of", ("table", _CHECK_SPEC)), "vm": ("tables", _VM_SPEC), "env": dict,
-    "experimental": dict, "processes": dict, "deploy": dict,
-}  # fmt: skip
-_KINDS = {bool: "a boolean", int: "an integer", float: "a number", str: "a string", list: "a list", dict: "a table"}
-
-
-def _kind(value: Any) -> str:
-    for kind, name in _KINDS.items():
-        if isinstance(value, kind):
-            return name
-    return f"a {type(value).__name__}"  # TOML dates and times
-
-
-def _wanted(spec: Spec) -> str:
-    if isinstance(spec, tuple) and spec and isinstance(spec[0], str):
-        kind = spec[0]
-        if kind == "list":
-            return f"a list of {_wanted(spec[1]).removeprefix('a ').removeprefix('an ')}s"
-        if kind == "tables":
-            return "a list of tables"
-        return "a table"
-    names = [_KINDS[k] for k in (spec if isinstance(spec, tuple) else (spec,))]
-    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} or {names[-1]}"
-
-
-def _fits(value: Any, kinds: tuple[type, ...]) -> bool:
-    if isinstance(value, bool):
-        return bool in kinds
-    if float in kinds and isinstance(value, int):
-        return True
-    return isinstance(value, kinds)
-
-
-def _typed(f: _Findings, value: Any, spec: Spec, where: str) -> Any:
-    """``value`` with every wrongly typed part left out, one finding per part."""
-    if isinstance(spec, tuple) and spec and isinstance(spec[0], str):
-        kind, inner = spec
-        if kind in ("list", "tables") and isinstance(value, list):
-            items = [_typed(f, item, inner if kind == "list" else ("table", inner), f"{where}[{i}]")
-                     for i, item in enumerate(value)]  # fmt: skip
-            return [item for item in items if item is not _BAD]
-        if kind == "table" and isinstance(value, dict):
-            checked = {k: _typed(f, v, inner[k], _join(where, k)) if k in inner else v for k, v in value.items()}
-            return {k: v for k, v in checked.items() if v is not _BAD}
-        if kind == "table-of" and isinstance(value, dict):
-            tables = {k: _typed(f, v, inner, _join(where, k)) for k, v in value.items()}
-            return {k: v for k, v in tables.items() if v is not _BAD}
-        return _wrong(f, value, spec, where)
-    kinds = spec if isinstance(spec, tuple) else (spec,)
-    return value if _fits(value, kinds) else _wrong(f, value, spec, where)
-
-
-def _wrong(f: _Findings, value: Any, spec: Spec, where: str) -> Any:
-    fix = ""
-    if isinstance(value, str) and spec == ("list", str):
-        fix = f"write {where.rsplit('.', 1)[-1]} = [{json.dumps(value)}]"
-    elif isinstance(value, str) and spec in (int, (int,)) and value.strip().isdigit():
-        fix = f"write {where.rsplit('.', 1)[-1]} = {value.strip()} (a number, without quotes)"
-    f.add("bad-type", Severity.ERROR, where, f"{where} must be {_wanted(spec)}, got {_kind(value)}", fix)
-    f.invalid.add(where)
-    return _BAD
-
-
-_BAD = object()
-
-
-def _join(where: str, key: str) -> str:
-    return f"{where}.{key}" if where else key
 
 
 def needs_dedicated_ipv4(config: Mapping[str, Any]) -> list[tuple[str, int]]:
@@ -313,13 +109,13 @@ def lint_config(
     ``server_port`` when given, else what the Dockerfile states (``--port N``, ``ENV
     PORT``), else 1848.
     """
-    f = _Findings()
+    f = Findings()
     if not isinstance(config, Mapping):
-        f.add("bad-type", Severity.ERROR, "", f"a fly.toml must be a table of keys, got {_kind(config)}")
+        f.add("bad-type", Severity.ERROR, "", f"a fly.toml must be a table of keys, got {kind_of(config)}")
         return f.items
     if isinstance(config.get("vm"), dict):
         config = {**config, "vm": [config["vm"]]}  # [vm] is shorthand for one [[vm]]
-    config = _typed(f, config, ("table", _TOP_SPEC), "")
+    config = typed(f, config, ("table", TOP_SPEC), "")
     _keys(f, config, _TOP, "")
     if "http_service" in config:
         f.add("http-service-for-raw-tcp", Severity.ERROR, "http_service",
@@ -356,7 +152,7 @@ def lint_config(
     return sorted(f.items, key=lambda x: order[x.severity])
 
 
-def _top_level(f: _Findings, config: Mapping[str, Any]) -> None:
+def _top_level(f: Findings, config: Mapping[str, Any]) -> None:
     signal = config.get("kill_signal", "SIGINT")
     if str(signal).upper() not in HANDLED_SIGNALS:
         f.add("kill-signal-unhandled", Severity.WARNING, "kill_signal",
@@ -383,7 +179,7 @@ def _top_level(f: _Findings, config: Mapping[str, Any]) -> None:
               "list the ports in [[services.ports]]")  # fmt: skip
 
 
-def _service(f: _Findings, service: Any, where: str, server: tuple[int, str], has_top_checks: bool) -> None:
+def _service(f: Findings, service: Any, where: str, server: tuple[int, str], has_top_checks: bool) -> None:
     listen, said_by = server  # the server's port, and where that was read (the flag, a Dockerfile line)
     _keys(f, service, _SERVICE | _IGNORED, where)
     if not isinstance(service, Mapping):
@@ -424,7 +220,7 @@ def _service(f: _Findings, service: Any, where: str, server: tuple[int, str], ha
     _service_checks(f, service, where, has_top_checks)
 
 
-def _service_checks(f: _Findings, service: Mapping[str, Any], where: str, has_top_checks: bool) -> None:
+def _service_checks(f: Findings, service: Mapping[str, Any], where: str, has_top_checks: bool) -> None:
     checks = list(service.get("tcp_checks") or []) + list(service.get("http_checks") or [])
     mistyped = {f"{where}.tcp_checks", f"{where}.http_checks"} & f.invalid
     if not checks and not has_top_checks and not mistyped:
@@ -445,7 +241,7 @@ _TLS_OPTIONS = {"alpn", "versions", "default_self_signed"}
 _TLS_VERSIONS = {"TLSv1.2", "TLSv1.3"}
 
 
-def _port(f: _Findings, port: Any, where: str, protocol: Any) -> None:
+def _port(f: Findings, port: Any, where: str, protocol: Any) -> None:
     _keys(f, port, _PORT, where)
     if not isinstance(port, Mapping):
         return
@@ -485,7 +281,7 @@ def _port(f: _Findings, port: Any, where: str, protocol: Any) -> None:
                   "set handlers = [] so the bytes pass through untouched")  # fmt: skip
 
 
-def _dockerfile(f: _Findings, config: Mapping[str, Any], dockerfile: Dockerfile) -> None:
+def _dockerfile(f: Findings, config: Mapping[str, Any], dockerfile: Dockerfile) -> None:
     for line in dockerfile.platform_pins:
         f.add("platform-pin", Severity.INFO, f"Dockerfile:{line}",
               "FROM --platform is unnecessary for Fly.io: flyctl builds linux/amd64 on its remote builders",
@@ -496,97 +292,3 @@ def _dockerfile(f: _Findings, config: Mapping[str, Any], dockerfile: Dockerfile)
             f.add("port-mismatch", Severity.WARNING, "Dockerfile:EXPOSE",
                   f"the Dockerfile EXPOSEs {list(dockerfile.exposed)} but internal_port is {port}",
                   f"EXPOSE {port}")  # fmt: skip
-
-
-# -- files ---------------------------------------------------------------------------
-class LintInputError(ValueError):
-    """The file cannot be linted (missing, unreadable): a usage error."""
-
-
-def parse_error(exc: tomllib.TOMLDecodeError, path: str) -> LintFinding:
-    match = re.search(r"\(at line (\d+), column (\d+)\)", str(exc))
-    where = f"{path}:{match[1]}:{match[2]}" if match else path
-    reason = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(exc))
-    line_col = f"line {match[1]}, column {match[2]}: " if match else ""
-    return LintFinding("toml-syntax", Severity.ERROR, where, f"{path} is not valid TOML: {line_col}{reason}",
-                       "fix the syntax at that line; fly.toml is TOML (toml.io)")  # fmt: skip
-
-
-MAX_BYTES = 1 << 20  # a real fly.toml is a few kB; anything this large is not one
-
-
-def _read(path: Path, what: str) -> bytes:
-    try:
-        if path.is_dir():
-            raise LintInputError(f"{path} is a directory: give the path of {what}")
-        with path.open("rb") as file:
-            raw = file.read(MAX_BYTES + 1)
-    except OSError as exc:
-        raise LintInputError(f"cannot read {path}: {exc.strerror}; give the path of {what}") from None
-    if len(raw) > MAX_BYTES:
-        raise LintInputError(f"{path} is over {MAX_BYTES // 1024} KiB: that is not {what}, and it is not linted")
-    return raw
-
-
-def lint_path(path: Path, server_port: int | None = None) -> tuple[list[LintFinding], Path | None]:
-    """Lint a fly.toml and the Dockerfile its ``[build]`` points at (default: beside it).
-
-    Raises ``LintInputError`` (a usage error) for a file that is missing, a directory, not
-    UTF-8 or over 1 MiB; everything inside a readable file is a finding.
-    """
-    raw = _read(path, "a fly.toml")
-    try:
-        config = tomllib.loads(raw.decode("utf-8"))
-    except UnicodeDecodeError as exc:
-        raise LintInputError(f"{path} is not UTF-8 text: {exc.reason} at byte {exc.start}") from None
-    except tomllib.TOMLDecodeError as exc:
-        return [parse_error(exc, str(path))], None
-    except RecursionError:
-        return [LintFinding("toml-syntax", Severity.ERROR, str(path), f"{path} nests arrays or tables too deeply to "
-                            "be a fly.toml", "a fly.toml nests a few levels at most")], None  # fmt: skip
-    build_table = config.get("build")
-    build: Mapping[str, Any] = build_table if isinstance(build_table, Mapping) else {}
-    dockerfile_path: Path | None = None
-    dockerfile: Dockerfile | None = None
-    if not build.get("image"):
-        named = build.get("dockerfile", "Dockerfile")
-        dockerfile_path = path.parent / (named if isinstance(named, str) else "Dockerfile")
-        try:
-            dockerfile = parse_dockerfile(_read(dockerfile_path, "a Dockerfile").decode("utf-8"))
-        except (LintInputError, UnicodeDecodeError) as exc:
-            why = f"{dockerfile_path} is not UTF-8 text" if isinstance(exc, UnicodeDecodeError) else str(exc)
-            problem = LintFinding("dockerfile-unusable", Severity.ERROR, "build.dockerfile",
-                                  f"{why}: the build would fail",
-                                  "set [build] dockerfile to the Dockerfile's path, relative to fly.toml")  # fmt: skip
-            return [*lint_config(config, None, server_port), problem], None
-    return lint_config(config, dockerfile, server_port), dockerfile_path
-
-
-def grouped(findings: list[LintFinding]) -> list[tuple[LintFinding, int]]:
-    """Findings that differ only in an index (``services[3]``) shown once, with a count."""
-    groups: dict[tuple[str, Severity, str], list[LintFinding]] = {}
-    for finding in findings:
-        shape = re.sub(r"\[\d+\]", "[*]", f"{finding.key}|{finding.message}")
-        groups.setdefault((finding.code, finding.severity, shape), []).append(finding)
-    return [(members[0], len(members)) for members in groups.values()]
-
-
-def predicts_dedicated_ipv4(findings: list[LintFinding]) -> bool:
-    return any(f.code == NEEDS_DEDICATED_IPV4 for f in findings)
-
-
-def predicts_for(path: Path, host: str) -> bool:
-    """The lint of the fly.toml at ``path`` predicts the shared-IPv4 failure, and ``host``
-    is its app's ``<app>.fly.dev``. Raises ``LintInputError`` for a file it cannot read."""
-    findings, _ = lint_path(path)
-    app = app_name(path)
-    return app is not None and predicts_dedicated_ipv4(findings) and host.rstrip(".") == f"{app}.fly.dev"
-
-
-def app_name(path: Path) -> str | None:
-    try:
-        config = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    app = config.get("app")
-    return app if isinstance(app, str) else None

@@ -19,9 +19,10 @@ import dns.rcode
 import dns.rdatatype
 import dns.resolver
 
+from tcpreach.errors import UsageError
+from tcpreach.inputs import hostname_problem, is_literal, to_ascii
 from tcpreach.model import DnsAnswer, DnsStatus, Family, Resolution
 from tcpreach.options import BOTH, DEFAULT_LIFETIME
-from tcpreach.targets import UsageError, hostname_problem, is_literal, to_ascii
 
 RESEND_FIRST, RESEND_EVERY = 0.5, 1.0  # a lost query is sent again after these waits
 

@@ -14,8 +14,8 @@ from typing import Any
 
 from tcpreach.expectation import READ_CAP_MIN, Expectation
 from tcpreach.model import Ending, Family, ProbeResult, Target, TlsObservation
+from tcpreach.net.tls import handshake
 from tcpreach.options import DEFAULT_TIMEOUT, TlsSettings
-from tcpreach.tls import handshake
 from tcpreach.verdict import LOCAL_NO_ROUTE
 
 _FAMILIES = {Family.IPV4: socket.AF_INET, Family.IPV6: socket.AF_INET6}

@@ -16,16 +16,10 @@ from typing import TypeVar
 import pytest
 
 from tcpreach.check import check_resolved, check_targets
-from tcpreach.diagnosis import FLY_SHARED_IPV4, errors, findings_for
+from tcpreach.errors import UsageError
 from tcpreach.expectation import Expectation, Match, expected_bytes, regex_bytes, request_bytes
-from tcpreach.flylint import LintInputError, predicts_for
-from tcpreach.model import DnsStatus, Family, HostReport, Resolution, Target, Verdict
-from tcpreach.options import BOTH, DEFAULT_RETRIES, CheckOptions, TlsSettings
-from tcpreach.plugin_options import BY_NAME, PREFIX, value_of
-from tcpreach.report import failure_message
-from tcpreach.targets import (
-    UsageError,
-    local_addresses,
+from tcpreach.fly.files import LintInputError, predicts_for
+from tcpreach.inputs import (
     parse_ca_file,
     parse_count,
     parse_host,
@@ -34,6 +28,9 @@ from tcpreach.targets import (
     parse_seconds,
     parse_server_name,
 )
+from tcpreach.model import Family, HostReport, Resolution, Target
+from tcpreach.options import BOTH, DEFAULT_RETRIES, CheckOptions, TlsSettings
+from tcpreach.pytest_plugin.options import BY_NAME, PREFIX, value_of
 
 _FAMILIES = {"4": (Family.IPV4,), "6": (Family.IPV6,), "both": BOTH}
 _TRUE = ("1", "true", "yes", "on")
@@ -149,7 +146,7 @@ class State:
 
     def resolution(self, host: str) -> Resolution:
         if host not in self.resolutions:
-            from tcpreach.resolve import resolve  # dnspython only when a host is given
+            from tcpreach.net.resolve import resolve  # dnspython only when a host is given
 
             s = self.settings.options_for(remote=True)
             self.resolutions[host] = resolve(
@@ -194,93 +191,3 @@ class State:
         resolutions, reports = pickle.loads(base64.b64decode(packed))  # noqa: S301 - from our own controller
         self.resolutions.update(resolutions)
         self.reports.update(reports)
-
-
-@dataclass(frozen=True)
-class RemoteTarget:
-    """One address of one ``--tcpreach-host``: the value of ``tcpreach_remote_target``."""
-
-    host: str
-    target: Target
-
-
-class Tcpreach:
-    """What a test uses: reports (each probed once per session) and assertions on them."""
-
-    def __init__(self, state: State, record: Callable[[str, object], None] | None) -> None:
-        self._state = state
-        self._record = record
-        self.settings = state.settings
-
-    def host_report(self, host: str) -> HostReport:
-        """The report of a ``--tcpreach-host``: every address probed at once, then diagnosed."""
-        return self._state.host_report(host)
-
-    def group_report(self, label: str, targets: Sequence[Target]) -> HostReport:
-        """The report of a group of literal targets (say, one local server's addresses)."""
-        return self._state.group_report(label, targets)
-
-    def local_report(self, label: str, port: int) -> HostReport:
-        """Every local address (loopback in every notation, ``localhost``'s, and with
-        ``--tcpreach-local-interfaces`` this machine's interface addresses) at ``port``."""
-        addresses = local_addresses(include_interfaces=self.settings.local_interfaces)
-        targets = [Target(Family.of(a), a, port) for a in addresses]
-        return self.group_report(label, targets)
-
-    def assert_target_ok(self, report: HostReport, target: Target) -> None:
-        """Pass on ``ok``; skip a target this client has no route to; xfail the accepted
-        shared-IPv4 failure; otherwise fail with the verdict, the diagnosis and the fix."""
-        outcome = next((o for o in report.outcomes if o.target == target), None)
-        if outcome is None:
-            pytest.fail(f"{target.endpoint} is not among the targets of {report.host}", pytrace=False)
-        r = outcome.result
-        if self._record is not None:
-            for key, value in (
-                ("family", str(target.family)),
-                ("address", target.address),
-                ("port", target.port),
-                ("verdict", str(outcome.verdict)),
-                ("connect_ms", None if r.connect_s is None else round(r.connect_s * 1000, 3)),
-                ("first_byte_ms", None if r.first_byte_s is None else round(r.first_byte_s * 1000, 3)),
-                ("total_ms", round(r.total_s * 1000, 3)),
-                ("attempts", r.attempts),
-            ):
-                self._record(key, value)
-        if outcome.verdict is Verdict.OK:
-            return
-        message = failure_message(report, outcome)
-        if outcome.verdict is Verdict.UNREACHABLE and r.no_route:
-            name = "IPv6" if target.family is Family.IPV6 else "IPv4"
-            pytest.skip(f"this client has no {name} route to {target.address}: test it from a host with {name}")
-        shared = [f for f in findings_for(report.findings, target.address) if f.code == FLY_SHARED_IPV4]
-        if shared and self.settings.accept_shared_ipv4:
-            pytest.xfail(f"accepted with --tcpreach-accept-shared-ipv4: {message}")
-        pytest.fail(message, pytrace=False)
-
-    def assert_dns_has_both_families(self, report: HostReport) -> None:
-        """Every family asked for has an answer (skipped for a literal address)."""
-        resolution = report.resolution
-        if resolution.literal:
-            pytest.skip(f"{report.host} is an address: there is no DNS to check")
-        wanted = set(self.settings.options.families)
-        missing = [
-            f"{a.rdtype}: {a.status}{' - ' + a.detail if a.detail else ''}"
-            for a in resolution.dns
-            if a.family in wanted and a.status is not DnsStatus.OK
-        ]
-        if resolution.invalid_name or missing:
-            found = errors(report.findings) or report.findings
-            why = "; ".join(f"{f.code}: {f.message} Fix: {f.remedy}" for f in found)
-            pytest.fail(f"DNS for {report.host}: {'; '.join(missing) or resolution.invalid_name}. {why}", pytrace=False)
-
-    def assert_no_failing_finding(self, report: HostReport) -> None:
-        """No error finding; with ``--tcpreach-accept-shared-ipv4`` the shared-IPv4 one is
-        accepted here (the affected targets' own tests carry it as their expected failure)."""
-        failing = errors(report.findings)
-        if self.settings.accept_shared_ipv4:
-            failing = [f for f in failing if f.code != FLY_SHARED_IPV4]
-        if failing:
-            pytest.fail(
-                f"{report.host}: " + " | ".join(f"{f.code}: {f.message} Fix: {f.remedy}" for f in failing),
-                pytrace=False,
-            )

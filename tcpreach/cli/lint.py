@@ -1,0 +1,54 @@
+"""``python -m tcpreach lint``: check a fly.toml (and its Dockerfile) offline."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+from tcpreach.cli.args import EXIT_FAILED, EXIT_OK, typed
+from tcpreach.findings import Severity
+from tcpreach.fly.files import LintInputError, grouped, lint_path
+from tcpreach.inputs import parse_port
+from tcpreach.options import DEFAULT_PORT
+
+
+def add_parser(commands: Any) -> None:
+    lint = commands.add_parser("lint", help="check a fly.toml (and its Dockerfile) offline, before any deploy")
+    lint.add_argument("path", nargs="?", type=Path, default=Path("fly.toml"), help="default ./fly.toml")
+    lint.add_argument(
+        "--port",
+        type=typed(parse_port),
+        default=None,
+        help=f"the port the server listens on (default: the Dockerfile's --port or ENV PORT, else {DEFAULT_PORT})",
+    )
+    lint.add_argument("--json", action="store_true", help="print one JSON document instead of the table")
+    lint.set_defaults(func=run_lint)
+
+
+def run_lint(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    try:
+        findings, dockerfile = lint_path(args.path, args.port)
+    except LintInputError as exc:
+        parser.error(str(exc))
+    if args.json:
+        doc = {
+            "path": str(args.path),
+            "dockerfile": None if dockerfile is None else str(dockerfile),
+            "findings": [
+                {"code": f.code, "severity": str(f.severity), "key": f.key, "message": f.message, "remedy": f.remedy}
+                for f in findings
+            ],
+        }
+        print(json.dumps(doc, indent=2))
+    else:
+        print(f"{args.path}" + (f" (and {dockerfile})" if dockerfile else ""))
+        for f, count in grouped(findings):
+            more = f" (and {count - 1} more like it)" if count > 1 else ""
+            print(f"{f.severity.upper():7}  {f.code} at {f.key}: {f.message}{more}")
+            if f.remedy:
+                print(f"         fix: {f.remedy}")
+        if not findings:
+            print("no findings")
+    return EXIT_FAILED if any(f.severity is Severity.ERROR for f in findings) else EXIT_OK

@@ -1,0 +1,108 @@
+"""Reading a fly.toml and the Dockerfile it builds, for the lint: the files' problems a
+user can fix are usage errors, everything inside a readable file is a finding."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from tcpreach.findings import Severity
+from tcpreach.fly.dockerfile import Dockerfile, parse_dockerfile
+from tcpreach.fly.lint import NEEDS_DEDICATED_IPV4, lint_config
+from tcpreach.fly.schema import LintFinding
+
+
+class LintInputError(ValueError):
+    """The file cannot be linted (missing, unreadable): a usage error."""
+
+
+def parse_error(exc: tomllib.TOMLDecodeError, path: str) -> LintFinding:
+    match = re.search(r"\(at line (\d+), column (\d+)\)", str(exc))
+    where = f"{path}:{match[1]}:{match[2]}" if match else path
+    reason = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(exc))
+    line_col = f"line {match[1]}, column {match[2]}: " if match else ""
+    return LintFinding("toml-syntax", Severity.ERROR, where, f"{path} is not valid TOML: {line_col}{reason}",
+                       "fix the syntax at that line; fly.toml is TOML (toml.io)")  # fmt: skip
+
+
+MAX_BYTES = 1 << 20  # a real fly.toml is a few kB; anything this large is not one
+
+
+def _read(path: Path, what: str) -> bytes:
+    try:
+        if path.is_dir():
+            raise LintInputError(f"{path} is a directory: give the path of {what}")
+        with path.open("rb") as file:
+            raw = file.read(MAX_BYTES + 1)
+    except OSError as exc:
+        raise LintInputError(f"cannot read {path}: {exc.strerror}; give the path of {what}") from None
+    if len(raw) > MAX_BYTES:
+        raise LintInputError(f"{path} is over {MAX_BYTES // 1024} KiB: that is not {what}, and it is not linted")
+    return raw
+
+
+def lint_path(path: Path, server_port: int | None = None) -> tuple[list[LintFinding], Path | None]:
+    """Lint a fly.toml and the Dockerfile its ``[build]`` points at (default: beside it).
+
+    Raises ``LintInputError`` (a usage error) for a file that is missing, a directory, not
+    UTF-8 or over 1 MiB; everything inside a readable file is a finding.
+    """
+    raw = _read(path, "a fly.toml")
+    try:
+        config = tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise LintInputError(f"{path} is not UTF-8 text: {exc.reason} at byte {exc.start}") from None
+    except tomllib.TOMLDecodeError as exc:
+        return [parse_error(exc, str(path))], None
+    except RecursionError:
+        return [LintFinding("toml-syntax", Severity.ERROR, str(path), f"{path} nests arrays or tables too deeply to "
+                            "be a fly.toml", "a fly.toml nests a few levels at most")], None  # fmt: skip
+    build_table = config.get("build")
+    build: Mapping[str, Any] = build_table if isinstance(build_table, Mapping) else {}
+    dockerfile_path: Path | None = None
+    dockerfile: Dockerfile | None = None
+    if not build.get("image"):
+        named = build.get("dockerfile", "Dockerfile")
+        dockerfile_path = path.parent / (named if isinstance(named, str) else "Dockerfile")
+        try:
+            dockerfile = parse_dockerfile(_read(dockerfile_path, "a Dockerfile").decode("utf-8"))
+        except (LintInputError, UnicodeDecodeError) as exc:
+            why = f"{dockerfile_path} is not UTF-8 text" if isinstance(exc, UnicodeDecodeError) else str(exc)
+            problem = LintFinding("dockerfile-unusable", Severity.ERROR, "build.dockerfile",
+                                  f"{why}: the build would fail",
+                                  "set [build] dockerfile to the Dockerfile's path, relative to fly.toml")  # fmt: skip
+            return [*lint_config(config, None, server_port), problem], None
+    return lint_config(config, dockerfile, server_port), dockerfile_path
+
+
+def grouped(findings: list[LintFinding]) -> list[tuple[LintFinding, int]]:
+    """Findings that differ only in an index (``services[3]``) shown once, with a count."""
+    groups: dict[tuple[str, Severity, str], list[LintFinding]] = {}
+    for finding in findings:
+        shape = re.sub(r"\[\d+\]", "[*]", f"{finding.key}|{finding.message}")
+        groups.setdefault((finding.code, finding.severity, shape), []).append(finding)
+    return [(members[0], len(members)) for members in groups.values()]
+
+
+def predicts_dedicated_ipv4(findings: list[LintFinding]) -> bool:
+    return any(f.code == NEEDS_DEDICATED_IPV4 for f in findings)
+
+
+def predicts_for(path: Path, host: str) -> bool:
+    """The lint of the fly.toml at ``path`` predicts the shared-IPv4 failure, and ``host``
+    is its app's ``<app>.fly.dev``. Raises ``LintInputError`` for a file it cannot read."""
+    findings, _ = lint_path(path)
+    app = app_name(path)
+    return app is not None and predicts_dedicated_ipv4(findings) and host.rstrip(".") == f"{app}.fly.dev"
+
+
+def app_name(path: Path) -> str | None:
+    try:
+        config = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    app = config.get("app")
+    return app if isinstance(app, str) else None

@@ -1,0 +1,1 @@
+"""This machine's own view: its addresses and interfaces."""

@@ -1,0 +1,158 @@
+"""What a user types, parsed and checked: hosts (``name:port``, ``[v6]:port``), ports,
+counts, seconds, names, resolvers and CA files. Each parser raises ``UsageError`` with
+what was expected."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+import socket
+from dataclasses import dataclass
+from pathlib import Path
+
+from tcpreach.errors import UsageError
+from tcpreach.model import Family
+
+_LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
+
+
+@dataclass(frozen=True)
+class HostSpec:
+    host: str  # a name, or a literal address without brackets
+    port: int | None  # from ``host:port`` / ``[v6]:port``, when given
+    literal: bool
+
+
+MAX_SECONDS = 3600.0
+_DECIMAL = re.compile(r"^[0-9]+(\.[0-9]*)?$|^\.[0-9]+$")
+
+
+def parse_port(text: str | int) -> int:
+    """1..65535, written in ASCII digits only (no ``4_2``, no full-width digits, no sign)."""
+    raw = str(text).strip()
+    port = int(raw) if raw.isascii() and raw.isdigit() else -1
+    if not 0 < port <= 65535:
+        raise UsageError(f"port must be an integer in 1..65535, got {text!r}")
+    return port
+
+
+def parse_count(text: str) -> int:
+    """A whole number, 0 or more, in ASCII digits (``--retries``)."""
+    raw = str(text).strip()
+    if not (raw.isascii() and raw.isdigit()):
+        raise UsageError(f"takes a whole number, 0 or more, got {text!r}")
+    return int(raw)
+
+
+def parse_seconds(text: str, what: str) -> float:
+    """A positive, finite number of seconds up to an hour, for timeouts and lifetimes."""
+    raw = str(text).strip()
+    value = float(raw) if raw.isascii() and _DECIMAL.match(raw) else -1.0
+    if not 0 < value <= MAX_SECONDS:
+        raise UsageError(f"{what} must be a number of seconds above 0 and at most {MAX_SECONDS:g}, got {text!r}")
+    return value
+
+
+def is_literal(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host.split("%", 1)[0])
+    except ValueError:
+        return False
+    return True
+
+
+def ipv4_shorthand(text: str) -> str | None:
+    """The address an inet_aton shorthand means (``127.1`` is 127.0.0.1), or ``None``."""
+    if not text or not text.isascii() or is_literal(text) or not re.fullmatch(r"[0-9a-fA-FxX.]+", text):
+        return None
+    try:
+        return socket.inet_ntoa(socket.inet_aton(text))
+    except OSError:
+        return None
+
+
+def to_ascii(name: str) -> str:
+    """An internationalised name in its IDNA (punycode) form: ``bücher.example`` is
+    ``xn--bcher-kva.example``; an ASCII name as it is. Raises ``UsageError``."""
+    if name.isascii():
+        return name
+    try:
+        return name.encode("idna").decode("ascii")
+    except UnicodeError as exc:
+        raise UsageError(f"{name!r} is not a valid internationalised name: {exc}") from None
+
+
+def hostname_problem(name: str) -> str | None:
+    """Why ``name`` is not a valid DNS host name, or ``None`` when it is."""
+    stripped = name[:-1] if name.endswith(".") else name
+    if not stripped:
+        return "the name is empty"
+    if len(stripped) > 253:
+        return f"the name is {len(stripped)} characters long; at most 253"
+    for label in stripped.split("."):
+        if not _LABEL.match(label):
+            return f"label {label!r} is not 1-63 letters, digits or inner hyphens"
+    return None
+
+
+def parse_host(text: str) -> HostSpec:
+    """``name``, ``name:port``, ``1.2.3.4``, ``1.2.3.4:port``, ``::1``, ``[::1]``, ``[::1]:port``."""
+    text = text.strip()
+    if not text:
+        raise UsageError("the host is empty: give a name or an address")
+    if text.startswith("["):
+        inside, sep, rest = text[1:].partition("]")
+        if not sep or not is_literal(inside) or Family.of(inside) is not Family.IPV6:
+            raise UsageError(f"{text!r}: brackets must hold an IPv6 address, as in [::1]:1848")
+        if rest and not rest.startswith(":"):
+            raise UsageError(f"{text!r}: expected [IPv6]:PORT")
+        return HostSpec(inside, parse_port(rest[1:]) if rest else None, literal=True)
+    if is_literal(text):
+        _check_scope(text)
+        return HostSpec(text, None, literal=True)
+    if text.count(":") == 1:
+        host, _, port = text.partition(":")
+        if not host.strip():
+            raise UsageError(f"{text!r}: the host before the port is empty: give a name or an address")
+        _check_shorthand(host)
+        if is_literal(host):
+            _check_scope(host)
+        return HostSpec(host, parse_port(port), literal=is_literal(host))
+    _check_shorthand(text)
+    if ":" in text:
+        raise UsageError(f"{text!r} is not an IPv6 address; write an address with a port as [v6]:port")
+    return HostSpec(text, None, literal=False)
+
+
+def _check_scope(address: str) -> None:
+    if "%" in address and Family.of(address) is Family.IPV4:
+        raise UsageError(f"{address!r}: a scope (%interface) belongs to IPv6 link-local addresses, not IPv4")
+
+
+def _check_shorthand(text: str) -> None:
+    meant = ipv4_shorthand(text.split("%", 1)[0])
+    if meant is not None:
+        raise UsageError(f"{text!r} is an IPv4 shorthand, not a name: write {meant} if that is the address you mean")
+
+
+def parse_ca_file(text: str) -> str:
+    """A PEM file of CA certificates that exists (``--ca``)."""
+    if not Path(text).is_file():
+        raise UsageError(f"no CA file at {text!r}: give a PEM file of CA certificates")
+    return text
+
+
+def parse_server_name(text: str) -> str:
+    """A name to send as SNI (``--sni``): a valid host name, in its IDNA form."""
+    name = to_ascii(text.rstrip("."))
+    if (problem := hostname_problem(name)) is not None:
+        raise UsageError(f"{text!r} is not a host name: {problem}")
+    return name
+
+
+def parse_resolver(text: str) -> tuple[str, int]:
+    """``IP`` or ``IP:PORT`` (``[v6]:PORT`` for IPv6) of a DNS server; names are refused."""
+    spec = parse_host(text)
+    if not spec.literal:
+        raise UsageError(f"--resolver takes an IP address (IP or IP:PORT), got {text!r}")
+    return spec.host, spec.port or 53

@@ -1,0 +1,2 @@
+"""Gathering from the network: DNS answers (dnspython), one TCP connection observed, a TLS
+handshake observed. No judging here."""

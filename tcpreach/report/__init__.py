@@ -1,0 +1,1 @@
+"""Reports of a check: the JSON document and the terminal text."""
