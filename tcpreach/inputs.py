@@ -44,7 +44,7 @@ def parse_count(text: str) -> int:
     return int(raw)
 
 
-def parse_seconds(text: str, what: str) -> float:
+def parse_seconds(text: str, what: str = "the value") -> float:
     """A positive, finite number of seconds up to an hour, for timeouts and lifetimes."""
     raw = str(text).strip()
     value = float(raw) if raw.isascii() and _DECIMAL.match(raw) else -1.0
@@ -122,6 +122,22 @@ def parse_host(text: str) -> HostSpec:
     if ":" in text:
         raise UsageError(f"{text!r} is not an IPv6 address; write an address with a port as [v6]:port")
     return HostSpec(text, None, literal=False)
+
+
+def parse_host_text(text: str) -> str:
+    """A host as written (``name``, ``name:port``, ``[v6]:port``), checked by ``parse_host``."""
+    parse_host(text)
+    return text.strip()
+
+
+_FAMILIES = {"4": (Family.IPV4,), "6": (Family.IPV6,), "both": (Family.IPV4, Family.IPV6)}
+
+
+def parse_family(text: str) -> tuple[Family, ...]:
+    """``4``, ``6`` or ``both``: the families to probe."""
+    if text not in _FAMILIES:
+        raise UsageError(f"takes 4, 6 or both, got {text!r}")
+    return _FAMILIES[text]
 
 
 def _check_scope(address: str) -> None:

@@ -11,12 +11,14 @@ from dataclasses import dataclass, field
 
 from tcpreach.expectation import Expectation
 from tcpreach.model import Family
+from tcpreach.settings import BY_NAME
 
-DEFAULT_PORT = 1848
-DEFAULT_TIMEOUT = 3.0
-DEFAULT_LIFETIME = 5.0
-DEFAULT_RETRIES = 2
-BOTH: tuple[Family, ...] = (Family.IPV4, Family.IPV6)
+# The defaults as the settings table declares them (tcpreach.settings), as values.
+DEFAULT_PORT: int = BY_NAME["port"].typed_default()
+DEFAULT_TIMEOUT: float = BY_NAME["probe_timeout"].typed_default()
+DEFAULT_LIFETIME: float = BY_NAME["dns_lifetime"].typed_default()
+DEFAULT_RETRIES: int = BY_NAME["retries"].typed_default()
+BOTH: tuple[Family, ...] = BY_NAME["family"].typed_default()
 
 
 @dataclass(frozen=True)

@@ -1,21 +1,48 @@
-"""What every subcommand's parser shares: usage errors with exit status 2, and argparse
-types made from the library's parsers."""
+"""What every subcommand's parser shares: usage errors with exit status 2 written to the
+given stream, argparse types made from the library's parsers, and the flags of the
+settings table (``tcpreach.settings``)."""
 
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
-from typing import NoReturn, TypeVar
+import sys
+from collections.abc import Callable, Iterable
+from typing import IO, TYPE_CHECKING, Any, NoReturn, TypeVar
 
-from tcpreach.inputs import parse_seconds
+from tcpreach.settings import Kind, Setting
+
+if TYPE_CHECKING:
+    from _typeshed import SupportsWrite
+
+__all__ = ["EXIT_FAILED", "EXIT_OK", "EXIT_USAGE", "Parser", "add_settings", "bind_streams", "typed"]
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 T = TypeVar("T")
 
 
 class Parser(argparse.ArgumentParser):
+    """argparse with one-line usage errors (status 2), writing to ``stdout``/``stderr``."""
+
+    stdout: IO[str] | None = None
+    stderr: IO[str] | None = None
+
     def error(self, message: str) -> NoReturn:
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see --help)\n")
+
+    def _print_message(self, message: str, file: SupportsWrite[str] | None = None) -> None:
+        if message:
+            stream = self.stderr if file is sys.stderr else self.stdout
+            (stream or file or sys.stdout).write(message)
+
+
+def bind_streams(parser: argparse.ArgumentParser, stdout: IO[str], stderr: IO[str]) -> None:
+    """Send ``parser``'s and its subcommands' output and usage errors to these streams."""
+    if isinstance(parser, Parser):
+        parser.stdout, parser.stderr = stdout, stderr
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                bind_streams(sub, stdout, stderr)
 
 
 def typed(parse: Callable[[str], T]) -> Callable[[str], T]:
@@ -31,5 +58,17 @@ def typed(parse: Callable[[str], T]) -> Callable[[str], T]:
     return convert
 
 
-def seconds(text: str) -> float:
-    return parse_seconds(text, "the value")
+def add_settings(parser: argparse.ArgumentParser, settings: Iterable[Setting]) -> None:
+    """A flag for each setting, its value parsed by the setting's own parser. Nothing given
+    leaves ``None``, so what was given can be told from a default."""
+    groups: dict[str, Any] = {}
+    for setting in settings:
+        target: Any = parser
+        if setting.group:
+            target = groups.setdefault(setting.group, parser.add_mutually_exclusive_group())
+        if setting.kind is Kind.FLAG:
+            target.add_argument(*setting.cli, dest=setting.name, action="store_true", default=None, help=setting.help)
+        else:
+            action = "append" if setting.kind is Kind.LIST else "store"
+            target.add_argument(*setting.cli, dest=setting.name, action=action, type=typed(setting.parse),
+                                default=None, metavar=setting.metavar, help=setting.help)  # fmt: skip

@@ -5,11 +5,11 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from tcpreach.cli.args import EXIT_FAILED, EXIT_OK, typed
 from tcpreach.findings import Severity
-from tcpreach.fly.files import LintInputError, grouped, lint_path
+from tcpreach.fly.files import grouped, lint_path
 from tcpreach.inputs import parse_port
 from tcpreach.options import DEFAULT_PORT
 
@@ -27,11 +27,8 @@ def add_parser(commands: Any) -> None:
     lint.set_defaults(func=run_lint)
 
 
-def run_lint(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
-    try:
-        findings, dockerfile = lint_path(args.path, args.port)
-    except LintInputError as exc:
-        parser.error(str(exc))
+def run_lint(args: argparse.Namespace, out: IO[str]) -> int:
+    findings, dockerfile = lint_path(args.path, args.port)
     if args.json:
         doc = {
             "path": str(args.path),
@@ -41,14 +38,14 @@ def run_lint(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
                 for f in findings
             ],
         }
-        print(json.dumps(doc, indent=2))
+        out.write(json.dumps(doc, indent=2) + "\n")
     else:
-        print(f"{args.path}" + (f" (and {dockerfile})" if dockerfile else ""))
+        out.write(f"{args.path}" + (f" (and {dockerfile})" if dockerfile else "") + "\n")
         for f, count in grouped(findings):
             more = f" (and {count - 1} more like it)" if count > 1 else ""
-            print(f"{f.severity.upper():7}  {f.code} at {f.key}: {f.message}{more}")
+            out.write(f"{f.severity.upper():7}  {f.code} at {f.key}: {f.message}{more}" + "\n")
             if f.remedy:
-                print(f"         fix: {f.remedy}")
+                out.write(f"         fix: {f.remedy}" + "\n")
         if not findings:
-            print("no findings")
+            out.write("no findings" + "\n")
     return EXIT_FAILED if any(f.severity is Severity.ERROR for f in findings) else EXIT_OK

@@ -5,195 +5,96 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from tcpreach.check import check_host
-from tcpreach.cli.args import EXIT_FAILED, EXIT_OK, seconds, typed
+from tcpreach.cli.args import EXIT_FAILED, EXIT_OK, add_settings, typed
+from tcpreach.config import load_config, options_from, parsed
 from tcpreach.errors import UsageError
-from tcpreach.expectation import Expectation, Match, expected_bytes, regex_bytes, request_bytes
 from tcpreach.findings import errors
 from tcpreach.fly.files import LintInputError, predicts_for
-from tcpreach.inputs import (
-    hostname_problem,
-    parse_ca_file,
-    parse_count,
-    parse_host,
-    parse_port,
-    parse_resolver,
-    parse_server_name,
-    to_ascii,
-)
-from tcpreach.model import Family, Verdict
-from tcpreach.options import (
-    BOTH,
-    DEFAULT_LIFETIME,
-    DEFAULT_PORT,
-    DEFAULT_RETRIES,
-    DEFAULT_TIMEOUT,
-    CheckOptions,
-    TlsSettings,
-)
+from tcpreach.fly.remedies import FLY_SHARED_IPV4
+from tcpreach.inputs import hostname_problem, parse_host, to_ascii
+from tcpreach.model import Family, HostReport, Verdict
 from tcpreach.report.document import report_json
 from tcpreach.report.text import format_report
+from tcpreach.settings import BY_NAME, CONFIG, SETTINGS, Setting, Surface
+
+__all__ = ["add_parser", "exit_status", "run_probe"]
+
+_FLAGS = tuple(s for s in SETTINGS if Surface.CLI in s.surfaces and s.name != "host")
 
 
 def add_parser(commands: Any) -> None:
     probe = commands.add_parser("probe", help="resolve a host, probe every address, judge and diagnose")
-    probe.add_argument("host", help="a name or an address: name, name:port, 1.2.3.4, ::1, [::1]:1848")
-    probe.add_argument("--port", type=typed(parse_port), default=None, help=f"TCP port (default {DEFAULT_PORT})")
-    expect = probe.add_mutually_exclusive_group()
-    expect.add_argument(
-        "--expect",
-        type=typed(expected_bytes),
-        default=None,
-        metavar="TEXT",
-        help=r"exactly these bytes, escapes \n \r \t \\ \0 \xHH (default 'hello\n')",
-    )
-    expect.add_argument(
-        "--expect-prefix",
-        type=typed(expected_bytes),
-        default=None,
-        metavar="TEXT",
-        help="bytes that start with TEXT (a banner such as '+OK')",
-    )
-    expect.add_argument(
-        "--expect-regex",
-        type=typed(regex_bytes),
-        default=None,
-        metavar="REGEX",
-        help="bytes in which the regular expression REGEX (Python re) is found",
-    )
     probe.add_argument(
-        "--send",
-        type=typed(request_bytes),
-        default=b"",
-        metavar="TEXT",
-        help="write TEXT (escapes as for --expect) right after connecting: a request",
+        "host", type=typed(BY_NAME["host"].parse), help="a name or an address: name, name:port, ::1, [::1]:1848"
     )
-    probe.add_argument(
-        "--keep-open", action="store_true", help="the server need not close: ok as soon as the expectation is met"
-    )
-    probe.add_argument(
-        "--tls",
-        action="store_true",
-        help="speak TLS after connecting (SNI: the host name, or --sni); judge the decrypted bytes",
-    )
-    probe.add_argument(
-        "--sni",
-        type=typed(parse_server_name),
-        default=None,
-        metavar="NAME",
-        help="with --tls: the name sent as SNI and checked on the certificate",
-    )
-    probe.add_argument(
-        "--ca",
-        type=typed(parse_ca_file),
-        default=None,
-        metavar="FILE",
-        help="with --tls: trust the CAs in this PEM file instead of the system's",
-    )
+    add_settings(probe, _FLAGS)
     family = probe.add_mutually_exclusive_group()
-    family.add_argument("-4", dest="families", action="store_const", const=(Family.IPV4,), help="IPv4 only")
-    family.add_argument("-6", dest="families", action="store_const", const=(Family.IPV6,), help="IPv6 only")
-    probe.add_argument(
-        "--resolver",
-        type=typed(parse_resolver),
-        default=None,
-        metavar="IP[:PORT]",
-        help="ask this DNS server alone (no system resolver, no getaddrinfo)",
-    )
-    probe.add_argument(
-        "--timeout",
-        type=typed(seconds),
-        default=DEFAULT_TIMEOUT,
-        metavar="S",
-        help=f"connect timeout and read deadline, each (default {DEFAULT_TIMEOUT:g})",
-    )
-    probe.add_argument(
-        "--dns-lifetime",
-        type=typed(seconds),
-        default=DEFAULT_LIFETIME,
-        metavar="S",
-        help=f"bound on each DNS query, retries included (default {DEFAULT_LIFETIME:g})",
-    )
-    probe.add_argument(
-        "--retries",
-        type=typed(parse_count),
-        default=DEFAULT_RETRIES,
-        metavar="N",
-        help=f"retry a failing target N times, with backoff, and resend lost DNS queries (default {DEFAULT_RETRIES})",
-    )
-    probe.add_argument(
-        "--fly-toml",
-        type=Path,
-        default=None,
-        metavar="PATH",
-        help="lint this fly.toml too: a live shared-IPv4 failure then confirms its prediction",
-    )
+    family.add_argument("-4", dest="family", action="store_const", const=(Family.IPV4,), help="IPv4 only")
+    family.add_argument("-6", dest="family", action="store_const", const=(Family.IPV6,), help="IPv6 only")
+    probe.add_argument(*CONFIG.cli, type=Path, default=None, metavar=CONFIG.metavar, help=CONFIG.help)
     probe.add_argument("--json", action="store_true", help="print one JSON document instead of the table")
     probe.set_defaults(func=run_probe)
 
 
-def tls_of(args: argparse.Namespace, parser: argparse.ArgumentParser) -> TlsSettings | None:
-    if not args.tls:
-        if args.sni or args.ca:
-            parser.error("--sni and --ca go with --tls")
-        return None
-    return TlsSettings(server_name=args.sni, ca_file=args.ca)
+def _flag(setting: Setting) -> str:
+    return setting.cli[0]
 
 
-def expectation_of(args: argparse.Namespace) -> Expectation:
-    """The one ``Expectation`` the flags describe (``--expect`` by default)."""
-    if args.expect_regex is not None:
-        data, match = args.expect_regex, Match.REGEX
-    elif args.expect_prefix is not None:
-        data, match = args.expect_prefix, Match.PREFIX
-    else:
-        data, match = args.expect if args.expect is not None else Expectation().data, Match.EXACT
-    return Expectation(data, match, send=args.send, keep_open=args.keep_open)
+def _values(args: argparse.Namespace) -> dict[str, Any]:
+    """What the flags gave, over what the configuration file gives."""
+    given = {s.name: value for s in _FLAGS if (value := getattr(args, s.name)) is not None}
+    if args.config is None:
+        return given
+    from_file = {k: v for k, v in load_config(args.config).items() if Surface.CLI in BY_NAME[k].surfaces}
+    return {**parsed(from_file), **given}
 
 
-def _predicts_dedicated_ipv4(fly_toml: Path | None, host: str, parser: argparse.ArgumentParser) -> bool:
-    """True when the lint of ``fly_toml`` predicts the shared-IPv4 failure for ``host``."""
-    if fly_toml is None:
+def _host(text: str, port: int | None) -> tuple[str, int | None]:
+    """The host to resolve and the port it names; a name that cannot be one is refused."""
+    spec = parse_host(text)
+    if not spec.literal and (problem := hostname_problem(to_ascii(spec.host))) is not None:
+        raise UsageError(f"{spec.host!r} is not a valid host name: {problem}")
+    if spec.port is not None and port is not None and spec.port != port:
+        raise UsageError(f"two ports given: {spec.port} in {text!r} and --port {port}")
+    return spec.host, spec.port
+
+
+def _predicted(values: dict[str, Any], host: str) -> bool:
+    """The fly.toml lint predicts the shared-IPv4 failure for ``host``: the file given, or
+    ./fly.toml when there is one."""
+    given = values.get("fly_toml")
+    path = Path(given or str(BY_NAME["fly_toml"].default))
+    if given is None and not path.is_file():
         return False
     try:
-        return predicts_for(fly_toml, host)
+        return predicts_for(path, host)
     except LintInputError as exc:
-        parser.error(str(exc))
+        raise UsageError(str(exc)) from None
 
 
-def run_probe(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
-    try:
-        spec = parse_host(args.host)
-    except UsageError as exc:
-        parser.error(str(exc))
-    if not spec.literal:
-        try:
-            ascii_host = to_ascii(spec.host)
-        except UsageError as exc:
-            parser.error(str(exc))
-        if (problem := hostname_problem(ascii_host)) is not None:
-            parser.error(f"{spec.host!r} is not a valid host name: {problem}")
-    if spec.port is not None and args.port is not None and spec.port != args.port:
-        parser.error(f"two ports given: {spec.port} in {args.host!r} and --port {args.port}")
-    port = args.port or spec.port or DEFAULT_PORT
-    options = CheckOptions(
-        port=port,
-        expectation=expectation_of(args),
-        families=args.families or BOTH,
-        timeout=args.timeout,
-        dns_lifetime=args.dns_lifetime,
-        retries=args.retries,
-        resolver=args.resolver,
-        tls=tls_of(args, parser),
-    )
-    report = check_host(
-        spec.host, options, predicted_dedicated_ipv4=_predicts_dedicated_ipv4(args.fly_toml, spec.host, parser)
-    )
+def exit_status(report: HostReport, accept_shared_ipv4: bool = False) -> int:
+    """0 when every target is ``ok`` and no finding is an error; with ``accept_shared_ipv4``
+    the shared-IPv4 finding and the targets it explains are accepted."""
+    accepted = {a for f in report.findings if f.code == FLY_SHARED_IPV4 for a in f.addresses}
+    if not accept_shared_ipv4:
+        accepted = set()
+    failing = [o for o in report.outcomes if o.verdict is not Verdict.OK and o.target.address not in accepted]
+    blocking = [f for f in errors(report.findings) if not (accepted and f.code == FLY_SHARED_IPV4)]
+    return EXIT_OK if report.outcomes and not failing and not blocking else EXIT_FAILED
+
+
+def run_probe(args: argparse.Namespace, out: IO[str]) -> int:
+    values = _values(args)
+    host, port = _host(args.host, values.get("port"))
+    if port is not None:
+        values["port"] = port
+    options = options_from(values, _flag)
+    report = check_host(host, options, predicted_dedicated_ipv4=_predicted(values, host))
     if args.json:
-        print(json.dumps(report_json(report), indent=2))
+        out.write(json.dumps(report_json(report), indent=2) + "\n")
     else:
-        print(format_report(report))
-    all_ok = bool(report.outcomes) and all(o.verdict is Verdict.OK for o in report.outcomes)
-    return EXIT_OK if all_ok and not errors(report.findings) else EXIT_FAILED
+        out.write(format_report(report) + "\n")
+    return exit_status(report, bool(values.get("accept_shared_ipv4")))

@@ -9,13 +9,14 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from tcpreach.errors import UsageError
 from tcpreach.findings import Severity
 from tcpreach.fly.dockerfile import Dockerfile, parse_dockerfile
 from tcpreach.fly.lint import NEEDS_DEDICATED_IPV4, lint_config
 from tcpreach.fly.schema import LintFinding
 
 
-class LintInputError(ValueError):
+class LintInputError(UsageError):
     """The file cannot be linted (missing, unreadable): a usage error."""
 
 

@@ -26,7 +26,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from tcpreach.pytest_plugin.options import PREFIX, add_aliases, add_options, anything_set
+from tcpreach.pytest_plugin.options import add_aliases, add_options, anything_set
+from tcpreach.settings import PREFIX
 
 if TYPE_CHECKING:
     from tcpreach.pytest_plugin.fixture import Tcpreach

@@ -1,5 +1,6 @@
-"""The pytest plugin's settings table: every option, ini key and environment variable it
-owns, each under its own prefix, and aliases for a project's own ``conftest.py``.
+"""The pytest plugin's options, ini keys and environment variables, made from the settings
+table (``tcpreach.settings``), each under the plugin's own prefix; aliases for a project's
+own ``conftest.py``; and what a run was given, with where.
 
 Light on purpose: the plugin loads this in every pytest run of the environment.
 """
@@ -8,113 +9,81 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
 from typing import Any
 
 import pytest
 
-PREFIX = "tcpreach"
-ENV_PREFIX = "TCPREACH_"
-DEFAULT_PORT_TEXT, DEFAULT_TIMEOUT_TEXT, DEFAULT_LIFETIME_TEXT = "1848", "3", "5"  # options.py's defaults
+from tcpreach.settings import CONFIG, PREFIX, SETTINGS, Given, Kind, Setting, Surface
 
+__all__ = ["JSON_FLAG", "PLUGIN_SETTINGS", "add_aliases", "add_options", "anything_set", "given", "value_of"]
 
-@dataclass(frozen=True)
-class _Option:
-    name: str  # the ini key and environment variable without their prefix; the flag with dashes
-    default: str
-    metavar: str
-    help: str
-    kind: str = "value"  # value, flag (store_true), list (append)
-
-    @property
-    def flag(self) -> str:
-        return f"--{PREFIX}-{self.name.replace('_', '-')}"
-
-    @property
-    def dest(self) -> str:
-        return f"{PREFIX}_{self.name}"
-
-    @property
-    def env(self) -> str:
-        return f"{ENV_PREFIX}{self.name.upper()}"
-
-
-OPTIONS: tuple[_Option, ...] = (
-    _Option("host", "", "HOST", "deployed host to verify: name, name:port, address, [v6]:port (repeatable)", "list"),
-    _Option("port", DEFAULT_PORT_TEXT, "PORT", f"TCP port of the service (default {DEFAULT_PORT_TEXT})"),
-    _Option("expect", "hello\\n", "TEXT", r"exactly these bytes, escapes \n \r \t \\ \0 \xHH (default 'hello\n')"),
-    _Option("expect_prefix", "", "TEXT", "bytes that start with TEXT (a banner such as '+OK'); escapes as --expect"),
-    _Option("expect_regex", "", "REGEX", "bytes in which this regular expression (Python re) is found"),
-    _Option("send", "", "TEXT", "bytes written right after connecting (a request); escapes as --expect"),
-    _Option("keep_open", "", "", "the server need not close: ok as soon as the expectation is met", "flag"),
-    _Option("tls", "", "", "speak TLS after connecting (SNI: the host name, or --tcpreach-sni)", "flag"),
-    _Option("sni", "", "NAME", "with TLS: the name sent as SNI and checked on the certificate"),
-    _Option("ca", "", "FILE", "with TLS: trust the CAs in this PEM file instead of the system's"),
-    _Option("resolver", "", "IP[:PORT]", "the only DNS server to ask (default: the system's)"),
-    _Option("family", "both", "4|6|both", "address families to probe (default both)"),
-    _Option("probe_timeout", DEFAULT_TIMEOUT_TEXT, "S", "connect timeout and read deadline in seconds"),
-    _Option("dns_lifetime", DEFAULT_LIFETIME_TEXT, "S", "bound on each DNS query in seconds"),
-    _Option("retries", "", "N", "retries of a failing probe (default 0 locally, 2 for hosts)"),
-    _Option("fly_toml", "fly.toml", "PATH", "fly.toml to lint; its shared-IPv4 prediction is checked live"),
-    _Option("accept_shared_ipv4", "", "", "Fly.io's known shared-IPv4 failure becomes an xfail", "flag"),
-    _Option("local_interfaces", "", "", "local tests also probe this machine's interface addresses", "flag"),
-)
-BY_NAME = {o.name: o for o in OPTIONS}
+PLUGIN_SETTINGS: tuple[Setting, ...] = tuple(s for s in SETTINGS if Surface.PLUGIN in s.surfaces)
+_BY_NAME = {s.name: s for s in (*PLUGIN_SETTINGS, CONFIG)}
 JSON_FLAG = f"--{PREFIX}-json"
+_JSON_DEST = f"{PREFIX}_json"
 
 
-def _add(adder: Callable[..., Any], flag: str, option: _Option) -> None:
-    if option.kind == "flag":
-        adder(flag, action="store_true", default=None, dest=option.dest, help=f"{option.help}; env {option.env}=1")
+def _add(adder: Callable[..., Any], flag: str, setting: Setting, help_text: str | None = None) -> None:
+    text = help_text or setting.help
+    if setting.kind is Kind.FLAG:
+        adder(flag, action="store_true", default=None, dest=setting.dest, help=f"{text}; env {setting.env}=1")
     else:
-        action = "append" if option.kind == "list" else "store"
-        adder(flag, action=action, default=None, dest=option.dest, metavar=option.metavar,
-              help=f"{option.help}; env {option.env}")  # fmt: skip
+        action = "append" if setting.kind is Kind.LIST else "store"
+        adder(flag, action=action, default=None, dest=setting.dest, metavar=setting.metavar,
+              help=f"{text}; env {setting.env}")  # fmt: skip
 
 
 def add_options(parser: pytest.Parser) -> None:
     group = parser.getgroup(PREFIX, "reachability of a TCP service over every address (pytest-tcpreach)")
-    for option in OPTIONS:
-        _add(group.addoption, option.flag, option)
-        if option.kind == "flag":
-            parser.addini(option.dest, option.help, type="bool", default=False)
-        elif option.kind == "list":
-            parser.addini(option.dest, option.help, type="args", default=[])
+    for setting in (*PLUGIN_SETTINGS, CONFIG):
+        _add(group.addoption, setting.plugin_flag, setting)
+        if setting.kind is Kind.FLAG:
+            parser.addini(setting.ini, setting.help, type="bool", default=False)
+        elif setting.kind is Kind.LIST:
+            parser.addini(setting.ini, setting.help, type="args", default=[])
         else:
-            parser.addini(option.dest, option.help, default=option.default)
-    group.addoption(JSON_FLAG, dest=f"{PREFIX}_json", default=None, metavar="PATH", help="write every report as JSON")
+            parser.addini(setting.ini, setting.help, default="")
+    group.addoption(JSON_FLAG, dest=_JSON_DEST, default=None, metavar="PATH", help="write every report as JSON")
 
 
 def add_aliases(parser: pytest.Parser, aliases: Mapping[str, str]) -> None:
     """Short spellings for a project's own ``conftest.py``: ``{"--host": "host", ...}``.
 
     Each alias behaves as ``--tcpreach-NAME``; ``"json"`` names ``--tcpreach-json``.
+    Raises ``ValueError`` for a name that is no setting of the plugin.
     """
     group = parser.getgroup(PREFIX)
     for flag, name in aliases.items():
         if name == "json":
-            group.addoption(flag, dest=f"{PREFIX}_json", default=None, metavar="PATH", help=f"alias of {JSON_FLAG}")
+            group.addoption(flag, dest=_JSON_DEST, default=None, metavar="PATH", help=f"alias of {JSON_FLAG}")
+        elif name in _BY_NAME:
+            setting = _BY_NAME[name]
+            _add(group.addoption, flag, setting, help_text=f"alias of {setting.plugin_flag}")
         else:
-            option = BY_NAME[name]
-            _add(group.addoption, flag, replace(option, help=f"alias of {option.flag}"))
+            known = ", ".join([*_BY_NAME, "json"])
+            raise ValueError(f"add_aliases: {flag} names no setting {name!r}; the settings are {known}")
 
 
-def value_of(config: pytest.Config, name: str) -> tuple[Any, str]:
-    """A setting's value and where it came from (command line > environment > ini)."""
-    option = BY_NAME[name]
-    cli = config.getoption(option.dest)
+def value_of(config: pytest.Config, name: str) -> Given | None:
+    """A setting as given to this run (command line > environment > ini), or ``None``."""
+    setting = _BY_NAME[name]
+    cli = config.getoption(setting.dest)
     if cli not in (None, [], ""):
-        return cli, "the command line"
-    env = os.environ.get(option.env)
+        return Given(cli, "the command line")
+    env = os.environ.get(setting.env)
     if env:
-        return env, option.env
-    return config.getini(option.dest), f"ini key {option.dest}"
+        return Given(env, setting.env)
+    ini = config.getini(setting.ini)
+    if ini not in ("", [], False):
+        return Given(ini, f"ini key {setting.ini}")
+    return None
+
+
+def given(config: pytest.Config) -> dict[str, Given]:
+    """Every setting given to this run, with where (not the configuration file's)."""
+    return {s.name: item for s in PLUGIN_SETTINGS if (item := value_of(config, s.name)) is not None}
 
 
 def anything_set(config: pytest.Config) -> bool:
     """Any setting of ours given at all: otherwise the plugin has nothing to check yet."""
-    for option in OPTIONS:
-        value, source = value_of(config, option.name)
-        if not source.startswith("ini key") or value not in ("", [], False, option.default):
-            return True
-    return config.getoption(f"{PREFIX}_json") is not None
+    return bool(given(config)) or value_of(config, CONFIG.name) is not None or config.getoption(_JSON_DEST) is not None

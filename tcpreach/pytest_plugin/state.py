@@ -8,33 +8,21 @@ from __future__ import annotations
 
 import base64
 import pickle
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TypeVar
 
 import pytest
 
 from tcpreach.check import check_resolved, check_targets
-from tcpreach.errors import UsageError
-from tcpreach.expectation import Expectation, Match, expected_bytes, regex_bytes, request_bytes
+from tcpreach.config import load_config, options_from, parsed
 from tcpreach.fly.files import LintInputError, predicts_for
-from tcpreach.inputs import (
-    parse_ca_file,
-    parse_count,
-    parse_host,
-    parse_port,
-    parse_resolver,
-    parse_seconds,
-    parse_server_name,
-)
-from tcpreach.model import Family, HostReport, Resolution, Target
-from tcpreach.options import BOTH, DEFAULT_RETRIES, CheckOptions, TlsSettings
-from tcpreach.pytest_plugin.options import BY_NAME, PREFIX, value_of
-
-_FAMILIES = {"4": (Family.IPV4,), "6": (Family.IPV6,), "both": BOTH}
-_TRUE = ("1", "true", "yes", "on")
-T = TypeVar("T")
+from tcpreach.inputs import parse_host
+from tcpreach.model import HostReport, Resolution, Target
+from tcpreach.options import DEFAULT_RETRIES, CheckOptions
+from tcpreach.pytest_plugin import options as plugin_options
+from tcpreach.pytest_plugin.options import PLUGIN_SETTINGS
+from tcpreach.settings import BY_NAME, CONFIG, PREFIX, Setting
 
 
 @dataclass(frozen=True)
@@ -55,84 +43,35 @@ class Settings:
         return replace(self.options, retries=retries, port=port or self.options.port)
 
 
-def _parsed(config: pytest.Config, name: str, parse: Callable[[str], T]) -> T:
-    text, source = value_of(config, name)
-    try:
-        return parse(str(text))
-    except ValueError as exc:
-        raise UsageError(f"{BY_NAME[name].flag}: {exc} (from {source})") from None
-
-
-def _flag(config: pytest.Config, name: str) -> bool:
-    value, _ = value_of(config, name)
-    return value is True or str(value).lower() in _TRUE
-
-
-def _family(text: str) -> tuple[Family, ...]:
-    if text not in _FAMILIES:
-        raise UsageError(f"takes 4, 6 or both, got {text!r}")
-    return _FAMILIES[text]
-
-
-def _expectation(config: pytest.Config) -> Expectation:
-    send = _parsed(config, "send", request_bytes)
-    keep_open = _flag(config, "keep_open")
-    if value_of(config, "expect_regex")[0]:
-        return Expectation(_parsed(config, "expect_regex", regex_bytes), Match.REGEX, send, keep_open)
-    if value_of(config, "expect_prefix")[0]:
-        return Expectation(_parsed(config, "expect_prefix", expected_bytes), Match.PREFIX, send, keep_open)
-    return Expectation(_parsed(config, "expect", expected_bytes), Match.EXACT, send, keep_open)
-
-
-def _tls(config: pytest.Config) -> TlsSettings | None:
-    sni, _ = value_of(config, "sni")
-    ca, _ = value_of(config, "ca")
-    if not _flag(config, "tls"):
-        if sni or ca:
-            raise UsageError(f"{BY_NAME['sni'].flag} and {BY_NAME['ca'].flag} go with {BY_NAME['tls'].flag}")
-        return None
-
-    return TlsSettings(
-        server_name=_parsed(config, "sni", parse_server_name) if sni else None,
-        ca_file=_parsed(config, "ca", parse_ca_file) if ca else None,
-    )
-
-
 def read_settings(config: pytest.Config) -> Settings:
-    hosts, source = value_of(config, "host")
-    if isinstance(hosts, str):
-        hosts = hosts.replace(",", " ").split()
-    for host in hosts:
-        try:
-            parse_host(host)  # fails early, with the reason, on a malformed host
-        except UsageError as exc:
-            raise UsageError(f"{BY_NAME['host'].flag}: {exc} (from {source})") from None
-    retries_text, _ = value_of(config, "retries")
-    retries = _parsed(config, "retries", parse_count) if retries_text else None
-    resolver_text, _ = value_of(config, "resolver")
-    options = CheckOptions(
-        port=_parsed(config, "port", parse_port),
-        expectation=_expectation(config),
-        families=_parsed(config, "family", _family),
-        timeout=_parsed(config, "probe_timeout", lambda t: parse_seconds(t, "the value")),
-        dns_lifetime=_parsed(config, "dns_lifetime", lambda t: parse_seconds(t, "the value")),
-        retries=retries or 0,
-        resolver=_parsed(config, "resolver", parse_resolver) if resolver_text else None,
-        tls=_tls(config),
-    )
+    """The run's settings from the command line, the environment, the ini file and the
+    configuration file (in that order of precedence); a bad value is a ``UsageError``
+    naming the option and where it came from."""
+    given = plugin_options.given(config)
+    config_file = plugin_options.value_of(config, CONFIG.name)
+    if config_file is not None:
+        path = Path(str(config_file.value))
+        from_file = load_config(path if path.is_absolute() else config.rootpath / path)
+        given = {**{k: v for k, v in from_file.items() if BY_NAME[k] in PLUGIN_SETTINGS}, **given}
+    values = parsed(given, _plugin_flag)
+    hosts: tuple[str, ...] = values.get("host", ())
     return Settings(
-        hosts=tuple(hosts),
-        options=options,
-        retries_given=retries is not None,
-        accept_shared_ipv4=_flag(config, "accept_shared_ipv4"),
+        hosts=hosts,
+        options=options_from({**values, "retries": values.get("retries", 0)}, _plugin_flag),
+        retries_given="retries" in values,
+        accept_shared_ipv4=bool(values.get("accept_shared_ipv4")),
         json_path=config.getoption(f"{PREFIX}_json"),
-        fly_toml=_fly_toml(config) if hosts else None,
-        local_interfaces=_flag(config, "local_interfaces"),
+        fly_toml=_fly_toml(config, values.get("fly_toml") or str(BY_NAME["fly_toml"].default)) if hosts else None,
+        local_interfaces=bool(values.get("local_interfaces")),
     )
 
 
-def _fly_toml(config: pytest.Config) -> Path | None:
-    path = Path(str(value_of(config, "fly_toml")[0]))
+def _plugin_flag(setting: Setting) -> str:
+    return setting.plugin_flag
+
+
+def _fly_toml(config: pytest.Config, text: str) -> Path | None:
+    path = Path(text)
     if not path.is_absolute():
         path = config.rootpath / path
     return path if path.is_file() else None

@@ -21,6 +21,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from tcpreach.errors import TcpreachError
 from tcpreach.expectation import Expectation, as_expectation
 from tcpreach.model import Family, Target, TargetOutcome, Verdict
 from tcpreach.options import CheckOptions
@@ -28,11 +29,11 @@ from tcpreach.options import CheckOptions
 PLATFORM = "linux/amd64"  # what Fly.io runs
 
 
-class EngineUnavailableError(RuntimeError):
+class EngineUnavailableError(TcpreachError, RuntimeError):
     """No Docker engine answers; the message says where it looked and what to do."""
 
 
-class ContainerNotReadyError(RuntimeError):
+class ContainerNotReadyError(TcpreachError, RuntimeError):
     """The container never greeted; the message carries its state and logs."""
 
 

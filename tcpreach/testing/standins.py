@@ -18,7 +18,7 @@ import ssl
 import struct
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from enum import StrEnum
 from types import TracebackType
 
@@ -59,6 +59,33 @@ def _accepted(listener: socket.socket, wake: socket.socket, stop: threading.Even
                 yield conn
 
 
+class _Workers:
+    """The threads that serve one connection each, and their connections: ``join`` wakes
+    every one of them (a shutdown ends a blocked ``recv`` or ``sendall`` at once) and waits
+    for it, so a stand-in's ``stop()`` leaves no thread behind and no socket to a thread
+    that could still append it to a list after the lists were closed."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._running: list[tuple[threading.Thread, socket.socket]] = []
+
+    def spawn(self, serve: Callable[[socket.socket], None], conn: socket.socket) -> None:
+        thread = threading.Thread(target=serve, args=(conn,), daemon=True)
+        with self._lock:
+            self._running.append((thread, conn))
+        thread.start()
+
+    def join(self) -> None:
+        with self._lock:
+            running, self._running = self._running, []
+        for _, conn in running:
+            with contextlib.suppress(OSError):
+                conn.shutdown(socket.SHUT_RDWR)
+        for thread, conn in running:
+            thread.join(5)
+            conn.close()
+
+
 class StandIn:
     """A TCP listener on ``host`` that behaves as ``behaviour``; a context manager.
 
@@ -86,6 +113,7 @@ class StandIn:
         self.port: int = self._sock.getsockname()[1]
         self._held: list[socket.socket] = []
         self.accepted = 0  # connections accepted so far
+        self._workers = _Workers()
         self._stop = threading.Event()
         self._wake_r, self._wake_w = socket.socketpair()  # stop() wakes the accept loop at once
         self._thread = threading.Thread(target=self._serve, name=f"standin-{behaviour}", daemon=True)
@@ -115,10 +143,10 @@ class StandIn:
     def _answer(self, conn: socket.socket) -> None:
         b = self.behaviour
         if b in (Behaviour.REPLY, Behaviour.REPLY_HOLD):
-            threading.Thread(target=self._reply, args=(conn,), daemon=True).start()
+            self._workers.spawn(self._reply, conn)
             return
         if b in (Behaviour.FLOOD, Behaviour.TRICKLE, Behaviour.READ_ONE):
-            threading.Thread(target=self._stream, args=(conn,), daemon=True).start()
+            self._workers.spawn(self._stream, conn)
             return
         half = self.greeting[: max(1, len(self.greeting) // 2)]
         with contextlib.suppress(OSError):
@@ -179,10 +207,13 @@ class StandIn:
                     self._stop.wait(0.2)
 
     def stop(self) -> None:
+        """Stop accepting, end every connection's thread, then close every socket: when this
+        returns, nothing of the stand-in is left running or open."""
         self._stop.set()
         self._wake_w.send(b"x")
         if self._thread.is_alive():
             self._thread.join(5)
+        self._workers.join()
         for conn in (*self._held, self._wake_r, self._wake_w):
             conn.close()
         self._sock.close()
@@ -221,6 +252,7 @@ class TlsStandIn:
         self.host = host
         self.port: int = self._sock.getsockname()[1]
         self._stop = threading.Event()
+        self._workers = _Workers()
         self._wake_r, self._wake_w = socket.socketpair()
         self._thread = threading.Thread(target=self._serve, name="tls-standin", daemon=True)
 
@@ -236,7 +268,7 @@ class TlsStandIn:
 
     def _serve(self) -> None:
         for conn in _accepted(self._sock, self._wake_r, self._stop):
-            threading.Thread(target=self._answer, args=(conn,), daemon=True).start()
+            self._workers.spawn(self._answer, conn)
 
     def _answer(self, conn: socket.socket) -> None:
         with contextlib.suppress(OSError, ValueError):
@@ -253,6 +285,7 @@ class TlsStandIn:
         self._wake_w.send(b"x")
         if self._thread.is_alive():
             self._thread.join(5)
+        self._workers.join()
         for sock in (self._wake_r, self._wake_w, self._sock):
             sock.close()
 

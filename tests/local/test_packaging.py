@@ -146,7 +146,7 @@ def test_the_plugin_is_there_with_its_own_names_only(request):
 def test_a_plugin_that_is_not_used_imports_neither_dnspython_nor_its_library():
     assert [m for m in sys.modules if m == "dns" or m.startswith("dns.")] == []
     assert sorted(m for m in sys.modules if m.startswith("tcpreach")) == [
-        "tcpreach", "tcpreach.pytest_plugin", "tcpreach.pytest_plugin.options"
+        "tcpreach", "tcpreach.pytest_plugin", "tcpreach.pytest_plugin.options", "tcpreach.settings"
     ]
 """
 

@@ -71,3 +71,25 @@ def test_expectation_tls_and_flags_from_ini(pytester, inner_pytest, tmp_path):
     assert [chosen[k] for k in ("expect", "match", "keep_open", "tls", "accept")] == [
         b"+OK\r\n".hex(), "prefix", True, ["mail.example", str(ca)], True
     ]  # fmt: skip
+
+
+def test_a_config_file_is_below_ini_environment_and_command_line(pytester, inner_pytest, monkeypatch):
+    (pytester.path / "tcpreach.toml").write_text("port = 1000\nfamily = '6'\nprobe_timeout = 7\nretries = 5\n")
+    ini = "tcpreach_config = tcpreach.toml\ntcpreach_family = 4"
+    from_file = settings(pytester, inner_pytest, ini=ini)
+    assert [from_file[k] for k in ("port", "families", "timeout", "retries_local")] == [1000, ["ipv4"], 7.0, 5]
+    monkeypatch.setenv("TCPREACH_PORT", "2000")
+    chosen = settings(pytester, inner_pytest, "--tcpreach-probe-timeout", "1", ini=ini)
+    assert [chosen[k] for k in ("port", "families", "timeout")] == [2000, ["ipv4"], 1.0]
+
+
+def test_an_alias_of_no_setting_is_one_clear_error(pytester, inner_pytest):
+    pytester.makeconftest(
+        "from tcpreach.pytest_plugin import add_aliases\n\n\n"
+        "def pytest_addoption(parser):\n    add_aliases(parser, {'--hostname': 'hostname'})\n"
+    )
+    result = inner_pytest()
+    assert result.ret != 0
+    result.stderr.fnmatch_lines(
+        ["*ValueError: add_aliases: --hostname names no setting 'hostname'; the settings are host, *"]
+    )

@@ -268,6 +268,10 @@ def test_bad_plugin_options_are_one_clear_usage_error(inner_pytest):
             "ini",
             "*tcpreach: --tcpreach-port: port must be an integer in 1..65535, got 'abc' (from ini key tcpreach_port)*",
         ),
+        (
+            "config",
+            "*tcpreach: --tcpreach-port: port must be an integer in 1..65535, got 'abc' (from */tcpreach.toml:2)*",
+        ),
     ],
 )
 def test_a_bad_value_names_where_it_came_from(pytester, inner_pytest, monkeypatch, where, message):
@@ -275,6 +279,9 @@ def test_a_bad_value_names_where_it_came_from(pytester, inner_pytest, monkeypatc
         monkeypatch.setenv("TCPREACH_PORT", "abc")
     elif where == "timeout":
         monkeypatch.setenv("TCPREACH_PROBE_TIMEOUT", "inf")
+    elif where == "config":
+        (pytester.path / "tcpreach.toml").write_text("retries = 0\nport = 'abc'\n")
+        pytester.makeini("[pytest]\ntcpreach_config = tcpreach.toml\n")
     else:
         pytester.makeini("[pytest]\ntcpreach_port = abc\n")
     pytester.makepyfile(test_nothing="def test_nothing():\n    pass\n")

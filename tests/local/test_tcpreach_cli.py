@@ -169,3 +169,35 @@ def test_bad_usage_is_one_line_and_status_2(args, message, cli):
     assert message in done.stderr
     assert done.stderr.count("\n") == 1, done.stderr
     assert done.stdout == ""
+
+
+def test_a_config_file_gives_the_settings_and_flags_win_over_it(fly_like, cli, tmp_path):
+    port, resolver = fly_like
+    config = tmp_path / "tcpreach.toml"
+    config.write_text(f"port = {port}\nresolver = '{resolver}'\nretries = 0\nfamily = '6'\nexpect = 'nope'\n")
+    done = cli("probe", "hello-server.fly.dev", "--config", str(config), "--json", "--expect", "hello\\n")
+    assert (done.returncode, done.stderr) == (0, "")
+    doc = json.loads(done.stdout)
+    assert [(t["address"], t["port"], t["verdict"], t["attempts"]) for t in doc["targets"]] == [("::1", port, "ok", 1)]
+    assert (doc["resolver"], doc["expect"]) == (resolver, "hello\\n")
+
+
+def test_a_bad_config_file_is_one_usage_error(cli, tmp_path):
+    config = tmp_path / "tcpreach.toml"
+    config.write_text("port = 1848\nretry = 2\n")
+    done = cli("probe", "127.0.0.1", "--config", str(config))
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr == (
+        f"python -m tcpreach probe: error: {config}:2: 'retry' is not a setting: did you mean 'retries'? (see --help)\n"
+    )
+
+
+def test_accept_shared_ipv4_makes_the_known_failure_exit_0_and_nothing_else(fly_like, cli):
+    port, resolver = fly_like
+    common = ("--port", str(port), "--resolver", resolver, "--retries", "0", "--accept-shared-ipv4")
+    shared = cli("probe", "hello-server.fly.dev", *common)
+    assert (shared.returncode, shared.stderr) == (0, "")
+    assert "ERROR    fly-shared-ipv4:" in shared.stdout
+    with StandIn(Behaviour.CLOSE, host="127.0.0.4") as edge:
+        down = cli("probe", f"127.0.0.4:{edge.port}", "--retries", "0", "--accept-shared-ipv4")
+    assert down.returncode == 1

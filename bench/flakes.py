@@ -1,0 +1,91 @@
+"""Does the suite flake under load? ``python -m bench.flakes``.
+
+Runs the fast tiers (``-m 'not docker and not edge and not remote' -n 2``) N times while
+two busy processes keep both of this machine's cores loaded, as a shared CI machine is,
+and prints each failing test's id with the run it failed in. Nothing is asserted: the
+count of failing runs is the result (the goal is 0 of 30).
+
+    python -m bench.flakes                 # 30 runs under load
+    python -m bench.flakes --runs 10 --no-load
+    python -m bench.flakes --tier docker   # -m docker alone (an engine is needed)
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import os
+import re
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+TIERS = {"fast": "not docker and not edge and not remote", "docker": "docker", "edge": "edge"}
+_FAILED = re.compile(r"^(?:FAILED|ERROR) (\S+::\S+)")
+
+
+def _spin(deadline: float) -> None:
+    while time.monotonic() < deadline:
+        pass
+
+
+@contextmanager
+def busy(processes: int, seconds: float) -> Iterator[None]:
+    """``processes`` busy loops for at most ``seconds``; ended when the block ends."""
+    spinners = [multiprocessing.Process(target=_spin, args=(time.monotonic() + seconds,)) for _ in range(processes)]
+    for spinner in spinners:
+        spinner.start()
+    try:
+        yield
+    finally:
+        for spinner in spinners:
+            spinner.terminate()
+            spinner.join()
+
+
+def failing_tests(output: str) -> list[str]:
+    """The ids in pytest's short summary (``FAILED tests/...::test``), in order."""
+    return [m[1] for line in output.splitlines() if (m := _FAILED.match(line))]
+
+
+def run_once(marker: str, workers: str) -> tuple[int, float, list[str]]:
+    env = {**os.environ, "HELLO_BASE_IMAGE": os.environ.get("HELLO_BASE_IMAGE", "hello-server-base:bookworm")}
+    start = time.monotonic()
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-m", marker, "-n", workers, "-q", "-p", "no:cacheprovider"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    return done.returncode, time.monotonic() - start, failing_tests(done.stdout)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
+    parser.add_argument("--runs", type=int, default=30)
+    parser.add_argument("--tier", choices=sorted(TIERS), default="fast")
+    parser.add_argument("--workers", default="2", help="pytest-xdist's -n (default 2)")
+    parser.add_argument("--no-load", action="store_true", help="without the two busy processes")
+    args = parser.parse_args(argv)
+    failed_runs = 0
+    with busy(0 if args.no_load else 2, seconds=3600):
+        for run in range(1, args.runs + 1):
+            code, elapsed, failed = run_once(TIERS[args.tier], args.workers)
+            status = "ok" if code == 0 else f"exit {code}"
+            print(f"run {run:3}: {status:8} {elapsed:6.1f} s", flush=True)
+            for test_id in failed:
+                print(f"    {test_id}", flush=True)
+            failed_runs += code != 0
+    load = "no load" if args.no_load else "two busy processes"
+    print(f"{failed_runs} of {args.runs} runs failed (-m '{TIERS[args.tier]}' -n {args.workers}, {load})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,154 @@
+"""Settings from any source made into one ``CheckOptions``, and the TOML configuration file.
+
+The command line, the pytest plugin and a configuration file each gather the values they
+were given (``Given``: the value and where it came from); ``parsed`` turns them into
+values, naming the setting and the source in any error, and ``options_from`` combines
+them into the ``CheckOptions`` of a check. A configuration file holds the settings' own
+names as keys::
+
+    port = 1848
+    expect_prefix = "+OK"
+    keep_open = true
+    probe_timeout = 2.5
+    host = ["hello-server.fly.dev"]
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import tomllib
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from tcpreach.errors import UsageError
+from tcpreach.expectation import Expectation, Match
+from tcpreach.options import CheckOptions, TlsSettings
+from tcpreach.settings import BY_NAME, Given, Kind, Setting, Surface
+
+__all__ = ["Label", "load_config", "options_from", "parsed"]
+
+Label = Callable[[Setting], str]
+"""How a setting is named in an error: ``--port``, ``--tcpreach-port``, ``port``."""
+_TRUE = frozenset({"1", "true", "yes", "on"})
+_FALSE = frozenset({"0", "false", "no", "off", ""})
+MAX_CONFIG_BYTES = 1 << 20
+
+
+def _key(setting: Setting) -> str:
+    return setting.key
+
+
+def _value(setting: Setting, raw: Any) -> Any:
+    """One value as given (text, or a TOML value) parsed by its setting."""
+    if setting.kind is Kind.FLAG:
+        if isinstance(raw, bool):
+            return raw
+        word = str(raw).strip().lower() if isinstance(raw, str) else None
+        if word is None or word not in _TRUE | _FALSE:
+            raise UsageError(f"takes true or false (1, yes, on / 0, no, off), got {raw!r}")
+        return word in _TRUE
+    if setting.kind is Kind.LIST:
+        items = raw.replace(",", " ").split() if isinstance(raw, str) else raw
+        if not isinstance(items, list | tuple) or not all(isinstance(item, str) for item in items):
+            raise UsageError(f"takes a list of {setting.metavar or 'values'}, got {raw!r}")
+        return tuple(setting.parse(item) for item in items)
+    if isinstance(raw, bool) or not isinstance(raw, str | int | float):
+        raise UsageError(f"takes {setting.metavar or 'a value'}, got {raw!r}")
+    return setting.parse(str(raw))
+
+
+def parsed(given: Mapping[str, Given], label: Label = _key) -> dict[str, Any]:
+    """Every given value parsed by its setting. Raises ``UsageError``: ``--tcpreach-port:
+    port must be an integer in 1..65535, got 'abc' (from TCPREACH_PORT)``."""
+    values: dict[str, Any] = {}
+    for name, item in given.items():
+        setting = BY_NAME[name]
+        try:
+            values[name] = _value(setting, item.value)
+        except ValueError as exc:
+            where = f" (from {item.source})" if item.source else ""
+            raise UsageError(f"{label(setting)}: {exc}{where}") from None
+    return values
+
+
+def _expectation(values: Mapping[str, Any]) -> Expectation:
+    """The expectation the values describe: a regex over a prefix over the exact bytes."""
+    send = values.get("send") or b""
+    keep_open = bool(values.get("keep_open"))
+    if values.get("expect_regex") is not None:
+        return Expectation(values["expect_regex"], Match.REGEX, send, keep_open)
+    if values.get("expect_prefix") is not None:
+        return Expectation(values["expect_prefix"], Match.PREFIX, send, keep_open)
+    data = values["expect"] if values.get("expect") is not None else BY_NAME["expect"].typed_default()
+    return Expectation(data, Match.EXACT, send, keep_open)
+
+
+def _tls(values: Mapping[str, Any], label: Label) -> TlsSettings | None:
+    if not values.get("tls"):
+        if values.get("sni") or values.get("ca"):
+            names = (label(BY_NAME["sni"]), label(BY_NAME["ca"]), label(BY_NAME["tls"]))
+            raise UsageError("{} and {} go with {}".format(*names))
+        return None
+    return TlsSettings(server_name=values.get("sni") or None, ca_file=values.get("ca") or None)
+
+
+def options_from(values: Mapping[str, Any], label: Label = _key) -> CheckOptions:
+    """Parsed values (a setting that is absent takes its default) as one ``CheckOptions``."""
+
+    def value(name: str) -> Any:
+        given = values.get(name)
+        return BY_NAME[name].typed_default() if given is None else given
+
+    return CheckOptions(
+        port=value("port"),
+        expectation=_expectation(values),
+        families=value("family"),
+        timeout=value("probe_timeout"),
+        dns_lifetime=value("dns_lifetime"),
+        retries=value("retries"),
+        resolver=values.get("resolver"),
+        tls=_tls(values, label),
+    )
+
+
+def _line_of(lines: list[str], key: str) -> int | None:
+    pattern = re.compile(rf"""^\s*(["']?){re.escape(key)}\1\s*=""")
+    return next((number for number, line in enumerate(lines, 1) if pattern.match(line)), None)
+
+
+def load_config(path: Path) -> dict[str, Given]:
+    """The settings of a TOML configuration file, each with its ``FILE:LINE`` as source.
+
+    Raises ``UsageError`` for a file that cannot be read or parsed and for a key that is
+    no setting (naming the closest one)."""
+    try:
+        if path.is_dir():
+            raise UsageError(f"{path} is a directory: give the path of a TOML configuration file")
+        with path.open("rb") as file:
+            raw = file.read(MAX_CONFIG_BYTES + 1)
+    except OSError as exc:
+        raise UsageError(f"cannot read the configuration file {path}: {exc.strerror}") from None
+    if len(raw) > MAX_CONFIG_BYTES:
+        raise UsageError(f"{path} is over {MAX_CONFIG_BYTES // 1024} KiB: not a configuration file")
+    try:
+        text = raw.decode("utf-8")
+        table = tomllib.loads(text)
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"{path} is not UTF-8 text: {exc.reason} at byte {exc.start}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise UsageError(f"{path}: not valid TOML: {exc}") from None
+    lines = text.splitlines()
+    given: dict[str, Given] = {}
+    for key, value in table.items():
+        line = _line_of(lines, key)
+        where = f"{path}:{line}" if line else str(path)
+        setting = BY_NAME.get(key)
+        if setting is None or Surface.CONFIG not in setting.surfaces:
+            known = [s.key for s in BY_NAME.values() if Surface.CONFIG in s.surfaces]
+            close = difflib.get_close_matches(key, known, n=1)
+            hint = f"did you mean {close[0]!r}?" if close else f"the settings are {', '.join(known)}"
+            raise UsageError(f"{where}: {key!r} is not a setting: {hint}")
+        given[key] = Given(value, where)
+    return given
