@@ -49,6 +49,7 @@ SHORT_OPTIONS = {
     "--fly-toml": "fly_toml",
     "--accept-shared-ipv4": "accept_shared_ipv4",
     "--local-interfaces": "local_interfaces",
+    "--vantage": "vantage",
     "--connectivity-json": "json",
 }
 

@@ -11,9 +11,11 @@ import random
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 
 from tcpreach.diagnosis import diagnose
 from tcpreach.fly.remedies import is_fly_name
+from tcpreach.host.vantage import this_vantage
 from tcpreach.model import Family, HostReport, Resolution, Target, TargetOutcome, Verdict
 from tcpreach.net.probe import probe
 from tcpreach.options import CheckOptions
@@ -67,10 +69,14 @@ def check_targets(label: str, targets: Sequence[Target], options: CheckOptions |
     Each target carries its own port; ``options.port`` is not used here.
     """
     opts = CheckOptions() if options is None else options
+    started = datetime.now(UTC)
     port = targets[0].port if targets else 0
     outcomes = probe_all(targets, opts)
     resolution = Resolution(label, literal=False, resolver="none")
-    return HostReport(label, port, opts.expectation, resolution, outcomes, diagnose(resolution, outcomes))
+    findings = diagnose(resolution, outcomes)
+    return HostReport(
+        label, port, opts.expectation, resolution, outcomes, findings, started, this_vantage(opts.vantage)
+    )
 
 
 def check_host(host: str, options: CheckOptions | None = None, *, predicted_dedicated_ipv4: bool = False) -> HostReport:
@@ -79,16 +85,22 @@ def check_host(host: str, options: CheckOptions | None = None, *, predicted_dedi
     from tcpreach.net.resolve import resolve  # dnspython only when a name is checked
 
     opts = CheckOptions() if options is None else options
+    started = datetime.now(UTC)
     resolution = resolve(host, opts.families, opts.resolver, opts.dns_lifetime, resend=opts.retries > 0)
-    return check_resolved(resolution, opts, predicted_dedicated_ipv4=predicted_dedicated_ipv4)
+    return check_resolved(resolution, opts, predicted_dedicated_ipv4=predicted_dedicated_ipv4, started_at=started)
 
 
 def check_resolved(
-    resolution: Resolution, options: CheckOptions | None = None, *, predicted_dedicated_ipv4: bool = False
+    resolution: Resolution,
+    options: CheckOptions | None = None,
+    *,
+    predicted_dedicated_ipv4: bool = False,
+    started_at: datetime | None = None,
 ) -> HostReport:
     """Probe every target of an existing resolution (the pytest plugin resolves at
     collection time, so the tests and the probes see the same addresses)."""
     opts = CheckOptions() if options is None else options
+    started = started_at or datetime.now(UTC)
     if opts.tls is not None and opts.tls.server_name is None and not resolution.literal:
         # Every address of a name is asked for that name: what a shared edge routes by.
         opts = dataclasses.replace(opts, tls=dataclasses.replace(opts.tls, server_name=resolution.host.rstrip(".")))
@@ -102,4 +114,5 @@ def check_resolved(
     probed = probe_jobs(jobs)
     outcomes, plain = probed[: len(targets)], probed[len(targets) :]
     findings = diagnose(resolution, outcomes, predicted_dedicated_ipv4, plain_ipv4=plain)
-    return HostReport(resolution.host, opts.port, opts.expectation, resolution, outcomes, findings)
+    vantage = this_vantage(opts.vantage)
+    return HostReport(resolution.host, opts.port, opts.expectation, resolution, outcomes, findings, started, vantage)

@@ -110,6 +110,7 @@ def options_from(values: Mapping[str, Any], label: Label = _key) -> CheckOptions
         retries=value("retries"),
         resolver=values.get("resolver"),
         tls=_tls(values, label),
+        vantage=values.get("vantage") or "",
     )
 
 

@@ -23,7 +23,8 @@ class Finding:
     severity: Severity
     message: str
     remedy: str = ""
-    addresses: tuple[str, ...] = field(default=())  # the targets it explains, if any
+    addresses: tuple[str, ...] = field(default=())
+    """The targets it explains, if any."""
 
 
 def errors(findings: Iterable[Finding]) -> list[Finding]:

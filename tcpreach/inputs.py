@@ -18,8 +18,10 @@ _LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
 
 @dataclass(frozen=True)
 class HostSpec:
-    host: str  # a name, or a literal address without brackets
-    port: int | None  # from ``host:port`` / ``[v6]:port``, when given
+    host: str
+    """A name, or a literal address without brackets."""
+    port: int | None
+    """From ``host:port`` / ``[v6]:port``, when given."""
     literal: bool
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 
 from tcpreach.expectation import Expectation
@@ -28,9 +29,12 @@ class Family(StrEnum):
 class Source(StrEnum):
     """Where a target's address came from."""
 
-    DNS = "dns"  # an A or AAAA record
-    LITERAL = "literal"  # given as an address, or chosen by the suite (loopback, interfaces)
-    GETADDRINFO = "getaddrinfo"  # only the system's resolver knows it (e.g. /etc/hosts)
+    DNS = "dns"
+    """An A or AAAA record."""
+    LITERAL = "literal"
+    """Given as an address, or chosen by the suite (loopback, interfaces)."""
+    GETADDRINFO = "getaddrinfo"
+    """Only the system's resolver knows it (e.g. /etc/hosts)."""
 
 
 @dataclass(frozen=True)
@@ -38,7 +42,8 @@ class Target:
     """One address and port to probe."""
 
     family: Family
-    address: str  # no brackets; an IPv6 link-local address may carry a %scope
+    address: str
+    """No brackets; an IPv6 link-local address may carry a %scope."""
     port: int
     source: Source = Source.LITERAL
 
@@ -57,28 +62,38 @@ class Target:
 class Ending(StrEnum):
     """How a connection that was established ended, as seen by the client."""
 
-    EOF = "eof"  # orderly close (FIN): recv returned b""
-    RESET = "reset"  # ECONNRESET while reading
-    DEADLINE = "deadline"  # still open when the read deadline passed
-    CAPPED = "capped"  # the read cap was reached; the client stopped reading
-    STOPPED = "stopped"  # the client stopped reading: expectation met (keep-open) or no longer possible
+    EOF = "eof"
+    """Orderly close (FIN): recv returned b""."""
+    RESET = "reset"
+    """ECONNRESET while reading."""
+    DEADLINE = "deadline"
+    """Still open when the read deadline passed."""
+    CAPPED = "capped"
+    """The read cap was reached; the client stopped reading."""
+    STOPPED = "stopped"
+    """The client stopped reading: expectation met (keep-open) or no longer possible."""
 
 
 class TlsFailure(StrEnum):
     """Why a TLS handshake did not complete (see ``verdict.judge``)."""
 
-    HANDSHAKE = "handshake"  # an alert (unrecognized_name, handshake_failure), or a close mid-handshake
-    UNTRUSTED = "untrusted"  # the chain does not lead to a trusted CA
-    NAME_MISMATCH = "name-mismatch"  # the certificate does not carry the name
+    HANDSHAKE = "handshake"
+    """An alert (unrecognized_name, handshake_failure), or a close mid-handshake."""
+    UNTRUSTED = "untrusted"
+    """The chain does not lead to a trusted CA."""
+    NAME_MISMATCH = "name-mismatch"
+    """The certificate does not carry the name."""
     EXPIRED = "expired"
-    NOT_TLS = "not-tls"  # the server answered with bytes that are not TLS
+    NOT_TLS = "not-tls"
+    """The server answered with bytes that are not TLS."""
 
 
 @dataclass(frozen=True)
 class TlsObservation:
     """What the TLS handshake showed; times are seconds from the start of connect."""
 
-    server_name: str | None  # the SNI sent (None: none was sent, a literal address without --sni)
+    server_name: str | None
+    """The SNI sent (None: none was sent, a literal address without --sni)."""
     handshake_s: float | None = None
     version: str | None = None
     alpn: str | None = None
@@ -86,7 +101,8 @@ class TlsObservation:
     issuer: str | None = None
     expires_in_days: float | None = None
     failure: TlsFailure | None = None
-    detail: str = ""  # the alert, or the verification message
+    detail: str = ""
+    """The alert, or the verification message."""
 
 
 @dataclass(frozen=True)
@@ -95,18 +111,25 @@ class ProbeResult:
 
     target: Target
     connected: bool
-    connect_errno: int | None = None  # why connect failed; None when it succeeded or timed out
+    connect_errno: int | None = None
+    """Why connect failed; None when it succeeded or timed out."""
     connect_timed_out: bool = False
-    no_route: bool = False  # the kernel has no route to the address: a fact about this client
+    no_route: bool = False
+    """The kernel has no route to the address: a fact about this client."""
     received: bytes = b""
-    ending: Ending | None = None  # set when connected
-    send_errno: int | None = None  # why writing the request failed, when it did
+    ending: Ending | None = None
+    """Set when connected."""
+    send_errno: int | None = None
+    """Why writing the request failed, when it did."""
     connect_s: float | None = None
     first_byte_s: float | None = None
-    total_s: float = 0.0  # this attempt
+    total_s: float = 0.0
+    """This attempt."""
     attempts: int = 1
-    elapsed_s: float | None = None  # from the first attempt to the verdict, retries and backoff included
-    tls: TlsObservation | None = None  # with --tls: the handshake (the bytes judged are the decrypted ones)
+    elapsed_s: float | None = None
+    """From the first attempt to the verdict, retries and backoff included."""
+    tls: TlsObservation | None = None
+    """With --tls: the handshake (the bytes judged are the decrypted ones)."""
 
     @property
     def to_verdict_s(self) -> float:
@@ -116,7 +139,8 @@ class ProbeResult:
 class DnsStatus(StrEnum):
     OK = "ok"
     NXDOMAIN = "nxdomain"
-    NO_ANSWER = "no-answer"  # the name exists, with no record of this type
+    NO_ANSWER = "no-answer"
+    """The name exists, with no record of this type."""
     TIMEOUT = "timeout"
     NO_NAMESERVERS = "no-nameservers"
     ERROR = "error"
@@ -130,6 +154,8 @@ class DnsAnswer:
     status: DnsStatus
     addresses: tuple[str, ...] = ()
     detail: str = ""
+    ttl: int | None = None
+    """Seconds the answer may be cached (the address records' TTL); ``None`` without records."""
 
     @property
     def rdtype(self) -> str:
@@ -150,8 +176,10 @@ class Resolution:
     dns: tuple[DnsAnswer, ...] = ()
     system: tuple[str, ...] | None = None
     system_error: str | None = None
-    invalid_name: str | None = None  # why the host is not a valid name, when it is not
-    unicode_host: str | None = None  # the name as given, when ``host`` is its IDNA (punycode) form
+    invalid_name: str | None = None
+    """Why the host is not a valid name, when it is not."""
+    unicode_host: str | None = None
+    """The name as given, when ``host`` is its IDNA (punycode) form."""
 
     @property
     def dns_addresses(self) -> tuple[str, ...]:
@@ -161,22 +189,34 @@ class Resolution:
 class Verdict(StrEnum):
     """What one probe's observations mean (see ``verdict.judge``)."""
 
-    OK = "ok"  # the expectation met, then end-of-stream (or, with keep-open, at once)
-    CLOSED_WITHOUT_DATA = "closed-without-data"  # connected, then FIN or RST before any byte
-    RESET = "reset"  # RST after some bytes
-    WRONG_GREETING = "wrong-greeting"  # bytes that are not a prefix of the expected
-    TRUNCATED = "truncated"  # a proper prefix, then end-of-stream
-    EXTRA_DATA = "extra-data"  # the expected bytes followed by more
-    NO_CLOSE = "no-close"  # the expectation met, the connection still open at the deadline
-    SILENT = "silent"  # connected; no byte and no close by the deadline
+    OK = "ok"
+    """The expectation met, then end-of-stream (or, with keep-open, at once)."""
+    CLOSED_WITHOUT_DATA = "closed-without-data"
+    """Connected, then FIN or RST before any byte."""
+    RESET = "reset"
+    """RST after some bytes."""
+    WRONG_GREETING = "wrong-greeting"
+    """Bytes that are not a prefix of the expected."""
+    TRUNCATED = "truncated"
+    """A proper prefix, then end-of-stream."""
+    EXTRA_DATA = "extra-data"
+    """The expected bytes followed by more."""
+    NO_CLOSE = "no-close"
+    """The expectation met, the connection still open at the deadline."""
+    SILENT = "silent"
+    """Connected; no byte and no close by the deadline."""
     REFUSED = "refused"
-    TIMEOUT = "timeout"  # connect timed out
-    UNREACHABLE = "unreachable"  # no route to that address from this client
-    TLS_HANDSHAKE_FAILED = "tls-handshake-failed"  # an alert, or the server closed during the handshake
+    TIMEOUT = "timeout"
+    """Connect timed out."""
+    UNREACHABLE = "unreachable"
+    """No route to that address from this client."""
+    TLS_HANDSHAKE_FAILED = "tls-handshake-failed"
+    """An alert, or the server closed during the handshake."""
     TLS_UNTRUSTED = "tls-untrusted"
     TLS_NAME_MISMATCH = "tls-name-mismatch"
     TLS_EXPIRED = "tls-expired"
-    TLS_NOT_SPOKEN = "tls-not-spoken"  # the server answered with something that is not TLS
+    TLS_NOT_SPOKEN = "tls-not-spoken"
+    """The server answered with something that is not TLS."""
 
 
 @dataclass(frozen=True)
@@ -193,6 +233,18 @@ class TargetOutcome:
 
 
 @dataclass(frozen=True)
+class Vantage:
+    """Where a report was made: what a client's view of a service depends on."""
+
+    label: str
+    """The name a user gave this vantage point (default: this machine's host name)."""
+    version: str
+    """The version of tcpreach that made the report."""
+    routes: tuple[Family, ...] = ()
+    """The families this client has a route for (asked of the kernel, nothing sent)."""
+
+
+@dataclass(frozen=True)
 class HostReport:
     """Everything known about one host after probing: the input of the reports."""
 
@@ -202,3 +254,6 @@ class HostReport:
     resolution: Resolution
     outcomes: tuple[TargetOutcome, ...] = ()
     findings: tuple[Finding, ...] = ()
+    started_at: datetime | None = None
+    """When the check started, in UTC."""
+    vantage: Vantage | None = None

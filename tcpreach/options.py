@@ -53,3 +53,5 @@ class CheckOptions:
     retries: int = DEFAULT_RETRIES
     resolver: tuple[str, int] | None = None
     tls: TlsSettings | None = None
+    vantage: str = ""
+    """Where the check runs, named in its report (empty: this machine's host name)."""

@@ -157,6 +157,8 @@ SETTINGS: tuple[Setting, ...] = (
             "prediction (default ./fly.toml, when it exists)", "fly.toml", metavar="PATH"),
     Setting("accept_shared_ipv4", "Fly.io's known shared-IPv4 failure is accepted: an xfail in pytest, exit 0 "
             "from probe when it is the only failure", False, kind=Kind.FLAG),
+    Setting("vantage", "name where this check runs, for reports merged from several places (default: the host "
+            "name)", "", metavar="NAME"),
     # Only pytest has local servers whose addresses it checks; a config file can still set it.
     Setting("local_interfaces", "local tests also probe this machine's interface addresses", False, kind=Kind.FLAG,
             surfaces=frozenset({Surface.PLUGIN, Surface.CONFIG})),

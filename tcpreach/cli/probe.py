@@ -16,7 +16,7 @@ from tcpreach.fly.files import LintInputError, predicts_for
 from tcpreach.fly.remedies import FLY_SHARED_IPV4
 from tcpreach.inputs import hostname_problem, parse_host, to_ascii
 from tcpreach.model import Family, HostReport, Verdict
-from tcpreach.report.document import report_json
+from tcpreach.report.document import dump_report
 from tcpreach.report.text import format_report
 from tcpreach.settings import BY_NAME, CONFIG, SETTINGS, Setting, Surface
 
@@ -94,7 +94,7 @@ def run_probe(args: argparse.Namespace, out: IO[str]) -> int:
     options = options_from(values, _flag)
     report = check_host(host, options, predicted_dedicated_ipv4=_predicted(values, host))
     if args.json:
-        out.write(json.dumps(report_json(report), indent=2) + "\n")
+        out.write(json.dumps(dump_report(report), indent=2) + "\n")
     else:
         out.write(format_report(report) + "\n")
     return exit_status(report, bool(values.get("accept_shared_ipv4")))

@@ -14,9 +14,11 @@ from dataclasses import dataclass
 class Dockerfile:
     """What the lint needs from a Dockerfile."""
 
-    platform_pins: tuple[int, ...] = ()  # line numbers of FROM --platform=...
+    platform_pins: tuple[int, ...] = ()
+    """Line numbers of FROM --platform=..."""
     exposed: tuple[int, ...] = ()
-    listen_port: int | None = None  # from CMD/ENTRYPOINT --port N, or ENV PORT
+    listen_port: int | None = None
+    """From CMD/ENTRYPOINT --port N, or ENV PORT."""
     listen_port_line: int | None = None
 
 
@@ -63,7 +65,8 @@ def parse_dockerfile(text: str) -> Dockerfile:
     server's own precedence), and a later ENV over an earlier one (Docker's)."""
     pins: list[int] = []
     exposed: list[int] = []
-    flag: tuple[int, int] | None = None  # (port, line)
+    flag: tuple[int, int] | None = None
+    """(port, line)."""
     env: tuple[int, int] | None = None
     for number, word, rest in _instructions(text):
         if word == "FROM" and "--platform" in rest:

@@ -15,7 +15,8 @@ from tcpreach.findings import Severity
 class LintFinding:
     code: str
     severity: Severity
-    key: str  # where: "services[0].ports[0].handlers", "Dockerfile:3"
+    key: str
+    """Where: "services[0].ports[0].handlers", "Dockerfile:3"."""
     message: str
     remedy: str = ""
 
@@ -23,7 +24,8 @@ class LintFinding:
 @dataclass
 class Findings:
     items: list[LintFinding] = field(default_factory=list)
-    invalid: set[str] = field(default_factory=set)  # keys whose value had the wrong type (left out)
+    invalid: set[str] = field(default_factory=set)
+    """Keys whose value had the wrong type (left out)."""
 
     def add(self, code: str, severity: Severity, key: str, message: str, remedy: str = "") -> None:
         self.items.append(LintFinding(code, severity, key, message, remedy))

@@ -114,9 +114,9 @@ def _answer(response: dns.message.Message, name: str, family: Family, rdtype: dn
     chained = response.resolve_chaining() if isinstance(response, dns.message.QueryMessage) else None
     rrset = None if chained is None else chained.answer
     addresses = tuple(sorted({rdata.to_text() for rdata in rrset or ()}))  # CNAMEs followed
-    if not addresses:
+    if not addresses or rrset is None:
         return DnsAnswer(family, DnsStatus.NO_ANSWER, detail=f"{name} has no {rdtype.name} record")
-    return DnsAnswer(family, DnsStatus.OK, addresses)
+    return DnsAnswer(family, DnsStatus.OK, addresses, ttl=rrset.ttl)
 
 
 def system_addresses(name: str) -> tuple[tuple[str, ...] | None, str | None]:

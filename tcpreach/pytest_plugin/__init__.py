@@ -30,6 +30,7 @@ from tcpreach.pytest_plugin.options import add_aliases, add_options, anything_se
 from tcpreach.settings import PREFIX
 
 if TYPE_CHECKING:
+    from tcpreach.model import HostReport
     from tcpreach.pytest_plugin.fixture import Tcpreach
     from tcpreach.pytest_plugin.state import Settings, State
 
@@ -39,7 +40,7 @@ NO_HOST_REASON = "give --tcpreach-host HOST (e.g. --tcpreach-host hello-server.f
 REMOTE_MARKER, LOCAL_MARKER = "tcpreach_remote", "tcpreach_local"
 _OUR_ARGUMENTS = frozenset({"tcpreach_remote_host", "tcpreach_remote_target", "tcpreach_local_address"})
 _STATE = pytest.StashKey["State"]()
-_COLLECTED = pytest.StashKey[dict[str, dict[str, Any]]]()
+_COLLECTED = pytest.StashKey[dict[str, "HostReport"]]()
 _WORKER_REPORTS = "tcpreach_reports"
 
 
@@ -79,7 +80,6 @@ def pytest_configure_node(node: Any) -> None:
         node.workerinput[_WORKER_REPORTS] = node.config.stash[_STATE].every_host_report()
 
 
-# -- parametrization -------------------------------------------------------------------
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     names = set(metafunc.fixturenames) & _OUR_ARGUMENTS
     if not names:
@@ -121,7 +121,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(LOCAL_MARKER)
 
 
-# -- fixtures --------------------------------------------------------------------------
 @pytest.fixture
 def tcpreach(request: pytest.FixtureRequest) -> Tcpreach:
     """pytest-tcpreach's reports and assertions: ``tcpreach.host_report(host)``,
@@ -167,48 +166,52 @@ def tcpreach_local_address() -> None:
     pytest.skip("parametrized by pytest-tcpreach")
 
 
-# -- the matrix, gathered from every worker ----------------------------------------------
 def pytest_sessionfinish(session: pytest.Session) -> None:
     config = session.config
     if _STATE not in config.stash:
         return
-    from tcpreach.report.document import report_json
+    from tcpreach.report.document import dump_report
 
-    documents = {key: report_json(r) for key, r in config.stash[_STATE].reports.items()}
+    documents = {key: dump_report(r) for key, r in config.stash[_STATE].reports.items()}
     workeroutput = getattr(config, "workeroutput", None)
     if workeroutput is not None:
         workeroutput[_WORKER_REPORTS] = json.dumps(documents)
     else:
-        _gather(config, documents)
+        _gather(config, config.stash[_STATE].reports)
 
 
-def _gather(config: pytest.Config, documents: Mapping[str, dict[str, Any]]) -> None:
+def _gather(config: pytest.Config, reports: Mapping[str, HostReport]) -> None:
     """Keep every report; one per key, so a group probed by each worker shows once
     (every worker starts its own local servers, on ports of its own)."""
     collected = config.stash[_COLLECTED]
-    for key, doc in documents.items():
-        collected.setdefault(key if key.startswith("host ") else f"group {doc['host']}", doc)
+    for key, report in reports.items():
+        collected.setdefault(key if key.startswith("host ") else f"group {report.host}", report)
 
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_testnodedown(node: Any, error: Any) -> None:
     output = getattr(node, "workeroutput", {}) or {}
     if _WORKER_REPORTS in output:
-        _gather(node.config, json.loads(output[_WORKER_REPORTS]))
+        from tcpreach.report.document import load_report
+
+        documents = json.loads(output[_WORKER_REPORTS])
+        _gather(node.config, {key: load_report(doc) for key, doc in documents.items()})
 
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
     if getattr(config, "workerinput", None) is not None or _COLLECTED not in config.stash:
         return
-    documents = list(config.stash[_COLLECTED].values())
+    reports = list(config.stash[_COLLECTED].values())
     path = config.getoption(f"{PREFIX}_json")
-    if path:
-        Path(path).write_text(json.dumps({"reports": documents}, indent=2) + "\n", encoding="utf-8")
-    if not documents:
-        return
-    from tcpreach.report.text import format_document
+    if path or reports:
+        from tcpreach.report.document import dump_reports
+        from tcpreach.report.text import format_report
 
+    if path:
+        Path(path).write_text(json.dumps(dump_reports(reports), indent=2) + "\n", encoding="utf-8")
+    if not reports:
+        return
     terminalreporter.write_sep("=", "tcpreach matrix")
-    for doc in documents:
-        terminalreporter.write_line(format_document(doc))
+    for report in reports:
+        terminalreporter.write_line(format_report(report))
         terminalreporter.write_line("")

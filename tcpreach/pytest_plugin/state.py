@@ -6,8 +6,7 @@ Imported by the plugin only once a run uses it, so an unrelated run pays nothing
 
 from __future__ import annotations
 
-import base64
-import pickle
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -22,6 +21,7 @@ from tcpreach.model import HostReport, Resolution, Target
 from tcpreach.options import DEFAULT_RETRIES, CheckOptions
 from tcpreach.pytest_plugin import options as plugin_options
 from tcpreach.pytest_plugin.options import PLUGIN_SETTINGS
+from tcpreach.report.document import dump_report, load_report
 from tcpreach.settings import BY_NAME, CONFIG, PREFIX, Setting
 
 
@@ -119,14 +119,15 @@ class State:
         return self.reports[key]
 
     def every_host_report(self) -> str:
-        """All ``--tcpreach-host`` reports, probed here once, packed for the workers."""
+        """All ``--tcpreach-host`` reports, probed here once, as JSON for the workers."""
         for host in self.settings.hosts:
             self.host_report(host)
-        packed = (self.resolutions, {k: r for k, r in self.reports.items() if k.startswith("host ")})
-        return base64.b64encode(pickle.dumps(packed)).decode("ascii")
+        hosts = {key: dump_report(r) for key, r in self.reports.items() if key.startswith("host ")}
+        return json.dumps(hosts)
 
     def take_host_reports(self, packed: str) -> None:
         """A worker's share of the controller's probes: the same targets, the same verdicts."""
-        resolutions, reports = pickle.loads(base64.b64decode(packed))  # noqa: S301 - from our own controller
-        self.resolutions.update(resolutions)
-        self.reports.update(reports)
+        for key, doc in json.loads(packed).items():
+            report = load_report(doc)
+            self.reports[key] = report
+            self.resolutions[key.removeprefix("host ")] = report.resolution

@@ -1,19 +1,85 @@
-"""A ``HostReport`` as a JSON document: what ``--json`` prints and the plugin writes."""
+"""A ``HostReport`` as a JSON document, written and read back: what ``--json`` prints, what
+the plugin writes with ``--tcpreach-json`` and sends between pytest-xdist processes, and
+what a merge of several vantage points reads.
+
+The document carries its ``schema`` version (``SCHEMA_VERSION``; the JSON Schema is
+``docs/report.schema.json``). ``load_report(dump_report(r)) == r`` for every report: each
+target's ``observed`` block holds the probe's record exactly, while ``timings_ms`` is the
+same timings rounded for people.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
+from datetime import datetime
 from typing import Any
 
-from tcpreach.escapes import escaped
-from tcpreach.findings import Finding
-from tcpreach.model import HostReport, TargetOutcome, TlsObservation
+from tcpreach.errors import UsageError
+from tcpreach.escapes import escaped, parse_escapes
+from tcpreach.expectation import Expectation, Match
+from tcpreach.findings import Finding, Severity
+from tcpreach.model import (
+    DnsAnswer,
+    DnsStatus,
+    Ending,
+    Family,
+    HostReport,
+    ProbeResult,
+    Resolution,
+    Source,
+    Target,
+    TargetOutcome,
+    TlsFailure,
+    TlsObservation,
+    Vantage,
+    Verdict,
+)
+
+__all__ = ["SCHEMA_VERSION", "dump_report", "dump_reports", "load_report", "load_reports"]
+
+SCHEMA_VERSION = 1
+_RDTYPES = {"A": Family.IPV4, "AAAA": Family.IPV6}
 
 
 def _ms(seconds: float | None) -> float | None:
     return None if seconds is None else round(seconds * 1000, 3)
 
 
-def outcome_json(outcome: TargetOutcome) -> dict[str, Any]:
+def _enum(kind: type[Any], value: str | None) -> Any:
+    return None if value is None else kind(value)
+
+
+def _tls(tls: TlsObservation) -> dict[str, Any]:
+    return {
+        "server_name": tls.server_name,
+        "version": tls.version,
+        "alpn": tls.alpn,
+        "subject_names": list(tls.subject_names),
+        "issuer": tls.issuer,
+        "expires_in_days": tls.expires_in_days,
+        "failure": None if tls.failure is None else str(tls.failure),
+        "detail": tls.detail,
+        "handshake_s": tls.handshake_s,
+    }
+
+
+def _observed(r: ProbeResult) -> dict[str, Any]:
+    """The probe's record, exactly: what the verdict was judged from."""
+    return {
+        "connected": r.connected,
+        "connect_errno": r.connect_errno,
+        "connect_timed_out": r.connect_timed_out,
+        "no_route": r.no_route,
+        "ending": None if r.ending is None else str(r.ending),
+        "send_errno": r.send_errno,
+        "connect_s": r.connect_s,
+        "first_byte_s": r.first_byte_s,
+        "total_s": r.total_s,
+        "elapsed_s": r.elapsed_s,
+    }
+
+
+def _outcome(outcome: TargetOutcome) -> dict[str, Any]:
     r = outcome.result
     return {
         "family": str(r.target.family),
@@ -31,24 +97,22 @@ def outcome_json(outcome: TargetOutcome) -> dict[str, Any]:
             "to_verdict": _ms(r.to_verdict_s),
         },
         "attempts": r.attempts,
-        "tls": None if r.tls is None else tls_json(r.tls),
+        "tls": None if r.tls is None else _tls(r.tls),
+        "observed": _observed(r),
     }
 
 
-def tls_json(tls: TlsObservation) -> dict[str, Any]:
+def _dns(answer: DnsAnswer) -> dict[str, Any]:
     return {
-        "server_name": tls.server_name,
-        "version": tls.version,
-        "alpn": tls.alpn,
-        "subject_names": list(tls.subject_names),
-        "issuer": tls.issuer,
-        "expires_in_days": tls.expires_in_days,
-        "failure": None if tls.failure is None else str(tls.failure),
-        "detail": tls.detail,
+        "type": answer.rdtype,
+        "status": str(answer.status),
+        "addresses": list(answer.addresses),
+        "detail": answer.detail,
+        "ttl": answer.ttl,
     }
 
 
-def finding_json(finding: Finding) -> dict[str, Any]:
+def _finding(finding: Finding) -> dict[str, Any]:
     return {
         "code": finding.code,
         "severity": str(finding.severity),
@@ -58,9 +122,12 @@ def finding_json(finding: Finding) -> dict[str, Any]:
     }
 
 
-def report_json(report: HostReport) -> dict[str, Any]:
+def dump_report(report: HostReport) -> dict[str, Any]:
+    """The report as a JSON-ready document (``json.dumps`` it)."""
     resolution = report.resolution
+    vantage = report.vantage
     return {
+        "schema": SCHEMA_VERSION,
         "host": report.host,
         "host_unicode": resolution.unicode_host,
         "port": report.port,
@@ -69,12 +136,118 @@ def report_json(report: HostReport) -> dict[str, Any]:
         "send": escaped(report.expectation.send),
         "keep_open": report.expectation.keep_open,
         "expected": report.expectation.describe(),
+        "started_at": None if report.started_at is None else report.started_at.isoformat(),
+        "vantage": None
+        if vantage is None
+        else {"label": vantage.label, "version": vantage.version, "routes": [str(f) for f in vantage.routes]},
         "resolver": resolution.resolver,
-        "dns": [
-            {"type": a.rdtype, "status": str(a.status), "addresses": list(a.addresses), "detail": a.detail}
-            for a in resolution.dns
-        ],
+        "resolved": {
+            "host": resolution.host,
+            "literal": resolution.literal,
+            "invalid_name": resolution.invalid_name,
+            "getaddrinfo_error": resolution.system_error,
+        },
+        "dns": [_dns(a) for a in resolution.dns],
         "getaddrinfo": None if resolution.system is None else list(resolution.system),
-        "targets": [outcome_json(o) for o in report.outcomes],
-        "findings": [finding_json(f) for f in report.findings],
+        "targets": [_outcome(o) for o in report.outcomes],
+        "findings": [_finding(f) for f in report.findings],
     }
+
+
+def dump_reports(reports: Iterable[HostReport]) -> dict[str, Any]:
+    """Several reports as one document: ``{"schema": 1, "reports": [...]}``."""
+    return {"schema": SCHEMA_VERSION, "reports": [dump_report(r) for r in reports]}
+
+
+def _load_tls(doc: Mapping[str, Any] | None) -> TlsObservation | None:
+    if doc is None:
+        return None
+    return TlsObservation(
+        server_name=doc["server_name"],
+        handshake_s=doc["handshake_s"],
+        version=doc["version"],
+        alpn=doc["alpn"],
+        subject_names=tuple(doc["subject_names"]),
+        issuer=doc["issuer"],
+        expires_in_days=doc["expires_in_days"],
+        failure=_enum(TlsFailure, doc["failure"]),
+        detail=doc["detail"],
+    )
+
+
+def _load_outcome(doc: Mapping[str, Any]) -> TargetOutcome:
+    target = Target(Family(doc["family"]), doc["address"], doc["port"], Source(doc["source"]))
+    seen = doc["observed"]
+    result = ProbeResult(
+        target,
+        connected=seen["connected"],
+        connect_errno=seen["connect_errno"],
+        connect_timed_out=seen["connect_timed_out"],
+        no_route=seen["no_route"],
+        received=parse_escapes(doc["received"]),
+        ending=_enum(Ending, seen["ending"]),
+        send_errno=seen["send_errno"],
+        connect_s=seen["connect_s"],
+        first_byte_s=seen["first_byte_s"],
+        total_s=seen["total_s"],
+        attempts=doc["attempts"],
+        elapsed_s=seen["elapsed_s"],
+        tls=_load_tls(doc["tls"]),
+    )
+    return TargetOutcome(result, Verdict(doc["verdict"]), doc["explanation"])
+
+
+def _load(doc: Mapping[str, Any]) -> HostReport:
+    resolved = doc["resolved"]
+    resolution = Resolution(
+        resolved["host"],
+        literal=resolved["literal"],
+        resolver=doc["resolver"],
+        dns=tuple(
+            DnsAnswer(_RDTYPES[a["type"]], DnsStatus(a["status"]), tuple(a["addresses"]), a["detail"], a["ttl"])
+            for a in doc["dns"]
+        ),
+        system=None if doc["getaddrinfo"] is None else tuple(doc["getaddrinfo"]),
+        system_error=resolved["getaddrinfo_error"],
+        invalid_name=resolved["invalid_name"],
+        unicode_host=doc["host_unicode"],
+    )
+    vantage = doc["vantage"]
+    return HostReport(
+        host=doc["host"],
+        port=doc["port"],
+        expectation=Expectation(
+            parse_escapes(doc["expect"]), Match(doc["match"]), parse_escapes(doc["send"]), doc["keep_open"]
+        ),
+        resolution=resolution,
+        outcomes=tuple(_load_outcome(t) for t in doc["targets"]),
+        findings=tuple(
+            Finding(f["code"], Severity(f["severity"]), f["message"], f["remedy"], tuple(f["addresses"]))
+            for f in doc["findings"]
+        ),
+        started_at=None if doc["started_at"] is None else datetime.fromisoformat(doc["started_at"]),
+        vantage=None
+        if vantage is None
+        else Vantage(vantage["label"], vantage["version"], tuple(Family(f) for f in vantage["routes"])),
+    )
+
+
+def load_report(doc: Mapping[str, Any]) -> HostReport:
+    """The report a ``dump_report`` document holds. Raises ``UsageError`` for a document
+    that is not one (another schema version, a missing or mistyped field)."""
+    if not isinstance(doc, Mapping) or doc.get("schema") != SCHEMA_VERSION:
+        found = doc.get("schema") if isinstance(doc, Mapping) else type(doc).__name__
+        raise UsageError(f"not a tcpreach report of schema {SCHEMA_VERSION} (schema: {found!r})")
+    try:
+        return _load(doc)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise UsageError(f"not a tcpreach report: {type(exc).__name__}: {exc}") from None
+
+
+def load_reports(doc: Mapping[str, Any]) -> list[HostReport]:
+    """The reports of a ``dump_reports`` document (or of a single report's)."""
+    if isinstance(doc, Mapping) and "reports" in doc:
+        if doc.get("schema") != SCHEMA_VERSION or not isinstance(doc["reports"], list):
+            raise UsageError(f"not a tcpreach document of schema {SCHEMA_VERSION} (schema: {doc.get('schema')!r})")
+        return [load_report(r) for r in doc["reports"]]
+    return [load_report(doc)]

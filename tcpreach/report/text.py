@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from collections.abc import Iterable, Sequence
 
 from tcpreach.diagnosis import verdict_remedy
-from tcpreach.findings import findings_for
-from tcpreach.model import HostReport, TargetOutcome, Verdict
-from tcpreach.report.document import report_json
+from tcpreach.findings import Finding, findings_for
+from tcpreach.model import HostReport, TargetOutcome, TlsObservation, Verdict
 
 
-def _cell(ms: float | None) -> str:
-    return "-" if ms is None else f"{ms:.1f}"
+def _cell(seconds: float | None) -> str:
+    """Milliseconds to one decimal (from the microseconds a JSON report keeps)."""
+    return "-" if seconds is None else f"{round(seconds * 1000, 3):.1f}"
 
 
 HEADER = ("FAMILY", "ADDRESS", "PORT", "SOURCE", "VERDICT", "CONNECT ms", "1ST BYTE ms", "TO VERDICT ms", "TRIES")
@@ -26,59 +25,65 @@ def format_table(rows: Sequence[tuple[str, ...]], header: tuple[str, ...] = HEAD
     )
 
 
-def format_findings(findings: Iterable[Mapping[str, Any]]) -> str:
+def format_findings(findings: Iterable[Finding]) -> str:
     lines = []
     for f in findings:
-        lines.append(f"{str(f['severity']).upper():7}  {f['code']}: {f['message']}")
-        if f["remedy"]:
-            lines.append(f"         fix: {f['remedy']}")
+        lines.append(f"{str(f.severity).upper():7}  {f.code}: {f.message}")
+        if f.remedy:
+            lines.append(f"         fix: {f.remedy}")
     return "\n".join(lines)
 
 
-def format_document(doc: Mapping[str, Any]) -> str:
-    """The terminal form of a ``report_json`` document: a header, the table, the findings."""
-    expected = doc["expected"]
-    shown = f"{doc['host']} ({doc['host_unicode']})" if doc.get("host_unicode") else doc["host"]
-    head = [f"{shown} port {doc['port']}, expecting {expected}"]
-    if doc["dns"]:
-        answers = "; ".join(f"{a['type']} {' '.join(a['addresses']) or a['status']}" for a in doc["dns"])
-        head.append(f"DNS ({doc['resolver']}): {answers}")
-    if doc["getaddrinfo"] is not None:
-        head.append(f"getaddrinfo: {' '.join(doc['getaddrinfo']) or '-'}")
-    targets = doc["targets"]
-    if not targets:
-        return "\n".join([*head, "no target to probe", format_findings(doc["findings"])])
-    rows = [
-        (
-            t["family"],
-            t["address"],
-            str(t["port"]),
-            t["source"],
-            t["verdict"],
-            _cell(t["timings_ms"]["connect"]),
-            _cell(t["timings_ms"]["first_byte"]),
-            _cell(t["timings_ms"]["to_verdict"]),
-            str(t["attempts"]),
-        )
-        for t in targets
-    ]
-    notes = [f"  {t['address']}: {t['explanation']}" for t in targets if t["verdict"] != str(Verdict.OK)]
-    notes += [f"  {t['address']}: {_tls_line(t['tls'])}" for t in targets if t.get("tls") and t["tls"]["version"]]
-    return "\n".join([*head, format_table(rows), *notes, format_findings(doc["findings"])]).rstrip()
+def _head(report: HostReport) -> list[str]:
+    resolution = report.resolution
+    shown = f"{report.host} ({resolution.unicode_host})" if resolution.unicode_host else report.host
+    head = [f"{shown} port {report.port}, expecting {report.expectation.describe()}"]
+    if resolution.dns:
+        answers = "; ".join(f"{a.rdtype} {' '.join(a.addresses) or a.status}" for a in resolution.dns)
+        head.append(f"DNS ({resolution.resolver}): {answers}")
+    if resolution.system is not None:
+        head.append(f"getaddrinfo: {' '.join(resolution.system) or '-'}")
+    return head
 
 
-def _tls_line(tls: Mapping[str, Any]) -> str:
-    sni = f"SNI {tls['server_name']}" if tls["server_name"] else "no SNI (a literal address; --sni NAME sends one)"
-    alpn = f", ALPN {tls['alpn']}" if tls["alpn"] else ""
-    names = ", ".join(tls["subject_names"]) or "-"
+def _row(outcome: TargetOutcome) -> tuple[str, ...]:
+    r, target = outcome.result, outcome.target
     return (
-        f"{tls['version']}{alpn}, {sni}; certificate for {names}, issued by {tls['issuer']}, "
-        f"expires in {tls['expires_in_days']:g} days"
+        str(target.family),
+        target.address,
+        str(target.port),
+        str(target.source),
+        str(outcome.verdict),
+        _cell(r.connect_s),
+        _cell(r.first_byte_s),
+        _cell(r.to_verdict_s),
+        str(r.attempts),
     )
 
 
 def format_report(report: HostReport) -> str:
-    return format_document(report_json(report))
+    """A report for a terminal: a header, the table, a note per failing target, the findings."""
+    head = _head(report)
+    if not report.outcomes:
+        return "\n".join([*head, "no target to probe", format_findings(report.findings)])
+    notes = [f"  {o.target.address}: {o.explanation}" for o in report.outcomes if o.verdict is not Verdict.OK]
+    notes += [
+        f"  {o.target.address}: {_tls_line(o.result.tls)}"
+        for o in report.outcomes
+        if o.result.tls is not None and o.result.tls.version
+    ]
+    table = format_table([_row(o) for o in report.outcomes])
+    return "\n".join([*head, table, *notes, format_findings(report.findings)]).rstrip()
+
+
+def _tls_line(tls: TlsObservation) -> str:
+    sni = f"SNI {tls.server_name}" if tls.server_name else "no SNI (a literal address; --sni NAME sends one)"
+    alpn = f", ALPN {tls.alpn}" if tls.alpn else ""
+    names = ", ".join(tls.subject_names) or "-"
+    return (
+        f"{tls.version}{alpn}, {sni}; certificate for {names}, issued by {tls.issuer}, "
+        f"expires in {'?' if tls.expires_in_days is None else f'{tls.expires_in_days:g}'} days"
+    )
 
 
 def failure_message(report: HostReport, outcome: TargetOutcome) -> str:

@@ -26,21 +26,36 @@ PING, PONG = b"PING\r\n", b"PONG\r\n"
 
 
 class Behaviour(StrEnum):
-    HELLO = "hello"  # the greeting, then close: a correct server
-    CLOSE = "close"  # accept, close without a byte (FIN): Fly's shared IPv4 edge
-    RESET = "reset"  # accept, RST without a byte (SO_LINGER 0)
-    WRONG = "wrong"  # another greeting
-    HALF = "half"  # half the greeting, then close
-    EXTRA = "extra"  # the greeting and more
-    HOLD = "hold"  # the greeting, then hold the connection open
-    SILENT = "silent"  # accept, write nothing, hold open
-    RESET_AFTER = "reset-after"  # half the greeting, then RST
-    NO_ACCEPT = "no-accept"  # listen with the smallest backlog and never accept
-    REPLY = "reply"  # silent until a request line: PING gets PONG, anything else an error; then close
-    REPLY_HOLD = "reply-hold"  # the same, and the connection stays open (Redis, SMTP after a command)
-    FLOOD = "flood"  # the greeting over and over, as fast as the client reads, never closing
-    TRICKLE = "trickle"  # the greeting's bytes one at a time, 0.2 s apart, over and over, never closing
-    READ_ONE = "read-one"  # the greeting, then one byte of the request read and a close with the rest unread
+    HELLO = "hello"
+    """The greeting, then close: a correct server."""
+    CLOSE = "close"
+    """Accept, close without a byte (FIN): Fly's shared IPv4 edge."""
+    RESET = "reset"
+    """Accept, RST without a byte (SO_LINGER 0)."""
+    WRONG = "wrong"
+    """Another greeting."""
+    HALF = "half"
+    """Half the greeting, then close."""
+    EXTRA = "extra"
+    """The greeting and more."""
+    HOLD = "hold"
+    """The greeting, then hold the connection open."""
+    SILENT = "silent"
+    """Accept, write nothing, hold open."""
+    RESET_AFTER = "reset-after"
+    """Half the greeting, then RST."""
+    NO_ACCEPT = "no-accept"
+    """Listen with the smallest backlog and never accept."""
+    REPLY = "reply"
+    """Silent until a request line: PING gets PONG, anything else an error; then close."""
+    REPLY_HOLD = "reply-hold"
+    """The same, and the connection stays open (Redis, SMTP after a command)."""
+    FLOOD = "flood"
+    """The greeting over and over, as fast as the client reads, never closing."""
+    TRICKLE = "trickle"
+    """The greeting's bytes one at a time, 0.2 s apart, over and over, never closing."""
+    READ_ONE = "read-one"
+    """The greeting, then one byte of the request read and a close with the rest unread."""
 
 
 def _accepted(listener: socket.socket, wake: socket.socket, stop: threading.Event) -> Iterator[socket.socket]:

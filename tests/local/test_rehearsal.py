@@ -198,9 +198,9 @@ def _junit(path: Path) -> dict[str, tuple[str, dict[str, str]]]:
 
 
 def _untimed(value):
-    """A JSON document without its timings, which differ from run to run."""
+    """A JSON document without its timings and start times, which differ from run to run."""
     if isinstance(value, dict):
-        return {k: _untimed(v) for k, v in value.items() if "_ms" not in k}
+        return {k: _untimed(v) for k, v in value.items() if not k.endswith(("_ms", "_s", "started_at"))}
     if isinstance(value, list):
         return [_untimed(v) for v in value]
     return value

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 import subprocess
 import sys
 from pathlib import Path
@@ -10,6 +11,9 @@ from pathlib import Path
 import pytest
 
 from server import HelloServer
+from tcpreach import __version__
+from tcpreach.model import Family, Vantage
+from tcpreach.report.document import load_report
 from tcpreach.testing.standins import Behaviour, StandIn
 from tcpreach.testing.stub_dns import StubDNS
 
@@ -201,3 +205,15 @@ def test_accept_shared_ipv4_makes_the_known_failure_exit_0_and_nothing_else(fly_
     with StandIn(Behaviour.CLOSE, host="127.0.0.4") as edge:
         down = cli("probe", f"127.0.0.4:{edge.port}", "--retries", "0", "--accept-shared-ipv4")
     assert down.returncode == 1
+
+
+def test_the_json_report_says_when_where_and_how_long_dns_may_keep_it(fly_like, cli):
+    port, resolver = fly_like
+    before = datetime.now(UTC)
+    done = cli("probe", "dedicated.fly.dev", "--port", str(port), "--resolver", resolver, "--json", "--vantage", "ci-1")
+    doc = json.loads(done.stdout)
+    assert (doc["schema"], doc["vantage"]["label"], doc["vantage"]["version"]) == (1, "ci-1", __version__)
+    assert set(doc["vantage"]["routes"]) <= {"ipv4", "ipv6"}
+    assert before <= datetime.fromisoformat(doc["started_at"]) <= datetime.now(UTC)
+    assert [(a["type"], a["ttl"]) for a in doc["dns"]] == [("A", 30), ("AAAA", 30)]
+    assert load_report(doc).vantage == Vantage("ci-1", __version__, tuple(Family(f) for f in doc["vantage"]["routes"]))

@@ -60,3 +60,12 @@ def golden(request: pytest.FixtureRequest) -> Iterator[Golden]:
 settings.register_profile("ci", max_examples=200, deadline=None, print_blob=True)
 settings.register_profile("dev", max_examples=int(os.environ.get("TCPREACH_DEV_EXAMPLES", "25")))
 settings.load_profile("ci" if os.environ.get("CI", "").lower() in {"1", "true", "yes"} else "dev")
+
+
+@pytest.fixture(scope="session")
+def report_schema() -> Any:
+    """A validator of docs/report.schema.json, the JSON Schema of a report document."""
+    import jsonschema
+
+    schema = json.loads((Path(__file__).resolve().parents[2] / "docs" / "report.schema.json").read_text())
+    return jsonschema.Draft202012Validator(schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)

@@ -3,15 +3,34 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from tcpreach.diagnosis import diagnose
+from tcpreach.errors import UsageError
 from tcpreach.escapes import escaped, parse_escapes
-from tcpreach.expectation import Expectation
-from tcpreach.model import DnsAnswer, DnsStatus, Ending, Family, HostReport, ProbeResult, Resolution, Source, Target
-from tcpreach.report.document import report_json
+from tcpreach.expectation import Expectation, Match
+from tcpreach.findings import Finding, Severity
+from tcpreach.model import (
+    DnsAnswer,
+    DnsStatus,
+    Ending,
+    Family,
+    HostReport,
+    ProbeResult,
+    Resolution,
+    Source,
+    Target,
+    TargetOutcome,
+    TlsFailure,
+    TlsObservation,
+    Vantage,
+    Verdict,
+)
+from tcpreach.report.document import SCHEMA_VERSION, dump_report, dump_reports, load_report, load_reports
 from tcpreach.report.text import format_report
 from tcpreach.verdict import judge
 
@@ -47,7 +66,7 @@ def sample() -> HostReport:
 
 
 def test_json_document_has_the_documented_shape():
-    doc = json.loads(json.dumps(report_json(sample())))
+    doc = json.loads(json.dumps(dump_report(sample())))
     assert {"host", "port", "expect", "targets", "findings"} <= doc.keys()
     assert doc["expect"] == "hello\\n"
     v4, v6 = doc["targets"]
@@ -62,7 +81,11 @@ def test_json_document_has_the_documented_shape():
         "timings_ms": {"connect": 12.3, "tls_handshake": None, "first_byte": None, "total": 20.0, "to_verdict": 20.0},
         "attempts": 1,
         "tls": None,
-    }
+        "observed": {
+            "connected": True, "connect_errno": None, "connect_timed_out": False, "no_route": False, "ending": "eof",
+            "send_errno": None, "connect_s": 0.0123, "first_byte_s": None, "total_s": 0.02, "elapsed_s": None,
+        },
+    }  # fmt: skip
     assert v6["received"] == "hello\\n"
     assert [f["code"] for f in doc["findings"]] == ["fly-shared-ipv4"]
     assert set(doc["findings"][0]) >= {"code", "message", "remedy"}
@@ -80,3 +103,75 @@ def test_table_has_one_row_per_target_then_findings():
 @given(st.binary(max_size=64))
 def test_escaping_round_trips(data):
     assert parse_escapes(escaped(data)) == data
+
+
+addresses = st.one_of(st.ip_addresses(v=4), st.ip_addresses(v=6)).map(str)
+seconds = st.none() | st.floats(0, 3600)
+texts = st.text(max_size=12)
+maybe_texts = st.none() | texts
+targets = st.builds(
+    lambda address, port, source: Target(Family.of(address), address, port, source),
+    addresses, st.integers(1, 65535), st.sampled_from(Source),
+)  # fmt: skip
+tls_seen = st.none() | st.builds(
+    TlsObservation, maybe_texts, seconds, maybe_texts, maybe_texts, st.lists(texts, max_size=2).map(tuple),
+    maybe_texts, st.none() | st.floats(-1e4, 1e4), st.none() | st.sampled_from(TlsFailure), texts,
+)  # fmt: skip
+errnos = st.none() | st.integers(0, 200)
+results = st.builds(
+    ProbeResult, targets, st.booleans(), errnos, st.booleans(), st.booleans(), st.binary(max_size=24),
+    st.none() | st.sampled_from(Ending), errnos, seconds, seconds, st.floats(0, 3600), st.integers(1, 9), seconds,
+    tls_seen,
+)  # fmt: skip
+codes = st.from_regex(r"\A[a-z0-9][a-z0-9-]{0,20}\Z")
+findings = st.builds(
+    Finding, codes, st.sampled_from(Severity), texts, texts, st.lists(addresses, max_size=2).map(tuple)
+)
+answers = st.builds(
+    DnsAnswer, st.sampled_from(Family), st.sampled_from(DnsStatus), st.lists(addresses, max_size=2).map(tuple),
+    texts, st.none() | st.integers(0, 2**31 - 1),
+)  # fmt: skip
+resolutions = st.builds(
+    Resolution, texts, st.booleans(), texts, st.lists(answers, max_size=2).map(tuple),
+    st.none() | st.lists(addresses, max_size=2).map(tuple), maybe_texts, maybe_texts, maybe_texts,
+)  # fmt: skip
+expectations = st.builds(
+    Expectation, st.binary(min_size=1, max_size=12), st.sampled_from([Match.EXACT, Match.PREFIX]),
+    st.binary(max_size=12), st.booleans(),
+) | st.builds(
+    Expectation, st.sampled_from([rb"^hello", rb"\+OK \w+", rb"a|b"]), st.just(Match.REGEX),
+    st.binary(max_size=12), st.booleans(),
+)  # fmt: skip
+reports = st.builds(
+    HostReport, texts, st.integers(1, 65535), expectations, resolutions,
+    st.lists(st.builds(TargetOutcome, results, st.sampled_from(Verdict), texts), max_size=3).map(tuple),
+    st.lists(findings, max_size=3).map(tuple),
+    st.none() | st.datetimes(timezones=st.just(UTC)),
+    st.none() | st.builds(Vantage, texts, texts, st.lists(st.sampled_from(Family), unique=True).map(tuple)),
+)  # fmt: skip
+
+
+@given(reports)
+def test_a_report_written_and_read_back_is_the_same_report(report_schema, report):
+    doc = json.loads(json.dumps(dump_report(report)))
+    assert load_report(doc) == report
+    report_schema.validate(doc)
+
+
+@given(st.lists(reports, max_size=2))
+def test_a_document_of_several_reports_reads_back_in_order(report_schema, several):
+    doc = json.loads(json.dumps(dump_reports(several)))
+    assert (doc["schema"], load_reports(doc)) == (SCHEMA_VERSION, several)
+    report_schema.validate(doc)
+
+
+def test_a_document_that_is_not_a_report_is_one_usage_error():
+    doc = dump_report(sample())
+    with pytest.raises(UsageError, match=r"^not a tcpreach report of schema 1 \(schema: 2\)$"):
+        load_report({**doc, "schema": 2})
+    with pytest.raises(UsageError, match=r"^not a tcpreach report: KeyError: 'targets'$"):
+        load_report({k: v for k, v in doc.items() if k != "targets"})
+    with pytest.raises(UsageError, match=r"^not a tcpreach report: ValueError: 'maybe' is not a valid Verdict$"):
+        load_report({**doc, "targets": [{**doc["targets"][0], "verdict": "maybe"}]})
+    with pytest.raises(UsageError, match=r"^not a tcpreach document of schema 1 \(schema: None\)$"):
+        load_reports({"reports": [doc]})

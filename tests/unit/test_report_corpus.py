@@ -28,7 +28,7 @@ from tcpreach.model import (
     TlsFailure,
     TlsObservation,
 )
-from tcpreach.report.document import report_json
+from tcpreach.report.document import dump_report, load_report
 from tcpreach.report.text import failure_message, format_report
 from tcpreach.verdict import judge
 
@@ -203,7 +203,7 @@ def rendered(name: str) -> dict[str, Any]:
     built = CASES[name]()
     return {
         "text": format_report(built).splitlines(),
-        "json": json.loads(json.dumps(report_json(built))),
+        "json": json.loads(json.dumps(dump_report(built))),
         "failures": [failure_message(built, o) for o in built.outcomes if o.verdict != "ok"],
     }
 
@@ -211,6 +211,13 @@ def rendered(name: str) -> dict[str, Any]:
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_each_report_reads_exactly_as_recorded(golden, name):
     golden.check(name, rendered(name))
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_each_golden_document_fits_the_schema_and_reads_back_as_its_report(golden, report_schema, name):
+    doc = golden.stored[name]["json"]
+    report_schema.validate(doc)
+    assert load_report(doc) == CASES[name]()
 
 
 def test_the_golden_file_holds_the_cases_and_nothing_else(golden):

@@ -68,6 +68,7 @@ SAMPLES = {
     "sni": ("'mail.example'", "mail.example"),
     "ca": ("'{ca}'", "{ca}"),
     "resolver": ("'[::1]:5353'", ("::1", 5353)),
+    "vantage": ("'fra'", "fra"),
 }
 
 
