@@ -10,12 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from tcpreach.findings import Finding, Severity
+from tcpreach.findings import Finding, FindingCode, Severity
 from tcpreach.fly.live import edge_finding, tls_path_findings
 from tcpreach.model import DnsStatus, Family, Resolution, TargetOutcome, Verdict
 from tcpreach.outcomes import addresses_of, all_are, any_is, by_family, listing
-
-ALL_OK = "all-ok"
 
 _VERDICT_REMEDIES: dict[Verdict, str] = {
     Verdict.CLOSED_WITHOUT_DATA: (
@@ -75,9 +73,11 @@ def diagnose(
         *tls_path_findings(resolution.host, outcomes, plain_ipv4),
     ]
     if any(f.severity is Severity.ERROR for f in findings):
-        findings = [f for f in findings if f.code != ALL_OK]  # never "all ok" beside an error
+        findings = [f for f in findings if f.code != FindingCode.ALL_OK]  # never "all ok" beside an error
     order = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.INFO: 2}
-    return tuple(sorted(findings, key=lambda f: (order[f.severity], f.code == ALL_OK)))  # all-ok sums up, last
+    return tuple(
+        sorted(findings, key=lambda f: (order[f.severity], f.code == FindingCode.ALL_OK))
+    )  # all-ok sums up, last
 
 
 def _dns_findings(resolution: Resolution) -> list[Finding]:
@@ -85,7 +85,7 @@ def _dns_findings(resolution: Resolution) -> list[Finding]:
     if resolution.invalid_name is not None:
         return [
             Finding(
-                "invalid-name",
+                FindingCode.INVALID_NAME,
                 Severity.ERROR,
                 f"{host!r} is not a valid host name: {resolution.invalid_name}",
                 "check the spelling; give a name such as my-app.fly.dev, or an IP address",
@@ -99,7 +99,7 @@ def _dns_findings(resolution: Resolution) -> list[Finding]:
     if answers and statuses == {DnsStatus.NXDOMAIN}:
         findings.append(
             Finding(
-                "nxdomain",
+                FindingCode.NXDOMAIN,
                 Severity.ERROR,
                 f"{host} does not exist in DNS (NXDOMAIN from {resolution.resolver})",
                 "check the name; for a Fly app, 'fly apps list' shows the names, and a new app's "
@@ -112,7 +112,7 @@ def _dns_findings(resolution: Resolution) -> list[Finding]:
         lost = " and ".join(a.rdtype for a in timed_out)
         findings.append(
             Finding(
-                "dns-timeout",
+                FindingCode.DNS_TIMEOUT,
                 Severity.ERROR,
                 f"{lost} for {host} timed out at {resolution.resolver} ({timed_out[0].detail}) while "
                 f"{' and '.join(a.rdtype for a in answered)} answered: the {lost} addresses were never tested",
@@ -123,7 +123,7 @@ def _dns_findings(resolution: Resolution) -> list[Finding]:
     elif timed_out:
         findings.append(
             Finding(
-                "dns-timeout",
+                FindingCode.DNS_TIMEOUT,
                 Severity.ERROR,
                 f"{resolution.resolver} answered no query for {host} ({timed_out[0].detail})",
                 "check that the resolver is reachable from here (--resolver IP[:PORT] to choose one), then retry",
@@ -133,7 +133,7 @@ def _dns_findings(resolution: Resolution) -> list[Finding]:
     if failed:
         findings.append(
             Finding(
-                "dns-error",
+                FindingCode.DNS_ERROR,
                 Severity.ERROR,
                 f"{' and '.join(a.rdtype for a in failed)} for {host} failed at {resolution.resolver}: "
                 f"{failed[0].detail}",
@@ -145,7 +145,7 @@ def _dns_findings(resolution: Resolution) -> list[Finding]:
         if a.status is DnsStatus.NO_ANSWER and aaaa.status is DnsStatus.OK:
             findings.append(
                 Finding(
-                    "no-a",
+                    FindingCode.NO_A,
                     Severity.WARNING,
                     f"{host} has AAAA records but no A record: IPv4-only clients cannot reach it",
                     "on Fly.io, 'fly ips allocate-v4' gives raw TCP a dedicated IPv4 ($2/month)",
@@ -154,7 +154,7 @@ def _dns_findings(resolution: Resolution) -> list[Finding]:
         if aaaa.status is DnsStatus.NO_ANSWER and a.status is DnsStatus.OK:
             findings.append(
                 Finding(
-                    "no-aaaa",
+                    FindingCode.NO_AAAA,
                     Severity.WARNING,
                     f"{host} has A records but no AAAA record: IPv6-only clients cannot reach it",
                     "on Fly.io, 'fly ips allocate-v6' gives the app a dedicated IPv6 (free)",
@@ -183,7 +183,7 @@ def _mismatch(resolution: Resolution) -> list[Finding]:
         parts.append(f"DNS alone returns {', '.join(only_dns)}")
     return [
         Finding(
-            "dns-mismatch",
+            FindingCode.DNS_MISMATCH,
             Severity.WARNING,
             f"this machine's resolver and DNS disagree for {resolution.host}: {'; '.join(parts)}",
             "programs here connect to getaddrinfo's answer: look for a hosts-file entry, a stale "
@@ -202,7 +202,7 @@ def _probe_findings(resolution: Resolution, outcomes: Sequence[TargetOutcome], p
     explained: set[str] = set()
 
     if all_are(outcomes, Verdict.OK):
-        return [Finding(ALL_OK, Severity.INFO, f"all {len(outcomes)} targets answered as expected")]
+        return [Finding(FindingCode.ALL_OK, Severity.INFO, f"all {len(outcomes)} targets answered as expected")]
 
     edge = edge_finding(resolution, v4, v6, predicted)
     if edge is not None:
@@ -210,10 +210,10 @@ def _probe_findings(resolution: Resolution, outcomes: Sequence[TargetOutcome], p
         explained.update(edge.addresses)
 
     listeners = (
-        (v4, v6, "ipv4-only-listener", "IPv4 answers but IPv6 is refused: the server listens on 0.0.0.0 only",
+        (v4, v6, FindingCode.IPV4_ONLY_LISTENER, "IPv4 answers but IPv6 is refused: the server listens on 0.0.0.0 only",
          "bind [::] with IPV6_V6ONLY off (dual-stack), e.g. socket.create_server(('::', port), "
          "family=AF_INET6, dualstack_ipv6=True)"),
-        (v6, v4, "ipv6-only-listener", "IPv6 answers but IPv4 is refused: the server's IPv6 socket has "
+        (v6, v4, FindingCode.IPV6_ONLY_LISTENER, "IPv6 answers but IPv4 is refused: the server's IPv6 socket has "
          "IPV6_V6ONLY on", "turn IPV6_V6ONLY off on the [::] socket (dual-stack), or listen on 0.0.0.0 as well"),
     )  # fmt: skip
     for answering, refused, code, message, remedy in listeners:
@@ -226,7 +226,7 @@ def _probe_findings(resolution: Resolution, outcomes: Sequence[TargetOutcome], p
             name = "IPv6" if family is Family.IPV6 else "IPv4"
             findings.append(
                 Finding(
-                    f"client-without-{family}",
+                    FindingCode(f"client-without-{family}"),
                     Severity.WARNING,
                     f"this client has no {name} route, so its {name} targets were not tested "
                     f"({', '.join(addresses_of(group))}): a fact about this client, not the server",
@@ -239,7 +239,7 @@ def _probe_findings(resolution: Resolution, outcomes: Sequence[TargetOutcome], p
     if all_are(outcomes, Verdict.REFUSED, Verdict.TIMEOUT):
         findings.append(
             Finding(
-                "service-down",
+                FindingCode.SERVICE_DOWN,
                 Severity.ERROR,
                 f"no target accepted a connection ({listing(outcomes)})",
                 "is the service running and listening on this port? On Fly.io: 'fly status', "
@@ -254,7 +254,7 @@ def _probe_findings(resolution: Resolution, outcomes: Sequence[TargetOutcome], p
         group = [o for o in rest if o.verdict is verdict]
         findings.append(
             Finding(
-                "failing-targets",
+                FindingCode.FAILING_TARGETS,
                 Severity.ERROR,
                 f"{verdict} on {', '.join(o.target.endpoint for o in group)}: {group[0].explanation}",
                 verdict_remedy(group[0]),
@@ -275,7 +275,7 @@ def _tls_findings(outcomes: Sequence[TargetOutcome]) -> list[Finding]:
         days = min(o.result.tls.expires_in_days or 0 for o in soon if o.result.tls)
         findings.append(
             Finding(
-                "tls-expires-soon",
+                FindingCode.TLS_EXPIRES_SOON,
                 Severity.WARNING,
                 f"the certificate expires in {days:g} days ({', '.join(addresses_of(soon))})",
                 "renew it now ('fly certs show NAME' on Fly.io tells when it renews)",
@@ -286,7 +286,7 @@ def _tls_findings(outcomes: Sequence[TargetOutcome]) -> list[Finding]:
     if unnamed:
         findings.append(
             Finding(
-                "tls-no-sni",
+                FindingCode.TLS_NO_SNI,
                 Severity.INFO,
                 "TLS was spoken without SNI and without a name check (a literal address): a shared edge such as "
                 "Fly's routes by SNI and would refuse it",

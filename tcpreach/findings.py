@@ -9,6 +9,51 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 
+class FindingCode(StrEnum):
+    """Every finding's stable code: what reports, JSON, metric labels and tests name."""
+
+    INVALID_NAME = "invalid-name"
+    NXDOMAIN = "nxdomain"
+    DNS_TIMEOUT = "dns-timeout"
+    DNS_ERROR = "dns-error"
+    NO_A = "no-a"
+    NO_AAAA = "no-aaaa"
+    DNS_MISMATCH = "dns-mismatch"
+    ALL_OK = "all-ok"
+    FLY_SHARED_IPV4 = "fly-shared-ipv4"
+    FLY_SHARED_IPV4_SUSPECTED = "fly-shared-ipv4-suspected"
+    EDGE_NO_APP = "edge-no-app"
+    IPV4_ONLY_LISTENER = "ipv4-only-listener"
+    IPV6_ONLY_LISTENER = "ipv6-only-listener"
+    CLIENT_WITHOUT_IPV4 = "client-without-ipv4"
+    CLIENT_WITHOUT_IPV6 = "client-without-ipv6"
+    SERVICE_DOWN = "service-down"
+    FAILING_TARGETS = "failing-targets"
+    TLS_EXPIRES_SOON = "tls-expires-soon"
+    TLS_NO_SNI = "tls-no-sni"
+    FLY_TLS_SNI_ONLY = "fly-tls-sni-only"
+    TOML_SYNTAX = "toml-syntax"
+    DOCKERFILE_UNUSABLE = "dockerfile-unusable"
+    BAD_TYPE = "bad-type"
+    BAD_VALUE = "bad-value"
+    BAD_DURATION = "bad-duration"
+    MISSING_KEY = "missing-key"
+    UNKNOWN_KEY = "unknown-key"
+    MISPLACED_KEY = "misplaced-key"
+    IGNORED_KEY = "ignored-key"
+    HTTP_SERVICE_FOR_RAW_TCP = "http-service-for-raw-tcp"
+    NO_SERVICES = "no-services"
+    NO_PORTS = "no-ports"
+    PORT_MISMATCH = "port-mismatch"
+    HANDLERS_ON_RAW_TCP = "handlers-on-raw-tcp"
+    TLS_HANDLER = "tls-handler"
+    TLS_OPTIONS_UNUSED = "tls-options-unused"
+    NO_HEALTH_CHECK = "no-health-check"
+    KILL_SIGNAL_UNHANDLED = "kill-signal-unhandled"
+    PLATFORM_PIN = "platform-pin"
+    NEEDS_DEDICATED_IPV4 = "needs-dedicated-ipv4"
+
+
 class Severity(StrEnum):
     ERROR = "error"
     WARNING = "warning"
@@ -17,14 +62,17 @@ class Severity(StrEnum):
 
 @dataclass(frozen=True)
 class Finding:
-    """One conclusion about a deployment, with a stable code and what to do about it."""
+    """One conclusion about a deployment, with a stable code and what to do about it: a live
+    finding names the addresses it explains, a lint finding the key of the file it is about."""
 
-    code: str
+    code: FindingCode
     severity: Severity
     message: str
     remedy: str = ""
     addresses: tuple[str, ...] = field(default=())
     """The targets it explains, if any."""
+    key: str = ""
+    """Where in a file: ``services[0].ports[0].handlers``, ``Dockerfile:3`` (the lint's findings)."""
 
 
 def errors(findings: Iterable[Finding]) -> list[Finding]:

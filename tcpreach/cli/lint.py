@@ -12,6 +12,7 @@ from tcpreach.findings import Severity
 from tcpreach.fly.files import grouped, lint_path
 from tcpreach.inputs import parse_port
 from tcpreach.options import DEFAULT_PORT
+from tcpreach.report.text import format_finding
 
 
 def add_parser(commands: Any) -> None:
@@ -41,11 +42,8 @@ def run_lint(args: argparse.Namespace, out: IO[str]) -> int:
         out.write(json.dumps(doc, indent=2) + "\n")
     else:
         out.write(f"{args.path}" + (f" (and {dockerfile})" if dockerfile else "") + "\n")
-        for f, count in grouped(findings):
-            more = f" (and {count - 1} more like it)" if count > 1 else ""
-            out.write(f"{f.severity.upper():7}  {f.code} at {f.key}: {f.message}{more}" + "\n")
-            if f.remedy:
-                out.write(f"         fix: {f.remedy}" + "\n")
+        for finding, count in grouped(findings):
+            out.write(format_finding(finding, count) + "\n")
         if not findings:
             out.write("no findings" + "\n")
     return EXIT_FAILED if any(f.severity is Severity.ERROR for f in findings) else EXIT_OK

@@ -11,9 +11,8 @@ from tcpreach.check import check_host
 from tcpreach.cli.args import EXIT_FAILED, EXIT_OK, add_settings, typed
 from tcpreach.config import load_config, options_from, parsed
 from tcpreach.errors import UsageError
-from tcpreach.findings import errors
+from tcpreach.findings import FindingCode, errors
 from tcpreach.fly.files import LintInputError, predicts_for
-from tcpreach.fly.remedies import FLY_SHARED_IPV4
 from tcpreach.inputs import hostname_problem, parse_host, to_ascii
 from tcpreach.model import Family, HostReport, Verdict
 from tcpreach.report.document import dump_report
@@ -78,11 +77,11 @@ def _predicted(values: dict[str, Any], host: str) -> bool:
 def exit_status(report: HostReport, accept_shared_ipv4: bool = False) -> int:
     """0 when every target is ``ok`` and no finding is an error; with ``accept_shared_ipv4``
     the shared-IPv4 finding and the targets it explains are accepted."""
-    accepted = {a for f in report.findings if f.code == FLY_SHARED_IPV4 for a in f.addresses}
+    accepted = {a for f in report.findings if f.code == FindingCode.FLY_SHARED_IPV4 for a in f.addresses}
     if not accept_shared_ipv4:
         accepted = set()
     failing = [o for o in report.outcomes if o.verdict is not Verdict.OK and o.target.address not in accepted]
-    blocking = [f for f in errors(report.findings) if not (accepted and f.code == FLY_SHARED_IPV4)]
+    blocking = [f for f in errors(report.findings) if not (accepted and f.code == FindingCode.FLY_SHARED_IPV4)]
     return EXIT_OK if report.outcomes and not failing and not blocking else EXIT_FAILED
 
 

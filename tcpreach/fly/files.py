@@ -10,23 +10,22 @@ from pathlib import Path
 from typing import Any
 
 from tcpreach.errors import UsageError
-from tcpreach.findings import Severity
+from tcpreach.findings import Finding, FindingCode, Severity
 from tcpreach.fly.dockerfile import Dockerfile, parse_dockerfile
-from tcpreach.fly.lint import NEEDS_DEDICATED_IPV4, lint_config
-from tcpreach.fly.schema import LintFinding
+from tcpreach.fly.lint import lint_config
 
 
 class LintInputError(UsageError):
     """The file cannot be linted (missing, unreadable): a usage error."""
 
 
-def parse_error(exc: tomllib.TOMLDecodeError, path: str) -> LintFinding:
+def parse_error(exc: tomllib.TOMLDecodeError, path: str) -> Finding:
     match = re.search(r"\(at line (\d+), column (\d+)\)", str(exc))
     where = f"{path}:{match[1]}:{match[2]}" if match else path
     reason = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(exc))
     line_col = f"line {match[1]}, column {match[2]}: " if match else ""
-    return LintFinding("toml-syntax", Severity.ERROR, where, f"{path} is not valid TOML: {line_col}{reason}",
-                       "fix the syntax at that line; fly.toml is TOML (toml.io)")  # fmt: skip
+    return Finding(FindingCode.TOML_SYNTAX, Severity.ERROR, f"{path} is not valid TOML: {line_col}{reason}",
+                   "fix the syntax at that line; fly.toml is TOML (toml.io)", key=where)  # fmt: skip
 
 
 MAX_BYTES = 1 << 20  # a real fly.toml is a few kB; anything this large is not one
@@ -45,7 +44,7 @@ def _read(path: Path, what: str) -> bytes:
     return raw
 
 
-def lint_path(path: Path, server_port: int | None = None) -> tuple[list[LintFinding], Path | None]:
+def lint_path(path: Path, server_port: int | None = None) -> tuple[list[Finding], Path | None]:
     """Lint a fly.toml and the Dockerfile its ``[build]`` points at (default: beside it).
 
     Raises ``LintInputError`` (a usage error) for a file that is missing, a directory, not
@@ -59,8 +58,8 @@ def lint_path(path: Path, server_port: int | None = None) -> tuple[list[LintFind
     except tomllib.TOMLDecodeError as exc:
         return [parse_error(exc, str(path))], None
     except RecursionError:
-        return [LintFinding("toml-syntax", Severity.ERROR, str(path), f"{path} nests arrays or tables too deeply to "
-                            "be a fly.toml", "a fly.toml nests a few levels at most")], None  # fmt: skip
+        return [Finding(FindingCode.TOML_SYNTAX, Severity.ERROR, f"{path} nests arrays or tables too deeply to be a "
+                        "fly.toml", "a fly.toml nests a few levels at most", key=str(path))], None  # fmt: skip
     build_table = config.get("build")
     build: Mapping[str, Any] = build_table if isinstance(build_table, Mapping) else {}
     dockerfile_path: Path | None = None
@@ -72,24 +71,24 @@ def lint_path(path: Path, server_port: int | None = None) -> tuple[list[LintFind
             dockerfile = parse_dockerfile(_read(dockerfile_path, "a Dockerfile").decode("utf-8"))
         except (LintInputError, UnicodeDecodeError) as exc:
             why = f"{dockerfile_path} is not UTF-8 text" if isinstance(exc, UnicodeDecodeError) else str(exc)
-            problem = LintFinding("dockerfile-unusable", Severity.ERROR, "build.dockerfile",
-                                  f"{why}: the build would fail",
-                                  "set [build] dockerfile to the Dockerfile's path, relative to fly.toml")  # fmt: skip
+            problem = Finding(FindingCode.DOCKERFILE_UNUSABLE, Severity.ERROR, f"{why}: the build would fail",
+                              "set [build] dockerfile to the Dockerfile's path, relative to fly.toml",
+                              key="build.dockerfile")  # fmt: skip
             return [*lint_config(config, None, server_port), problem], None
     return lint_config(config, dockerfile, server_port), dockerfile_path
 
 
-def grouped(findings: list[LintFinding]) -> list[tuple[LintFinding, int]]:
+def grouped(findings: list[Finding]) -> list[tuple[Finding, int]]:
     """Findings that differ only in an index (``services[3]``) shown once, with a count."""
-    groups: dict[tuple[str, Severity, str], list[LintFinding]] = {}
+    groups: dict[tuple[str, Severity, str], list[Finding]] = {}
     for finding in findings:
         shape = re.sub(r"\[\d+\]", "[*]", f"{finding.key}|{finding.message}")
         groups.setdefault((finding.code, finding.severity, shape), []).append(finding)
     return [(members[0], len(members)) for members in groups.values()]
 
 
-def predicts_dedicated_ipv4(findings: list[LintFinding]) -> bool:
-    return any(f.code == NEEDS_DEDICATED_IPV4 for f in findings)
+def predicts_dedicated_ipv4(findings: list[Finding]) -> bool:
+    return any(f.code == FindingCode.NEEDS_DEDICATED_IPV4 for f in findings)
 
 
 def predicts_for(path: Path, host: str) -> bool:

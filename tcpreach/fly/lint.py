@@ -13,14 +13,13 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from tcpreach.findings import Severity
+from tcpreach.findings import Finding, FindingCode, Severity
 from tcpreach.fly.dockerfile import Dockerfile
 from tcpreach.fly.remedies import FLY_DEDICATED_IPV4_REMEDY, FLY_SHARED_IPV4_CAUSE
-from tcpreach.fly.schema import TOP_SPEC, Findings, LintFinding, kind_of, typed
+from tcpreach.fly.schema import TOP_SPEC, Findings, kind_of, typed
 
 DEFAULT_SERVER_PORT = 1848
 HANDLED_SIGNALS = frozenset({"SIGINT", "SIGTERM"})
-NEEDS_DEDICATED_IPV4 = "needs-dedicated-ipv4"
 _TOP = {
     "app", "primary_region", "kill_signal", "kill_timeout", "swap_size_mb", "build", "services", "http_service",
     "checks", "vm", "restart", "env", "mounts", "deploy", "processes", "experimental", "console_command",
@@ -52,12 +51,14 @@ def _keys(f: Findings, table: Any, known: set[str], where: str, misplaced: Mappi
     for key in table:
         path = f"{where}.{key}" if where else key
         if key in _IGNORED:
-            f.add("ignored-key", Severity.WARNING, path, f"flyctl ignores {key!r} silently: it has no effect",
+            f.add(FindingCode.IGNORED_KEY, Severity.WARNING, path, f"flyctl ignores {key!r} silently: it has no effect",
                   "remove it; use [[services.tcp_checks]] or top-level [checks] for health checks")  # fmt: skip
         elif misplaced and key in misplaced:
-            f.add("misplaced-key", Severity.WARNING, path, f"{key!r} does not belong in {where}", misplaced[key])
+            f.add(
+                FindingCode.MISPLACED_KEY, Severity.WARNING, path, f"{key!r} does not belong in {where}", misplaced[key]
+            )
         elif key not in known:
-            f.add("unknown-key", Severity.WARNING, path, f"unknown key {key!r} in {where or 'the top level'}",
+            f.add(FindingCode.UNKNOWN_KEY, Severity.WARNING, path, f"unknown key {key!r} in {where or 'the top level'}",
                   "check the spelling against Fly.io's fly.toml reference")  # fmt: skip
 
 
@@ -67,7 +68,7 @@ def _duration(f: Findings, value: int | float | str, where: str) -> float | None
     if not isinstance(value, str):
         return float(value)
     if not _DURATION.match(value):
-        f.add("bad-duration", Severity.ERROR, where, f"{where} = {value!r} is not a duration",
+        f.add(FindingCode.BAD_DURATION, Severity.ERROR, where, f"{where} = {value!r} is not a duration",
               'write a number with a unit, such as "500ms", "15s" or "1m"')  # fmt: skip
         return None
     scale = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
@@ -101,7 +102,7 @@ def _tls_ports(config: Mapping[str, Any]) -> set[str]:
 
 def lint_config(
     config: Mapping[str, Any], dockerfile: Dockerfile | None = None, server_port: int | None = None
-) -> list[LintFinding]:
+) -> list[Finding]:
     """Every finding for a parsed fly.toml (and its parsed Dockerfile), errors first.
 
     Every value's type is checked first (``bad-type``, with the key's path); a value of
@@ -111,14 +112,14 @@ def lint_config(
     """
     f = Findings()
     if not isinstance(config, Mapping):
-        f.add("bad-type", Severity.ERROR, "", f"a fly.toml must be a table of keys, got {kind_of(config)}")
+        f.add(FindingCode.BAD_TYPE, Severity.ERROR, "", f"a fly.toml must be a table of keys, got {kind_of(config)}")
         return f.items
     if isinstance(config.get("vm"), dict):
         config = {**config, "vm": [config["vm"]]}  # [vm] is shorthand for one [[vm]]
     config = typed(f, config, ("table", TOP_SPEC), "")
     _keys(f, config, _TOP, "")
     if "http_service" in config:
-        f.add("http-service-for-raw-tcp", Severity.ERROR, "http_service",
+        f.add(FindingCode.HTTP_SERVICE_FOR_RAW_TCP, Severity.ERROR, "http_service",
               "[http_service] puts Fly's HTTP proxy in front: it parses the bytes as HTTP and breaks a raw TCP "
               "protocol (the client sees the connection closed or an HTTP error)",
               'replace it with [[services]] protocol = "tcp", internal_port = 1848, and '
@@ -131,7 +132,7 @@ def lint_config(
         listen, said_by = dockerfile.listen_port, f" (Dockerfile:{dockerfile.listen_port_line})"
     services = config.get("services")
     if not services and "http_service" not in config and "services" not in f.invalid:
-        f.add("no-services", Severity.ERROR, "services", "no [[services]]: the app accepts no traffic at all",
+        f.add(FindingCode.NO_SERVICES, Severity.ERROR, "services", "no [[services]]: the app accepts no traffic at all",
               f'add [[services]] with protocol = "tcp" and internal_port = {listen}')  # fmt: skip
     for i, service in enumerate(services or []):
         _service(f, service, f"services[{i}]", (listen, said_by), has_top_checks=bool(config.get("checks")))
@@ -144,7 +145,7 @@ def lint_config(
             if key in tls_ports
             else ""
         )
-        f.add(NEEDS_DEDICATED_IPV4, Severity.INFO, key,
+        f.add(FindingCode.NEEDS_DEDICATED_IPV4, Severity.INFO, key,
               f"port {port} is not HTTP on 80 or HTTPS on 443, so by flyctl's own rule IPv4 clients need a "
               f"dedicated IPv4. {FLY_SHARED_IPV4_CAUSE}{tls_note}",
               FLY_DEDICATED_IPV4_REMEDY)  # fmt: skip
@@ -155,13 +156,18 @@ def lint_config(
 def _top_level(f: Findings, config: Mapping[str, Any]) -> None:
     signal = config.get("kill_signal", "SIGINT")
     if str(signal).upper() not in HANDLED_SIGNALS:
-        f.add("kill-signal-unhandled", Severity.WARNING, "kill_signal",
+        f.add(FindingCode.KILL_SIGNAL_UNHANDLED, Severity.WARNING, "kill_signal",
               f"the server handles SIGINT and SIGTERM, not {signal}: Fly would kill it after kill_timeout",
               'set kill_signal = "SIGINT" (Fly\'s default) or "SIGTERM"')  # fmt: skip
     if "kill_timeout" in config:
         seconds = _duration(f, config["kill_timeout"], "kill_timeout")
         if seconds is not None and seconds > 300:
-            f.add("bad-duration", Severity.ERROR, "kill_timeout", f"kill_timeout is {seconds:.10g} s; Fly allows 300")
+            f.add(
+                FindingCode.BAD_DURATION,
+                Severity.ERROR,
+                "kill_timeout",
+                f"kill_timeout is {seconds:.10g} s; Fly allows 300",
+            )
     for name, check in (config.get("checks") or {}).items():
         _keys(f, check, _TOP_CHECK, f"checks.{name}")
         if isinstance(check, Mapping):
@@ -174,7 +180,7 @@ def _top_level(f: Findings, config: Mapping[str, Any]) -> None:
         _keys(f, vm, _VM, f"vm[{i}]")
     experimental = config.get("experimental")
     if isinstance(experimental, Mapping) and "allowed_public_ports" in experimental:
-        f.add("ignored-key", Severity.WARNING, "experimental.allowed_public_ports",
+        f.add(FindingCode.IGNORED_KEY, Severity.WARNING, "experimental.allowed_public_ports",
               "flyctl ignores [experimental] allowed_public_ports silently",
               "list the ports in [[services.ports]]")  # fmt: skip
 
@@ -186,27 +192,39 @@ def _service(f: Findings, service: Any, where: str, server: tuple[int, str], has
         return
     protocol = service.get("protocol")
     if protocol is None and f"{where}.protocol" not in f.invalid:
-        f.add("missing-key", Severity.ERROR, f"{where}.protocol", f"{where} has no protocol", 'set protocol = "tcp"')
+        f.add(
+            FindingCode.MISSING_KEY,
+            Severity.ERROR,
+            f"{where}.protocol",
+            f"{where} has no protocol",
+            'set protocol = "tcp"',
+        )
     elif protocol is not None and protocol not in ("tcp", "udp"):
-        f.add("bad-value", Severity.ERROR, f"{where}.protocol", f'protocol must be "tcp" or "udp", got {protocol!r}')
+        f.add(
+            FindingCode.BAD_VALUE,
+            Severity.ERROR,
+            f"{where}.protocol",
+            f'protocol must be "tcp" or "udp", got {protocol!r}',
+        )
     internal = service.get("internal_port")
     if internal is None and f"{where}.internal_port" not in f.invalid:
-        f.add("missing-key", Severity.ERROR, f"{where}.internal_port",
+        f.add(FindingCode.MISSING_KEY, Severity.ERROR, f"{where}.internal_port",
               f"{where} has no internal_port: Fly's proxy would not know where the server listens",
               f"set internal_port = {listen}")  # fmt: skip
     elif internal is not None and internal != listen:
-        f.add("port-mismatch", Severity.ERROR, f"{where}.internal_port",
+        f.add(FindingCode.PORT_MISMATCH, Severity.ERROR, f"{where}.internal_port",
               f"internal_port is {internal} but the server listens on {listen}{said_by}: Fly's proxy would find "
               "nothing there and close every connection without data",
               f"set internal_port = {listen}, or start the server on port {internal} (lint --port N if it "
               "already does)")  # fmt: skip
     stop = service.get("auto_stop_machines")
     if stop is not None and stop not in ("off", "stop", "suspend", True, False):
-        f.add("bad-value", Severity.ERROR, f"{where}.auto_stop_machines",
+        f.add(FindingCode.BAD_VALUE, Severity.ERROR, f"{where}.auto_stop_machines",
               f'auto_stop_machines must be "off", "stop" or "suspend", got {stop!r}')  # fmt: skip
     ports = service.get("ports")
     if not ports and f"{where}.ports" not in f.invalid:
-        f.add("no-ports", Severity.ERROR, f"{where}.ports", "the service has no [[services.ports]]: nothing is public",
+        f.add(FindingCode.NO_PORTS, Severity.ERROR, f"{where}.ports",
+              "the service has no [[services.ports]]: nothing is public",
               f"add [[services.ports]] with port = {listen} and handlers = []")  # fmt: skip
     for j, port in enumerate(ports or []):
         _port(f, port, f"{where}.ports[{j}]", protocol)
@@ -215,7 +233,7 @@ def _service(f: Findings, service: Any, where: str, server: tuple[int, str], has
         _keys(f, concurrency, _CONCURRENCY, f"{where}.concurrency")
         kind = concurrency.get("type", "connections") if isinstance(concurrency, Mapping) else "connections"
         if kind not in ("connections", "requests"):
-            f.add("bad-value", Severity.ERROR, f"{where}.concurrency.type",
+            f.add(FindingCode.BAD_VALUE, Severity.ERROR, f"{where}.concurrency.type",
                   f'concurrency type must be "connections" or "requests", got {kind!r}')  # fmt: skip
     _service_checks(f, service, where, has_top_checks)
 
@@ -224,7 +242,7 @@ def _service_checks(f: Findings, service: Mapping[str, Any], where: str, has_top
     checks = list(service.get("tcp_checks") or []) + list(service.get("http_checks") or [])
     mistyped = {f"{where}.tcp_checks", f"{where}.http_checks"} & f.invalid
     if not checks and not has_top_checks and not mistyped:
-        f.add("no-health-check", Severity.WARNING, f"{where}.tcp_checks",
+        f.add(FindingCode.NO_HEALTH_CHECK, Severity.WARNING, f"{where}.tcp_checks",
               "no health check: Fly routes to a machine whose server is not listening",
               '[[services.tcp_checks]] with interval = "15s", timeout = "2s", grace_period = "5s"')  # fmt: skip
     for kind, known in (("tcp_checks", _TCP_CHECK), ("http_checks", _HTTP_CHECK)):
@@ -250,32 +268,37 @@ def _port(f: Findings, port: Any, where: str, protocol: Any) -> None:
         _keys(f, options, _TLS_OPTIONS, f"{where}.tls_options")
         for version in options.get("versions", []):
             if version not in _TLS_VERSIONS:
-                f.add("bad-value", Severity.ERROR, f"{where}.tls_options.versions",
+                f.add(FindingCode.BAD_VALUE, Severity.ERROR, f"{where}.tls_options.versions",
                       f"unknown TLS version {version!r}; Fly accepts {sorted(_TLS_VERSIONS)}")  # fmt: skip
         if "tls" not in (port.get("handlers") or []):
-            f.add("tls-options-unused", Severity.WARNING, f"{where}.tls_options",
+            f.add(FindingCode.TLS_OPTIONS_UNUSED, Severity.WARNING, f"{where}.tls_options",
                   "tls_options has no effect without the 'tls' handler on this port",
                   'add "tls" to handlers, or remove tls_options')  # fmt: skip
     if not ({"port", "start_port"} & port.keys()) and not {f"{where}.port", f"{where}.start_port"} & f.invalid:
-        f.add("missing-key", Severity.ERROR, where, f"{where} needs port (or start_port and end_port)")
+        f.add(FindingCode.MISSING_KEY, Severity.ERROR, where, f"{where} needs port (or start_port and end_port)")
     handlers = port.get("handlers") or []
     for handler in handlers:
         key = f"{where}.handlers"
         if handler not in _HANDLERS:
-            f.add("bad-value", Severity.ERROR, key, f"unknown handler {handler!r}; Fly knows {sorted(_HANDLERS)}")
+            f.add(
+                FindingCode.BAD_VALUE,
+                Severity.ERROR,
+                key,
+                f"unknown handler {handler!r}; Fly knows {sorted(_HANDLERS)}",
+            )
         elif handler == "tls" and protocol == "tcp":
-            f.add("tls-handler", Severity.INFO, key,
+            f.add(FindingCode.TLS_HANDLER, Severity.INFO, key,
                   "Fly's proxy terminates TLS on this port and forwards plain TCP to the app: TLS clients that send "
                   "SNI (<app>.fly.dev, or a name added with 'fly certs add') reach it, also over the shared IPv4 "
                   "without a dedicated one; plain-TCP clients fail on this port",
                   "make the clients speak TLS with SNI, and verify with: python -m tcpreach probe <app>.fly.dev "
                   "--port PORT --tls")  # fmt: skip
         elif handler == "proxy_proto":
-            f.add("handlers-on-raw-tcp", Severity.WARNING, key,
+            f.add(FindingCode.HANDLERS_ON_RAW_TCP, Severity.WARNING, key,
                   "proxy_proto prepends a PROXY protocol header to each connection: the server must parse it",
                   "remove it unless the server reads the PROXY header")  # fmt: skip
         elif protocol == "tcp":
-            f.add("handlers-on-raw-tcp", Severity.ERROR, key,
+            f.add(FindingCode.HANDLERS_ON_RAW_TCP, Severity.ERROR, key,
                   f"the {handler!r} handler makes Fly's proxy terminate {_TERMINATES[handler]} on this port: a raw "
                   "TCP greeting never reaches the client as written",
                   "set handlers = [] so the bytes pass through untouched")  # fmt: skip
@@ -283,12 +306,12 @@ def _port(f: Findings, port: Any, where: str, protocol: Any) -> None:
 
 def _dockerfile(f: Findings, config: Mapping[str, Any], dockerfile: Dockerfile) -> None:
     for line in dockerfile.platform_pins:
-        f.add("platform-pin", Severity.INFO, f"Dockerfile:{line}",
+        f.add(FindingCode.PLATFORM_PIN, Severity.INFO, f"Dockerfile:{line}",
               "FROM --platform is unnecessary for Fly.io: flyctl builds linux/amd64 on its remote builders",
               "drop --platform; pass --platform to a local build on Arm only if you need it")  # fmt: skip
     ports = [s.get("internal_port") for s in config.get("services") or [] if isinstance(s, Mapping)]
     for port in ports:
         if dockerfile.exposed and port not in dockerfile.exposed:
-            f.add("port-mismatch", Severity.WARNING, "Dockerfile:EXPOSE",
+            f.add(FindingCode.PORT_MISMATCH, Severity.WARNING, "Dockerfile:EXPOSE",
                   f"the Dockerfile EXPOSEs {list(dockerfile.exposed)} but internal_port is {port}",
                   f"EXPOSE {port}")  # fmt: skip

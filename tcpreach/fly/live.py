@@ -5,16 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from tcpreach.findings import Finding, Severity
-from tcpreach.fly.remedies import (
-    EDGE_NO_APP,
-    FLY_DEDICATED_IPV4_REMEDY,
-    FLY_SHARED_IPV4,
-    FLY_SHARED_IPV4_CAUSE,
-    FLY_SHARED_IPV4_SUSPECTED,
-    FLY_TLS_SNI_ONLY,
-    is_fly_name,
-)
+from tcpreach.findings import Finding, FindingCode, Severity
+from tcpreach.fly.remedies import FLY_DEDICATED_IPV4_REMEDY, FLY_SHARED_IPV4_CAUSE, is_fly_name
 from tcpreach.model import Family, Resolution, TargetOutcome, Verdict
 from tcpreach.outcomes import addresses_of, all_are, any_is, listing
 
@@ -42,7 +34,7 @@ def edge_finding(
             else "is the app behind the proxy running, and listening on 0.0.0.0 or [::] on the port it forwards to?"
         )
         return Finding(
-            EDGE_NO_APP,
+            FindingCode.EDGE_NO_APP,
             Severity.ERROR,
             f"every address, IPv4 and IPv6, connects and is closed without data: {where}",
             remedy,
@@ -62,7 +54,7 @@ def edge_finding(
             else ""
         )
         return Finding(
-            FLY_SHARED_IPV4,
+            FindingCode.FLY_SHARED_IPV4,
             Severity.ERROR,
             f"IPv6 answers while IPv4 {seen}. {FLY_SHARED_IPV4_CAUSE}.{confirm}",
             FLY_DEDICATED_IPV4_REMEDY,
@@ -77,7 +69,7 @@ def edge_finding(
     else:
         missing = f"IPv6 did not answer either ({listing(v6)})"
     return Finding(
-        FLY_SHARED_IPV4_SUSPECTED,
+        FindingCode.FLY_SHARED_IPV4_SUSPECTED,
         Severity.ERROR,
         f"IPv4 {seen} on a Fly.io name, as Fly's shared IPv4 does with raw TCP; but {missing}, and an app that "
         "is down looks the same from IPv4",
@@ -100,7 +92,7 @@ def tls_path_findings(host: str, over_tls: Sequence[TargetOutcome], plain: Seque
     port = shared[0].target.port
     return [
         Finding(
-            FLY_TLS_SNI_ONLY,
+            FindingCode.FLY_TLS_SNI_ONLY,
             Severity.WARNING,
             f"over TLS with SNI {name} the shared IPv4 answers, while plain TCP there is "
             f"{listing(shared)}: IPv4 clients must speak TLS and send SNI {name}",

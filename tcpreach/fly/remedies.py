@@ -3,9 +3,6 @@ shared-IPv4 trap and its remedy, in one place for the live findings and the lint
 
 from __future__ import annotations
 
-FLY_SHARED_IPV4 = "fly-shared-ipv4"
-FLY_SHARED_IPV4_SUSPECTED = "fly-shared-ipv4-suspected"
-EDGE_NO_APP = "edge-no-app"
 FLY_DEDICATED_IPV4_REMEDY = (
     "run 'fly ips allocate-v4' (dedicated IPv4, $2/month), then optionally "
     "'fly ips release <shared address>'; or serve this port through the 'tls' handler "
@@ -15,7 +12,6 @@ FLY_SHARED_IPV4_CAUSE = (
     "Fly.io's shared IPv4 cannot route raw TCP: its edge picks the app from the HTTP Host "
     "header or the TLS SNI, and a raw stream has neither"
 )
-FLY_TLS_SNI_ONLY = "fly-tls-sni-only"
 
 
 def is_fly_name(host: str) -> bool:

@@ -8,27 +8,17 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from tcpreach.findings import Severity
-
-
-@dataclass(frozen=True)
-class LintFinding:
-    code: str
-    severity: Severity
-    key: str
-    """Where: "services[0].ports[0].handlers", "Dockerfile:3"."""
-    message: str
-    remedy: str = ""
+from tcpreach.findings import Finding, FindingCode, Severity
 
 
 @dataclass
 class Findings:
-    items: list[LintFinding] = field(default_factory=list)
+    items: list[Finding] = field(default_factory=list)
     invalid: set[str] = field(default_factory=set)
     """Keys whose value had the wrong type (left out)."""
 
-    def add(self, code: str, severity: Severity, key: str, message: str, remedy: str = "") -> None:
-        self.items.append(LintFinding(code, severity, key, message, remedy))
+    def add(self, code: FindingCode, severity: Severity, key: str, message: str, remedy: str = "") -> None:
+        self.items.append(Finding(code, severity, message, remedy, key=key))
 
 
 # A spec is a Python type (or a tuple of them), or ("list", spec), or ("table", {key: spec})
@@ -120,7 +110,7 @@ def _wrong(f: Findings, value: Any, spec: Spec, where: str) -> Any:
         fix = f"write {where.rsplit('.', 1)[-1]} = [{json.dumps(value)}]"
     elif isinstance(value, str) and spec in (int, (int,)) and value.strip().isdigit():
         fix = f"write {where.rsplit('.', 1)[-1]} = {value.strip()} (a number, without quotes)"
-    f.add("bad-type", Severity.ERROR, where, f"{where} must be {_wanted(spec)}, got {kind_of(value)}", fix)
+    f.add(FindingCode.BAD_TYPE, Severity.ERROR, where, f"{where} must be {_wanted(spec)}, got {kind_of(value)}", fix)
     f.invalid.add(where)
     return _BAD
 

@@ -8,8 +8,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from tcpreach.findings import errors, findings_for
-from tcpreach.fly.remedies import FLY_SHARED_IPV4
+from tcpreach.findings import FindingCode, errors, findings_for
 from tcpreach.host.interfaces import local_addresses
 from tcpreach.model import DnsStatus, Family, HostReport, Target, Verdict
 from tcpreach.pytest_plugin.state import State
@@ -72,7 +71,7 @@ class Tcpreach:
         if outcome.verdict is Verdict.UNREACHABLE and r.no_route:
             name = "IPv6" if target.family is Family.IPV6 else "IPv4"
             pytest.skip(f"this client has no {name} route to {target.address}: test it from a host with {name}")
-        shared = [f for f in findings_for(report.findings, target.address) if f.code == FLY_SHARED_IPV4]
+        shared = [f for f in findings_for(report.findings, target.address) if f.code == FindingCode.FLY_SHARED_IPV4]
         if shared and self.settings.accept_shared_ipv4:
             pytest.xfail(f"accepted with --tcpreach-accept-shared-ipv4: {message}")
         pytest.fail(message, pytrace=False)
@@ -98,7 +97,7 @@ class Tcpreach:
         accepted here (the affected targets' own tests carry it as their expected failure)."""
         failing = errors(report.findings)
         if self.settings.accept_shared_ipv4:
-            failing = [f for f in failing if f.code != FLY_SHARED_IPV4]
+            failing = [f for f in failing if f.code != FindingCode.FLY_SHARED_IPV4]
         if failing:
             pytest.fail(
                 f"{report.host}: " + " | ".join(f"{f.code}: {f.message} Fix: {f.remedy}" for f in failing),

@@ -17,7 +17,7 @@ from typing import Any
 from tcpreach.errors import UsageError
 from tcpreach.escapes import escaped, parse_escapes
 from tcpreach.expectation import Expectation, Match
-from tcpreach.findings import Finding, Severity
+from tcpreach.findings import Finding, FindingCode, Severity
 from tcpreach.model import (
     DnsAnswer,
     DnsStatus,
@@ -222,7 +222,7 @@ def _load(doc: Mapping[str, Any]) -> HostReport:
         resolution=resolution,
         outcomes=tuple(_load_outcome(t) for t in doc["targets"]),
         findings=tuple(
-            Finding(f["code"], Severity(f["severity"]), f["message"], f["remedy"], tuple(f["addresses"]))
+            Finding(FindingCode(f["code"]), Severity(f["severity"]), f["message"], f["remedy"], tuple(f["addresses"]))
             for f in doc["findings"]
         ),
         started_at=None if doc["started_at"] is None else datetime.fromisoformat(doc["started_at"]),

@@ -25,13 +25,17 @@ def format_table(rows: Sequence[tuple[str, ...]], header: tuple[str, ...] = HEAD
     )
 
 
+def format_finding(finding: Finding, count: int = 1) -> str:
+    """``ERROR    code: message`` (``code at key:`` for a finding about a file), then its fix;
+    ``count`` findings alike but for an index are shown as one."""
+    where = f" at {finding.key}" if finding.key else ""
+    more = f" (and {count - 1} more like it)" if count > 1 else ""
+    line = f"{str(finding.severity).upper():7}  {finding.code}{where}: {finding.message}{more}"
+    return f"{line}\n         fix: {finding.remedy}" if finding.remedy else line
+
+
 def format_findings(findings: Iterable[Finding]) -> str:
-    lines = []
-    for f in findings:
-        lines.append(f"{str(f.severity).upper():7}  {f.code}: {f.message}")
-        if f.remedy:
-            lines.append(f"         fix: {f.remedy}")
-    return "\n".join(lines)
+    return "\n".join(format_finding(f) for f in findings)
 
 
 def _head(report: HostReport) -> list[str]:

@@ -68,4 +68,18 @@ def report_schema() -> Any:
     import jsonschema
 
     schema = json.loads((Path(__file__).resolve().parents[2] / "docs" / "report.schema.json").read_text())
-    return jsonschema.Draft202012Validator(schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)
+    validator = jsonschema.Draft202012Validator(schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)
+    return _Named(validator, "docs/report.schema.json")
+
+
+class _Named:
+    """An object with a short repr: hypothesis prints a failing test's arguments."""
+
+    def __init__(self, wrapped: Any, name: str) -> None:
+        self._wrapped, self._name = wrapped, name
+
+    def __getattr__(self, attribute: str) -> Any:
+        return getattr(self._wrapped, attribute)
+
+    def __repr__(self) -> str:
+        return f"<{self._name}>"

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+from pathlib import Path
 from datetime import UTC
 
 import pytest
@@ -13,7 +15,7 @@ from tcpreach.diagnosis import diagnose
 from tcpreach.errors import UsageError
 from tcpreach.escapes import escaped, parse_escapes
 from tcpreach.expectation import Expectation, Match
-from tcpreach.findings import Finding, Severity
+from tcpreach.findings import Finding, FindingCode, Severity
 from tcpreach.model import (
     DnsAnswer,
     DnsStatus,
@@ -123,9 +125,13 @@ results = st.builds(
     st.none() | st.sampled_from(Ending), errnos, seconds, seconds, st.floats(0, 3600), st.integers(1, 9), seconds,
     tls_seen,
 )  # fmt: skip
-codes = st.from_regex(r"\A[a-z0-9][a-z0-9-]{0,20}\Z")
 findings = st.builds(
-    Finding, codes, st.sampled_from(Severity), texts, texts, st.lists(addresses, max_size=2).map(tuple)
+    Finding,
+    st.sampled_from(FindingCode),
+    st.sampled_from(Severity),
+    texts,
+    texts,
+    st.lists(addresses, max_size=2).map(tuple),
 )
 answers = st.builds(
     DnsAnswer, st.sampled_from(Family), st.sampled_from(DnsStatus), st.lists(addresses, max_size=2).map(tuple),
@@ -142,13 +148,14 @@ expectations = st.builds(
     Expectation, st.sampled_from([rb"^hello", rb"\+OK \w+", rb"a|b"]), st.just(Match.REGEX),
     st.binary(max_size=12), st.booleans(),
 )  # fmt: skip
-reports = st.builds(
+_reports = st.builds(
     HostReport, texts, st.integers(1, 65535), expectations, resolutions,
     st.lists(st.builds(TargetOutcome, results, st.sampled_from(Verdict), texts), max_size=3).map(tuple),
     st.lists(findings, max_size=3).map(tuple),
     st.none() | st.datetimes(timezones=st.just(UTC)),
     st.none() | st.builds(Vantage, texts, texts, st.lists(st.sampled_from(Family), unique=True).map(tuple)),
 )  # fmt: skip
+reports = st.deferred(lambda: _reports)  # a short repr: hypothesis prints the strategy on failure
 
 
 @given(reports)
@@ -175,3 +182,14 @@ def test_a_document_that_is_not_a_report_is_one_usage_error():
         load_report({**doc, "targets": [{**doc["targets"][0], "verdict": "maybe"}]})
     with pytest.raises(UsageError, match=r"^not a tcpreach document of schema 1 \(schema: None\)$"):
         load_reports({"reports": [doc]})
+
+
+def test_every_finding_code_is_what_the_golden_corpora_and_the_file_errors_name():
+    """The codes are one closed set: every code a corpus shows is a member, and every member
+    is shown by a corpus (the two about unreadable files by the lint's file tests)."""
+    root = Path(__file__).resolve().parent
+    text = "".join((root / "golden" / name).read_text() for name in ("report.json", "lint.json"))
+    shown = set(re.findall(r'"code": "([a-z0-9-]+)"', text))
+    shown |= set(re.findall(r'\[\s*"([a-z0-9-]+)",\s*"(?:error|warning|info)"', text))
+    assert sorted(set(FindingCode) - shown) == ["dockerfile-unusable", "toml-syntax"]
+    assert sorted(shown - set(FindingCode)) == []
