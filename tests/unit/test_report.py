@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 from datetime import UTC
+from pathlib import Path
 
 import pytest
 from hypothesis import given
