@@ -3,7 +3,7 @@
 Resolve a host's A and AAAA records, probe each address, judge each result and diagnose
 the deployment (Fly.io's shared-IPv4 trap included)::
 
-    from tcpreach import CheckOptions, Expectation, check_host
+    from tcpreach import CheckOptions, Expectation, Match, check_host
 
     report = check_host("hello-server.fly.dev", CheckOptions(port=1848))
     for outcome in report.outcomes:
@@ -44,6 +44,7 @@ _EXPORTS = {
     "diagnose": "tcpreach.diagnosis",
     "judge": "tcpreach.verdict",
 }
+# The public API; tests/unit/test_layout.py checks that it, _EXPORTS and the names below agree.
 __all__ = [
     "CheckOptions",
     "Expectation",

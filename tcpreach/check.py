@@ -22,6 +22,8 @@ from tcpreach.options import CheckOptions
 from tcpreach.targets import targets_of
 from tcpreach.verdict import judge
 
+__all__ = ["check_host", "check_resolved", "check_targets", "probe_all", "probe_and_judge", "probe_jobs"]
+
 _RETRY_BASE = 0.5
 _RETRY_CAP = 8.0
 

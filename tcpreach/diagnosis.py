@@ -15,6 +15,8 @@ from tcpreach.fly.live import edge_finding, tls_path_findings
 from tcpreach.model import DnsStatus, Family, Resolution, TargetOutcome, Verdict
 from tcpreach.outcomes import addresses_of, all_are, any_is, by_family, listing
 
+__all__ = ["EXPIRY_WARNING_DAYS", "diagnose", "verdict_remedy"]
+
 _VERDICT_REMEDIES: dict[Verdict, str] = {
     Verdict.CLOSED_WITHOUT_DATA: (
         "a proxy accepted the connection but found no backend: is the app listening on "
@@ -75,9 +77,8 @@ def diagnose(
     if any(f.severity is Severity.ERROR for f in findings):
         findings = [f for f in findings if f.code != FindingCode.ALL_OK]  # never "all ok" beside an error
     order = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.INFO: 2}
-    return tuple(
-        sorted(findings, key=lambda f: (order[f.severity], f.code == FindingCode.ALL_OK))
-    )  # all-ok sums up, last
+    # Errors first; all-ok sums up, last.
+    return tuple(sorted(findings, key=lambda f: (order[f.severity], f.code == FindingCode.ALL_OK)))
 
 
 def _dns_findings(resolution: Resolution) -> list[Finding]:
@@ -106,6 +107,16 @@ def _dns_findings(resolution: Resolution) -> list[Finding]:
                 "<app>.fly.dev appears once it has an IP ('fly ips list')",
             )
         )
+    findings += _lost_queries(resolution)
+    findings += _missing_family(resolution)
+    findings += _mismatch(resolution)
+    return findings
+
+
+def _lost_queries(resolution: Resolution) -> list[Finding]:
+    """Queries that timed out (beside others that were answered, or all of them) or failed."""
+    host = resolution.host
+    findings: list[Finding] = []
     timed_out = [a for a in resolution.dns if a.status is DnsStatus.TIMEOUT]
     answered = [a for a in resolution.dns if a.status in (DnsStatus.OK, DnsStatus.NO_ANSWER, DnsStatus.NXDOMAIN)]
     if timed_out and answered:
@@ -140,6 +151,14 @@ def _dns_findings(resolution: Resolution) -> list[Finding]:
                 "check the resolver configuration (/etc/resolv.conf, or --resolver IP[:PORT])",
             )
         )
+    return findings
+
+
+def _missing_family(resolution: Resolution) -> list[Finding]:
+    """One family answered with addresses, the other with none: its clients cannot connect."""
+    host = resolution.host
+    answers = {a.family: a for a in resolution.dns}
+    findings: list[Finding] = []
     a, aaaa = answers.get(Family.IPV4), answers.get(Family.IPV6)
     if a is not None and aaaa is not None:
         if a.status is DnsStatus.NO_ANSWER and aaaa.status is DnsStatus.OK:
@@ -160,7 +179,6 @@ def _dns_findings(resolution: Resolution) -> list[Finding]:
                     "on Fly.io, 'fly ips allocate-v6' gives the app a dedicated IPv6 (free)",
                 )
             )
-    findings += _mismatch(resolution)
     return findings
 
 
@@ -209,32 +227,9 @@ def _probe_findings(resolution: Resolution, outcomes: Sequence[TargetOutcome], p
         findings.append(edge)
         explained.update(edge.addresses)
 
-    listeners = (
-        (v4, v6, FindingCode.IPV4_ONLY_LISTENER, "IPv4 answers but IPv6 is refused: the server listens on 0.0.0.0 only",
-         "bind [::] with IPV6_V6ONLY off (dual-stack), e.g. socket.create_server(('::', port), "
-         "family=AF_INET6, dualstack_ipv6=True)"),
-        (v6, v4, FindingCode.IPV6_ONLY_LISTENER, "IPv6 answers but IPv4 is refused: the server's IPv6 socket has "
-         "IPV6_V6ONLY on", "turn IPV6_V6ONLY off on the [::] socket (dual-stack), or listen on 0.0.0.0 as well"),
-    )  # fmt: skip
-    for answering, refused, code, message, remedy in listeners:
-        if any_is(answering, Verdict.OK) and all_are(refused, Verdict.REFUSED):
-            findings.append(Finding(code, Severity.ERROR, message, remedy, addresses_of(refused)))
-            explained.update(addresses_of(refused))
-
-    for family, group in ((Family.IPV6, v6), (Family.IPV4, v4)):
-        if all_are(group, Verdict.UNREACHABLE) and all(o.result.no_route for o in group):
-            name = "IPv6" if family is Family.IPV6 else "IPv4"
-            findings.append(
-                Finding(
-                    FindingCode(f"client-without-{family}"),
-                    Severity.WARNING,
-                    f"this client has no {name} route, so its {name} targets were not tested "
-                    f"({', '.join(addresses_of(group))}): a fact about this client, not the server",
-                    f"run the check again from a host with {name} connectivity (a CI runner or a Fly machine)",
-                    addresses_of(group),
-                )
-            )
-            explained.update(addresses_of(group))
+    for finding in (*_listener_findings(v4, v6), *_client_findings(v4, v6)):
+        findings.append(finding)
+        explained.update(finding.addresses)
 
     if all_are(outcomes, Verdict.REFUSED, Verdict.TIMEOUT):
         findings.append(
@@ -261,6 +256,42 @@ def _probe_findings(resolution: Resolution, outcomes: Sequence[TargetOutcome], p
                 addresses_of(group),
             )
         )
+    return findings
+
+
+def _listener_findings(v4: Sequence[TargetOutcome], v6: Sequence[TargetOutcome]) -> list[Finding]:
+    """One family answers while every address of the other is refused: a listener bound to
+    one family only."""
+    findings: list[Finding] = []
+    listeners = (
+        (v4, v6, FindingCode.IPV4_ONLY_LISTENER, "IPv4 answers but IPv6 is refused: the server listens on 0.0.0.0 only",
+         "bind [::] with IPV6_V6ONLY off (dual-stack), e.g. socket.create_server(('::', port), "
+         "family=AF_INET6, dualstack_ipv6=True)"),
+        (v6, v4, FindingCode.IPV6_ONLY_LISTENER, "IPv6 answers but IPv4 is refused: the server's IPv6 socket has "
+         "IPV6_V6ONLY on", "turn IPV6_V6ONLY off on the [::] socket (dual-stack), or listen on 0.0.0.0 as well"),
+    )  # fmt: skip
+    for answering, refused, code, message, remedy in listeners:
+        if any_is(answering, Verdict.OK) and all_are(refused, Verdict.REFUSED):
+            findings.append(Finding(code, Severity.ERROR, message, remedy, addresses_of(refused)))
+    return findings
+
+
+def _client_findings(v4: Sequence[TargetOutcome], v6: Sequence[TargetOutcome]) -> list[Finding]:
+    """Every address of a family unreachable for want of this client's own route."""
+    findings: list[Finding] = []
+    for family, group in ((Family.IPV6, v6), (Family.IPV4, v4)):
+        if all_are(group, Verdict.UNREACHABLE) and all(o.result.no_route for o in group):
+            name = "IPv6" if family is Family.IPV6 else "IPv4"
+            findings.append(
+                Finding(
+                    FindingCode(f"client-without-{family}"),
+                    Severity.WARNING,
+                    f"this client has no {name} route, so its {name} targets were not tested "
+                    f"({', '.join(addresses_of(group))}): a fact about this client, not the server",
+                    f"run the check again from a host with {name} connectivity (a CI runner or a Fly machine)",
+                    addresses_of(group),
+                )
+            )
     return findings
 
 

@@ -6,6 +6,8 @@ is an error, so a typo such as ``\q`` is never taken literally. Other text is UT
 
 from __future__ import annotations
 
+__all__ = ["abbreviated", "escaped", "parse_escapes"]
+
 _SIMPLE = {"n": b"\n", "r": b"\r", "t": b"\t", "\\": b"\\", "0": b"\0"}
 _SHOWN = {ord("\n"): "\\n", ord("\r"): "\\r", ord("\t"): "\\t", ord("\\"): "\\\\"}
 _HEX = frozenset("0123456789abcdefABCDEF")

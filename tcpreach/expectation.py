@@ -21,6 +21,8 @@ from functools import cached_property
 
 from tcpreach.escapes import abbreviated, escaped, parse_escapes
 
+__all__ = ["READ_CAP_MIN", "Expectation", "Match", "as_expectation", "expected_bytes", "regex_bytes", "request_bytes"]
+
 READ_CAP_MIN = 4096
 
 

@@ -8,6 +8,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+__all__ = ["Finding", "FindingCode", "Severity", "errors", "findings_for"]
+
 
 class FindingCode(StrEnum):
     """Every finding's stable code: what reports, JSON, metric labels and tests name."""

@@ -13,6 +13,24 @@ from pathlib import Path
 from tcpreach.errors import UsageError
 from tcpreach.model import Family
 
+__all__ = [
+    "MAX_SECONDS",
+    "HostSpec",
+    "hostname_problem",
+    "ipv4_shorthand",
+    "is_literal",
+    "parse_ca_file",
+    "parse_count",
+    "parse_family",
+    "parse_host",
+    "parse_host_text",
+    "parse_port",
+    "parse_resolver",
+    "parse_seconds",
+    "parse_server_name",
+    "to_ascii",
+]
+
 _LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
 
 

@@ -14,6 +14,23 @@ from enum import StrEnum
 from tcpreach.expectation import Expectation
 from tcpreach.findings import Finding
 
+__all__ = [
+    "DnsAnswer",
+    "DnsStatus",
+    "Ending",
+    "Family",
+    "HostReport",
+    "ProbeResult",
+    "Resolution",
+    "Source",
+    "Target",
+    "TargetOutcome",
+    "TlsFailure",
+    "TlsObservation",
+    "Vantage",
+    "Verdict",
+]
+
 
 class Family(StrEnum):
     IPV4 = "ipv4"

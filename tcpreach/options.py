@@ -13,6 +13,16 @@ from tcpreach.expectation import Expectation
 from tcpreach.model import Family
 from tcpreach.settings import BY_NAME
 
+__all__ = [
+    "BOTH",
+    "DEFAULT_LIFETIME",
+    "DEFAULT_PORT",
+    "DEFAULT_RETRIES",
+    "DEFAULT_TIMEOUT",
+    "CheckOptions",
+    "TlsSettings",
+]
+
 # The defaults as the settings table declares them (tcpreach.settings), as values.
 DEFAULT_PORT: int = BY_NAME["port"].typed_default()
 DEFAULT_TIMEOUT: float = BY_NAME["probe_timeout"].typed_default()

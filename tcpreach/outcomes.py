@@ -7,6 +7,8 @@ from collections.abc import Iterable, Sequence
 
 from tcpreach.model import Family, TargetOutcome, Verdict
 
+__all__ = ["addresses_of", "all_are", "any_is", "by_family", "listing"]
+
 
 def by_family(outcomes: Sequence[TargetOutcome], family: Family) -> list[TargetOutcome]:
     return [o for o in outcomes if o.target.family is family]

@@ -6,6 +6,8 @@ from collections.abc import Iterable
 
 from tcpreach.model import Family, Resolution, Source, Target
 
+__all__ = ["targets_of"]
+
 
 def targets_of(resolution: Resolution, port: int, families: Iterable[Family]) -> tuple[Target, ...]:
     """Every address becomes its own target: DNS records first, then addresses only the

@@ -9,6 +9,8 @@ from tcpreach.escapes import escaped
 from tcpreach.expectation import Expectation, Match, as_expectation
 from tcpreach.model import Ending, ProbeResult, TargetOutcome, TlsFailure, TlsObservation, Verdict
 
+__all__ = ["CONNECT_TIMEOUT_ERRNOS", "LOCAL_NO_ROUTE", "NO_ROUTE_ERRNOS", "errno_text", "judge"]
+
 NO_ROUTE_ERRNOS = frozenset(
     {errno.ENETUNREACH, errno.EHOSTUNREACH, errno.EADDRNOTAVAIL, errno.EAFNOSUPPORT, errno.ENETDOWN}
 )

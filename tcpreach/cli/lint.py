@@ -14,6 +14,8 @@ from tcpreach.inputs import parse_port
 from tcpreach.options import DEFAULT_PORT
 from tcpreach.report.text import format_finding
 
+__all__ = ["add_parser", "run_lint"]
+
 
 def add_parser(commands: Any) -> None:
     lint = commands.add_parser("lint", help="check a fly.toml (and its Dockerfile) offline, before any deploy")

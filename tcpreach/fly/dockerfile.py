@@ -9,6 +9,8 @@ import shlex
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+__all__ = ["Dockerfile", "parse_dockerfile"]
+
 
 @dataclass(frozen=True)
 class Dockerfile:

@@ -14,6 +14,17 @@ from tcpreach.findings import Finding, FindingCode, Severity
 from tcpreach.fly.dockerfile import Dockerfile, parse_dockerfile
 from tcpreach.fly.lint import lint_config
 
+__all__ = [
+    "MAX_BYTES",
+    "LintInputError",
+    "app_name",
+    "grouped",
+    "lint_path",
+    "parse_error",
+    "predicts_dedicated_ipv4",
+    "predicts_for",
+]
+
 
 class LintInputError(UsageError):
     """The file cannot be linted (missing, unreadable): a usage error."""

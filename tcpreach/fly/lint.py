@@ -17,8 +17,10 @@ from tcpreach.findings import Finding, FindingCode, Severity
 from tcpreach.fly.dockerfile import Dockerfile
 from tcpreach.fly.remedies import FLY_DEDICATED_IPV4_REMEDY, FLY_SHARED_IPV4_CAUSE
 from tcpreach.fly.schema import TOP_SPEC, Findings, kind_of, typed
+from tcpreach.options import DEFAULT_PORT
 
-DEFAULT_SERVER_PORT = 1848
+__all__ = ["HANDLED_SIGNALS", "lint_config", "needs_dedicated_ipv4"]
+
 HANDLED_SIGNALS = frozenset({"SIGINT", "SIGTERM"})
 _TOP = {
     "app", "primary_region", "kill_signal", "kill_timeout", "swap_size_mb", "build", "services", "http_service",
@@ -125,7 +127,7 @@ def lint_config(
               'replace it with [[services]] protocol = "tcp", internal_port = 1848, and '
               "[[services.ports]] port = 1848, handlers = []")  # fmt: skip
     _top_level(f, config)
-    listen, said_by = DEFAULT_SERVER_PORT, ""
+    listen, said_by = DEFAULT_PORT, ""
     if server_port:
         listen, said_by = server_port, " (lint --port)"
     elif dockerfile is not None and dockerfile.listen_port is not None:

@@ -10,6 +10,8 @@ from tcpreach.fly.remedies import FLY_DEDICATED_IPV4_REMEDY, FLY_SHARED_IPV4_CAU
 from tcpreach.model import Family, Resolution, TargetOutcome, Verdict
 from tcpreach.outcomes import addresses_of, all_are, any_is, listing
 
+__all__ = ["edge_finding", "tls_path_findings"]
+
 
 def edge_finding(
     resolution: Resolution, v4: Sequence[TargetOutcome], v6: Sequence[TargetOutcome], predicted: bool
@@ -22,24 +24,7 @@ def edge_finding(
     # for a TLS ClientHello; on a name that is not Fly's, only the first is its mark.
     edge_like = (Verdict.CLOSED_WITHOUT_DATA, Verdict.SILENT) if on_fly else (Verdict.CLOSED_WITHOUT_DATA,)
     if v4 and v6 and all_are([*v4, *v6], Verdict.CLOSED_WITHOUT_DATA):
-        where = (
-            "Fly.io's edge reaches no app: no started machine, a crash, or the app listens on 127.0.0.1 or on "
-            "another port than internal_port"
-            if on_fly
-            else "a proxy in front accepts, but reaches no app behind it"
-        )
-        remedy = (
-            "'fly status', 'fly logs' and 'fly machine list'; the app must bind 0.0.0.0 or [::] on internal_port"
-            if on_fly
-            else "is the app behind the proxy running, and listening on 0.0.0.0 or [::] on the port it forwards to?"
-        )
-        return Finding(
-            FindingCode.EDGE_NO_APP,
-            Severity.ERROR,
-            f"every address, IPv4 and IPv6, connects and is closed without data: {where}",
-            remedy,
-            addresses_of([*v4, *v6]),
-        )
+        return _edge_no_app([*v4, *v6], on_fly)
     if not (v4 and all_are(v4, *edge_like)):
         return None
     seen = (
@@ -101,3 +86,25 @@ def tls_path_findings(host: str, over_tls: Sequence[TargetOutcome], plain: Seque
             addresses_of(shared),
         )
     ]
+
+
+def _edge_no_app(outcomes: Sequence[TargetOutcome], on_fly: bool) -> Finding:
+    """Every address of both families accepts and closes: the proxy in front reaches no app."""
+    where = (
+        "Fly.io's edge reaches no app: no started machine, a crash, or the app listens on 127.0.0.1 or on "
+        "another port than internal_port"
+        if on_fly
+        else "a proxy in front accepts, but reaches no app behind it"
+    )
+    remedy = (
+        "'fly status', 'fly logs' and 'fly machine list'; the app must bind 0.0.0.0 or [::] on internal_port"
+        if on_fly
+        else "is the app behind the proxy running, and listening on 0.0.0.0 or [::] on the port it forwards to?"
+    )
+    return Finding(
+        FindingCode.EDGE_NO_APP,
+        Severity.ERROR,
+        f"every address, IPv4 and IPv6, connects and is closed without data: {where}",
+        remedy,
+        addresses_of(outcomes),
+    )

@@ -3,6 +3,8 @@ shared-IPv4 trap and its remedy, in one place for the live findings and the lint
 
 from __future__ import annotations
 
+__all__ = ["FLY_DEDICATED_IPV4_REMEDY", "FLY_SHARED_IPV4_CAUSE", "is_fly_name"]
+
 FLY_DEDICATED_IPV4_REMEDY = (
     "run 'fly ips allocate-v4' (dedicated IPv4, $2/month), then optionally "
     "'fly ips release <shared address>'; or serve this port through the 'tls' handler "

@@ -10,6 +10,8 @@ from typing import Any
 
 from tcpreach.findings import Finding, FindingCode, Severity
 
+__all__ = ["TOP_SPEC", "Findings", "Spec", "kind_of", "typed"]
+
 
 @dataclass
 class Findings:

@@ -1,1 +1,3 @@
 """This machine's own view: its addresses and interfaces."""
+
+__all__ = []

@@ -6,6 +6,8 @@ from __future__ import annotations
 import ipaddress
 import socket
 
+__all__ = ["interface_addresses", "local_addresses"]
+
 _IFA_F_DADFAILED = 0x08
 _IFA_F_TENTATIVE = 0x40
 _IFF_UP = 0x1

@@ -10,6 +10,7 @@ import errno
 import socket
 import ssl
 import time
+from collections.abc import Callable
 from typing import Any
 
 from tcpreach.expectation import READ_CAP_MIN, Expectation
@@ -17,6 +18,8 @@ from tcpreach.model import Ending, Family, ProbeResult, Target, TlsObservation
 from tcpreach.net.tls import handshake
 from tcpreach.options import DEFAULT_TIMEOUT, TlsSettings
 from tcpreach.verdict import LOCAL_NO_ROUTE
+
+__all__ = ["probe", "route_errno", "sockaddr"]
 
 _FAMILIES = {Family.IPV4: socket.AF_INET, Family.IPV6: socket.AF_INET6}
 
@@ -76,32 +79,17 @@ def probe(
     sock = socket.socket(_FAMILIES[target.family], socket.SOCK_STREAM)
     try:
         sock.settimeout(timeout)
-        try:
-            sock.connect(sockaddr(target))
-        except TimeoutError:
-            return ProbeResult(target, connected=False, connect_timed_out=True, total_s=since())
-        except ConnectionResetError:
-            # Some stacks (gVisor) report an RST that follows the handshake at once as
-            # connect()'s error: the peer accepted, then reset before any byte.
-            elapsed = since()
-            return ProbeResult(target, connected=True, ending=Ending.RESET, connect_s=elapsed, total_s=elapsed)
-        except OSError as exc:
-            # A blackhole, prohibit or local firewall answer never comes from the network.
-            local = exc.errno in (errno.EINVAL, errno.EACCES, errno.EPERM)
-            return ProbeResult(target, connected=False, connect_errno=exc.errno, no_route=local, total_s=since())
+        failed = _connect(sock, target, since)
+        if failed is not None:
+            return failed
         connect_s = since()
         stream: socket.socket = sock
         observed: TlsObservation | None = None
         if tls is not None:
-            try:
-                wrapped, observed = handshake(sock, tls, timeout, since)
-            except TimeoutError:
-                silent = TlsObservation(tls.server_name, detail="no answer to the ClientHello")
-                return ProbeResult(target, connected=True, ending=Ending.DEADLINE, connect_s=connect_s,
-                                   total_s=since(), tls=silent)  # fmt: skip
+            wrapped, observed, ending = _tls(sock, tls, timeout, since)
             if wrapped is None:
-                return ProbeResult(target, connected=True, ending=Ending.STOPPED, connect_s=connect_s,
-                                   total_s=since(), tls=observed)  # fmt: skip
+                return ProbeResult(target, connected=True, ending=ending, connect_s=connect_s, total_s=since(),
+                                   tls=observed)  # fmt: skip
             stream = wrapped
         try:
             send_errno = None if expectation is None else _send(stream, expectation.send, timeout)
@@ -122,6 +110,36 @@ def probe(
         )
     finally:
         sock.close()
+
+
+def _connect(sock: socket.socket, target: Target, since: Callable[[], float]) -> ProbeResult | None:
+    """Connect within the socket's timeout: ``None`` when connected, else what was seen."""
+    try:
+        sock.connect(sockaddr(target))
+    except TimeoutError:
+        return ProbeResult(target, connected=False, connect_timed_out=True, total_s=since())
+    except ConnectionResetError:
+        # Some stacks (gVisor) report an RST that follows the handshake at once as
+        # connect()'s error: the peer accepted, then reset before any byte.
+        elapsed = since()
+        return ProbeResult(target, connected=True, ending=Ending.RESET, connect_s=elapsed, total_s=elapsed)
+    except OSError as exc:
+        # A blackhole, prohibit or local firewall answer never comes from the network.
+        local = exc.errno in (errno.EINVAL, errno.EACCES, errno.EPERM)
+        return ProbeResult(target, connected=False, connect_errno=exc.errno, no_route=local, total_s=since())
+    return None
+
+
+def _tls(
+    sock: socket.socket, settings: TlsSettings, timeout: float, since: Callable[[], float]
+) -> tuple[socket.socket | None, TlsObservation, Ending]:
+    """The handshake: the TLS socket, or ``None`` with how the connection ended (the server
+    failed it, or never answered the ClientHello)."""
+    try:
+        wrapped, observed = handshake(sock, settings, timeout, since)
+    except TimeoutError:
+        return None, TlsObservation(settings.server_name, detail="no answer to the ClientHello"), Ending.DEADLINE
+    return wrapped, observed, Ending.STOPPED
 
 
 def _send(sock: socket.socket, request: bytes, timeout: float) -> int | None:

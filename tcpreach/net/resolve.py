@@ -24,6 +24,8 @@ from tcpreach.inputs import hostname_problem, is_literal, to_ascii
 from tcpreach.model import DnsAnswer, DnsStatus, Family, Resolution
 from tcpreach.options import BOTH, DEFAULT_LIFETIME
 
+__all__ = ["RESEND_EVERY", "RESEND_FIRST", "nameservers", "query", "resolve", "system_addresses"]
+
 RESEND_FIRST, RESEND_EVERY = 0.5, 1.0  # a lost query is sent again after these waits
 
 

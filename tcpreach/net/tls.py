@@ -16,6 +16,8 @@ from typing import Any
 from tcpreach.model import TlsFailure, TlsObservation
 from tcpreach.options import TlsSettings
 
+__all__ = ["context_for", "handshake"]
+
 # OpenSSL's X509_V_ERR_* codes that name a cause of their own.
 _EXPIRED, _HOSTNAME_MISMATCH = 10, 62
 _NOT_TLS_REASONS = frozenset(

@@ -14,6 +14,8 @@ from tcpreach.model import DnsStatus, Family, HostReport, Target, Verdict
 from tcpreach.pytest_plugin.state import State
 from tcpreach.report.text import failure_message
 
+__all__ = ["RemoteTarget", "Tcpreach"]
+
 
 @dataclass(frozen=True)
 class RemoteTarget:

@@ -24,6 +24,8 @@ from tcpreach.pytest_plugin.options import PLUGIN_SETTINGS
 from tcpreach.report.document import dump_report, load_report
 from tcpreach.settings import BY_NAME, CONFIG, PREFIX, Setting
 
+__all__ = ["Settings", "State", "read_settings"]
+
 
 @dataclass(frozen=True)
 class Settings:

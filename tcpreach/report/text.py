@@ -8,6 +8,8 @@ from tcpreach.diagnosis import verdict_remedy
 from tcpreach.findings import Finding, findings_for
 from tcpreach.model import HostReport, TargetOutcome, TlsObservation, Verdict
 
+__all__ = ["HEADER", "failure_message", "format_finding", "format_findings", "format_report", "format_table"]
+
 
 def _cell(seconds: float | None) -> str:
     """Milliseconds to one decimal (from the microseconds a JSON report keeps)."""

@@ -24,7 +24,20 @@ from typing import Any
 from tcpreach.errors import TcpreachError
 from tcpreach.expectation import Expectation, as_expectation
 from tcpreach.model import Family, Target, TargetOutcome, Verdict
-from tcpreach.options import CheckOptions
+from tcpreach.options import DEFAULT_PORT, CheckOptions
+
+__all__ = [
+    "PLATFORM",
+    "ContainerNotReadyError",
+    "EngineUnavailableError",
+    "Reachable",
+    "ServiceContainer",
+    "build_image",
+    "engine_problem",
+    "image_exists",
+    "reachable_from_inspect",
+    "remove_image",
+]
 
 PLATFORM = "linux/amd64"  # what Fly.io runs
 
@@ -153,7 +166,7 @@ class ServiceContainer:
     def __init__(
         self,
         image: str,
-        port: int = 1848,
+        port: int = DEFAULT_PORT,
         command: list[str] | None = None,
         read_only: bool = False,
     ) -> None:

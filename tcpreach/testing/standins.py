@@ -22,6 +22,8 @@ from collections.abc import Callable, Iterator, Mapping
 from enum import StrEnum
 from types import TracebackType
 
+__all__ = ["PING", "PONG", "Behaviour", "StandIn", "TlsStandIn"]
+
 PING, PONG = b"PING\r\n", b"PONG\r\n"
 
 

@@ -32,6 +32,8 @@ import dns.rdataclass
 import dns.rdatatype
 import dns.rrset
 
+__all__ = ["StubDNS", "Zone"]
+
 Zone = Mapping[str, Mapping[str, Sequence[str]]]
 
 
