@@ -24,6 +24,7 @@ from typing import Any
 
 from tcpreach.errors import UsageError
 from tcpreach.expectation import Expectation, Match
+from tcpreach.inputs import read_small_file
 from tcpreach.options import CheckOptions, TlsSettings
 from tcpreach.settings import BY_NAME, Given, Kind, Setting, Surface
 
@@ -33,7 +34,6 @@ Label = Callable[[Setting], str]
 """How a setting is named in an error: ``--port``, ``--tcpreach-port``, ``port``."""
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off", ""})
-MAX_CONFIG_BYTES = 1 << 20
 
 
 def _key(setting: Setting) -> str:
@@ -124,15 +124,7 @@ def load_config(path: Path) -> dict[str, Given]:
 
     Raises ``UsageError`` for a file that cannot be read or parsed and for a key that is
     no setting (naming the closest one)."""
-    try:
-        if path.is_dir():
-            raise UsageError(f"{path} is a directory: give the path of a TOML configuration file")
-        with path.open("rb") as file:
-            raw = file.read(MAX_CONFIG_BYTES + 1)
-    except OSError as exc:
-        raise UsageError(f"cannot read the configuration file {path}: {exc.strerror}") from None
-    if len(raw) > MAX_CONFIG_BYTES:
-        raise UsageError(f"{path} is over {MAX_CONFIG_BYTES // 1024} KiB: not a configuration file")
+    raw = read_small_file(path, "a TOML configuration file")
     try:
         text = raw.decode("utf-8")
         table = tomllib.loads(text)

@@ -192,3 +192,22 @@ def parse_resolver(text: str) -> tuple[str, int]:
     if not spec.literal:
         raise UsageError(f"--resolver takes an IP address (IP or IP:PORT), got {text!r}")
     return spec.host, spec.port or 53
+
+
+MAX_FILE_BYTES = 1 << 20
+"""A configuration file a user gives is a few kB; anything over 1 MiB is not one."""
+
+
+def read_small_file(path: Path, what: str, error: type[UsageError] = UsageError) -> bytes:
+    """The bytes of a file a user named as ``what`` (``a fly.toml``); ``error`` (a
+    ``UsageError``) for a directory, a file that cannot be read, or one over 1 MiB."""
+    try:
+        if path.is_dir():
+            raise error(f"{path} is a directory: give the path of {what}")
+        with path.open("rb") as file:
+            raw = file.read(MAX_FILE_BYTES + 1)
+    except OSError as exc:
+        raise error(f"cannot read {path}: {exc.strerror}; give the path of {what}") from None
+    if len(raw) > MAX_FILE_BYTES:
+        raise error(f"{path} is over {MAX_FILE_BYTES // 1024} KiB: that is not {what}, and it is not read")
+    return raw

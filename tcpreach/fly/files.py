@@ -13,9 +13,9 @@ from tcpreach.errors import UsageError
 from tcpreach.findings import Finding, FindingCode, Severity
 from tcpreach.fly.dockerfile import Dockerfile, parse_dockerfile
 from tcpreach.fly.lint import lint_config
+from tcpreach.inputs import read_small_file
 
 __all__ = [
-    "MAX_BYTES",
     "LintInputError",
     "app_name",
     "grouped",
@@ -39,29 +39,13 @@ def parse_error(exc: tomllib.TOMLDecodeError, path: str) -> Finding:
                    "fix the syntax at that line; fly.toml is TOML (toml.io)", key=where)  # fmt: skip
 
 
-MAX_BYTES = 1 << 20  # a real fly.toml is a few kB; anything this large is not one
-
-
-def _read(path: Path, what: str) -> bytes:
-    try:
-        if path.is_dir():
-            raise LintInputError(f"{path} is a directory: give the path of {what}")
-        with path.open("rb") as file:
-            raw = file.read(MAX_BYTES + 1)
-    except OSError as exc:
-        raise LintInputError(f"cannot read {path}: {exc.strerror}; give the path of {what}") from None
-    if len(raw) > MAX_BYTES:
-        raise LintInputError(f"{path} is over {MAX_BYTES // 1024} KiB: that is not {what}, and it is not linted")
-    return raw
-
-
 def lint_path(path: Path, server_port: int | None = None) -> tuple[list[Finding], Path | None]:
     """Lint a fly.toml and the Dockerfile its ``[build]`` points at (default: beside it).
 
     Raises ``LintInputError`` (a usage error) for a file that is missing, a directory, not
     UTF-8 or over 1 MiB; everything inside a readable file is a finding.
     """
-    raw = _read(path, "a fly.toml")
+    raw = read_small_file(path, "a fly.toml", LintInputError)
     try:
         config = tomllib.loads(raw.decode("utf-8"))
     except UnicodeDecodeError as exc:
@@ -79,7 +63,9 @@ def lint_path(path: Path, server_port: int | None = None) -> tuple[list[Finding]
         named = build.get("dockerfile", "Dockerfile")
         dockerfile_path = path.parent / (named if isinstance(named, str) else "Dockerfile")
         try:
-            dockerfile = parse_dockerfile(_read(dockerfile_path, "a Dockerfile").decode("utf-8"))
+            dockerfile = parse_dockerfile(
+                read_small_file(dockerfile_path, "a Dockerfile", LintInputError).decode("utf-8")
+            )
         except (LintInputError, UnicodeDecodeError) as exc:
             why = f"{dockerfile_path} is not UTF-8 text" if isinstance(exc, UnicodeDecodeError) else str(exc)
             problem = Finding(FindingCode.DOCKERFILE_UNUSABLE, Severity.ERROR, f"{why}: the build would fail",

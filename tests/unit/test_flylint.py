@@ -315,7 +315,7 @@ def test_a_file_over_a_mebibyte_is_not_linted(tmp_path):
     path = write_app(tmp_path, "# " + "x" * (1 << 20) + "\n")
     with pytest.raises(LintInputError) as refused:
         lint_path(path)
-    assert str(refused.value) == f"{path} is over 1024 KiB: that is not a fly.toml, and it is not linted"
+    assert str(refused.value) == f"{path} is over 1024 KiB: that is not a fly.toml, and it is not read"
 
 
 def test_many_repeated_findings_print_a_short_report(tmp_path, cli):

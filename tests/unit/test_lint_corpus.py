@@ -277,7 +277,7 @@ def test_an_unusable_dockerfile_is_an_error_finding_after_the_others(tmp_path, d
 @pytest.mark.parametrize(
     ("content", "message"),
     [(b"app = '\xff'\n", "{p} is not UTF-8 text: invalid start byte at byte 7"),
-     (b"#" * ((1 << 20) + 1), "{p} is over 1024 KiB: that is not a fly.toml, and it is not linted")],
+     (b"#" * ((1 << 20) + 1), "{p} is over 1024 KiB: that is not a fly.toml, and it is not read")],
     ids=["not-utf-8", "too-big"],
 )  # fmt: skip
 def test_a_file_that_is_not_a_fly_toml_is_refused(tmp_path, content, message):

@@ -165,7 +165,8 @@ def test_a_config_file_that_is_wrong_is_one_error_naming_the_file_and_line(tmp_p
 
 
 def test_a_config_file_that_cannot_be_read_is_one_error(tmp_path):
-    with pytest.raises(UsageError, match=r"^cannot read the configuration file .*missing\.toml: No such file"):
+    missing = r"^cannot read .*missing\.toml: No such file or directory; give the path of a TOML configuration file$"
+    with pytest.raises(UsageError, match=missing):
         load_config(tmp_path / "missing.toml")
     with pytest.raises(UsageError, match="is a directory"):
         load_config(tmp_path)
