@@ -18,6 +18,7 @@ from typing import NoReturn
 
 from server.hello_server import DEFAULT_GREETING, DEFAULT_PORT, MAX_GREETING, HelloServer
 from tcpreach.escapes import parse_escapes  # the one escape parser; the image carries this module
+from tcpreach.ports import port_number  # the one port parser, in the image too
 
 EXIT_RUNTIME = 1
 EXIT_USAGE = 2
@@ -30,9 +31,8 @@ class _Parser(argparse.ArgumentParser):
 
 
 def parse_port(text: str) -> int:
-    raw = text.strip()
-    port = int(raw) if raw.isascii() and raw.isdigit() else -1  # no "4_2", no full-width digits
-    if not 0 <= port <= 65535:
+    port = port_number(text, allow_zero=True)
+    if port is None:
         raise argparse.ArgumentTypeError(
             f"port must be an integer in 0..65535 (0 lets the kernel choose), got {text!r}"
         )

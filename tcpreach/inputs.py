@@ -12,6 +12,7 @@ from pathlib import Path
 
 from tcpreach.errors import UsageError
 from tcpreach.model import Family
+from tcpreach.ports import port_number
 
 __all__ = [
     "MAX_SECONDS",
@@ -49,9 +50,8 @@ _DECIMAL = re.compile(r"^[0-9]+(\.[0-9]*)?$|^\.[0-9]+$")
 
 def parse_port(text: str | int) -> int:
     """1..65535, written in ASCII digits only (no ``4_2``, no full-width digits, no sign)."""
-    raw = str(text).strip()
-    port = int(raw) if raw.isascii() and raw.isdigit() else -1
-    if not 0 < port <= 65535:
+    port = port_number(text)
+    if port is None:
         raise UsageError(f"port must be an integer in 1..65535, got {text!r}")
     return port
 

@@ -9,6 +9,8 @@ import shlex
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from tcpreach.ports import port_number
+
 __all__ = ["Dockerfile", "parse_dockerfile"]
 
 
@@ -45,19 +47,12 @@ def _instructions(text: str) -> Iterator[tuple[int, str, str]]:
         yield start, word.upper(), rest.strip()
 
 
-def _port_number(text: str) -> int | None:
-    """A port written in ASCII digits (1..65535), or ``None``."""
-    if not (text.isascii() and text.isdigit() and len(text) <= 5):
-        return None
-    return int(text) if 0 < int(text) <= 65535 else None
-
-
 def _port_flag(words: list[str]) -> int | None:
     for i, word in enumerate(words):
-        if word == "--port" and i + 1 < len(words) and _port_number(words[i + 1]) is not None:
-            return _port_number(words[i + 1])
-        if word.startswith("--port=") and _port_number(word[7:]) is not None:
-            return _port_number(word[7:])
+        if word == "--port" and i + 1 < len(words) and port_number(words[i + 1]) is not None:
+            return port_number(words[i + 1])
+        if word.startswith("--port=") and port_number(word[7:]) is not None:
+            return port_number(word[7:])
     return None
 
 
@@ -74,10 +69,10 @@ def parse_dockerfile(text: str) -> Dockerfile:
         if word == "FROM" and "--platform" in rest:
             pins.append(number)
         elif word == "EXPOSE":
-            exposed += [n for p in rest.split() if (n := _port_number(p.split("/")[0])) is not None]
+            exposed += [n for p in rest.split() if (n := port_number(p.split("/")[0])) is not None]
         elif word == "ENV":
             match = re.search(r"(?:^|\s)PORT(?:=|\s+)([0-9]+)", rest)
-            port = _port_number(match[1]) if match else None
+            port = port_number(match[1]) if match else None
             if port is not None:
                 env = (port, number)
         elif word in ("CMD", "ENTRYPOINT"):
