@@ -18,6 +18,7 @@ from typing import Any
 
 from tcpreach.model import Family, Target, Verdict
 from tcpreach.net.probe import probe
+from tcpreach.options import CheckOptions
 from tcpreach.verdict import judge
 
 BENCH = Path(__file__).resolve().parent
@@ -122,7 +123,7 @@ def python_load(
 
     def worker() -> None:
         while time.monotonic() < deadline and (budget is None or next(budget) < count):
-            outcome = judge(probe(target, timeout=timeout, check_route=False), b"hello\n")
+            outcome = judge(probe(target, CheckOptions(timeout=timeout), check_route=False), b"hello\n")
             with lock:
                 if outcome.verdict is Verdict.OK:
                     latencies.append(outcome.result.total_s)

@@ -40,7 +40,7 @@ def probe_and_judge(
     attempt = 0
     while True:
         attempt += 1
-        observed = probe(target, timeout=opts.timeout, expectation=opts.expectation, tls=opts.tls)
+        observed = probe(target, opts)
         outcome = judge(observed, opts.expectation)
         if observed.no_route or attempt > opts.retries or outcome.verdict is Verdict.OK:
             final = dataclasses.replace(observed, attempts=attempt, elapsed_s=time.monotonic() - start)
@@ -88,7 +88,7 @@ def check_host(host: str, options: CheckOptions | None = None, *, predicted_dedi
 
     opts = CheckOptions() if options is None else options
     started = datetime.now(UTC)
-    resolution = resolve(host, opts.families, opts.resolver, opts.dns_lifetime, resend=opts.retries > 0)
+    resolution = resolve(host, opts)
     return check_resolved(resolution, opts, predicted_dedicated_ipv4=predicted_dedicated_ipv4, started_at=started)
 
 

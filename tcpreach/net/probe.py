@@ -16,7 +16,7 @@ from typing import Any
 from tcpreach.expectation import READ_CAP_MIN, Expectation
 from tcpreach.model import Ending, Family, ProbeResult, Target, TlsObservation
 from tcpreach.net.tls import handshake
-from tcpreach.options import DEFAULT_TIMEOUT, TlsSettings
+from tcpreach.options import DEFAULT_TIMEOUT, CheckOptions, TlsSettings
 from tcpreach.verdict import LOCAL_NO_ROUTE
 
 __all__ = ["probe", "route_errno", "sockaddr"]
@@ -53,20 +53,21 @@ def route_errno(target: Target) -> int | None:
 
 def probe(
     target: Target,
-    timeout: float = DEFAULT_TIMEOUT,
-    read_timeout: float | None = None,
-    expectation: Expectation | None = None,
+    options: CheckOptions | None = None,
     *,
+    read_timeout: float | None = None,
     check_route: bool = True,
-    tls: TlsSettings | None = None,
 ) -> ProbeResult:
-    """Connect within ``timeout``, write the expectation's request if it has one, then read
-    until end-of-stream within ``read_timeout`` (the whole read, not each ``recv``; defaults
-    to ``timeout``). The read stops early once the expectation says it is done (met on a
-    connection that may stay open, or bytes that can no longer match), and at its cap.
-    Without an expectation it sends nothing and reads until the server closes. With ``tls``
-    a TLS handshake comes first (within ``timeout`` too), and the bytes read are the
-    decrypted ones."""
+    """Connect within ``options.timeout``, speak TLS first with ``options.tls``, write the
+    expectation's request if it has one, then read until end-of-stream within
+    ``read_timeout`` (the whole read, not each ``recv``; defaults to the timeout). The read
+    stops early once the expectation says it is done (met on a connection that may stay
+    open, or bytes that can no longer match), and at its cap. With no options, the default
+    timeout and no expectation: nothing is sent, and the read lasts until the server closes.
+    With TLS the bytes read are the decrypted ones."""
+    timeout = DEFAULT_TIMEOUT if options is None else options.timeout
+    expectation = None if options is None else options.expectation
+    tls = None if options is None else options.tls
     start = time.monotonic()
 
     def since() -> float:

@@ -22,7 +22,7 @@ import dns.resolver
 from tcpreach.errors import UsageError
 from tcpreach.inputs import hostname_problem, is_literal, to_ascii
 from tcpreach.model import DnsAnswer, DnsStatus, Family, Resolution
-from tcpreach.options import BOTH, DEFAULT_LIFETIME
+from tcpreach.options import CheckOptions
 
 __all__ = ["RESEND_EVERY", "RESEND_FIRST", "nameservers", "query", "resolve", "system_addresses"]
 
@@ -130,15 +130,13 @@ def system_addresses(name: str) -> tuple[tuple[str, ...] | None, str | None]:
     return tuple(dict.fromkeys(str(info[4][0]) for info in infos)), None
 
 
-def resolve(
-    host: str,
-    families: tuple[Family, ...] = BOTH,
-    resolver: tuple[str, int] | None = None,
-    lifetime: float = DEFAULT_LIFETIME,
-    resend: bool = True,
-) -> Resolution:
-    """Query A and AAAA concurrently; keep the system's view beside them unless an
-    explicit ``resolver`` was given. A literal host needs no DNS at all."""
+def resolve(host: str, options: CheckOptions | None = None) -> Resolution:
+    """Query A and AAAA (``options.families``) concurrently, through ``options.resolver``
+    alone when given, each within ``options.dns_lifetime``, resending a lost query when
+    ``options.retries`` is above 0; keep the system's view beside them unless an explicit
+    resolver was given. A literal host needs no DNS at all."""
+    opts = CheckOptions() if options is None else options
+    families, resolver, lifetime, resend = opts.families, opts.resolver, opts.dns_lifetime, opts.retries > 0
     resolver_label = "system" if resolver is None else _label(resolver)
     if is_literal(host):
         return Resolution(host, literal=True, resolver=resolver_label)

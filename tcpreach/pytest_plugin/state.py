@@ -89,10 +89,7 @@ class State:
         if host not in self.resolutions:
             from tcpreach.net.resolve import resolve  # dnspython only when a host is given
 
-            s = self.settings.options_for(remote=True)
-            self.resolutions[host] = resolve(
-                parse_host(host).host, s.families, s.resolver, s.dns_lifetime, resend=s.retries > 0
-            )
+            self.resolutions[host] = resolve(parse_host(host).host, self.settings.options_for(remote=True))
         return self.resolutions[host]
 
     def predicted_dedicated_ipv4(self, host: str) -> bool:

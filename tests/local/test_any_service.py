@@ -178,7 +178,9 @@ def test_the_read_cap_is_the_minimum_or_four_times_what_is_expected(expectation,
     from tcpreach.net.probe import probe
 
     with StandIn(Behaviour.FLOOD, host="127.0.0.1") as flood:
-        r = probe(Target(Family.IPV4, "127.0.0.1", flood.port), 3.0, expectation=expectation)  # the cap comes first
+        r = probe(
+            Target(Family.IPV4, "127.0.0.1", flood.port), CheckOptions(timeout=3.0, expectation=expectation)
+        )  # the cap comes first
     assert (r.ending, r.received) == (Ending.CAPPED, (b"hello\n" * (cap // 6 + 1))[:cap])
 
 
@@ -186,7 +188,7 @@ def test_the_read_deadline_may_be_shorter_than_the_connect_one():
     from tcpreach.net.probe import probe
 
     with StandIn(Behaviour.SILENT, host="127.0.0.1") as silent:
-        r = probe(Target(Family.IPV4, "127.0.0.1", silent.port), 3.0, read_timeout=0.2, expectation=Expectation())
+        r = probe(Target(Family.IPV4, "127.0.0.1", silent.port), CheckOptions(timeout=3.0), read_timeout=0.2)
     assert (r.connected, r.ending, r.received) == (True, Ending.DEADLINE, b"")
     assert 0.2 <= r.total_s < 1.5, r.total_s
 
@@ -197,7 +199,7 @@ def test_a_request_a_silent_server_never_reads_times_out_within_the_deadline():
 
     with StandIn(Behaviour.SILENT, host="127.0.0.1") as silent:
         where = Target(Family.IPV4, "127.0.0.1", silent.port)
-        r = probe(where, 0.3, expectation=Expectation(send=b"x" * (16 << 20)))
+        r = probe(where, CheckOptions(timeout=0.3, expectation=Expectation(send=b"x" * (16 << 20))))
     assert (r.target, r.connected, r.send_errno, r.ending, r.received) == (
         where, True, errno.ETIMEDOUT, Ending.DEADLINE, b""
     )  # fmt: skip

@@ -278,7 +278,7 @@ def test_the_route_check_records_its_target_and_its_time(routes):
     from tcpreach.net.probe import probe
 
     where = Target(Family.IPV4, "10.9.9.9", 1848)
-    result = in_namespace(routes, lambda: probe(where, 0.3))
+    result = in_namespace(routes, lambda: probe(where, CheckOptions(timeout=0.3)))
     assert (result.target, result.connected, result.connect_s, result.ending) == (where, False, None, None)
     assert 0 < result.total_s < 0.3  # no deadline waited: the route said no at once
 
@@ -293,7 +293,7 @@ def test_a_reset_that_connect_itself_reports_is_a_reset_before_any_byte(monkeypa
 
     monkeypatch.setattr(socket.socket, "connect", reset)
     where = target("127.0.0.1", 9)
-    r = probe(where, 0.3, check_route=False)
+    r = probe(where, CheckOptions(timeout=0.3), check_route=False)
     assert (r.target, r.connected, r.ending, r.received, r.connect_errno, r.no_route, r.connect_timed_out) == (
         where, True, Ending.RESET, b"", None, False, False
     )  # fmt: skip
@@ -309,9 +309,13 @@ def test_an_unreachable_answer_without_the_route_check_is_the_paths_not_this_cli
     from netlab.lab import in_namespace
     from tcpreach.net.probe import probe
 
-    result = in_namespace(routes, lambda: probe(Target(Family.IPV4, "10.9.9.11", 1848), 0.3, check_route=False))
+    result = in_namespace(
+        routes, lambda: probe(Target(Family.IPV4, "10.9.9.11", 1848), CheckOptions(timeout=0.3), check_route=False)
+    )
     assert (result.connected, result.connect_errno, result.no_route) == (False, errno.EHOSTUNREACH, False)
     assert 0 < result.total_s < 0.3
     # A blackhole's EINVAL comes from this machine whichever way it is found out.
-    result = in_namespace(routes, lambda: probe(Target(Family.IPV4, "10.9.9.9", 1848), 0.3, check_route=False))
+    result = in_namespace(
+        routes, lambda: probe(Target(Family.IPV4, "10.9.9.9", 1848), CheckOptions(timeout=0.3), check_route=False)
+    )
     assert (result.connected, result.connect_errno, result.no_route) == (False, errno.EINVAL, True)

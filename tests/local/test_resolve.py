@@ -31,7 +31,7 @@ def stub():
 
 
 def test_a_and_aaaa_are_queried_separately(stub):
-    resolution = resolve("both.example", resolver=stub.address, lifetime=2)
+    resolution = resolve("both.example", CheckOptions(resolver=stub.address, dns_lifetime=2))
     a, aaaa = resolution.dns
     assert (a.rdtype, a.status, a.addresses) == ("A", DnsStatus.OK, ("127.0.0.10", "127.0.0.11"))
     assert (aaaa.rdtype, aaaa.status, aaaa.addresses) == ("AAAA", DnsStatus.OK, ("::1",))
@@ -49,14 +49,14 @@ def test_a_and_aaaa_are_queried_separately(stub):
     ],
 )
 def test_missing_records_and_names_are_results(stub, name, a, aaaa):
-    resolution = resolve(name, resolver=stub.address, lifetime=2)
+    resolution = resolve(name, CheckOptions(resolver=stub.address, dns_lifetime=2))
     assert [answer.status for answer in resolution.dns] == [a, aaaa]
 
 
 @pytest.mark.parametrize("name", ["slow.example", "silent.example"])
 def test_a_resolver_that_does_not_answer_in_time_is_a_timeout_within_the_lifetime(stub, name):
     start = time.monotonic()
-    resolution = resolve(name, resolver=stub.address, lifetime=0.3)
+    resolution = resolve(name, CheckOptions(resolver=stub.address, dns_lifetime=0.3))
     elapsed = time.monotonic() - start
     assert [(a.status, a.detail) for a in resolution.dns] == [
         (DnsStatus.TIMEOUT, "no answer within 0.3 s, 1 query sent")
@@ -86,14 +86,14 @@ def test_an_explicit_resolver_alone_is_asked_and_only_its_addresses_are_probed(s
 
 def test_an_invalid_name_is_not_sent_anywhere(stub):
     before = len(stub.queries)
-    resolution = resolve("bad_name..example", resolver=stub.address)
+    resolution = resolve("bad_name..example", CheckOptions(resolver=stub.address))
     assert resolution.invalid_name is not None
     assert len(stub.queries) == before
 
 
 def test_a_literal_needs_no_dns(stub):
     before = len(stub.queries)
-    resolution = resolve("::1", resolver=stub.address)
+    resolution = resolve("::1", CheckOptions(resolver=stub.address))
     assert resolution.literal
     assert resolution.dns == ()
     assert len(stub.queries) == before
@@ -102,7 +102,7 @@ def test_a_literal_needs_no_dns(stub):
 def test_a_truncated_answer_is_asked_again_over_tcp():
     zone = {"big.example": {"A": ["127.0.0.20", "127.0.0.21"], "AAAA": ["::1"]}}
     with StubDNS(zone, truncate=["big.example"]) as server:
-        resolution = resolve("big.example", resolver=server.address, lifetime=2)
+        resolution = resolve("big.example", CheckOptions(resolver=server.address, dns_lifetime=2))
         asked = sorted(server.queries)
     assert [(a.rdtype, a.status, a.addresses) for a in resolution.dns] == [
         ("A", DnsStatus.OK, ("127.0.0.20", "127.0.0.21")),
@@ -120,15 +120,19 @@ def test_a_lost_query_is_sent_again_within_the_lifetime_and_not_without_retries(
     # The stub answers the second copy of a query only: the first one is "lost".
     zone = {"lossy.example": {"A": ["127.0.0.30"]}, "once.example": {"A": ["127.0.0.30"]}}
     with StubDNS(zone, lose_first=1) as server:
-        resolved = resolve("lossy.example", (Family.IPV4,), resolver=server.address, lifetime=2)
-        once = resolve("once.example", (Family.IPV4,), resolver=server.address, lifetime=0.3, resend=False)
+        resolved = resolve(
+            "lossy.example", CheckOptions(families=(Family.IPV4,), resolver=server.address, dns_lifetime=2)
+        )
+        once = resolve(
+            "once.example", CheckOptions(families=(Family.IPV4,), resolver=server.address, dns_lifetime=0.3, retries=0)
+        )
     assert [(a.status, a.addresses) for a in resolved.dns] == [(DnsStatus.OK, ("127.0.0.30",))]
     assert [(a.status, a.detail) for a in once.dns] == [(DnsStatus.TIMEOUT, "no answer within 0.3 s, 1 query sent")]
 
 
 def test_servfail_is_a_dns_error_with_the_servers_word():
     with StubDNS({}, servfail=["broken.example"]) as server:
-        resolution = resolve("broken.example", resolver=server.address, lifetime=2)
+        resolution = resolve("broken.example", CheckOptions(resolver=server.address, dns_lifetime=2))
     assert [(a.rdtype, a.status, a.detail) for a in resolution.dns] == [
         ("A", DnsStatus.ERROR, "the server answered SERVFAIL"),
         ("AAAA", DnsStatus.ERROR, "the server answered SERVFAIL"),
@@ -148,6 +152,6 @@ def test_the_stub_tries_another_port_when_its_udp_port_is_taken_over_tcp(monkeyp
 
     monkeypatch.setattr(stub_dns.socket, "create_server", busy_once)
     with StubDNS({"a.example": {"A": ["127.0.0.9"]}}) as server:
-        answer = resolve("a.example", (Family.IPV4,), resolver=server.address, lifetime=2)
+        answer = resolve("a.example", CheckOptions(families=(Family.IPV4,), resolver=server.address, dns_lifetime=2))
     assert (len(calls), server.port) == (2, calls[1])
     assert [(a.status, a.addresses) for a in answer.dns] == [(DnsStatus.OK, ("127.0.0.9",))]

@@ -26,6 +26,7 @@ from server.cli import main as server_main
 from tcpreach.expectation import Expectation
 from tcpreach.model import Ending, Family, Target, Verdict
 from tcpreach.net.probe import probe
+from tcpreach.options import CheckOptions
 from tcpreach.verdict import judge
 
 pytestmark = pytest.mark.local
@@ -35,7 +36,7 @@ LOOPBACKS = ["127.0.0.1", "::1", "::ffff:127.0.0.1"]
 
 
 def greet(address: str, port: int, timeout: float = 3.0):
-    return judge(probe(Target(Family.of(address), address, port), timeout=timeout), b"hello\n")
+    return judge(probe(Target(Family.of(address), address, port), CheckOptions(timeout=timeout)), b"hello\n")
 
 
 @pytest.mark.parametrize("address", LOOPBACKS)
@@ -362,7 +363,7 @@ def test_constructor_rejects_what_cannot_work():
 def test_the_largest_greeting_is_written_whole(spawn_server):
     server = spawn_server("--greeting", "x" * 4096, "--host", "127.0.0.1")
     greeting = Expectation(b"x" * 4096)  # its read cap leaves room to see a close after the greeting
-    outcome = judge(probe(Target(Family.IPV4, "127.0.0.1", server.port), expectation=greeting), greeting)
+    outcome = judge(probe(Target(Family.IPV4, "127.0.0.1", server.port), CheckOptions(expectation=greeting)), greeting)
     assert (outcome.verdict, len(outcome.result.received)) == (Verdict.OK, 4096)
 
 

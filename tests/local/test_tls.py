@@ -108,11 +108,11 @@ def test_a_failed_handshake_is_recorded_whole_and_nothing_is_sent_or_read(ca_fil
     # The record behind a tls-* verdict: connected, stopped at the handshake, with its timings.
     from tcpreach.model import Ending, Family, Target
     from tcpreach.net.probe import probe as probe_once
-    from tcpreach.options import TlsSettings
+    from tcpreach.options import CheckOptions, TlsSettings
 
     with TlsStandIn({NAME: server_context(trustme.CA(), NAME)}, any_name=NAME) as other_ca:
         where = Target(Family.IPV4, "127.0.0.1", other_ca.port)
-        r = probe_once(where, 1.0, tls=TlsSettings(NAME, ca_file))
+        r = probe_once(where, CheckOptions(timeout=1.0, tls=TlsSettings(NAME, ca_file)))
     assert (r.target, r.connected, r.ending, r.received, r.send_errno, r.first_byte_s) == (
         where,
         True,
@@ -128,11 +128,11 @@ def test_a_failed_handshake_is_recorded_whole_and_nothing_is_sent_or_read(ca_fil
 def test_a_handshake_without_an_answer_is_recorded_whole(ca_file):
     from tcpreach.model import Ending, Family, Target
     from tcpreach.net.probe import probe as probe_once
-    from tcpreach.options import TlsSettings
+    from tcpreach.options import CheckOptions, TlsSettings
 
     with StandIn(Behaviour.SILENT, host="127.0.0.1") as silent:
         where = Target(Family.IPV4, "127.0.0.1", silent.port)
-        r = probe_once(where, 0.3, tls=TlsSettings(NAME, ca_file))
+        r = probe_once(where, CheckOptions(timeout=0.3, tls=TlsSettings(NAME, ca_file)))
     assert (r.target, r.connected, r.ending, r.received) == (where, True, Ending.DEADLINE, b"")
     assert (r.tls is not None and r.tls.detail, r.tls is not None and r.tls.failure) == (
         "no answer to the ClientHello",
