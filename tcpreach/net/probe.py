@@ -6,20 +6,21 @@ with ``AI_NUMERICHOST``, which never asks DNS).
 
 from __future__ import annotations
 
+import asyncio
 import errno
 import socket
 import ssl
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 from tcpreach.expectation import READ_CAP_MIN, Expectation
 from tcpreach.model import Ending, Family, ProbeResult, Target, TlsObservation
-from tcpreach.net.tls import handshake
+from tcpreach.net.tls import TlsStream, handshake
 from tcpreach.options import DEFAULT_TIMEOUT, CheckOptions, TlsSettings
 from tcpreach.verdict import LOCAL_NO_ROUTE
 
-__all__ = ["probe", "route_errno", "sockaddr"]
+__all__ = ["probe", "probe_async", "route_errno", "sockaddr"]
 
 _FAMILIES = {Family.IPV4: socket.AF_INET, Family.IPV6: socket.AF_INET6}
 
@@ -58,6 +59,17 @@ def probe(
     read_timeout: float | None = None,
     check_route: bool = True,
 ) -> ProbeResult:
+    """``probe_async`` for one target, from code that runs no event loop of its own."""
+    return asyncio.run(probe_async(target, options, read_timeout=read_timeout, check_route=check_route))
+
+
+async def probe_async(
+    target: Target,
+    options: CheckOptions | None = None,
+    *,
+    read_timeout: float | None = None,
+    check_route: bool = True,
+) -> ProbeResult:
     """Connect within ``options.timeout``, speak TLS first with ``options.tls``, write the
     expectation's request if it has one, then read until end-of-stream within
     ``read_timeout`` (the whole read, not each ``recv``; defaults to the timeout). The read
@@ -79,25 +91,22 @@ def probe(
             return ProbeResult(target, connected=False, connect_errno=code, no_route=True, total_s=since())
     sock = socket.socket(_FAMILIES[target.family], socket.SOCK_STREAM)
     try:
-        sock.settimeout(timeout)
-        failed = _connect(sock, target, since)
+        sock.setblocking(False)
+        failed = await _connect(sock, target, timeout, since)
         if failed is not None:
             return failed
         connect_s = since()
-        stream: socket.socket = sock
+        stream: _Stream = _PlainStream(sock)
         observed: TlsObservation | None = None
         if tls is not None:
-            wrapped, observed, ending = _tls(sock, tls, timeout, since)
+            wrapped, observed, ending = await _tls(sock, tls, timeout, since)
             if wrapped is None:
                 return ProbeResult(target, connected=True, ending=ending, connect_s=connect_s, total_s=since(),
                                    tls=observed)  # fmt: skip
             stream = wrapped
-        try:
-            send_errno = None if expectation is None else _send(stream, expectation.send, timeout)
-            budget = timeout if read_timeout is None else read_timeout
-            received, ending, first_byte = _read(stream, budget, expectation)
-        finally:
-            stream.close()
+        send_errno = None if expectation is None else await _send(stream, expectation.send, timeout)
+        budget = timeout if read_timeout is None else read_timeout
+        received, ending, first_byte = await _read(stream, budget, expectation)
         return ProbeResult(
             target,
             connected=True,
@@ -113,10 +122,30 @@ def probe(
         sock.close()
 
 
-def _connect(sock: socket.socket, target: Target, since: Callable[[], float]) -> ProbeResult | None:
-    """Connect within the socket's timeout: ``None`` when connected, else what was seen."""
+class _Stream(Protocol):
+    async def send(self, data: bytes) -> None: ...
+
+    async def recv(self) -> bytes: ...
+
+
+class _PlainStream:
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+        self._loop = asyncio.get_running_loop()
+
+    async def send(self, data: bytes) -> None:
+        await self._loop.sock_sendall(self.sock, data)
+
+    async def recv(self) -> bytes:
+        return await self._loop.sock_recv(self.sock, 65536)
+
+
+async def _connect(
+    sock: socket.socket, target: Target, timeout: float, since: Callable[[], float]
+) -> ProbeResult | None:
+    """Connect within ``timeout``: ``None`` when connected, else what was seen."""
     try:
-        sock.connect(sockaddr(target))
+        await asyncio.wait_for(asyncio.get_running_loop().sock_connect(sock, sockaddr(target)), timeout)
     except TimeoutError:
         return ProbeResult(target, connected=False, connect_timed_out=True, total_s=since())
     except ConnectionResetError:
@@ -131,19 +160,19 @@ def _connect(sock: socket.socket, target: Target, since: Callable[[], float]) ->
     return None
 
 
-def _tls(
+async def _tls(
     sock: socket.socket, settings: TlsSettings, timeout: float, since: Callable[[], float]
-) -> tuple[socket.socket | None, TlsObservation, Ending]:
-    """The handshake: the TLS socket, or ``None`` with how the connection ended (the server
+) -> tuple[TlsStream | None, TlsObservation, Ending]:
+    """The handshake: the TLS stream, or ``None`` with how the connection ended (the server
     failed it, or never answered the ClientHello)."""
     try:
-        wrapped, observed = handshake(sock, settings, timeout, since)
+        wrapped, observed = await handshake(sock, settings, timeout, since)
     except TimeoutError:
         return None, TlsObservation(settings.server_name, detail="no answer to the ClientHello"), Ending.DEADLINE
     return wrapped, observed, Ending.STOPPED
 
 
-def _send(sock: socket.socket, request: bytes, timeout: float) -> int | None:
+async def _send(stream: _Stream, request: bytes, timeout: float) -> int | None:
     """Write the request, if any; the errno when the server already closed or reset.
 
     What the server wrote before is still read afterwards, so a failed write is judged by
@@ -151,9 +180,8 @@ def _send(sock: socket.socket, request: bytes, timeout: float) -> int | None:
     """
     if not request:
         return None
-    sock.settimeout(timeout)
     try:
-        sock.sendall(request)
+        await asyncio.wait_for(stream.send(request), timeout)
     except TimeoutError:
         return errno.ETIMEDOUT
     except OSError as exc:
@@ -161,7 +189,7 @@ def _send(sock: socket.socket, request: bytes, timeout: float) -> int | None:
     return None
 
 
-def _read(sock: socket.socket, budget: float, expect: Expectation | None) -> tuple[bytes, Ending, float | None]:
+async def _read(stream: _Stream, budget: float, expect: Expectation | None) -> tuple[bytes, Ending, float | None]:
     """Read until end-of-stream, a reset, the cap, the expectation's say-so, or the
     deadline ``budget`` from now.
 
@@ -172,9 +200,8 @@ def _read(sock: socket.socket, budget: float, expect: Expectation | None) -> tup
     received = b""
     first_byte: float | None = None
     while (remaining := deadline - time.monotonic()) > 0:
-        sock.settimeout(remaining)
         try:
-            chunk = sock.recv(65536)
+            chunk = await asyncio.wait_for(stream.recv(), remaining)
         except TimeoutError:
             break
         except ssl.SSLEOFError:  # the TCP connection closed without a TLS close_notify

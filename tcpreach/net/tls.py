@@ -1,12 +1,15 @@
-"""Gathering: a TLS handshake over a connected socket, observed. No judging here.
+"""Gathering: a TLS handshake over a connected socket, observed, and the TLS stream after it.
+No judging here.
 
-The context verifies the chain against the system store or the given CA file, and the
-name when there is one; what went wrong is read from OpenSSL's own codes (the verify
-code, the alert), never from a guess.
+TLS runs over an ``ssl.SSLObject`` and two memory buffers, so the same event loop that
+drives every other connection of a run drives the handshake too. The context verifies the
+chain against the system store or the given CA file, and the name when there is one; what
+went wrong is read from OpenSSL's own codes (the verify code, the alert), never guessed.
 """
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import ssl
 import time
@@ -16,7 +19,7 @@ from typing import Any
 from tcpreach.model import TlsFailure, TlsObservation
 from tcpreach.options import TlsSettings
 
-__all__ = ["context_for", "handshake"]
+__all__ = ["TlsStream", "context_for", "handshake"]
 
 # OpenSSL's X509_V_ERR_* codes that name a cause of their own.
 _EXPIRED, _HOSTNAME_MISMATCH = 10, 62
@@ -24,6 +27,7 @@ _NOT_TLS_REASONS = frozenset(
     {"WRONG_VERSION_NUMBER", "RECORD_LAYER_FAILURE", "PACKET_LENGTH_TOO_LONG", "UNKNOWN_PROTOCOL", "HTTP_REQUEST",
      "HTTPS_PROXY_REQUEST", "RECORD_TOO_LARGE"}
 )  # fmt: skip
+_CHUNK = 65536
 
 
 def context_for(settings: TlsSettings) -> ssl.SSLContext:
@@ -32,27 +36,76 @@ def context_for(settings: TlsSettings) -> ssl.SSLContext:
     return context
 
 
-def handshake(
-    sock: socket.socket, settings: TlsSettings, timeout: float, since: Callable[[], float]
-) -> tuple[ssl.SSLSocket | None, TlsObservation]:
-    """Wrap ``sock`` and shake hands within ``timeout``.
+class TlsStream:
+    """A TLS connection over a non-blocking socket: ``send`` and ``recv`` as on a plain
+    one (``recv`` returns ``b""`` at the server's close_notify; a TCP close without it
+    raises ``ssl.SSLEOFError``)."""
 
-    Returns the TLS socket (``None`` when the handshake failed; it is closed then) and what
-    was seen. A server that closes or resets during the handshake is a ``handshake``
-    failure; one that stays silent raises ``TimeoutError`` for the caller to judge.
+    def __init__(
+        self, sock: socket.socket, tls: ssl.SSLObject, incoming: ssl.MemoryBIO, outgoing: ssl.MemoryBIO
+    ) -> None:
+        self.sock, self.tls = sock, tls
+        self._incoming, self._outgoing = incoming, outgoing
+        self._loop = asyncio.get_running_loop()
+
+    async def _flush(self) -> None:
+        pending = self._outgoing.read()
+        if pending:
+            await self._loop.sock_sendall(self.sock, pending)
+
+    async def _fill(self) -> None:
+        data = await self._loop.sock_recv(self.sock, _CHUNK)
+        if data:
+            self._incoming.write(data)
+        else:
+            self._incoming.write_eof()
+
+    async def handshake(self) -> None:
+        while True:
+            try:
+                self.tls.do_handshake()
+            except ssl.SSLWantReadError:
+                await self._flush()
+                await self._fill()
+                continue
+            await self._flush()
+            return
+
+    async def send(self, data: bytes) -> None:
+        self.tls.write(data)
+        await self._flush()
+
+    async def recv(self) -> bytes:
+        while True:
+            try:
+                return self.tls.read(_CHUNK)
+            except ssl.SSLWantReadError:
+                await self._flush()
+                await self._fill()
+            except ssl.SSLZeroReturnError:
+                return b""
+
+
+async def handshake(
+    sock: socket.socket, settings: TlsSettings, timeout: float, since: Callable[[], float]
+) -> tuple[TlsStream | None, TlsObservation]:
+    """Shake hands over the connected, non-blocking ``sock`` within ``timeout``.
+
+    Returns the TLS stream (``None`` when the handshake failed) and what was seen. A server
+    that closes or resets during the handshake is a ``handshake`` failure; one that stays
+    silent raises ``TimeoutError`` for the caller to judge.
     """
     name = settings.server_name
-    tls = context_for(settings).wrap_socket(sock, server_hostname=name, do_handshake_on_connect=False)
-    tls.settimeout(timeout)
+    incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+    tls = context_for(settings).wrap_bio(incoming, outgoing, server_hostname=name)
+    stream = TlsStream(sock, tls, incoming, outgoing)
     try:
-        tls.do_handshake()
+        await asyncio.wait_for(stream.handshake(), timeout)
     except TimeoutError:
-        tls.close()
         raise
     except OSError as exc:  # ssl.SSLError is an OSError
-        tls.close()
         return None, _failure(exc, name, since())
-    return tls, _observed(tls, name, since())
+    return stream, _observed(tls, name, since())
 
 
 def _failure(exc: OSError, name: str | None, handshake_s: float) -> TlsObservation:
@@ -77,7 +130,7 @@ def _failure(exc: OSError, name: str | None, handshake_s: float) -> TlsObservati
     return TlsObservation(name, handshake_s, failure=TlsFailure.HANDSHAKE, detail=alert.lower())
 
 
-def _observed(tls: ssl.SSLSocket, name: str | None, handshake_s: float) -> TlsObservation:
+def _observed(tls: ssl.SSLObject, name: str | None, handshake_s: float) -> TlsObservation:
     cert: dict[str, Any] = tls.getpeercert() or {}
     names = tuple(value for kind, value in cert.get("subjectAltName", ()) if kind in ("DNS", "IP Address"))
     issuer = ", ".join(f"{k}={v}" for rdn in cert.get("issuer", ()) for k, v in rdn) or None
