@@ -143,10 +143,13 @@ class ProbeResult:
     total_s: float = 0.0
     """This attempt."""
     attempts: int = 1
+    """How many attempts were started at this target (hedged: several may overlap)."""
     elapsed_s: float | None = None
-    """From the first attempt to the verdict, retries and backoff included."""
+    """From the first attempt to the verdict, every attempt included."""
     tls: TlsObservation | None = None
     """With --tls: the handshake (the bytes judged are the decrypted ones)."""
+    attempt: int = 1
+    """Which attempt this record is of: above 1, the first was not enough."""
 
     @property
     def to_verdict_s(self) -> float:

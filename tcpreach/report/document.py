@@ -76,6 +76,7 @@ def _observed(r: ProbeResult) -> dict[str, Any]:
         "first_byte_s": r.first_byte_s,
         "total_s": r.total_s,
         "elapsed_s": r.elapsed_s,
+        "attempt": r.attempt,
     }
 
 
@@ -193,6 +194,7 @@ def _load_outcome(doc: Mapping[str, Any]) -> TargetOutcome:
         attempts=doc["attempts"],
         elapsed_s=seen["elapsed_s"],
         tls=_load_tls(doc["tls"]),
+        attempt=seen["attempt"],
     )
     return TargetOutcome(result, Verdict(doc["verdict"]), doc["explanation"])
 

@@ -86,6 +86,7 @@ def test_json_document_has_the_documented_shape():
         "observed": {
             "connected": True, "connect_errno": None, "connect_timed_out": False, "no_route": False, "ending": "eof",
             "send_errno": None, "connect_s": 0.0123, "first_byte_s": None, "total_s": 0.02, "elapsed_s": None,
+            "attempt": 1,
         },
     }  # fmt: skip
     assert v6["received"] == "hello\\n"
@@ -123,7 +124,7 @@ errnos = st.none() | st.integers(0, 200)
 results = st.builds(
     ProbeResult, targets, st.booleans(), errnos, st.booleans(), st.booleans(), st.binary(max_size=24),
     st.none() | st.sampled_from(Ending), errnos, seconds, seconds, st.floats(0, 3600), st.integers(1, 9), seconds,
-    tls_seen,
+    tls_seen, st.integers(1, 9),
 )  # fmt: skip
 findings = st.builds(
     Finding,

@@ -1,0 +1,162 @@
+"""The engine: every attempt at every target of a run on one event loop, bounded, with
+hedged attempts instead of serial retries.
+
+A target that has not answered is tried again while its first attempt still waits: the
+next attempt starts at the latest after ``timeout / (2 * retries)``, so the last one starts
+by half the timeout and an address that never answers costs 1.5 timeouts, not the sum of
+every attempt. The first ``ok`` wins and ends the others. An attempt that fails starts the
+next one at once, without waiting: a failure that loss cannot produce (a refusal, a close
+without data, a wrong greeting) is conclusive and is never waited out, and a failure that
+loss can produce (no answer, silence) has already waited its timeout. A target this client
+has no route to is not tried again.
+
+Attempts hold a slot only while their socket is open, and the slots are sized against the
+open-file limit. Outcomes come back in the order of the jobs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import resource
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+
+from tcpreach.errors import UsageError
+from tcpreach.model import ProbeResult, Target, TargetOutcome, Verdict
+from tcpreach.net.probe import probe_async
+from tcpreach.options import CheckOptions
+from tcpreach.verdict import judge
+
+__all__ = ["INCONCLUSIVE", "MAX_SLOTS", "Job", "hedge_offsets", "probe_jobs", "run_jobs", "slot_count"]
+
+INCONCLUSIVE = frozenset({Verdict.TIMEOUT, Verdict.SILENT, Verdict.NO_CLOSE, Verdict.TRUNCATED})
+"""Verdicts that packet loss alone can produce: the target may still answer another attempt."""
+MAX_SLOTS = 4096
+"""Connections open at once, at most, whatever the open-file limit allows."""
+_RESERVED_FILES = 64
+"""Descriptors left for everything else of the process (DNS sockets, files, pytest's own)."""
+
+Attempt = Callable[[Target, CheckOptions], Awaitable[ProbeResult]]
+"""One attempt at a target: ``probe_async`` unless a test gives another."""
+
+
+@dataclass(frozen=True)
+class Job:
+    """One target, probed with its own options."""
+
+    target: Target
+    options: CheckOptions
+
+
+def hedge_offsets(timeout: float, retries: int) -> tuple[float, ...]:
+    """When each attempt starts, at the latest, after the first: the last one by half the
+    timeout. ``(0.0,)`` without retries."""
+    if retries <= 0:
+        return (0.0,)
+    step = timeout / (2 * retries)
+    return tuple(i * step for i in range(retries + 1))
+
+
+def slot_count(wanted: int) -> int:
+    """How many connections may be open at once: ``wanted``, within ``MAX_SLOTS`` and the
+    open-file limit (raised to its hard limit when that helps). Raises ``UsageError`` when
+    the limit leaves too few."""
+    wanted = max(1, min(wanted, MAX_SLOTS))
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    needed = wanted + _RESERVED_FILES
+    if soft != resource.RLIM_INFINITY and soft < needed and (hard == resource.RLIM_INFINITY or hard > soft):
+        raised = needed if hard == resource.RLIM_INFINITY else min(needed, hard)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (raised, hard))
+        soft = raised
+    available = wanted if soft == resource.RLIM_INFINITY else min(wanted, soft - _RESERVED_FILES)
+    if available < min(wanted, 8):
+        raise UsageError(
+            f"the open-file limit (ulimit -n) is {soft}: too few to probe at once; "
+            f"raise it to at least {needed} (ulimit -n {needed})"
+        )
+    return available
+
+
+async def _target(job: Job, slots: asyncio.Semaphore, attempt: Attempt) -> TargetOutcome:
+    """Every attempt at one target, hedged; the outcome that decides its verdict."""
+    options = job.options
+    offsets = hedge_offsets(options.timeout, options.retries)
+    start = time.monotonic()
+    running: dict[asyncio.Task[TargetOutcome], int] = {}
+    finished: list[tuple[int, TargetOutcome]] = []
+
+    async def one() -> TargetOutcome:
+        async with slots:
+            observed = await attempt(job.target, options)
+        return judge(observed, options.expectation)
+
+    def launch() -> None:
+        running[asyncio.create_task(one())] = len(running) + len(finished) + 1
+
+    launch()
+    try:
+        while running:
+            launched = len(running) + len(finished)
+            wait = offsets[launched] - (time.monotonic() - start) if launched < len(offsets) else None
+            done, _ = await asyncio.wait(running, timeout=None if wait is None else max(0.0, wait),
+                                         return_when=asyncio.FIRST_COMPLETED)  # fmt: skip
+            if not done:
+                launch()  # still no answer: hedge
+                continue
+            for task in done:
+                outcome = task.result()
+                finished.append((running.pop(task), outcome))
+                if outcome.verdict is Verdict.OK or outcome.result.no_route:
+                    return _decided(finished, len(running) + len(finished), start)
+                if len(running) + len(finished) < len(offsets):
+                    launch()  # a failure: the next attempt now, never a wait
+    finally:
+        for task in running:
+            task.cancel()
+        await asyncio.gather(*running, return_exceptions=True)
+    return _decided(finished, len(finished), start)
+
+
+def _decided(finished: list[tuple[int, TargetOutcome]], attempts: int, start: float) -> TargetOutcome:
+    """The outcome that decides: an ``ok`` or a missing route (the last to finish), else the
+    first failure that loss cannot produce, else the first attempt's."""
+    index, outcome = finished[-1]
+    if outcome.verdict is not Verdict.OK and not outcome.result.no_route:
+        conclusive = [(i, o) for i, o in finished if o.verdict not in INCONCLUSIVE]
+        index, outcome = conclusive[0] if conclusive else min(finished, key=lambda pair: pair[0])
+    result = dataclasses.replace(outcome.result, attempts=attempts, attempt=index, elapsed_s=time.monotonic() - start)
+    explanation = outcome.explanation
+    if outcome.verdict is Verdict.OK and index > 1:
+        explanation = f"{explanation} (attempt {index} of {attempts})"
+    return dataclasses.replace(outcome, result=result, explanation=explanation)
+
+
+async def run_jobs(
+    jobs: Sequence[Job],
+    *,
+    attempt: Attempt = probe_async,
+    on_done: Callable[[TargetOutcome], None] | None = None,
+) -> tuple[TargetOutcome, ...]:
+    """Every job at once on the running loop; outcomes in the order of ``jobs``.
+    ``on_done`` hears each target's outcome as soon as it is decided (a progress line)."""
+    if not jobs:
+        return ()
+    wanted = sum(len(hedge_offsets(j.options.timeout, j.options.retries)) for j in jobs)
+    slots = asyncio.Semaphore(slot_count(wanted))
+
+    async def decided(job: Job) -> TargetOutcome:
+        outcome = await _target(job, slots, attempt)
+        if on_done is not None:
+            on_done(outcome)
+        return outcome
+
+    return tuple(await asyncio.gather(*(decided(job) for job in jobs)))
+
+
+def probe_jobs(
+    jobs: Sequence[Job], *, on_done: Callable[[TargetOutcome], None] | None = None
+) -> tuple[TargetOutcome, ...]:
+    """``run_jobs`` from code that runs no event loop of its own."""
+    return asyncio.run(run_jobs(jobs, on_done=on_done)) if jobs else ()

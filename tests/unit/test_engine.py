@@ -1,0 +1,153 @@
+"""The engine's policy with a scripted attempt in place of the network: hedged attempts, a
+conclusive failure tried again at once, the first ok winning, slots, order, the file limit.
+Concurrency is proven by counting attempts in flight, never by timing."""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import resource
+
+import pytest
+
+from tcpreach import engine
+from tcpreach.engine import Job, hedge_offsets, run_jobs, slot_count
+from tcpreach.errors import UsageError
+from tcpreach.model import Ending, Family, ProbeResult, Target, Verdict
+from tcpreach.options import CheckOptions
+
+# A wait longer than any test: a policy that waited an attempt out would hang, and the
+# outer wait_for fails the test instead.
+FOREVER = 3600.0
+
+
+def target(n: int = 1) -> Target:
+    return Target(Family.IPV4, f"192.0.2.{n}", 1848)
+
+
+OK = {"connected": True, "received": b"hello\n", "ending": Ending.EOF}
+CLOSED = {"connected": True, "ending": Ending.EOF}
+REFUSED = {"connected": False, "connect_errno": errno.ECONNREFUSED}
+NO_ROUTE = {"connected": False, "connect_errno": errno.ENETUNREACH, "no_route": True}
+SILENT = {"connected": True, "ending": Ending.DEADLINE}
+
+
+class Script:
+    """Attempt n at a target answers ``answers[n - 1]``: a record at once, or ``"hang"`` (no
+    answer until cancelled), or ``("after", seconds, record)``. Counts attempts in flight."""
+
+    def __init__(self, *answers: object) -> None:
+        self.answers = answers
+        self.started: list[tuple[str, int]] = []
+        self.cancelled: list[int] = []
+        self.in_flight = 0
+        self.most_in_flight = 0
+
+    async def __call__(self, where: Target, options: CheckOptions) -> ProbeResult:
+        index = sum(1 for address, _ in self.started if address == where.address) + 1
+        self.started.append((where.address, index))
+        self.in_flight += 1
+        self.most_in_flight = max(self.most_in_flight, self.in_flight)
+        try:
+            answer = self.answers[min(index, len(self.answers)) - 1]
+            if answer == "hang":
+                await asyncio.sleep(FOREVER)
+            if isinstance(answer, tuple):
+                await asyncio.sleep(answer[1])
+                answer = answer[2]
+            await asyncio.sleep(0)
+            assert isinstance(answer, dict)
+            return ProbeResult(where, **answer)
+        except asyncio.CancelledError:
+            self.cancelled.append(index)
+            raise
+        finally:
+            self.in_flight -= 1
+
+
+def run(script: Script, jobs: list[Job]):
+    return asyncio.run(asyncio.wait_for(run_jobs(jobs, attempt=script), 30))
+
+
+def test_the_hedges_start_by_half_the_timeout():
+    assert hedge_offsets(3.0, 0) == (0.0,)
+    assert hedge_offsets(3.0, 1) == (0.0, 1.5)
+    assert hedge_offsets(3.0, 2) == (0.0, 0.75, 1.5)
+    assert hedge_offsets(2.0, 4) == (0.0, 0.25, 0.5, 0.75, 1.0)
+
+
+def test_a_target_that_does_not_answer_is_tried_again_while_the_first_attempt_waits():
+    script = Script("hang", OK)  # attempts due at 0, 1 and 2 s: the second answers at once
+    (outcome,) = run(script, [Job(target(), CheckOptions(timeout=4.0, retries=2))])
+    assert (outcome.verdict, outcome.result.attempt, outcome.result.attempts) == (Verdict.OK, 2, 2)
+    assert outcome.explanation == "received 'hello\\n', then end-of-stream (attempt 2 of 2)"
+    assert (script.most_in_flight, script.cancelled) == (2, [1])  # the first one waited beside it, then ended
+
+
+def test_a_silent_address_has_every_attempt_in_flight_at_once_and_the_first_decides():
+    script = Script(("after", 1.0, SILENT))  # attempts due at 0, 0.25 and 0.5 s, each silent for 1 s
+    (outcome,) = run(script, [Job(target(), CheckOptions(timeout=1.0, retries=2))])
+    assert (outcome.verdict, outcome.result.attempt, outcome.result.attempts) == (Verdict.SILENT, 1, 3)
+    assert script.most_in_flight == 3
+
+
+@pytest.mark.parametrize(("answer", "verdict"), [(REFUSED, Verdict.REFUSED), (CLOSED, Verdict.CLOSED_WITHOUT_DATA)])
+def test_a_conclusive_failure_is_tried_again_at_once_never_waited_out(answer, verdict):
+    script = Script(answer)
+    (outcome,) = run(script, [Job(target(), CheckOptions(timeout=FOREVER, retries=3))])
+    assert (outcome.verdict, outcome.result.attempt, outcome.result.attempts) == (verdict, 1, 4)
+    assert script.most_in_flight == 1  # one after the other, each as soon as the last ended
+
+
+def test_an_intermittent_target_is_ok_on_the_attempt_that_answered():
+    script = Script(CLOSED, OK)
+    (outcome,) = run(script, [Job(target(), CheckOptions(timeout=FOREVER, retries=2))])
+    assert (outcome.verdict, outcome.result.attempt, outcome.result.attempts) == (Verdict.OK, 2, 2)
+
+
+def test_a_conclusive_failure_decides_over_silence():
+    script = Script(("after", 0.3, SILENT), REFUSED)
+    (outcome,) = run(script, [Job(target(), CheckOptions(timeout=0.3, retries=1))])
+    assert (outcome.verdict, outcome.result.attempt, outcome.result.attempts) == (Verdict.REFUSED, 2, 2)
+
+
+def test_no_route_is_not_tried_again():
+    script = Script(NO_ROUTE)
+    (outcome,) = run(script, [Job(target(), CheckOptions(timeout=FOREVER, retries=5))])
+    assert (outcome.verdict, outcome.result.attempts, script.started) == (Verdict.UNREACHABLE, 1, [("192.0.2.1", 1)])
+
+
+def test_every_target_at_once_outcomes_in_the_order_given():
+    script = Script(("after", 0.05, OK))
+    jobs = [Job(target(n), CheckOptions(retries=0)) for n in range(1, 101)]
+    outcomes = run(script, jobs)
+    assert [o.target.address for o in outcomes] == [f"192.0.2.{n}" for n in range(1, 101)]
+    assert {o.verdict for o in outcomes} == {Verdict.OK}
+    assert script.most_in_flight == 100
+
+
+def test_slots_bound_the_attempts_in_flight(monkeypatch):
+    monkeypatch.setattr(engine, "slot_count", lambda wanted: 3)
+    script = Script(("after", 0.01, OK))
+    outcomes = run(script, [Job(target(n), CheckOptions(retries=2)) for n in range(1, 21)])
+    assert [o.verdict for o in outcomes] == [Verdict.OK] * 20
+    assert script.most_in_flight == 3
+
+
+def test_the_open_file_limit_sizes_the_slots_or_says_what_to_do(monkeypatch):
+    monkeypatch.setattr(resource, "getrlimit", lambda which: (1024, 1024))
+    assert slot_count(100) == 100
+    assert slot_count(10_000) == 1024 - 64
+    monkeypatch.setattr(resource, "getrlimit", lambda which: (40, 40))
+    with pytest.raises(UsageError) as raised:
+        slot_count(100)
+    assert str(raised.value) == (
+        "the open-file limit (ulimit -n) is 40: too few to probe at once; raise it to at least 164 (ulimit -n 164)"
+    )
+
+
+def test_a_soft_open_file_limit_is_raised_towards_the_hard_one(monkeypatch):
+    raised = []
+    monkeypatch.setattr(resource, "getrlimit", lambda which: (256, 65536))
+    monkeypatch.setattr(resource, "setrlimit", lambda which, limits: raised.append(limits))
+    assert (slot_count(2000), raised) == (2000, [(2064, 65536)])
