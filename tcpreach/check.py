@@ -28,6 +28,7 @@ __all__ = [
     "HostCheck",
     "check_host",
     "check_hosts",
+    "check_resolutions",
     "check_resolved",
     "check_targets",
     "probe_all",

@@ -24,11 +24,11 @@ from typing import Any
 
 from tcpreach.errors import UsageError
 from tcpreach.expectation import Expectation, Match
-from tcpreach.inputs import read_small_file
+from tcpreach.inputs import MAX_FILE_BYTES, read_small_file
 from tcpreach.options import CheckOptions, TlsSettings
 from tcpreach.settings import BY_NAME, Given, Kind, Setting, Surface
 
-__all__ = ["Label", "load_config", "options_from", "parsed"]
+__all__ = ["Label", "load_config", "options_from", "parsed", "read_toml", "settings_of"]
 
 Label = Callable[[Setting], str]
 """How a setting is named in an error: ``--port``, ``--tcpreach-port``, ``port``."""
@@ -119,12 +119,9 @@ def _line_of(lines: list[str], key: str) -> int | None:
     return next((number for number, line in enumerate(lines, 1) if pattern.match(line)), None)
 
 
-def load_config(path: Path) -> dict[str, Given]:
-    """The settings of a TOML configuration file, each with its ``FILE:LINE`` as source.
-
-    Raises ``UsageError`` for a file that cannot be read or parsed and for a key that is
-    no setting (naming the closest one)."""
-    raw = read_small_file(path, "a TOML configuration file")
+def read_toml(path: Path, what: str, limit: int = MAX_FILE_BYTES) -> tuple[dict[str, Any], list[str]]:
+    """A TOML file's table and its lines. Raises ``UsageError``: unreadable, not UTF-8, not TOML."""
+    raw = read_small_file(path, what, limit=limit)
     try:
         text = raw.decode("utf-8")
         table = tomllib.loads(text)
@@ -132,7 +129,12 @@ def load_config(path: Path) -> dict[str, Given]:
         raise UsageError(f"{path} is not UTF-8 text: {exc.reason} at byte {exc.start}") from None
     except tomllib.TOMLDecodeError as exc:
         raise UsageError(f"{path}: not valid TOML: {exc}") from None
-    lines = text.splitlines()
+    return table, text.splitlines()
+
+
+def settings_of(table: Mapping[str, Any], path: Path, lines: list[str]) -> dict[str, Given]:
+    """A TOML table's keys as settings, each with its ``FILE:LINE`` as source. Raises
+    ``UsageError`` for a key that is no setting (naming the closest one)."""
     given: dict[str, Given] = {}
     for key, value in table.items():
         line = _line_of(lines, key)
@@ -145,3 +147,12 @@ def load_config(path: Path) -> dict[str, Given]:
             raise UsageError(f"{where}: {key!r} is not a setting: {hint}")
         given[key] = Given(value, where)
     return given
+
+
+def load_config(path: Path) -> dict[str, Given]:
+    """The settings of a TOML configuration file, each with its ``FILE:LINE`` as source.
+
+    Raises ``UsageError`` for a file that cannot be read or parsed and for a key that is
+    no setting (naming the closest one)."""
+    table, lines = read_toml(path, "a TOML configuration file")
+    return settings_of(table, path, lines)

@@ -198,16 +198,16 @@ MAX_FILE_BYTES = 1 << 20
 """A configuration file a user gives is a few kB; anything over 1 MiB is not one."""
 
 
-def read_small_file(path: Path, what: str, error: type[UsageError] = UsageError) -> bytes:
+def read_small_file(path: Path, what: str, error: type[UsageError] = UsageError, limit: int = MAX_FILE_BYTES) -> bytes:
     """The bytes of a file a user named as ``what`` (``a fly.toml``); ``error`` (a
-    ``UsageError``) for a directory, a file that cannot be read, or one over 1 MiB."""
+    ``UsageError``) for a directory, a file that cannot be read, or one over ``limit``."""
     try:
         if path.is_dir():
             raise error(f"{path} is a directory: give the path of {what}")
         with path.open("rb") as file:
-            raw = file.read(MAX_FILE_BYTES + 1)
+            raw = file.read(limit + 1)
     except OSError as exc:
         raise error(f"cannot read {path}: {exc.strerror}; give the path of {what}") from None
-    if len(raw) > MAX_FILE_BYTES:
-        raise error(f"{path} is over {MAX_FILE_BYTES // 1024} KiB: that is not {what}, and it is not read")
+    if len(raw) > limit:
+        raise error(f"{path} is over {limit // 1024} KiB: that is not {what}, and it is not read")
     return raw

@@ -46,7 +46,7 @@ def main(argv: Sequence[str] | None = None, stdout: IO[str] | None = None, stder
     bind_streams(parser, out, err)
     try:
         args = parser.parse_args(argv)
-        code: int = args.func(args, out)
+        code: int = args.func(args, out, err)
     except SystemExit as exited:  # argparse's usage errors, --help and --version
         return exited.code if isinstance(exited.code, int) else 1 if exited.code else 0
     except UsageError as exc:

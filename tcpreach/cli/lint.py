@@ -30,7 +30,7 @@ def add_parser(commands: Any) -> None:
     lint.set_defaults(func=run_lint)
 
 
-def run_lint(args: argparse.Namespace, out: IO[str]) -> int:
+def run_lint(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     findings, dockerfile = lint_path(args.path, args.port)
     if args.json:
         doc = {

@@ -1,23 +1,28 @@
-"""``python -m tcpreach probe``: resolve a host, probe every address, judge and diagnose."""
+"""``python -m tcpreach probe``: resolve hosts, probe every address of every one at once,
+judge and diagnose."""
 
 from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import IO, Any
 
-from tcpreach.check import check_host
-from tcpreach.cli.args import EXIT_FAILED, EXIT_OK, add_settings, typed
+from tcpreach.check import check_hosts
+from tcpreach.cli.args import EXIT_FAILED, EXIT_OK, add_settings
+from tcpreach.cli.progress import Progress
 from tcpreach.config import load_config, options_from, parsed
 from tcpreach.errors import UsageError
 from tcpreach.findings import FindingCode, errors
 from tcpreach.fly.files import LintInputError, predicts_for
+from tcpreach.hosts_file import read_hosts_file
 from tcpreach.inputs import hostname_problem, parse_host, to_ascii
 from tcpreach.model import Family, HostReport, Verdict
-from tcpreach.report.document import dump_report
-from tcpreach.report.text import format_report
-from tcpreach.settings import BY_NAME, CONFIG, SETTINGS, Setting, Surface
+from tcpreach.options import CheckOptions
+from tcpreach.report.document import dump_report, dump_reports
+from tcpreach.report.text import format_report, summary_line
+from tcpreach.settings import BY_NAME, CONFIG, SETTINGS, Given, Setting, Surface
 
 __all__ = ["add_parser", "exit_status", "run_probe"]
 
@@ -25,16 +30,25 @@ _FLAGS = tuple(s for s in SETTINGS if Surface.CLI in s.surfaces and s.name != "h
 
 
 def add_parser(commands: Any) -> None:
-    probe = commands.add_parser("probe", help="resolve a host, probe every address, judge and diagnose")
+    probe = commands.add_parser(
+        "probe", help="resolve hosts, probe every address of every one at once, judge and diagnose"
+    )
+    probe.add_argument("host", nargs="*", help="names or addresses: name, name:port, ::1, [::1]:1848 (or --hosts-file)")
     probe.add_argument(
-        "host", type=typed(BY_NAME["host"].parse), help="a name or an address: name, name:port, ::1, [::1]:1848"
+        "--hosts-file",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help='more hosts: one host[:port] a line (# comments), or a .toml of settings with [hosts."NAME"] tables',
     )
     add_settings(probe, _FLAGS)
     family = probe.add_mutually_exclusive_group()
     family.add_argument("-4", dest="family", action="store_const", const=(Family.IPV4,), help="IPv4 only")
     family.add_argument("-6", dest="family", action="store_const", const=(Family.IPV6,), help="IPv6 only")
     probe.add_argument(*CONFIG.cli, type=Path, default=None, metavar=CONFIG.metavar, help=CONFIG.help)
-    probe.add_argument("--json", action="store_true", help="print one JSON document instead of the table")
+    probe.add_argument(
+        "--json", action="store_true", help='print one JSON document (one report; several as {"reports": [...]})'
+    )
     probe.set_defaults(func=run_probe)
 
 
@@ -42,13 +56,12 @@ def _flag(setting: Setting) -> str:
     return setting.cli[0]
 
 
-def _values(args: argparse.Namespace) -> dict[str, Any]:
-    """What the flags gave, over what the configuration file gives."""
+def _values(args: argparse.Namespace, common: dict[str, Given]) -> dict[str, Any]:
+    """What the flags gave, over a hosts file's common settings, over the config file's."""
     given = {s.name: value for s in _FLAGS if (value := getattr(args, s.name)) is not None}
-    if args.config is None:
-        return given
-    from_file = {k: v for k, v in load_config(args.config).items() if Surface.CLI in BY_NAME[k].surfaces}
-    return {**parsed(from_file), **given}
+    from_file = load_config(args.config) if args.config is not None else {}
+    below = {k: v for k, v in {**from_file, **common}.items() if Surface.CLI in BY_NAME[k].surfaces}
+    return {**parsed(below), **given}
 
 
 def _host(text: str, port: int | None) -> tuple[str, int | None]:
@@ -59,6 +72,30 @@ def _host(text: str, port: int | None) -> tuple[str, int | None]:
     if spec.port is not None and port is not None and spec.port != port:
         raise UsageError(f"two ports given: {spec.port} in {text!r} and --port {port}")
     return spec.host, spec.port
+
+
+def _requests(args: argparse.Namespace) -> tuple[list[tuple[str, CheckOptions]], dict[str, Any]]:
+    """Each host with its options: the command line's hosts, then the hosts file's (each
+    with its own settings over the common ones), else the config file's ``host`` list; and
+    the settings common to all."""
+    common: dict[str, Given] = {}
+    listed: list[tuple[str, dict[str, Given]]] = [(host, {}) for host in args.host]
+    if args.hosts_file is not None:
+        common, from_file = read_hosts_file(args.hosts_file)
+        listed += from_file
+    values = _values(args, common)
+    if not listed:
+        listed = [(host, {}) for host in values.get("host", ())]
+    if not listed:
+        raise UsageError("give a HOST, or --hosts-file FILE")
+    requests = []
+    for text, own in listed:
+        host_values = {**values, **parsed(own)}
+        host, port = _host(text, args.port)  # a port in the host wins over any default, never over --port
+        if port is not None:
+            host_values["port"] = port
+        requests.append((host, options_from(host_values, _flag)))
+    return requests, values
 
 
 def _predicted(values: dict[str, Any], host: str) -> bool:
@@ -77,23 +114,33 @@ def _predicted(values: dict[str, Any], host: str) -> bool:
 def exit_status(report: HostReport, accept_shared_ipv4: bool = False) -> int:
     """0 when every target is ``ok`` and no finding is an error; with ``accept_shared_ipv4``
     the shared-IPv4 finding and the targets it explains are accepted."""
-    accepted = {a for f in report.findings if f.code == FindingCode.FLY_SHARED_IPV4 for a in f.addresses}
-    if not accept_shared_ipv4:
-        accepted = set()
+    shared = [f for f in report.findings if f.code is FindingCode.FLY_SHARED_IPV4] if accept_shared_ipv4 else []
+    accepted = {a for f in shared for a in f.addresses}
     failing = [o for o in report.outcomes if o.verdict is not Verdict.OK and o.target.address not in accepted]
-    blocking = [f for f in errors(report.findings) if not (accepted and f.code == FindingCode.FLY_SHARED_IPV4)]
+    blocking = [f for f in errors(report.findings) if f not in shared]
     return EXIT_OK if report.outcomes and not failing and not blocking else EXIT_FAILED
 
 
-def run_probe(args: argparse.Namespace, out: IO[str]) -> int:
-    values = _values(args)
-    host, port = _host(args.host, values.get("port"))
-    if port is not None:
-        values["port"] = port
-    options = options_from(values, _flag)
-    report = check_host(host, options, predicted_dedicated_ipv4=_predicted(values, host))
-    if args.json:
-        out.write(json.dumps(dump_report(report), indent=2) + "\n")
-    else:
+def _write(reports: Sequence[HostReport], as_json: bool, statuses: Sequence[int], out: IO[str]) -> None:
+    if as_json:
+        doc = dump_report(reports[0]) if len(reports) == 1 else dump_reports(reports)
+        out.write(json.dumps(doc, indent=2) + "\n")
+        return
+    for report, status in zip(reports, statuses, strict=True):
         out.write(format_report(report) + "\n")
-    return exit_status(report, bool(values.get("accept_shared_ipv4")))
+        if len(reports) > 1:
+            out.write(summary_line(report, status == EXIT_OK) + "\n\n")
+    if len(reports) > 1:
+        good = sum(status == EXIT_OK for status in statuses)
+        targets = sum(len(r.outcomes) for r in reports)
+        out.write(f"{len(reports)} hosts, {targets} targets: {good} hosts ok, {len(reports) - good} failing\n")
+
+
+def run_probe(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
+    requests, values = _requests(args)
+    accept = bool(values.get("accept_shared_ipv4"))
+    with Progress(err, total=None) as progress:
+        reports = check_hosts(requests, lambda host: _predicted(values, host), on_done=progress.done)
+    statuses = [exit_status(report, accept) for report in reports]
+    _write(reports, args.json, statuses, out)
+    return EXIT_OK if all(status == EXIT_OK for status in statuses) else EXIT_FAILED

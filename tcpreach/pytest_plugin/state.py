@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tcpreach.check import check_resolved, check_targets
+from tcpreach.check import HostCheck, check_resolutions, check_targets, resolve_all
 from tcpreach.config import load_config, options_from, parsed
 from tcpreach.fly.files import LintInputError, predicts_for
 from tcpreach.inputs import parse_host
@@ -86,10 +86,12 @@ class State:
     reports: dict[str, HostReport] = field(default_factory=dict)  # "host TEXT" or "group LABEL TARGETS"
 
     def resolution(self, host: str) -> Resolution:
+        """The host's resolution; the first one asked resolves every host of the run at once."""
         if host not in self.resolutions:
-            from tcpreach.net.resolve import resolve  # dnspython only when a host is given
-
-            self.resolutions[host] = resolve(parse_host(host).host, self.settings.options_for(remote=True))
+            wanted = [h for h in dict.fromkeys((*self.settings.hosts, host)) if h not in self.resolutions]
+            options = self.settings.options_for(remote=True)
+            found = resolve_all([(parse_host(h).host, options) for h in wanted])
+            self.resolutions.update(zip(wanted, found, strict=True))
         return self.resolutions[host]
 
     def predicted_dedicated_ipv4(self, host: str) -> bool:
@@ -101,14 +103,21 @@ class State:
             return False
 
     def host_report(self, host: str) -> HostReport:
+        """The host's report; the first one asked probes every host of the run at once, all
+        their targets in one engine run."""
         key = f"host {host}"  # as given: the same address on two ports is two reports
         if key not in self.reports:
-            spec = parse_host(host)
-            self.reports[key] = check_resolved(
-                self.resolution(host),
-                self.settings.options_for(remote=True, port=spec.port),
-                predicted_dedicated_ipv4=self.predicted_dedicated_ipv4(spec.host),
-            )
+            wanted = [h for h in dict.fromkeys((*self.settings.hosts, host)) if f"host {h}" not in self.reports]
+            checks = [
+                HostCheck(
+                    self.resolution(h),
+                    self.settings.options_for(remote=True, port=parse_host(h).port),
+                    self.predicted_dedicated_ipv4(parse_host(h).host),
+                )
+                for h in wanted
+            ]
+            for h, report in zip(wanted, check_resolutions(checks), strict=True):
+                self.reports[f"host {h}"] = report
         return self.reports[key]
 
     def group_report(self, label: str, targets: Sequence[Target]) -> HostReport:
@@ -119,8 +128,8 @@ class State:
 
     def every_host_report(self) -> str:
         """All ``--tcpreach-host`` reports, probed here once, as JSON for the workers."""
-        for host in self.settings.hosts:
-            self.host_report(host)
+        if self.settings.hosts:
+            self.host_report(self.settings.hosts[0])
         hosts = {key: dump_report(r) for key, r in self.reports.items() if key.startswith("host ")}
         return json.dumps(hosts)
 

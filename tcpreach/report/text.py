@@ -5,10 +5,18 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from tcpreach.diagnosis import verdict_remedy
-from tcpreach.findings import Finding, findings_for
+from tcpreach.findings import Finding, Severity, findings_for
 from tcpreach.model import HostReport, TargetOutcome, TlsObservation, Verdict
 
-__all__ = ["HEADER", "failure_message", "format_finding", "format_findings", "format_report", "format_table"]
+__all__ = [
+    "HEADER",
+    "failure_message",
+    "format_finding",
+    "format_findings",
+    "format_report",
+    "format_table",
+    "summary_line",
+]
 
 
 def _cell(seconds: float | None) -> str:
@@ -80,6 +88,17 @@ def format_report(report: HostReport) -> str:
     ]
     table = format_table([_row(o) for o in report.outcomes])
     return "\n".join([*head, table, *notes, format_findings(report.findings)]).rstrip()
+
+
+def summary_line(report: HostReport, passed: bool) -> str:
+    """One line for a host of a run: ``ok``, or ``FAILING`` with its verdicts and error codes."""
+    counts: dict[str, int] = {}
+    for outcome in report.outcomes:
+        counts[str(outcome.verdict)] = counts.get(str(outcome.verdict), 0) + 1
+    verdicts = ", ".join(f"{n} {verdict}" for verdict, n in counts.items()) or "no target"
+    codes = ", ".join(dict.fromkeys(f.code for f in report.findings if f.severity is Severity.ERROR))
+    state = "ok" if passed else "FAILING"
+    return f"{state}: {report.host} port {report.port}: {verdicts}" + (f" ({codes})" if codes else "")
 
 
 def _tls_line(tls: TlsObservation) -> str:
