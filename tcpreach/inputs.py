@@ -73,9 +73,16 @@ def parse_seconds(text: str, what: str = "the value") -> float:
     return value
 
 
+_ADDRESS_CHARS = frozenset("0123456789abcdefABCDEF:.")
+
+
 def is_literal(host: str) -> bool:
+    """An IPv4 or IPv6 address (with an optional ``%scope``), not a name."""
+    head = host.split("%", 1)[0]
+    if not head or not _ADDRESS_CHARS.issuperset(head):
+        return False  # a name's letters: no address to parse
     try:
-        ipaddress.ip_address(host.split("%", 1)[0])
+        ipaddress.ip_address(head)
     except ValueError:
         return False
     return True

@@ -15,25 +15,37 @@ error finding; 2 on bad usage.
 from __future__ import annotations
 
 import argparse
+import importlib
 import io
 import sys
 from collections.abc import Sequence
 from typing import IO
 
 from tcpreach import __version__
-from tcpreach.cli import lint, probe
 from tcpreach.cli.args import EXIT_USAGE, Parser, bind_streams
 from tcpreach.errors import UsageError
 
 __all__ = ["build_parser", "main", "run_captured"]
 
 
-def build_parser() -> argparse.ArgumentParser:
+_COMMANDS = {
+    "probe": ("tcpreach.cli.probe", "resolve hosts, probe every address of every one at once, judge and diagnose"),
+    "lint": ("tcpreach.cli.lint", "check a fly.toml (and its Dockerfile) offline, before any deploy"),
+}
+"""Each subcommand's module and help: only the one that runs is imported."""
+
+
+def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
+    """The parser, with the subcommand named in ``argv`` in full (every one for ``--help``)."""
     parser = Parser(prog="python -m tcpreach", description=__doc__.split("\n\n")[0] if __doc__ else None)
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
-    probe.add_parser(commands)
-    lint.add_parser(commands)
+    chosen = next((word for word in argv if not word.startswith("-")), None)
+    for name, (module, help_text) in _COMMANDS.items():
+        if chosen in (name, None) or chosen not in _COMMANDS:
+            importlib.import_module(module).add_parser(commands, name, help_text)
+        else:
+            commands.add_parser(name, help=help_text)
     return parser
 
 
@@ -42,10 +54,11 @@ def main(argv: Sequence[str] | None = None, stdout: IO[str] | None = None, stder
     process's own streams by default). Returns the exit status; raises nothing a user
     can cause."""
     out, err = stdout or sys.stdout, stderr or sys.stderr
-    parser = build_parser()
+    words = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(words)
     bind_streams(parser, out, err)
     try:
-        args = parser.parse_args(argv)
+        args = parser.parse_args(words)
         code: int = args.func(args, out, err)
     except SystemExit as exited:  # argparse's usage errors, --help and --version
         return exited.code if isinstance(exited.code, int) else 1 if exited.code else 0

@@ -17,8 +17,8 @@ from tcpreach.report.text import format_finding
 __all__ = ["add_parser", "run_lint"]
 
 
-def add_parser(commands: Any) -> None:
-    lint = commands.add_parser("lint", help="check a fly.toml (and its Dockerfile) offline, before any deploy")
+def add_parser(commands: Any, name: str, help_text: str) -> None:
+    lint = commands.add_parser(name, help=help_text)
     lint.add_argument("path", nargs="?", type=Path, default=Path("fly.toml"), help="default ./fly.toml")
     lint.add_argument(
         "--port",

@@ -15,7 +15,7 @@ from tcpreach.cli.progress import Progress
 from tcpreach.config import load_config, options_from, parsed
 from tcpreach.errors import UsageError
 from tcpreach.findings import FindingCode, errors
-from tcpreach.fly.files import LintInputError, predicts_for
+from tcpreach.fly.remedies import is_fly_name
 from tcpreach.hosts_file import read_hosts_file
 from tcpreach.inputs import hostname_problem, parse_host, to_ascii
 from tcpreach.model import Family, HostReport, Verdict
@@ -29,10 +29,8 @@ __all__ = ["add_parser", "exit_status", "run_probe"]
 _FLAGS = tuple(s for s in SETTINGS if Surface.CLI in s.surfaces and s.name != "host")
 
 
-def add_parser(commands: Any) -> None:
-    probe = commands.add_parser(
-        "probe", help="resolve hosts, probe every address of every one at once, judge and diagnose"
-    )
+def add_parser(commands: Any, name: str, help_text: str) -> None:
+    probe = commands.add_parser(name, help=help_text)
     probe.add_argument("host", nargs="*", help="names or addresses: name, name:port, ::1, [::1]:1848 (or --hosts-file)")
     probe.add_argument(
         "--hosts-file",
@@ -100,8 +98,15 @@ def _requests(args: argparse.Namespace) -> tuple[list[tuple[str, CheckOptions]],
 
 def _predicted(values: dict[str, Any], host: str) -> bool:
     """The fly.toml lint predicts the shared-IPv4 failure for ``host``: the file given, or
-    ./fly.toml when there is one."""
+    ./fly.toml when there is one. Only a Fly name can be predicted (and only then is the
+    lint loaded)."""
     given = values.get("fly_toml")
+    if not is_fly_name(host):
+        if given is not None and not Path(given).is_file():
+            raise UsageError(f"--fly-toml: no file at {given!r}")
+        return False
+    from tcpreach.fly.files import LintInputError, predicts_for
+
     path = Path(given or str(BY_NAME["fly_toml"].default))
     if given is None and not path.is_file():
         return False

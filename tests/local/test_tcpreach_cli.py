@@ -13,7 +13,7 @@ import pytest
 from server import HelloServer
 from tcpreach import __version__
 from tcpreach.model import Family, Vantage
-from tcpreach.report.document import load_report
+from tcpreach.report.document import load_report, load_reports
 from tcpreach.testing.standins import Behaviour, StandIn
 from tcpreach.testing.stub_dns import StubDNS
 
@@ -217,3 +217,61 @@ def test_the_json_report_says_when_where_and_how_long_dns_may_keep_it(fly_like, 
     assert before <= datetime.fromisoformat(doc["started_at"]) <= datetime.now(UTC)
     assert [(a["type"], a["ttl"]) for a in doc["dns"]] == [("A", 30), ("AAAA", 30)]
     assert load_report(doc).vantage == Vantage("ci-1", __version__, tuple(Family(f) for f in doc["vantage"]["routes"]))
+
+
+def test_several_hosts_in_one_run_each_with_its_table_and_summary(fly_like, cli, tmp_path):
+    port, resolver = fly_like
+    hosts = tmp_path / "hosts"
+    hosts.write_text("# the fleet\ndedicated.fly.dev\nDEDICATED.fly.dev.\n")
+    done = cli("probe", "hello-server.fly.dev", "--hosts-file", str(hosts), "--port", str(port),
+               "--resolver", resolver, "--retries", "0")  # fmt: skip
+    assert (done.returncode, done.stderr) == (1, "")
+    lines = done.stdout.splitlines()
+    assert [line for line in lines if line.startswith(("ok: ", "FAILING: ", "2 hosts"))] == [
+        f"FAILING: hello-server.fly.dev port {port}: 1 closed-without-data, 1 ok (fly-shared-ipv4)",
+        f"ok: dedicated.fly.dev port {port}: 2 ok",
+        "2 hosts, 4 targets: 1 hosts ok, 1 failing",
+    ]
+
+
+def test_several_hosts_are_one_json_document_that_reads_back(fly_like, cli):
+    port, resolver = fly_like
+    done = cli("probe", "dedicated.fly.dev", f"127.0.0.3:{port}", "--port", str(port), "--resolver", resolver, "--json")
+    doc = json.loads(done.stdout)
+    assert (done.returncode, [r.host for r in load_reports(doc)]) == (0, ["dedicated.fly.dev", "127.0.0.3"])
+
+
+@pytest.mark.parametrize(
+    ("args", "text", "message"),
+    [
+        ([], None, "give a HOST, or --hosts-file FILE"),
+        (["--hosts-file", "{file}"], "127.0.0.2\n127.0.0.2:0\n",
+         "{file}:2: port must be an integer in 1..65535, got '0'"),
+        (["--hosts-file", "{file}"], "\n# none\n", "{file} names no host: one host[:port] a line, or host = [...] in "
+                                                    "a .toml file"),
+    ],
+)  # fmt: skip
+def test_a_bad_fleet_is_one_usage_error_and_nothing_is_probed(cli, tmp_path, args, text, message):
+    file = tmp_path / "hosts"
+    if text is not None:
+        file.write_text(text)
+    with StandIn(Behaviour.HELLO, host="127.0.0.2", port=1848) as edge:
+        done = cli("probe", *(a.format(file=file) for a in args))
+        accepted = edge.accepted
+    assert (done.returncode, done.stdout, accepted) == (2, "", 0)
+    assert done.stderr == f"python -m tcpreach probe: error: {message.format(file=file)} (see --help)\n"
+
+
+def test_a_literal_address_loads_neither_dnspython_nor_the_lint():
+    with StandIn(Behaviour.HELLO) as server:
+        done = subprocess.run(
+            [sys.executable, "-X", "importtime", "-m", "tcpreach", "probe", f"127.0.0.1:{server.port}", "--retries",
+             "0"],
+            cwd=ROOT, capture_output=True, text=True, timeout=60, check=False,
+        )  # fmt: skip
+    imported = [line.rsplit("|", 1)[-1].strip() for line in done.stderr.splitlines() if line.startswith("import time:")]
+    assert done.returncode == 0, done.stdout
+    assert "tcpreach.check" in imported  # the probe ran (a module loaded by importlib is not listed itself)
+    assert [
+        m for m in imported if m == "dns" or m.startswith(("dns.", "tcpreach.fly.files", "tcpreach.fly.lint"))
+    ] == []
