@@ -22,6 +22,7 @@ import resource
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from tcpreach.errors import UsageError
 from tcpreach.model import ProbeResult, Target, TargetOutcome, Verdict
@@ -80,15 +81,21 @@ def slot_count(wanted: int) -> int:
 
 
 async def _target(job: Job, slots: asyncio.Semaphore, attempt: Attempt) -> TargetOutcome:
-    """Every attempt at one target, hedged; the outcome that decides its verdict."""
+    """Every attempt at one target, hedged; the outcome that decides its verdict. The
+    hedges count from when the first attempt got its slot, not from the queue."""
     options = job.options
     offsets = hedge_offsets(options.timeout, options.retries)
-    start = time.monotonic()
-    running: dict[asyncio.Task[TargetOutcome], int] = {}
+    started = asyncio.Event()
+    start = 0.0
+    running: dict[asyncio.Task[Any], int] = {}
     finished: list[tuple[int, TargetOutcome]] = []
 
     async def one() -> TargetOutcome:
+        nonlocal start
         async with slots:
+            if not started.is_set():
+                start = time.monotonic()
+                started.set()
             observed = await attempt(job.target, options)
         return judge(observed, options.expectation)
 
@@ -96,26 +103,33 @@ async def _target(job: Job, slots: asyncio.Semaphore, attempt: Attempt) -> Targe
         running[asyncio.create_task(one())] = len(running) + len(finished) + 1
 
     launch()
+    waiting_for_slot = asyncio.create_task(started.wait())
     try:
         while running:
             launched = len(running) + len(finished)
-            wait = offsets[launched] - (time.monotonic() - start) if launched < len(offsets) else None
-            done, _ = await asyncio.wait(running, timeout=None if wait is None else max(0.0, wait),
-                                         return_when=asyncio.FIRST_COMPLETED)  # fmt: skip
+            wait = None
+            if started.is_set() and launched < len(offsets):
+                wait = max(0.0, offsets[launched] - (time.monotonic() - start))
+            done, _ = await asyncio.wait(
+                {*running, waiting_for_slot}, timeout=wait, return_when=asyncio.FIRST_COMPLETED
+            )
+            done.discard(waiting_for_slot)
             if not done:
-                launch()  # still no answer: hedge
+                if wait is not None:
+                    launch()  # still no answer: hedge
                 continue
             for task in done:
-                outcome = task.result()
+                outcome: TargetOutcome = task.result()
                 finished.append((running.pop(task), outcome))
                 if outcome.verdict is Verdict.OK or outcome.result.no_route:
                     return _decided(finished, len(running) + len(finished), start)
                 if len(running) + len(finished) < len(offsets):
                     launch()  # a failure: the next attempt now, never a wait
     finally:
+        waiting_for_slot.cancel()
         for task in running:
             task.cancel()
-        await asyncio.gather(*running, return_exceptions=True)
+        await asyncio.gather(waiting_for_slot, *running, return_exceptions=True)
     return _decided(finished, len(finished), start)
 
 

@@ -151,3 +151,12 @@ def test_a_soft_open_file_limit_is_raised_towards_the_hard_one(monkeypatch):
     monkeypatch.setattr(resource, "getrlimit", lambda which: (256, 65536))
     monkeypatch.setattr(resource, "setrlimit", lambda which, limits: raised.append(limits))
     assert (slot_count(2000), raised) == (2000, [(2064, 65536)])
+
+
+def test_the_hedges_count_from_the_slot_not_from_the_queue(monkeypatch):
+    monkeypatch.setattr(engine, "slot_count", lambda wanted: 1)
+    script = Script(("after", 0.5, OK))
+    first, queued = run(script, [Job(target(n), CheckOptions(timeout=0.4, retries=2)) for n in (1, 2)])
+    # The second target waited its turn for the one slot, then answered its first attempt.
+    assert (queued.verdict, queued.result.attempt, queued.result.attempts) == (Verdict.OK, 1, 1)
+    assert (first.verdict, script.most_in_flight) == (Verdict.OK, 1)
