@@ -36,8 +36,9 @@ class Script:
     """Attempt n at a target answers ``answers[n - 1]``: a record at once, or ``"hang"`` (no
     answer until cancelled), or ``("after", seconds, record)``. Counts attempts in flight."""
 
-    def __init__(self, *answers: object) -> None:
+    def __init__(self, *answers: object, elsewhere: dict[str, tuple[object, ...]] | None = None) -> None:
         self.answers = answers
+        self.elsewhere = elsewhere or {}
         self.started: list[tuple[str, int]] = []
         self.cancelled: list[int] = []
         self.in_flight = 0
@@ -49,7 +50,8 @@ class Script:
         self.in_flight += 1
         self.most_in_flight = max(self.most_in_flight, self.in_flight)
         try:
-            answer = self.answers[min(index, len(self.answers)) - 1]
+            answers = self.elsewhere.get(where.address, self.answers)
+            answer = answers[min(index, len(answers)) - 1]
             if answer == "hang":
                 await asyncio.sleep(FOREVER)
             if isinstance(answer, tuple):
@@ -155,7 +157,7 @@ def test_a_soft_open_file_limit_is_raised_towards_the_hard_one(monkeypatch):
 
 def test_the_hedges_count_from_the_slot_not_from_the_queue(monkeypatch):
     monkeypatch.setattr(engine, "slot_count", lambda wanted: 1)
-    script = Script(("after", 0.5, OK))
+    script = Script(("after", 0.5, OK), elsewhere={"192.0.2.2": (OK,)})
     first, queued = run(script, [Job(target(n), CheckOptions(timeout=0.4, retries=2)) for n in (1, 2)])
     # The second target waited its turn for the one slot, then answered its first attempt.
     assert (queued.verdict, queued.result.attempt, queued.result.attempts) == (Verdict.OK, 1, 1)
