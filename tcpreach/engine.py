@@ -110,9 +110,10 @@ async def _target(job: Job, slots: asyncio.Semaphore, attempt: Attempt) -> Targe
             wait = None
             if started.is_set() and launched < len(offsets):
                 wait = max(0.0, offsets[launched] - (time.monotonic() - start))
-            done, _ = await asyncio.wait(
-                {*running, waiting_for_slot}, timeout=wait, return_when=asyncio.FIRST_COMPLETED
-            )
+            watched: set[asyncio.Task[Any]] = {*running}
+            if not waiting_for_slot.done():
+                watched.add(waiting_for_slot)
+            done, _ = await asyncio.wait(watched, timeout=wait, return_when=asyncio.FIRST_COMPLETED)
             done.discard(waiting_for_slot)
             if not done:
                 if wait is not None:

@@ -162,3 +162,9 @@ def test_the_hedges_count_from_the_slot_not_from_the_queue(monkeypatch):
     # The second target waited its turn for the one slot, then answered its first attempt.
     assert (queued.verdict, queued.result.attempt, queued.result.attempts) == (Verdict.OK, 1, 1)
     assert (first.verdict, script.most_in_flight) == (Verdict.OK, 1)
+
+
+def test_no_hedge_before_it_is_due():
+    script = Script(("after", 0.05, OK))  # answers long before the first hedge, due at 1 s
+    (outcome,) = run(script, [Job(target(), CheckOptions(timeout=4.0, retries=2))])
+    assert (outcome.verdict, outcome.result.attempts, script.started) == (Verdict.OK, 1, [("192.0.2.1", 1)])
