@@ -30,6 +30,7 @@ import resource
 import shutil
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Sequence
@@ -155,9 +156,32 @@ def scenarios(timeout: float) -> list[dict[str, Any]]:
                      "verdicts": sorted(str(o.verdict) for o in report.outcomes)})  # fmt: skip
         start = time.monotonic()
         reports = check_hosts([(f"site-{n}.fleet.test", options) for n in range(100)])
-        rows.append({"scenario": "100 hosts, 5 silent", "timeouts": round((time.monotonic() - start) / timeout, 2),
+        rows.append({"scenario": "100 hosts, 5 silent (DNS included)", "timeouts": round((time.monotonic() - start) / timeout, 2),
                      "verdicts": sorted({str(o.verdict) for r in reports for o in r.outcomes})})  # fmt: skip
+        rows.append(_remote_suite(dns.spec, port, timeout))
     return rows
+
+
+def _remote_suite(resolver: str, port: int, timeout: float) -> dict[str, Any]:
+    """``pytest -m remote`` over the same 100 hosts: its probing part (from the first report's
+    start to the last verdict), from the reports it writes."""
+    from tcpreach.report.document import load_reports
+
+    with tempfile.TemporaryDirectory() as scratch:
+        written = Path(scratch) / "run.json"
+        hosts = [arg for n in range(100) for arg in ("--tcpreach-host", f"site-{n}.fleet.test")]
+        subprocess.run(
+            [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-m", "remote", *hosts,
+             "--tcpreach-resolver", resolver, "--tcpreach-port", str(port), "--tcpreach-probe-timeout", str(timeout),
+             "--tcpreach-family", "4", "--tcpreach-json", str(written), "tests/remote"],
+            cwd=ROOT, capture_output=True, text=True, check=False,
+        )  # fmt: skip
+        reports = load_reports(json.loads(written.read_text()))
+    starts = [r.started_at.timestamp() for r in reports if r.started_at is not None]
+    ends = [r.started_at.timestamp() + o.result.to_verdict_s for r in reports if r.started_at for o in r.outcomes]
+    return {"scenario": "pytest -m remote, 100 hosts, 5 silent: the probing part",
+            "timeouts": round((max(ends) - min(starts)) / timeout, 2),
+            "verdicts": sorted({str(o.verdict) for r in reports for o in r.outcomes})}  # fmt: skip
 
 
 def inside(names: int, timeout: float) -> dict[str, Any]:

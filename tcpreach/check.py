@@ -115,6 +115,7 @@ def check_resolutions(
     checks: Sequence[HostCheck], on_done: Callable[[TargetOutcome], None] | None = None
 ) -> list[HostReport]:
     """Every target of every host probed in one engine run, then each host diagnosed."""
+    now = datetime.now(UTC)
     planned = [_jobs(check) for check in checks]
     outcomes = probe_jobs([job for _, jobs, _ in planned for job in jobs], on_done=on_done)
     vantage = this_vantage(checks[0].options.vantage) if checks else None
@@ -125,7 +126,7 @@ def check_resolutions(
         at += len(jobs)
         resolution = check.resolution
         findings = diagnose(resolution, probed, check.predicted_dedicated_ipv4, plain_ipv4=plain)
-        started = check.started_at or datetime.now(UTC)
+        started = check.started_at or now
         reports.append(
             HostReport(resolution.host, opts.port, opts.expectation, resolution, probed, findings, started, vantage)
         )
