@@ -16,7 +16,7 @@ in probe timeouts (the goal: at most 1.5), the DNS time apart, the peak RSS (goa
 issue names: one host with 8 addresses, one silent (the peers' scenario), and 100 hosts,
 5 of them silent, as the pytest plugin probes them.
 
-    python -m bench.fleet                  # 5,000 names, probe timeout 1 s
+    python -m bench.fleet                  # 5,000 names, the default probe timeout (3 s)
     python -m bench.fleet --names 500 --timeout 2
 """
 
@@ -235,7 +235,7 @@ def table(result: dict[str, Any]) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.fleet", description=__doc__.split("\n\n")[0])
     parser.add_argument("--names", type=int, default=5000)
-    parser.add_argument("--timeout", type=float, default=1.0)
+    parser.add_argument("--timeout", type=float, default=3.0)
     parser.add_argument("--measure", choices=["threads", "hedged"], help=argparse.SUPPRESS)
     parser.add_argument("--inside", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--resolver", help=argparse.SUPPRESS)

@@ -102,6 +102,8 @@ async def _target(job: Job, slots: asyncio.Semaphore, attempt: Attempt) -> Targe
     def launch() -> None:
         running[asyncio.create_task(one())] = len(running) + len(finished) + 1
 
+    if len(offsets) == 1:  # no retries: one attempt, nothing to schedule
+        return _decided([(1, await one())], 1, start)
     launch()
     waiting_for_slot = asyncio.create_task(started.wait())
     try:

@@ -145,7 +145,8 @@ async def _connect(
 ) -> ProbeResult | None:
     """Connect within ``timeout``: ``None`` when connected, else what was seen."""
     try:
-        await asyncio.wait_for(asyncio.get_running_loop().sock_connect(sock, sockaddr(target)), timeout)
+        async with asyncio.timeout(timeout):
+            await asyncio.get_running_loop().sock_connect(sock, sockaddr(target))
     except TimeoutError:
         return ProbeResult(target, connected=False, connect_timed_out=True, total_s=since())
     except ConnectionResetError:
@@ -181,7 +182,8 @@ async def _send(stream: _Stream, request: bytes, timeout: float) -> int | None:
     if not request:
         return None
     try:
-        await asyncio.wait_for(stream.send(request), timeout)
+        async with asyncio.timeout(timeout):
+            await stream.send(request)
     except TimeoutError:
         return errno.ETIMEDOUT
     except OSError as exc:
@@ -201,7 +203,8 @@ async def _read(stream: _Stream, budget: float, expect: Expectation | None) -> t
     first_byte: float | None = None
     while (remaining := deadline - time.monotonic()) > 0:
         try:
-            chunk = await asyncio.wait_for(stream.recv(), remaining)
+            async with asyncio.timeout(remaining):
+                chunk = await stream.recv()
         except TimeoutError:
             break
         except ssl.SSLEOFError:  # the TCP connection closed without a TLS close_notify

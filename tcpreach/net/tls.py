@@ -100,7 +100,8 @@ async def handshake(
     tls = context_for(settings).wrap_bio(incoming, outgoing, server_hostname=name)
     stream = TlsStream(sock, tls, incoming, outgoing)
     try:
-        await asyncio.wait_for(stream.handshake(), timeout)
+        async with asyncio.timeout(timeout):
+            await stream.handshake()
     except TimeoutError:
         raise
     except OSError as exc:  # ssl.SSLError is an OSError
