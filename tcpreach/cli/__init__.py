@@ -6,10 +6,11 @@
     python -m tcpreach probe mail.example:110 --expect-prefix '+OK' --keep-open
     python -m tcpreach probe cache.example:6379 --send 'PING\r\n' --expect '+PONG\r\n' --keep-open
     python -m tcpreach probe hello-server.fly.dev --config tcpreach.toml
+    python -m tcpreach probe app-a.fly.dev app-b.fly.dev --hosts-file more-hosts.txt
     python -m tcpreach lint fly.toml
 
-Exit status: probe, 0 when every probed target is ``ok``, 1 otherwise; lint, 1 on any
-error finding; 2 on bad usage.
+Exit status: probe, 0 when every probed target of every host is ``ok`` and no finding is
+an error, 1 otherwise; lint, 1 on any error finding; 2 on bad usage.
 """
 
 from __future__ import annotations
