@@ -163,7 +163,6 @@ class HelloServer:
         self._serving = False
         self.connections = 0
 
-    # -- binding ---------------------------------------------------------------------
     def bind(self) -> ListenAddress:
         if self._address is None:
             self._listener, self._address = open_listener(self.host, self._requested_port, self.backlog)
@@ -185,7 +184,6 @@ class HelloServer:
     def port(self) -> int:
         return self.bind().port
 
-    # -- running ---------------------------------------------------------------------
     def start(self) -> HelloServer:
         self.bind()
         self._thread = threading.Thread(target=self.serve_forever, name="hello-server", daemon=True)

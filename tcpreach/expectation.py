@@ -103,7 +103,6 @@ class Expectation:
         return text
 
 
-# -- as typed on a command line or in an ini file: one parser for the CLI and the plugin --
 def request_bytes(text: str) -> bytes:
     """``--send``: bytes with the escapes of ``tcpreach.escapes`` (may be empty)."""
     try:

@@ -83,7 +83,8 @@ def _fly_toml(config: pytest.Config, text: str) -> Path | None:
 class State:
     settings: Settings
     resolutions: dict[str, Resolution] = field(default_factory=dict)
-    reports: dict[str, HostReport] = field(default_factory=dict)  # "host TEXT" or "group LABEL TARGETS"
+    reports: dict[str, HostReport] = field(default_factory=dict)
+    """Keyed ``host TEXT`` (a ``--tcpreach-host`` as given) or ``group LABEL TARGETS``."""
 
     def resolution(self, host: str) -> Resolution:
         """The host's resolution; the first one asked resolves every host of the run at once."""
