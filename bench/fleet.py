@@ -156,7 +156,8 @@ def scenarios(timeout: float) -> list[dict[str, Any]]:
                      "verdicts": sorted(str(o.verdict) for o in report.outcomes)})  # fmt: skip
         start = time.monotonic()
         reports = check_hosts([(f"site-{n}.fleet.test", options) for n in range(100)])
-        rows.append({"scenario": "100 hosts, 5 silent (DNS included)", "timeouts": round((time.monotonic() - start) / timeout, 2),
+        rows.append({"scenario": "100 hosts, 5 silent (DNS included)",
+                     "timeouts": round((time.monotonic() - start) / timeout, 2),
                      "verdicts": sorted({str(o.verdict) for r in reports for o in r.outcomes})})  # fmt: skip
         rows.append(_remote_suite(dns.spec, port, timeout))
     return rows
