@@ -34,7 +34,7 @@ __all__ = ["INCONCLUSIVE", "MAX_SLOTS", "Job", "hedge_offsets", "probe_jobs", "r
 
 INCONCLUSIVE = frozenset({Verdict.TIMEOUT, Verdict.SILENT, Verdict.NO_CLOSE, Verdict.TRUNCATED})
 """Verdicts that packet loss alone can produce: the target may still answer another attempt."""
-MAX_SLOTS = 4096
+MAX_SLOTS = 16384
 """Connections open at once, at most, whatever the open-file limit allows."""
 _RESERVED_FILES = 64
 """Descriptors left for everything else of the process (DNS sockets, files, pytest's own)."""

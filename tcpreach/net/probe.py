@@ -85,15 +85,16 @@ async def probe_async(
     def since() -> float:
         return time.monotonic() - start
 
-    if check_route:
-        code = route_errno(target)
-        if code is not None:
-            return ProbeResult(target, connected=False, connect_errno=code, no_route=True, total_s=since())
     sock = socket.socket(_FAMILIES[target.family], socket.SOCK_STREAM)
     try:
         sock.setblocking(False)
         failed = await _connect(sock, target, timeout, since)
         if failed is not None:
+            # A refusal of this client's own routes comes back at once: the kernel's route
+            # lookup (which sends nothing) tells it from a router's answer on the way.
+            code = route_errno(target) if check_route and failed.connect_errno in LOCAL_NO_ROUTE else None
+            if code is not None:
+                return ProbeResult(target, connected=False, connect_errno=code, no_route=True, total_s=since())
             return failed
         connect_s = since()
         stream: _Stream = _PlainStream(sock)
