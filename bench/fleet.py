@@ -198,13 +198,15 @@ def inside(names: int, timeout: float) -> dict[str, Any]:
                  "fleet1"], *(["ip", "addr", "add", f"{a}/64", "dev", "fleet0", "nodad"] for a in V6.values()),
                  ["ip", "link", "set", "fleet0", "up"], ["ip", "link", "set", "fleet1", "up"]):  # fmt: skip
         subprocess.run(argv, check=True)
+    # The servers' accept queues hold a whole fleet's connects (the kernel caps them here).
+    subprocess.run(["sysctl", "-qw", "net.core.somaxconn=65535"], check=True)
     routes = subprocess.run(["ip", "route", "show", "default"], capture_output=True, text=True, check=True).stdout
     assert routes.strip() == "", f"the namespace has a default route: {routes}"
     zone = {f"host-{n}.fleet.test": {"A": [V4[kind_of(n)]], "AAAA": [V6[kind_of(n)]]} for n in range(names)}
     with ExitStack() as stack:
         for family in (V4, V6):
             stack.enter_context(HelloServer(host=family["ok"], port=PORT))
-            stack.enter_context(StandIn(Behaviour.SILENT, host=family["silent"], port=PORT))
+            stack.enter_context(StandIn(Behaviour.SILENT, host=family["silent"], port=PORT, backlog=65535))
         dns = stack.enter_context(StubDNS(zone))
         rows = []
         for engine, retries in (("threads", 0), ("hedged", 0), ("threads", 2), ("hedged", 2)):

@@ -106,7 +106,8 @@ class _Workers:
 class StandIn:
     """A TCP listener on ``host`` that behaves as ``behaviour``; a context manager.
 
-    ``v6only`` chooses IPV6_V6ONLY on an IPv6 wildcard socket (``None``: dual-stack).
+    ``v6only`` chooses IPV6_V6ONLY on an IPv6 wildcard socket (``None``: dual-stack);
+    ``backlog`` is the accept queue (the kernel caps it at ``net.core.somaxconn``).
     """
 
     def __init__(
@@ -116,6 +117,7 @@ class StandIn:
         port: int = 0,
         greeting: bytes = b"hello\n",
         v6only: bool | None = None,
+        backlog: int = 128,
     ) -> None:
         self.behaviour = behaviour
         self.greeting = greeting
@@ -125,7 +127,7 @@ class StandIn:
         if family == socket.AF_INET6:
             self._sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1 if v6only or host != "::" else 0)
         self._sock.bind((host, port))
-        self._sock.listen(0 if behaviour is Behaviour.NO_ACCEPT else 128)
+        self._sock.listen(0 if behaviour is Behaviour.NO_ACCEPT else backlog)
         self.host = host
         self.port: int = self._sock.getsockname()[1]
         self._held: list[socket.socket] = []
