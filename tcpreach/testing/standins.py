@@ -117,6 +117,7 @@ class StandIn:
         port: int = 0,
         greeting: bytes = b"hello\n",
         v6only: bool | None = None,
+        *,
         backlog: int = 128,
     ) -> None:
         self.behaviour = behaviour
