@@ -54,6 +54,12 @@ class FindingCode(StrEnum):
     KILL_SIGNAL_UNHANDLED = "kill-signal-unhandled"
     PLATFORM_PIN = "platform-pin"
     NEEDS_DEDICATED_IPV4 = "needs-dedicated-ipv4"
+    NO_LISTENER = "no-listener"
+    LISTENER_LOOPBACK_ONLY = "listener-loopback-only"
+    LISTENER_IPV4_ONLY = "listener-ipv4-only"
+    LISTENER_IPV6_ONLY = "listener-ipv6-only"
+    LISTENER_FAMILIES_UNKNOWN = "listener-families-unknown"
+    LISTENER_OK = "listener-ok"
 
 
 class Severity(StrEnum):

@@ -19,6 +19,7 @@ __all__ = [
     "LintInputError",
     "app_name",
     "grouped",
+    "internal_port",
     "lint_path",
     "parse_error",
     "predicts_dedicated_ipv4",
@@ -103,3 +104,16 @@ def app_name(path: Path) -> str | None:
         return None
     app = config.get("app")
     return app if isinstance(app, str) else None
+
+
+def internal_port(path: Path) -> int | None:
+    """The ``internal_port`` of the fly.toml's first service (or ``[http_service]``), if any."""
+    try:
+        config = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    services = config.get("services")
+    first = services[0] if isinstance(services, list) and services and isinstance(services[0], dict) else None
+    table = first if first is not None else config.get("http_service")
+    port = table.get("internal_port") if isinstance(table, dict) else None
+    return port if isinstance(port, int) and not isinstance(port, bool) else None

@@ -97,7 +97,9 @@ def _edge_no_app(outcomes: Sequence[TargetOutcome], on_fly: bool) -> Finding:
         else "a proxy in front accepts, but reaches no app behind it"
     )
     remedy = (
-        "'fly status', 'fly logs' and 'fly machine list'; the app must bind 0.0.0.0 or [::] on internal_port"
+        "'fly status', 'fly logs' and 'fly machine list'; the app must bind 0.0.0.0 or [::] on internal_port: "
+        "see what listens inside the machine, from the app's folder (internal_port is read from its fly.toml), "
+        'with fly ssh console -C "cat /proc/net/tcp /proc/net/tcp6" | python -m tcpreach listeners --proc -'
         if on_fly
         else "is the app behind the proxy running, and listening on 0.0.0.0 or [::] on the port it forwards to?"
     )

@@ -196,6 +196,11 @@ class ServiceContainer:
     def reachable(self) -> Reachable:
         return reachable_from_inspect(self.inspect(), self.port)
 
+    def exec(self, *command: str) -> tuple[int, str]:
+        """Run ``command`` in the container (``docker exec``): its exit status and output."""
+        code, output = self.wrapped.exec_run(list(command))
+        return int(code), output.decode("utf-8", "replace")
+
     def logs(self) -> str:
         out, err = self.container.get_logs()
         return bytes(out + err).decode("utf-8", "replace")

@@ -136,3 +136,29 @@ def test_a_container_that_never_greets_fails_with_its_logs(fresh_container):
     with pytest.raises(ContainerNotReadyError, match="no server in here") as failure:
         service.wait_for_greeting(GREETING, timeout=20)
     assert "exit code 3" in str(failure.value)
+
+
+def test_the_listener_reader_runs_in_the_image_and_sees_one_dual_stack_socket(hello_container):
+    code, output = hello_container.exec("python3", "-m", "tcpreach.host.listeners", "--port", "1848", "--json")
+    doc = json.loads(output)
+    assert code == 0, output
+    assert [(i["family"], i["address"], i["port"], i["accepts"], i["pid"], i["process"]) for i in doc["listeners"]] == [
+        ("ipv6", "::", 1848, "dual-stack", 1, "python3")
+    ]
+    assert [f["code"] for f in doc["findings"]] == ["listener-ok"]
+
+
+def test_the_proc_text_of_an_ipv4_only_container_read_elsewhere(fresh_container, cli, tmp_path):
+    service = fresh_container(command=["python3", "-m", "server", "--host", "0.0.0.0"])
+    service.wait_for_greeting(GREETING, every_binding=False)
+    code, text = service.exec("cat", "/proc/net/tcp", "/proc/net/tcp6")
+    assert code == 0, text
+    captured = tmp_path / "proc.txt"
+    captured.write_text(text)
+    done = cli("listeners", "--proc", str(captured), "--port", "1848", "--json")
+    doc = json.loads(done.stdout)
+    assert (done.returncode, [(i["address"], i["accepts"]) for i in doc["listeners"]]) == (
+        1,
+        [("0.0.0.0", "ipv4-only")],
+    )
+    assert ([f["code"] for f in doc["findings"]], doc["self_probe"]) == (["listener-ipv4-only"], None)

@@ -295,20 +295,29 @@ NO_IPV6_ROUTE = """
 import errno
 
 import tcpreach.net.probe
+from tcpreach.model import ProbeResult
 
-_real = tcpreach.net.probe.route_errno
+_real_route, _real_connect = tcpreach.net.probe.route_errno, tcpreach.net.probe._connect
 
 
 def _without_ipv6(target):
-    return errno.ENETUNREACH if target.family == "ipv6" else _real(target)
+    return errno.ENETUNREACH if target.family == "ipv6" else _real_route(target)
+
+
+async def _connect(sock, target, timeout, since):
+    # A kernel without an IPv6 route fails the connect at once, and its route lookup says why.
+    if target.family == "ipv6":
+        return ProbeResult(target, connected=False, connect_errno=errno.ENETUNREACH, total_s=since())
+    return await _real_connect(sock, target, timeout, since)
 
 
 def pytest_configure(config):
     tcpreach.net.probe.route_errno = _without_ipv6
+    tcpreach.net.probe._connect = _connect
 
 
-def pytest_unconfigure(config):
-    tcpreach.net.probe.route_errno = _real
+def pytest_unconfigure(config):  # the run is in this process: leave the module as it was
+    tcpreach.net.probe.route_errno, tcpreach.net.probe._connect = _real_route, _real_connect
 """
 
 

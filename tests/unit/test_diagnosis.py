@@ -89,7 +89,9 @@ def test_both_families_closed_without_data_is_an_edge_that_reaches_no_app_not_th
             Severity.ERROR,
             "every address, IPv4 and IPv6, connects and is closed without data: Fly.io's edge reaches no app: no "
             "started machine, a crash, or the app listens on 127.0.0.1 or on another port than internal_port",
-            "'fly status', 'fly logs' and 'fly machine list'; the app must bind 0.0.0.0 or [::] on internal_port",
+            "'fly status', 'fly logs' and 'fly machine list'; the app must bind 0.0.0.0 or [::] on internal_port: "
+            "see what listens inside the machine, from the app's folder (internal_port is read from its fly.toml), "
+            'with fly ssh console -C "cat /proc/net/tcp /proc/net/tcp6" | python -m tcpreach listeners --proc -',
             (V4, V6),
         ),
     )

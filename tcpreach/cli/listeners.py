@@ -1,0 +1,78 @@
+"""``python -m tcpreach listeners``: on the machine where the app runs, what listens, on
+which addresses, what that means for the proxy, and a probe of the app's port on every
+address of the machine with the same verdicts as ``probe``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import IO, Any
+
+from tcpreach.check import check_targets
+from tcpreach.cli.args import EXIT_FAILED, EXIT_OK, typed
+from tcpreach.errors import UsageError
+from tcpreach.findings import Severity
+from tcpreach.fly.files import internal_port
+from tcpreach.host import listeners
+from tcpreach.host.interfaces import interface_addresses
+from tcpreach.inputs import parse_port, read_small_file
+from tcpreach.model import Family, HostReport, Target, Verdict
+from tcpreach.options import CheckOptions
+from tcpreach.report.document import dump_report
+from tcpreach.report.text import format_report
+
+__all__ = ["add_parser", "run_listeners", "self_probe"]
+
+
+def add_parser(commands: Any, name: str, help_text: str) -> None:
+    parser = commands.add_parser(name, help=help_text)
+    parser.add_argument("--port", type=typed(parse_port), default=None, help="the app's port (default: fly.toml's "
+                        "internal_port)")  # fmt: skip
+    parser.add_argument("--fly-toml", type=Path, default=Path("fly.toml"), metavar="PATH",
+                        help="where internal_port is read when --port is not given (default ./fly.toml)")  # fmt: skip
+    parser.add_argument("--proc", default=None, metavar="FILE|-", help="the text of /proc/net/tcp and /proc/net/tcp6 "
+                        "(- for standard input) instead of this machine's: for an image without Python")  # fmt: skip
+    parser.add_argument("--json", action="store_true", help="print one JSON document")
+    parser.set_defaults(func=run_listeners)
+
+
+def _port(args: argparse.Namespace) -> tuple[int | None, str]:
+    if args.port is not None:
+        return args.port, ""
+    port = internal_port(args.fly_toml) if args.fly_toml.is_file() else None
+    return port, f" (internal_port in {args.fly_toml})" if port is not None else ""
+
+
+def self_probe(port: int) -> HostReport:
+    """The port on loopback and every interface address of this machine, probed and judged
+    as ``probe`` does: whether the proxy's path (the private addresses) is refused is seen."""
+    addresses = ["127.0.0.1", "::1", *interface_addresses()]
+    targets = [Target(Family.of(a), a, port) for a in addresses]
+    return check_targets(f"this machine's addresses, port {port}", targets, CheckOptions(retries=0, timeout=2))
+
+
+def run_listeners(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
+    text = None
+    if args.proc == "-":
+        text = sys.stdin.read()
+    elif args.proc is not None:
+        text = read_small_file(Path(args.proc), "the text of /proc/net/tcp").decode("ascii", "replace")
+    port, said_by = _port(args)
+    try:
+        found, findings, source = listeners.gather(text, port, said_by)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    report = self_probe(port) if text is None and port is not None else None
+    if args.json:
+        doc = listeners.listeners_json(found, findings, source)
+        doc["self_probe"] = None if report is None else dump_report(report)
+        out.write(json.dumps(doc, indent=2) + "\n")
+    else:
+        out.write(listeners.render(found, findings, source) + "\n")
+        if report is not None:
+            out.write("\n" + format_report(report) + "\n")
+    failing = report is not None and any(o.verdict is not Verdict.OK for o in report.outcomes)
+    errors = any(f.severity is Severity.ERROR for f in findings)
+    return EXIT_FAILED if failing or errors else EXIT_OK
