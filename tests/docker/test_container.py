@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import subprocess
 
@@ -148,14 +149,14 @@ def test_the_listener_reader_runs_in_the_image_and_sees_one_dual_stack_socket(he
     assert [f["code"] for f in doc["findings"]] == ["listener-ok"]
 
 
-def test_the_proc_text_of_an_ipv4_only_container_read_elsewhere(fresh_container, cli, tmp_path):
+def test_the_proc_text_of_an_ipv4_only_container_read_elsewhere(fresh_container, cli, monkeypatch):
+    # As with fly ssh console -C "cat /proc/net/tcp /proc/net/tcp6" | python -m tcpreach listeners --proc -
     service = fresh_container(command=["python3", "-m", "server", "--host", "0.0.0.0"])
     service.wait_for_greeting(GREETING, every_binding=False)
     code, text = service.exec("cat", "/proc/net/tcp", "/proc/net/tcp6")
     assert code == 0, text
-    captured = tmp_path / "proc.txt"
-    captured.write_text(text)
-    done = cli("listeners", "--proc", str(captured), "--port", "1848", "--json")
+    monkeypatch.setattr("sys.stdin", io.StringIO(text))
+    done = cli("listeners", "--proc", "-", "--port", "1848", "--json")
     doc = json.loads(done.stdout)
     assert (done.returncode, [(i["address"], i["accepts"]) for i in doc["listeners"]]) == (
         1,

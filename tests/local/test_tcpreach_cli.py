@@ -275,3 +275,32 @@ def test_a_literal_address_loads_neither_dnspython_nor_the_lint():
     assert [
         m for m in imported if m == "dns" or m.startswith(("dns.", "tcpreach.fly.files", "tcpreach.fly.lint"))
     ] == []
+
+
+def test_listeners_read_the_port_from_fly_toml_and_say_so(cli, tmp_path):
+    (tmp_path / "fly.toml").write_text('app = "x"\n[[services]]\ninternal_port = 9000\nprotocol = "tcp"\n')
+    proc = tmp_path / "tcp.txt"
+    line = "   {n}: 00000000:{port} 00000000:0000 0A 00000000:00000000 00:00000000 00000000  0 0 {n} 1\n"
+    proc.write_text(line.format(n=0, port="1F90") + line.format(n=1, port="0738"))
+    done = cli("listeners", "--proc", str(proc), "--fly-toml", str(tmp_path / "fly.toml"))
+    assert (done.returncode, done.stderr) == (1, "")
+    assert done.stdout.splitlines() == [
+        "TCP listeners (the /proc text given; owners and IPV6_V6ONLY are not in it)",
+        "FAMILY  ADDRESS  PORT  ACCEPTS    PROCESS",
+        "ipv4    0.0.0.0  8080  ipv4-only  -",
+        "ipv4    0.0.0.0  1848  ipv4-only  -",
+        "ERROR    no-listener: nothing listens on port 9000: 1848, 8080 listening, the app's port is 9000 "
+        f"(internal_port in {tmp_path / 'fly.toml'})",
+        "         fix: start the app, or make it listen on 9000; or set internal_port to the port it listens on",
+    ]
+
+
+def test_listeners_refuse_text_that_is_not_procs(cli, tmp_path):
+    proc = tmp_path / "tcp.txt"
+    proc.write_text("Active Internet connections (only servers)\n")
+    done = cli("listeners", "--proc", str(proc), "--port", "1848")
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr == (
+        "python -m tcpreach listeners: error: line 1 is not a line of /proc/net/tcp or tcp6: "
+        "'Active Internet connections (only servers)' (see --help)\n"
+    )
