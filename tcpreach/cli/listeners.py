@@ -50,7 +50,7 @@ def self_probe(port: int) -> HostReport:
     as ``probe`` does: whether the proxy's path (the private addresses) is refused is seen."""
     addresses = ["127.0.0.1", "::1", *interface_addresses()]
     targets = [Target(Family.of(a), a, port) for a in addresses]
-    return check_targets(f"this machine's addresses, port {port}", targets, CheckOptions(retries=0, timeout=2))
+    return check_targets("this machine's addresses", targets, CheckOptions(retries=0, timeout=2))
 
 
 def run_listeners(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
