@@ -97,21 +97,22 @@ def predicts_for(path: Path, host: str) -> bool:
     return app is not None and predicts_dedicated_ipv4(findings) and host.rstrip(".") == f"{app}.fly.dev"
 
 
-def app_name(path: Path) -> str | None:
+def _table(path: Path) -> dict[str, Any]:
+    """The fly.toml's table, or an empty one when it cannot be read (the lint says why)."""
     try:
-        config = tomllib.loads(path.read_text(encoding="utf-8"))
+        return tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        return None
-    app = config.get("app")
+        return {}
+
+
+def app_name(path: Path) -> str | None:
+    app = _table(path).get("app")
     return app if isinstance(app, str) else None
 
 
 def internal_port(path: Path) -> int | None:
     """The ``internal_port`` of the fly.toml's first service (or ``[http_service]``), if any."""
-    try:
-        config = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
+    config = _table(path)
     services = config.get("services")
     first = services[0] if isinstance(services, list) and services and isinstance(services[0], dict) else None
     table = first if first is not None else config.get("http_service")
