@@ -33,6 +33,10 @@ def run_once(lab: EdgeLab, extra: Sequence[str]) -> tuple[bool, float, int]:
     elapsed = time.monotonic() - start
     doc = json.loads(done.stdout)
     attempts = sum(t["attempts"] for t in doc["targets"])
+    if done.returncode != 0:  # say what failed: DNS, or which verdict after how many attempts
+        dns = ", ".join(f"{a['type']} {a['status']}" for a in doc["dns"])
+        seen = ", ".join(f"{t['address']} {t['verdict']} ({t['attempts']} attempts)" for t in doc["targets"])
+        print(f"  failed: DNS {dns}; {seen or 'no target'}", file=sys.stderr, flush=True)
     return done.returncode == 0, elapsed, attempts
 
 
