@@ -20,9 +20,10 @@ import asyncio
 import dataclasses
 import resource
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from tcpreach.errors import UsageError
 from tcpreach.model import ProbeResult, Target, TargetOutcome, Verdict
@@ -30,7 +31,9 @@ from tcpreach.net.probe import probe_async
 from tcpreach.options import CheckOptions
 from tcpreach.verdict import judge
 
-__all__ = ["INCONCLUSIVE", "MAX_SLOTS", "Job", "hedge_offsets", "probe_jobs", "run_jobs", "slot_count"]
+__all__ = ["INCONCLUSIVE", "MAX_SLOTS", "Job", "hedge_offsets", "probe_jobs", "run_jobs", "run_sync", "slot_count"]
+
+T = TypeVar("T")
 
 INCONCLUSIVE = frozenset({Verdict.TIMEOUT, Verdict.SILENT, Verdict.NO_CLOSE, Verdict.TRUNCATED})
 """Verdicts that packet loss alone can produce: the target may still answer another attempt."""
@@ -172,8 +175,19 @@ async def run_jobs(
     return tuple(await asyncio.gather(*(decided(job) for job in jobs)))
 
 
+def run_sync(work: Coroutine[Any, Any, T]) -> T:
+    """Run ``work`` to its end from synchronous code: on a loop of its own, in a thread of its
+    own when the caller already runs a loop (an async test calling the plugin's fixture)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(work)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, work).result()
+
+
 def probe_jobs(
     jobs: Sequence[Job], *, on_done: Callable[[TargetOutcome], None] | None = None
 ) -> tuple[TargetOutcome, ...]:
-    """``run_jobs`` from code that runs no event loop of its own."""
-    return asyncio.run(run_jobs(jobs, on_done=on_done)) if jobs else ()
+    """``run_jobs`` from synchronous code."""
+    return run_sync(run_jobs(jobs, on_done=on_done)) if jobs else ()

@@ -59,8 +59,10 @@ def probe(
     read_timeout: float | None = None,
     check_route: bool = True,
 ) -> ProbeResult:
-    """``probe_async`` for one target, from code that runs no event loop of its own."""
-    return asyncio.run(probe_async(target, options, read_timeout=read_timeout, check_route=check_route))
+    """``probe_async`` for one target, from synchronous code."""
+    from tcpreach.engine import run_sync
+
+    return run_sync(probe_async(target, options, read_timeout=read_timeout, check_route=check_route))
 
 
 async def probe_async(

@@ -168,3 +168,14 @@ def test_no_hedge_before_it_is_due():
     script = Script(("after", 0.05, OK))  # answers long before the first hedge, due at 1 s
     (outcome,) = run(script, [Job(target(), CheckOptions(timeout=4.0, retries=2))])
     assert (outcome.verdict, outcome.result.attempts, script.started) == (Verdict.OK, 1, [("192.0.2.1", 1)])
+
+
+def test_synchronous_callers_inside_a_running_loop_get_their_outcomes():
+    # An async test that calls the plugin's fixture: the engine runs on a loop of its own.
+    script = Script(OK)
+
+    async def caller():
+        return engine.run_sync(run_jobs([Job(target(), CheckOptions(retries=0))], attempt=script))
+
+    (outcome,) = asyncio.run(caller())
+    assert outcome.verdict is Verdict.OK
