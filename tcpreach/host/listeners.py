@@ -241,7 +241,8 @@ def render(listeners: Sequence[Listener], findings: Sequence[Finding], source: s
 
 def gather(text: str | None, port: int | None, said_by: str = "") -> tuple[list[Listener], list[Finding], str]:
     """The listeners (from ``text``, or this machine's /proc when ``None``), with what each
-    accepts and who owns it, the findings against ``port``, and where they were read."""
+    accepts and who owns it (with a ``port``, those on it, or all when none is), the findings
+    against ``port``, and where they were read."""
     live = text is None
     source = "/proc/net/tcp and tcp6 of this machine" if live else "the /proc text given"
     found = parse_proc(read_proc() if text is None else text)
@@ -253,7 +254,11 @@ def gather(text: str | None, port: int | None, said_by: str = "") -> tuple[list[
     else:
         source += "; owners and IPV6_V6ONLY are not in it"
     found = accepting(found, live)
-    return found, judge_listeners(found, port, said_by) if port is not None else [], source
+    if port is None:
+        return found, [], source
+    on_port = [item for item in found if item.port == port]
+    # Those on the app's port; every one when none is (the finding names what listens instead).
+    return on_port or found, judge_listeners(found, port, said_by), source
 
 
 def main(argv: Sequence[str] | None = None) -> int:

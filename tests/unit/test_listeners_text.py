@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tcpreach.findings import FindingCode
-from tcpreach.host.listeners import Accepts, Listener, accepting, judge_listeners, parse_proc
+from tcpreach.host.listeners import Accepts, Listener, accepting, gather, judge_listeners, parse_proc
 
 CAPTURED = Path(__file__).resolve().parent / "golden" / "proc"
 GOLDEN = "listeners.json"  # in golden/, see conftest.py
@@ -102,3 +102,14 @@ def test_nothing_on_the_port_names_what_listens_elsewhere_but_not_loopback():
 def test_what_each_listener_accepts_from_text_alone(binds, accepts):
     found = [Listener(family, address, port, n) for n, (family, address, port) in enumerate(binds)]
     assert [item.accepts for item in accepting(found, live=False)] == accepts
+
+
+def test_with_a_port_the_listeners_on_it_are_shown_and_every_one_when_none_is():
+    line = "   {n}: 00000000:{port} 00000000:0000 0A 00000000:00000000 00:00000000 00000000  0 0 {n} 1\n"
+    text = line.format(n=1, port="1F90") + line.format(n=2, port="0738")
+    shown, findings, _ = gather(text, 1848)
+    assert ([item.port for item in shown], [f.code for f in findings]) == ([1848], [FindingCode.LISTENER_IPV4_ONLY])
+    shown, findings, _ = gather(text, 9000)
+    assert ([item.port for item in shown], [f.code for f in findings]) == ([8080, 1848], [FindingCode.NO_LISTENER])
+    shown, findings, _ = gather(text, None)
+    assert ([item.port for item in shown], findings) == ([8080, 1848], [])
