@@ -26,7 +26,8 @@ from tcpreach.options import CheckOptions
 
 __all__ = ["RESEND_EVERY", "RESEND_FIRST", "nameservers", "query", "resolve", "system_addresses"]
 
-RESEND_FIRST, RESEND_EVERY = 0.5, 1.0  # a lost query is sent again after these waits
+RESEND_FIRST = RESEND_EVERY = 0.5
+"""A query without an answer is sent again every half second, within its lifetime."""
 
 
 def nameservers(server: tuple[str, int] | None) -> list[tuple[str, int]]:
@@ -40,8 +41,8 @@ def nameservers(server: tuple[str, int] | None) -> list[tuple[str, int]]:
 def query(servers: list[tuple[str, int]], name: str, family: Family, lifetime: float, resend: bool) -> DnsAnswer:
     """One question (A or AAAA), asked over UDP until an answer or the end of ``lifetime``.
 
-    With ``resend`` a question that has no answer yet is sent again, after 0.5 s and then
-    every second, to the next server in turn, on the same socket: an answer to any of the
+    With ``resend`` a question that has no answer yet is sent again every half second, to
+    the next server in turn, on the same socket: an answer to any of the
     copies counts, so a lossy path costs time, not the answer. A truncated answer is asked
     again over TCP.
     """
