@@ -144,7 +144,8 @@ def _write(reports: Sequence[HostReport], as_json: bool, statuses: Sequence[int]
 def run_probe(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     requests, values = _requests(args)
     accept = bool(values.get("accept_shared_ipv4"))
-    with Progress(err, total=None) as progress:
+    piped_json = args.json and not getattr(out, "isatty", lambda: False)()
+    with Progress(err, quiet=piped_json) as progress:
         reports = check_hosts(requests, lambda host: _predicted(values, host), on_done=progress.done)
     statuses = [exit_status(report, accept) for report in reports]
     _write(reports, args.json, statuses, out)

@@ -1,7 +1,8 @@
 """A progress line on a terminal for runs that take a while: targets judged, failures so far.
 
-Written to standard error only when it is a terminal whose ``TERM`` is not ``dumb``, and
-only once a run has lasted a second; cleared when the run ends. ``NO_COLOR`` changes
+Written to standard error only when it is a terminal whose ``TERM`` is not ``dumb`` (and
+not when asked to be quiet: JSON going to a pipe), and only once a run has lasted a second;
+cleared when the run ends. ``NO_COLOR`` changes
 nothing: the line has no colour.
 """
 
@@ -21,14 +22,14 @@ _EVERY_S = 0.1
 
 
 class Progress:
-    def __init__(self, stream: IO[str], total: int | None = None) -> None:
+    def __init__(self, stream: IO[str], total: int | None = None, *, quiet: bool = False) -> None:
         self.stream, self.total = stream, total
         self.judged = self.failing = 0
         self._start = time.monotonic()
         self._shown_at = 0.0
         self._shown = False
         isatty = getattr(stream, "isatty", lambda: False)
-        self.enabled = bool(isatty()) and os.environ.get("TERM", "") != "dumb"
+        self.enabled = not quiet and bool(isatty()) and os.environ.get("TERM", "") != "dumb"
 
     def done(self, outcome: TargetOutcome) -> None:
         """One more target judged."""

@@ -46,3 +46,11 @@ def test_nothing_when_not_a_terminal_or_a_dumb_one(clock, monkeypatch, stream, t
         clock[0] += 5
         line.done(outcome(Verdict.OK))
     assert stream.getvalue() == ""
+
+
+def test_nothing_when_told_to_be_quiet(clock):
+    stream = Terminal()
+    with progress.Progress(stream, quiet=True) as line:  # --json to a pipe
+        clock[0] += 5
+        line.done(outcome(Verdict.OK))
+    assert stream.getvalue() == ""
