@@ -65,7 +65,9 @@ def add_settings(parser: argparse.ArgumentParser, settings: Iterable[Setting]) -
     for setting in settings:
         target: Any = parser
         if setting.group:
-            target = groups.setdefault(setting.group, parser.add_mutually_exclusive_group())
+            if setting.group not in groups:
+                groups[setting.group] = parser.add_mutually_exclusive_group()
+            target = groups[setting.group]
         if setting.kind is Kind.FLAG:
             target.add_argument(*setting.cli, dest=setting.name, action="store_true", default=None, help=setting.help)
         else:

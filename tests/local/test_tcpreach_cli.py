@@ -304,3 +304,10 @@ def test_listeners_refuse_text_that_is_not_procs(cli, tmp_path):
         "python -m tcpreach listeners: error: line 1 is not a line of /proc/net/tcp or tcp6: "
         "'Active Internet connections (only servers)' (see --help)\n"
     )
+
+
+@pytest.mark.parametrize("command", [[], ["probe"], ["lint"], ["listeners"]])
+def test_help_of_every_command_is_its_usage_and_exit_0(cli, command):
+    done = cli(*command, "--help")
+    assert (done.returncode, done.stderr) == (0, "")
+    assert done.stdout.startswith(f"usage: python -m tcpreach {' '.join(command)}".rstrip())
