@@ -268,9 +268,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--proc", default=None, metavar="FILE", help="the text of /proc/net/tcp[6], or - for stdin")
     args = parser.parse_args(argv)
-    text = None if args.proc is None else sys.stdin.read() if args.proc == "-" else Path(args.proc).read_text()
     try:
+        text = None if args.proc is None else sys.stdin.read() if args.proc == "-" else Path(args.proc).read_text()
         found, findings, source = gather(text, args.port)
+    except OSError as exc:
+        sys.stderr.write(f"{parser.prog}: error: cannot read {args.proc}: {exc.strerror}\n")
+        return 2
     except ValueError as exc:
         sys.stderr.write(f"{parser.prog}: error: {exc}\n")
         return 2

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tcpreach.findings import FindingCode
-from tcpreach.host.listeners import Accepts, Listener, accepting, gather, judge_listeners, parse_proc
+from tcpreach.host.listeners import Accepts, Listener, accepting, gather, judge_listeners, main, parse_proc
 
 CAPTURED = Path(__file__).resolve().parent / "golden" / "proc"
 GOLDEN = "listeners.json"  # in golden/, see conftest.py
@@ -113,3 +113,17 @@ def test_with_a_port_the_listeners_on_it_are_shown_and_every_one_when_none_is():
     assert ([item.port for item in shown], [f.code for f in findings]) == ([8080, 1848], [FindingCode.NO_LISTENER])
     shown, findings, _ = gather(text, None)
     assert ([item.port for item in shown], findings) == ([8080, 1848], [])
+
+
+def test_the_images_command_ends_bad_input_in_one_line(tmp_path, capsys):
+    (tmp_path / "netstat.txt").write_text("Active Internet connections\n")
+    assert main(["--proc", str(tmp_path / "missing.txt")]) == 2
+    assert capsys.readouterr().err == (
+        f"python3 -m tcpreach.host.listeners: error: cannot read {tmp_path / 'missing.txt'}: "
+        "No such file or directory\n"
+    )
+    assert main(["--proc", str(tmp_path / "netstat.txt"), "--port", "1848"]) == 2
+    assert capsys.readouterr().err == (
+        "python3 -m tcpreach.host.listeners: error: line 1 is not a line of /proc/net/tcp or tcp6: "
+        "'Active Internet connections'\n"
+    )
