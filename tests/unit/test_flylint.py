@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from tcpreach.findings import Severity
 from tcpreach.fly.dockerfile import parse_dockerfile
-from tcpreach.fly.files import LintInputError, lint_path
+from tcpreach.fly.files import LintInputError, internal_port, lint_path
 from tcpreach.fly.lint import (
     _BUILD,
     _CONCURRENCY,
@@ -490,3 +490,20 @@ def test_bare_number_and_string_durations(text, expected):
 def test_the_pg_tls_handler_breaks_raw_tcp_like_http(handlers, expected):
     findings = lint(GOOD.replace("handlers = []", f"handlers = {handlers}"))
     assert [(f.code, f.severity, f.key, f.message) for f in findings if f.severity is not Severity.INFO] == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "port"),
+    [
+        ("[[services]]\ninternal_port = 9000\n[[services]]\ninternal_port = 9001\n", 9000),
+        ("[http_service]\ninternal_port = 8080\n", 8080),
+        ("[[services]]\ninternal_port = true\n", None),
+        ('[[services]]\nprotocol = "tcp"\n', None),
+        ("services = 5\n", None),
+        ("not toml [\n", None),
+    ],
+)
+def test_internal_port_is_the_first_services_or_none(tmp_path, text, port):
+    path = tmp_path / "fly.toml"
+    path.write_text(text)
+    assert internal_port(path) == port

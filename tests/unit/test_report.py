@@ -33,7 +33,7 @@ from tcpreach.model import (
     Verdict,
 )
 from tcpreach.report.document import SCHEMA_VERSION, dump_report, dump_reports, load_report, load_reports
-from tcpreach.report.text import format_report
+from tcpreach.report.text import format_report, summary_line
 from tcpreach.verdict import judge
 
 
@@ -198,3 +198,14 @@ def test_every_finding_code_is_what_the_golden_corpora_and_the_file_errors_name(
         "dockerfile-unusable", "listener-ipv6-only", "listener-ok", "toml-syntax"
     ]  # fmt: skip
     assert sorted(shown - set(FindingCode)) == []
+
+
+def test_a_hosts_summary_line_counts_its_verdicts_and_names_its_error_codes():
+    report = sample()
+    assert summary_line(report, passed=False) == (
+        "FAILING: hello-server.fly.dev port 1848: 1 closed-without-data, 1 ok (fly-shared-ipv4)"
+    )
+    healthy = HostReport("a.example", 1848, Expectation(), report.resolution, report.outcomes[1:])
+    assert summary_line(healthy, passed=True) == "ok: a.example port 1848: 1 ok"
+    empty = HostReport("b.example", 1848, Expectation(), report.resolution)
+    assert summary_line(empty, passed=False) == "FAILING: b.example port 1848: no target"
