@@ -1,6 +1,7 @@
 """Conclusions about a deployment: a finding has a stable code, a severity, a message saying
-what was seen and a remedy saying what to do. Plain data, shared by the live diagnosis and
-the fly.toml lint."""
+what was seen and a remedy saying what to do. Plain data, shared by the live diagnosis, the
+fly.toml lint and the listener reader, with the one way to show a finding on a terminal.
+Standard library only: the hello image carries this module."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-__all__ = ["Finding", "FindingCode", "Severity", "errors", "findings_for"]
+__all__ = ["Finding", "FindingCode", "Severity", "errors", "findings_for", "format_finding"]
 
 
 class FindingCode(StrEnum):
@@ -90,3 +91,12 @@ def errors(findings: Iterable[Finding]) -> list[Finding]:
 def findings_for(findings: Iterable[Finding], address: str) -> list[Finding]:
     """The findings that explain one target (for a per-target failure message)."""
     return [f for f in findings if address in f.addresses]
+
+
+def format_finding(finding: Finding, count: int = 1) -> str:
+    """``ERROR    code: message`` (``code at key:`` for a finding about a file), then its fix;
+    ``count`` findings alike but for an index are shown as one."""
+    where = f" at {finding.key}" if finding.key else ""
+    more = f" (and {count - 1} more like it)" if count > 1 else ""
+    line = f"{str(finding.severity).upper():7}  {finding.code}{where}: {finding.message}{more}"
+    return f"{line}\n         fix: {finding.remedy}" if finding.remedy else line

@@ -27,7 +27,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
-from tcpreach.findings import Finding, FindingCode, Severity
+from tcpreach.findings import Finding, FindingCode, Severity, format_finding
 
 __all__ = [
     "Accepts",
@@ -232,10 +232,7 @@ def render(listeners: Sequence[Listener], findings: Sequence[Finding], source: s
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     table = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in rows]
     lines = [f"TCP listeners ({source})", *table]
-    for f in findings:
-        lines.append(f"{str(f.severity).upper():7}  {f.code}: {f.message}")
-        if f.remedy:
-            lines.append(f"         fix: {f.remedy}")
+    lines += [format_finding(f) for f in findings]
     return "\n".join(lines)
 
 

@@ -5,13 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from tcpreach.diagnosis import verdict_remedy
-from tcpreach.findings import Finding, Severity, findings_for
+from tcpreach.findings import Finding, Severity, findings_for, format_finding
 from tcpreach.model import HostReport, TargetOutcome, TlsObservation, Verdict
 
 __all__ = [
     "HEADER",
     "failure_message",
-    "format_finding",
     "format_findings",
     "format_report",
     "format_table",
@@ -33,15 +32,6 @@ def format_table(rows: Sequence[tuple[str, ...]], header: tuple[str, ...] = HEAD
         "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
         for row in (header, *rows)
     )
-
-
-def format_finding(finding: Finding, count: int = 1) -> str:
-    """``ERROR    code: message`` (``code at key:`` for a finding about a file), then its fix;
-    ``count`` findings alike but for an index are shown as one."""
-    where = f" at {finding.key}" if finding.key else ""
-    more = f" (and {count - 1} more like it)" if count > 1 else ""
-    line = f"{str(finding.severity).upper():7}  {finding.code}{where}: {finding.message}{more}"
-    return f"{line}\n         fix: {finding.remedy}" if finding.remedy else line
 
 
 def format_findings(findings: Iterable[Finding]) -> str:
