@@ -28,7 +28,7 @@ from tcpreach.inputs import MAX_FILE_BYTES, read_small_file
 from tcpreach.options import CheckOptions, TlsSettings
 from tcpreach.settings import BY_NAME, Given, Kind, Setting, Surface
 
-__all__ = ["Label", "load_config", "options_from", "parsed", "read_toml", "settings_of"]
+__all__ = ["Label", "line_of", "load_config", "options_from", "parsed", "read_toml", "settings_of"]
 
 Label = Callable[[Setting], str]
 """How a setting is named in an error: ``--port``, ``--tcpreach-port``, ``port``."""
@@ -114,8 +114,9 @@ def options_from(values: Mapping[str, Any], label: Label = _key) -> CheckOptions
     )
 
 
-def _line_of(lines: list[str], key: str) -> int | None:
-    pattern = re.compile(rf"""^\s*(["']?){re.escape(key)}\1\s*=""")
+def line_of(lines: list[str], key: str) -> int | None:
+    """The line (from 1) where ``key = ...`` or a table ``[key]``/``[key.sub]`` begins."""
+    pattern = re.compile(rf"""^\s*(\[+\s*)?(["']?){re.escape(key)}\2\s*(=|\]|\.)""")
     return next((number for number, line in enumerate(lines, 1) if pattern.match(line)), None)
 
 
@@ -137,7 +138,7 @@ def settings_of(table: Mapping[str, Any], path: Path, lines: list[str]) -> dict[
     ``UsageError`` for a key that is no setting (naming the closest one)."""
     given: dict[str, Given] = {}
     for key, value in table.items():
-        line = _line_of(lines, key)
+        line = line_of(lines, key)
         where = f"{path}:{line}" if line else str(path)
         setting = BY_NAME.get(key)
         if setting is None or Surface.CONFIG not in setting.surfaces:

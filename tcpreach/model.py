@@ -120,6 +120,8 @@ class TlsObservation:
     failure: TlsFailure | None = None
     detail: str = ""
     """The alert, or the verification message."""
+    expires_at: float | None = None
+    """The certificate's notAfter, as a Unix timestamp."""
 
 
 @dataclass(frozen=True)

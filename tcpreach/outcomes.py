@@ -1,13 +1,15 @@
 """Questions asked of a set of target outcomes: which family, do all or any hold a verdict,
-their addresses. Pure, shared by the diagnosis and the Fly findings."""
+their addresses, does a host's report pass. Pure, shared by the diagnosis, the Fly
+findings, the CLI's exit status and the exporter's success series."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from tcpreach.model import Family, TargetOutcome, Verdict
+from tcpreach.findings import FindingCode, errors
+from tcpreach.model import Family, HostReport, TargetOutcome, Verdict
 
-__all__ = ["addresses_of", "all_are", "any_is", "by_family", "listing"]
+__all__ = ["addresses_of", "all_are", "any_is", "by_family", "listing", "passes"]
 
 
 def by_family(outcomes: Sequence[TargetOutcome], family: Family) -> list[TargetOutcome]:
@@ -28,3 +30,13 @@ def addresses_of(outcomes: Iterable[TargetOutcome]) -> tuple[str, ...]:
 
 def listing(outcomes: Iterable[TargetOutcome]) -> str:
     return ", ".join(f"{o.target.address} {o.verdict}" for o in outcomes)
+
+
+def passes(report: HostReport, accept_shared_ipv4: bool = False) -> bool:
+    """Every probed target ``ok`` (and at least one probed) and no finding an error; with
+    ``accept_shared_ipv4`` the shared-IPv4 finding and the targets it explains are accepted."""
+    shared = [f for f in report.findings if f.code is FindingCode.FLY_SHARED_IPV4] if accept_shared_ipv4 else []
+    accepted = {a for f in shared for a in f.addresses}
+    failing = [o for o in report.outcomes if o.verdict is not Verdict.OK and o.target.address not in accepted]
+    blocking = [f for f in errors(report.findings) if f not in shared]
+    return bool(report.outcomes) and not failing and not blocking

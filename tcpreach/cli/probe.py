@@ -14,12 +14,12 @@ from tcpreach.cli.args import EXIT_FAILED, EXIT_OK, add_settings
 from tcpreach.cli.progress import Progress
 from tcpreach.config import load_config, options_from, parsed
 from tcpreach.errors import UsageError
-from tcpreach.findings import FindingCode, errors
 from tcpreach.fly.remedies import is_fly_name
 from tcpreach.hosts_file import read_hosts_file
 from tcpreach.inputs import hostname_problem, parse_host, to_ascii
-from tcpreach.model import Family, HostReport, Verdict
+from tcpreach.model import Family, HostReport
 from tcpreach.options import CheckOptions
+from tcpreach.outcomes import passes
 from tcpreach.report.document import dump_report, dump_reports
 from tcpreach.report.text import format_report, summary_line
 from tcpreach.settings import BY_NAME, CONFIG, SETTINGS, Given, Setting, Surface
@@ -117,13 +117,8 @@ def _predicted(values: dict[str, Any], host: str) -> bool:
 
 
 def exit_status(report: HostReport, accept_shared_ipv4: bool = False) -> int:
-    """0 when every target is ``ok`` and no finding is an error; with ``accept_shared_ipv4``
-    the shared-IPv4 finding and the targets it explains are accepted."""
-    shared = [f for f in report.findings if f.code is FindingCode.FLY_SHARED_IPV4] if accept_shared_ipv4 else []
-    accepted = {a for f in shared for a in f.addresses}
-    failing = [o for o in report.outcomes if o.verdict is not Verdict.OK and o.target.address not in accepted]
-    blocking = [f for f in errors(report.findings) if f not in shared]
-    return EXIT_OK if report.outcomes and not failing and not blocking else EXIT_FAILED
+    """0 when the report passes (``tcpreach.outcomes.passes``), 1 otherwise."""
+    return EXIT_OK if passes(report, accept_shared_ipv4) else EXIT_FAILED
 
 
 def _write(reports: Sequence[HostReport], as_json: bool, statuses: Sequence[int], out: IO[str]) -> None:

@@ -135,9 +135,10 @@ def _observed(tls: ssl.SSLObject, name: str | None, handshake_s: float) -> TlsOb
     cert: dict[str, Any] = tls.getpeercert() or {}
     names = tuple(value for kind, value in cert.get("subjectAltName", ()) if kind in ("DNS", "IP Address"))
     issuer = ", ".join(f"{k}={v}" for rdn in cert.get("issuer", ()) for k, v in rdn) or None
-    expires = None
+    expires = expires_at = None
     if "notAfter" in cert:
-        expires = round((ssl.cert_time_to_seconds(cert["notAfter"]) - time.time()) / 86400, 1)
+        expires_at = float(ssl.cert_time_to_seconds(cert["notAfter"]))
+        expires = round((expires_at - time.time()) / 86400, 1)
     return TlsObservation(
         name,
         handshake_s,
@@ -146,4 +147,5 @@ def _observed(tls: ssl.SSLObject, name: str | None, handshake_s: float) -> TlsOb
         subject_names=names,
         issuer=issuer,
         expires_in_days=expires,
+        expires_at=expires_at,
     )

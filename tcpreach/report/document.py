@@ -57,6 +57,7 @@ def _tls(tls: TlsObservation) -> dict[str, Any]:
         "subject_names": list(tls.subject_names),
         "issuer": tls.issuer,
         "expires_in_days": tls.expires_in_days,
+        "expires_at": tls.expires_at,
         "failure": None if tls.failure is None else str(tls.failure),
         "detail": tls.detail,
         "handshake_s": tls.handshake_s,
@@ -171,6 +172,7 @@ def _load_tls(doc: Mapping[str, Any] | None) -> TlsObservation | None:
         subject_names=tuple(doc["subject_names"]),
         issuer=doc["issuer"],
         expires_in_days=doc["expires_in_days"],
+        expires_at=doc.get("expires_at"),
         failure=_enum(TlsFailure, doc["failure"]),
         detail=doc["detail"],
     )

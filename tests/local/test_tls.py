@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime
 import json
 import ssl
+import time
 from pathlib import Path
 
 import pytest
@@ -82,6 +83,8 @@ def test_every_address_of_the_name_is_asked_with_the_name_as_sni_and_answers(cap
         )
         assert tls["issuer"].startswith("organizationName=trustme")
         assert tls["expires_in_days"] > 300  # trustme issues long-lived leaves
+        # notAfter as a timestamp: the same instant, to within the days' rounding (0.1 day)
+        assert abs(tls["expires_at"] - time.time() - tls["expires_in_days"] * 86400) < 0.06 * 86400
         timings = target["timings_ms"]
         assert timings["connect"] <= timings["tls_handshake"] <= timings["first_byte"] <= timings["total"]
 
@@ -201,7 +204,8 @@ def test_a_server_that_never_answers_the_client_hello_is_silent(capsys, ca_file)
     assert doc["targets"][0]["explanation"].startswith("connected, then no answer to the TLS ClientHello within 3")
     assert doc["targets"][0]["tls"] == {
         "server_name": NAME, "version": None, "alpn": None, "subject_names": [], "issuer": None,
-        "expires_in_days": None, "failure": None, "detail": "no answer to the ClientHello", "handshake_s": None,
+        "expires_in_days": None, "expires_at": None, "failure": None, "detail": "no answer to the ClientHello",
+        "handshake_s": None,
     }  # fmt: skip
 
 

@@ -1,0 +1,67 @@
+"""A probe within Prometheus's scrape deadline.
+
+Prometheus tells each scrape how long it will wait (``X-Prometheus-Scrape-Timeout-Seconds``).
+The exporter takes an offset off that for the answer to travel, and shortens the module's
+DNS lifetime and probe timeout so that the slowest probe still ends in time: a query takes
+at most its lifetime (A and AAAA are asked together), and a target at most
+``WORST_CASE_TIMEOUTS`` probe timeouts (hedged attempts start by half a timeout; each may
+wait a timeout to connect and another for the answer).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+from tcpreach.errors import UsageError
+from tcpreach.options import CheckOptions
+
+__all__ = ["DNS_SHARE", "SCRAPE_TIMEOUT_HEADER", "WORST_CASE_TIMEOUTS", "Budget", "budget_for", "parse_scrape_timeout"]
+
+SCRAPE_TIMEOUT_HEADER = "X-Prometheus-Scrape-Timeout-Seconds"
+WORST_CASE_TIMEOUTS = 2.5
+"""A target's slowest verdict, in probe timeouts: the last hedge starts by 0.5, then a
+connect and a read may each take one."""
+DNS_SHARE = 0.3
+"""The part of a short deadline left to DNS, at most."""
+
+
+@dataclass(frozen=True)
+class Budget:
+    """The options a probe runs with, and the deadline they were fitted to (``None``: no
+    deadline was given, the module's own settings hold)."""
+
+    options: CheckOptions
+    deadline_s: float | None
+    shortened: bool = False
+    """Whether the deadline shortened the module's timeout or DNS lifetime."""
+
+
+def parse_scrape_timeout(text: str | None) -> float | None:
+    """The header's seconds (``None`` when absent). Raises ``UsageError`` for anything but a
+    positive number."""
+    if text is None:
+        return None
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = float("nan")
+    if not 0 < seconds < float("inf"):
+        raise UsageError(f"{SCRAPE_TIMEOUT_HEADER} must be a positive number of seconds, got {text!r}")
+    return seconds
+
+
+def budget_for(options: CheckOptions, scrape_timeout: float | None, offset: float, literal: bool) -> Budget:
+    """The module's options fitted to a scrape's deadline (scrape timeout minus offset).
+    Raises ``UsageError`` when the offset leaves no time at all."""
+    if scrape_timeout is None:
+        return Budget(options, None)
+    deadline = scrape_timeout - offset
+    if deadline <= 0:
+        raise UsageError(
+            f"a scrape timeout of {scrape_timeout:g} s leaves no time after the exporter's offset of {offset:g} s"
+        )
+    dns = 0.0 if literal else min(options.dns_lifetime, deadline * DNS_SHARE)
+    timeout = min(options.timeout, (deadline - dns) / WORST_CASE_TIMEOUTS)
+    fitted = dataclasses.replace(options, timeout=timeout, dns_lifetime=dns or options.dns_lifetime)
+    return Budget(fitted, deadline, fitted != options)

@@ -1,0 +1,88 @@
+"""One scrape's probe: the query checked against the configuration, the name resolved
+afresh, every address probed within the scrape's deadline.
+
+``TargetRefusedError`` (403) and ``UsageError`` (400) carry one line for the client; nothing else a
+request can cause is raised.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Mapping, Sequence
+
+from tcpreach.check import HostCheck, check_resolutions, resolve_all
+from tcpreach.errors import TcpreachError, UsageError
+from tcpreach.exporter.budget import budget_for, parse_scrape_timeout
+from tcpreach.exporter.config import ExporterConfig
+from tcpreach.exporter.policy import address_refusal, target_refusal
+from tcpreach.exporter.record import ProbeRecord
+from tcpreach.inputs import hostname_problem, parse_host, to_ascii
+
+__all__ = ["MAX_QUERY_CHARS", "ProbeQuery", "TargetRefusedError", "parse_query", "run_probe"]
+
+MAX_QUERY_CHARS = 2048
+
+
+class TargetRefusedError(TcpreachError):
+    """The configuration does not allow this target (403)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class ProbeQuery:
+    target: str
+    module: str
+    debug: bool = False
+
+
+def _one(query: Mapping[str, Sequence[str]], key: str) -> str | None:
+    values = query.get(key, [])
+    if len(values) > 1:
+        raise UsageError(f"{key} given {len(values)} times: give it once")
+    return values[0] if values else None
+
+
+def parse_query(query: Mapping[str, Sequence[str]], config: ExporterConfig) -> ProbeQuery:
+    """``target``, ``module`` (optional when the configuration has one module, or one named
+    ``default``) and ``debug``. Raises ``UsageError``."""
+    unknown = sorted(set(query) - {"target", "module", "debug"})
+    if unknown:
+        raise UsageError(f"unknown parameter {unknown[0]!r}: /probe takes target, module and debug")
+    target = _one(query, "target")
+    if not target:
+        raise UsageError("target is missing: /probe?target=HOST[:PORT]&module=NAME")
+    module = _one(query, "module")
+    if module is None:
+        names = list(config.modules)
+        module = "default" if "default" in names else names[0] if len(names) == 1 else None
+        if module is None:
+            raise UsageError(f"module is missing: one of {', '.join(names)}")
+    elif module not in config.modules:
+        raise UsageError(f"unknown module {module!r}: the modules are {', '.join(config.modules)}")
+    debug = (_one(query, "debug") or "false").lower()
+    if debug not in ("true", "false"):
+        raise UsageError(f"debug takes true or false, got {debug!r}")
+    return ProbeQuery(target, module, debug == "true")
+
+
+def run_probe(config: ExporterConfig, query: ProbeQuery, scrape_timeout: str | None) -> ProbeRecord:
+    """Resolve ``query.target`` afresh and probe every address with the module's settings,
+    fitted to the scrape's deadline. Raises ``TargetRefusedError`` and ``UsageError``."""
+    started = time.monotonic()
+    spec = parse_host(query.target)
+    if not spec.literal and (problem := hostname_problem(to_ascii(spec.host))) is not None:
+        raise UsageError(f"{spec.host!r} is not a valid host name: {problem}")
+    refusal = target_refusal(spec.host, spec.literal, config.allowance)
+    if refusal is not None:
+        raise TargetRefusedError(refusal)
+    options = config.modules[query.module]
+    if spec.port is not None:
+        options = dataclasses.replace(options, port=spec.port)
+    budget = budget_for(options, parse_scrape_timeout(scrape_timeout), config.timeout_offset, spec.literal)
+    resolution = resolve_all([(spec.host, budget.options)])[0]
+    dns_s = None if spec.literal else time.monotonic() - started
+    for address in (*resolution.dns_addresses, *(resolution.system or ())):
+        if (refusal := address_refusal(address, config.allowance)) is not None:
+            raise TargetRefusedError(f"{spec.host} resolves to {refusal}")
+    report = check_resolutions([HostCheck(resolution, budget.options)])[0]
+    return ProbeRecord(query.module, query.target, report, budget, dns_s, time.monotonic() - started, time.time())

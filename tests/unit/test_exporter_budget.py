@@ -1,0 +1,68 @@
+"""A probe fitted into Prometheus's scrape deadline, on plain data."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+from hypothesis import assume, given
+from hypothesis import strategies as st
+
+from tcpreach.errors import UsageError
+from tcpreach.exporter.budget import WORST_CASE_TIMEOUTS, Budget, budget_for, parse_scrape_timeout
+from tcpreach.options import CheckOptions
+
+MODULE = CheckOptions(timeout=3.0, dns_lifetime=5.0)
+
+
+def test_without_the_header_the_module_holds():
+    assert budget_for(MODULE, None, 0.5, literal=False) == Budget(MODULE, None, shortened=False)
+
+
+def test_prometheus_default_ten_seconds_shortens_dns_and_timeout():
+    # 9.5 s after the offset: DNS gets 30% (2.85 s), each target 6.65 / 2.5 = 2.66 s.
+    budget = budget_for(MODULE, 10.0, 0.5, literal=False)
+    assert budget == Budget(dataclasses.replace(MODULE, timeout=pytest.approx(2.66), dns_lifetime=pytest.approx(2.85)),
+                            9.5, shortened=True)  # fmt: skip
+
+
+def test_a_long_deadline_leaves_the_module_alone():
+    assert budget_for(MODULE, 30.0, 0.5, literal=False) == Budget(MODULE, 29.5, shortened=False)
+
+
+def test_a_literal_address_gives_dns_nothing():
+    # 2.5 s after the offset, all of it for the probe: 1 s a target; the lifetime is unused.
+    budget = budget_for(MODULE, 3.0, 0.5, literal=True)
+    assert budget == Budget(dataclasses.replace(MODULE, timeout=1.0), 2.5, shortened=True)
+
+
+def test_an_offset_that_leaves_nothing_is_a_bad_request():
+    with pytest.raises(UsageError) as raised:
+        budget_for(MODULE, 0.5, 0.5, literal=False)
+    assert str(raised.value) == "a scrape timeout of 0.5 s leaves no time after the exporter's offset of 0.5 s"
+
+
+@pytest.mark.parametrize("text", ["0", "-1", "nan", "inf", "abc", ""])
+def test_a_header_that_is_no_positive_number_is_refused(text):
+    with pytest.raises(UsageError) as raised:
+        parse_scrape_timeout(text)
+    assert str(raised.value) == (
+        f"X-Prometheus-Scrape-Timeout-Seconds must be a positive number of seconds, got {text!r}"
+    )
+
+
+@pytest.mark.parametrize(("text", "seconds"), [(None, None), ("10", 10.0), ("0.25", 0.25), ("1e1", 10.0)])
+def test_the_header_read(text, seconds):
+    assert parse_scrape_timeout(text) == seconds
+
+
+@given(
+    timeout=st.floats(0.01, 60), lifetime=st.floats(0.01, 60), scrape=st.floats(0.02, 120),
+    offset=st.floats(0, 1), literal=st.booleans(),
+)  # fmt: skip
+def test_the_slowest_probe_ends_by_the_deadline(timeout, lifetime, scrape, offset, literal):
+    assume(scrape > offset)
+    budget = budget_for(CheckOptions(timeout=timeout, dns_lifetime=lifetime), scrape, offset, literal)
+    dns = 0.0 if literal else budget.options.dns_lifetime
+    assert dns + WORST_CASE_TIMEOUTS * budget.options.timeout <= scrape - offset + 1e-9
+    assert budget.options.timeout <= timeout and budget.options.dns_lifetime <= lifetime
