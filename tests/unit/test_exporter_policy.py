@@ -50,7 +50,7 @@ UNLESS = "never probed unless allow.networks lists it"
                                             "(169.254.0.0/16 or inside it)"),
         ("169.254.169.254", ("169.254.169.254/32",), None),
         ("::ffff:169.254.169.254", (), "::ffff:169.254.169.254 is a link-local address (cloud metadata lives there): "
-                                       "{UNLESS} (169.254.0.0/16 or inside it)"),
+                                       f"{UNLESS} (169.254.0.0/16 or inside it)"),
         ("fe80::1%eth0", ("::/0",), "fe80::1%eth0 is a link-local address: never probed unless allow.networks lists "
                                     "it (fe80::/10 or inside it)"),
         ("fd00:ec2::254", (), "fd00:ec2::254 is a cloud metadata address (AWS): never probed unless allow.networks "
