@@ -1,0 +1,224 @@
+"""The exporter over HTTP on loopback, against a stub-DNS rehearsal of Fly: the shared-IPv4
+trap and a healthy name as Prometheus would scrape them, a scrape deadline shorter than
+the module's timeout, a full exporter, and the command's life (start, SIGTERM, SIGINT, a
+broken configuration)."""
+
+from __future__ import annotations
+
+import http.client
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from prometheus_client import CONTENT_TYPE_LATEST
+from prometheus_client.parser import text_string_to_metric_families
+
+from server import HelloServer
+from tcpreach.exporter.config import load_exporter_config
+from tcpreach.exporter.server import ExporterServer, serve_until
+from tcpreach.exporter.service import ExporterService
+from tcpreach.testing.standins import Behaviour, StandIn
+from tcpreach.testing.stub_dns import StubDNS
+
+pytestmark = pytest.mark.local
+
+ROOT = Path(__file__).resolve().parents[2]
+EDGE, DEDICATED, SILENT = "127.0.0.2", "127.0.0.3", "127.0.0.4"
+
+
+def config_text(port: int, resolver: str, max_concurrent: int = 32) -> str:
+    return f"""
+max_concurrent = {max_concurrent}
+[allow]
+hosts = ["*.fly.dev"]
+[modules.hello]
+port = {port}
+resolver = "{resolver}"
+retries = 0
+probe_timeout = 2
+[modules.slow]
+port = {port}
+resolver = "{resolver}"
+retries = 0
+probe_timeout = 10
+"""
+
+
+@pytest.fixture(scope="module")
+def fly() -> Iterator[dict[str, object]]:
+    with (
+        HelloServer(host="::1", port=0) as app,
+        StandIn(Behaviour.CLOSE, host=EDGE, port=app.port),
+        StandIn(Behaviour.HELLO, host=DEDICATED, port=app.port),
+        StandIn(Behaviour.SILENT, host=SILENT, port=app.port),
+        StubDNS(
+            {
+                "hello-server.fly.dev": {"A": [EDGE], "AAAA": ["::1"]},
+                "dedicated.fly.dev": {"A": [DEDICATED], "AAAA": ["::1"]},
+                "silent.fly.dev": {"A": [SILENT]},
+                "metadata.fly.dev": {"A": ["169.254.169.254"]},
+            }
+        ) as dns,
+    ):
+        yield {"port": app.port, "resolver": dns.spec}
+
+
+def start(tmp_path: Path, text: str) -> tuple[ExporterServer, threading.Event, threading.Thread]:
+    path = tmp_path / "exporter.toml"
+    path.write_text(text)
+    server = ExporterServer(ExporterService(load_exporter_config(path)), "127.0.0.1", 0)
+    stop = threading.Event()
+    thread = threading.Thread(target=serve_until, args=(server, stop))
+    thread.start()
+    return server, stop, thread
+
+
+@pytest.fixture(scope="module")
+def exporter(fly, tmp_path_factory) -> Iterator[ExporterServer]:
+    server, stop, thread = start(tmp_path_factory.mktemp("exporter"), config_text(fly["port"], fly["resolver"]))
+    yield server
+    stop.set()
+    thread.join()
+
+
+def get(server_address: tuple[str, int], path: str, headers: dict[str, str] | None = None):
+    """GET over a plain connection (no proxy from the environment: loopback only)."""
+    connection = http.client.HTTPConnection(*server_address[:2], timeout=30)
+    try:
+        connection.request("GET", path, headers=headers or {})
+        response = connection.getresponse()
+        return response.status, response.getheader("Content-Type"), response.read().decode()
+    finally:
+        connection.close()
+
+
+def samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    return {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+    }
+
+
+def by_address(found, name):
+    return {dict(labels)["address"]: value for (n, labels), value in found.items() if n == name}
+
+
+def findings(found):
+    return {dict(labels)["code"]: value for (n, labels), value in found.items() if n == "tcpreach_finding"}
+
+
+def test_the_shared_ipv4_trap_scraped(exporter):
+    status, kind, body = get(exporter.server_address, "/probe?target=hello-server.fly.dev&module=hello")
+    found = samples(body)
+    assert (status, kind) == (200, CONTENT_TYPE_LATEST)
+    assert found[("probe_success", ())] == 0
+    assert by_address(found, "tcpreach_address_success") == {EDGE: 0, "::1": 1}
+    assert findings(found) == {"fly-shared-ipv4": 1}
+    assert found[("tcpreach_dns_answers", (("type", "A"),))] == 1
+
+
+def test_a_healthy_name_scraped(exporter):
+    status, _, body = get(exporter.server_address, "/probe?target=dedicated.fly.dev&module=hello")
+    found = samples(body)
+    assert (status, found[("probe_success", ())]) == (200, 1)
+    assert by_address(found, "tcpreach_address_success") == {DEDICATED: 1, "::1": 1}
+    assert findings(found) == {"all-ok": 1}
+
+
+def test_a_scrape_timeout_shorter_than_the_probe_timeout_bounds_the_probe(exporter):
+    # 2 s from Prometheus, 0.5 s kept: 1.5 s; DNS 30% of it (0.45 s), the target the rest over 2.5
+    headers = {"X-Prometheus-Scrape-Timeout-Seconds": "2"}
+    status, _, body = get(exporter.server_address, "/probe?target=silent.fly.dev&module=slow", headers)
+    found = samples(body)
+    assert status == 200
+    assert (found[("tcpreach_probe_timeout_seconds", ())], found[("tcpreach_probe_deadline_seconds", ())]) == (
+        pytest.approx(0.42), 1.5)  # fmt: skip
+    silent = {dict(labels)["verdict"] for (n, labels), v in found.items() if n == "tcpreach_address_verdict" and v}
+    assert silent == {"silent"}
+    assert found[("probe_duration_seconds", ())] < 1.5  # within the deadline (the probe's own record)
+
+
+def test_a_name_resolving_to_a_metadata_address_is_refused(exporter):
+    status, _, body = get(exporter.server_address, "/probe?target=metadata.fly.dev&module=hello")
+    assert (status, body) == (
+        403,
+        "metadata.fly.dev resolves to 169.254.169.254 is a link-local address (cloud metadata lives there): never "
+        "probed unless allow.networks lists it (169.254.0.0/16 or inside it)\n",
+    )
+
+
+def test_debug_shows_the_report_then_the_series(exporter):
+    status, kind, body = get(exporter.server_address, "/probe?target=hello-server.fly.dev&module=hello&debug=true")
+    assert (status, kind) == (200, "text/plain; charset=utf-8")
+    report, series = body.split("\n\n# HELP ", 1)
+    assert report.splitlines()[0].startswith("hello-server.fly.dev")
+    assert "fly-shared-ipv4" in report
+    assert samples("# HELP " + series)[("probe_success", ())] == 0
+
+
+def test_the_status_page_lists_the_last_probes(exporter):
+    get(exporter.server_address, "/probe?target=dedicated.fly.dev&module=hello")
+    status, _, page = get(exporter.server_address, "/")
+    assert status == 200
+    assert f"<td>dedicated.fly.dev</td><td>ok</td><td>{DEDICATED} ok<br>::1 ok</td>" in page
+
+
+def test_a_full_exporter_answers_503_while_its_probes_run(fly, tmp_path):
+    server, stop, thread = start(tmp_path, config_text(fly["port"], fly["resolver"], max_concurrent=1))
+    try:
+        first = threading.Thread(target=get, args=(server.server_address, "/probe?target=silent.fly.dev&module=hello"))
+        first.start()
+        deadline = time.monotonic() + 10
+        while samples(get(server.server_address, "/metrics")[2])[("tcpreach_exporter_probes_in_flight", ())] < 1:
+            assert time.monotonic() < deadline, "the first probe never started"
+            time.sleep(0.01)
+        status, _, body = get(server.server_address, "/probe?target=dedicated.fly.dev&module=hello")
+        assert (status, body) == (503, "busy: 1 probes are running (max_concurrent); try again later\n")
+        first.join()
+        assert get(server.server_address, "/probe?target=dedicated.fly.dev&module=hello")[0] == 200
+    finally:
+        stop.set()
+        thread.join()
+
+
+def run_exporter(config: Path) -> subprocess.Popen[str]:
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    return subprocess.Popen(
+        [sys.executable, "-m", "tcpreach", "exporter", "--config", str(config), "--listen", "127.0.0.1:0"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT, env=env,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_the_command_serves_until_a_signal_ends_it(fly, tmp_path, signum):
+    path = tmp_path / "exporter.toml"
+    path.write_text(config_text(fly["port"], fly["resolver"]))
+    process = run_exporter(path)
+    try:
+        first = process.stdout.readline()
+        assert first.startswith("tcpreach exporter on http://127.0.0.1:"), first + process.stderr.read()
+        port = int(first.split("http://127.0.0.1:")[1].split()[0])
+        assert get(("127.0.0.1", port), "/probe?target=dedicated.fly.dev&module=hello")[0] == 200
+        process.send_signal(signum)
+        out, err = process.communicate(timeout=10)
+    finally:
+        process.kill()
+    assert (process.returncode, out, err) == (0, "tcpreach exporter stopped\n", "")
+
+
+def test_a_broken_configuration_is_one_line_and_exit_2(tmp_path):
+    path = tmp_path / "exporter.toml"
+    path.write_text("[modules.hello]\nport = 1848\nexpect_regx = '^hello'\n")
+    process = run_exporter(path)
+    out, err = process.communicate(timeout=30)
+    assert (process.returncode, out, err) == (
+        2, "", f"python -m tcpreach exporter: error: {path}:3: 'expect_regx' is not a setting: did you mean "
+               "'expect_regex'? (see --help)\n",
+    )  # fmt: skip
