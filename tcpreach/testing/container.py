@@ -101,13 +101,15 @@ def image_exists(name: str) -> bool:
     return True
 
 
-def build_image(context: Path, dockerfile: str, tag: str, buildargs: dict[str, str]) -> Any:
-    """Build ``tag`` for linux/amd64 with testcontainers' ``DockerImage``; never pulls."""
+def build_image(context: Path, dockerfile: str, tag: str, buildargs: dict[str, str], target: str | None = None) -> Any:
+    """Build ``tag`` (the stage ``target``, else the last) for linux/amd64 with
+    testcontainers' ``DockerImage``; never pulls."""
     _testcontainers()
     from testcontainers.core.image import DockerImage
 
+    extra = {} if target is None else {"target": target}
     return DockerImage(
-        path=str(context), dockerfile_path=dockerfile, tag=tag, buildargs=buildargs, platform=PLATFORM, rm=True
+        path=str(context), dockerfile_path=dockerfile, tag=tag, buildargs=buildargs, platform=PLATFORM, rm=True, **extra
     ).build()
 
 
