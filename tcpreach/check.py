@@ -85,6 +85,8 @@ def resolve_all(hosts: Sequence[tuple[str, CheckOptions]]) -> list[Resolution]:
         return [Resolution(host, literal=True, resolver=_resolver_label(o)) for host, o in hosts]
     from tcpreach.net.resolve import resolve  # dnspython only when a name is checked
 
+    if len(hosts) == 1:
+        return [resolve(*hosts[0])]
     with ThreadPoolExecutor(max_workers=min(MAX_RESOLVING, len(hosts))) as pool:
         return list(pool.map(lambda item: resolve(*item), hosts))
 

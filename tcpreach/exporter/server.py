@@ -42,7 +42,10 @@ class _Handler(BaseHTTPRequestHandler):
     server: ExporterServer
     timeout = REQUEST_TIMEOUT
     server_version = "tcpreach-exporter"
-    protocol_version = "HTTP/1.1"
+    protocol_version = "HTTP/1.1"  # keep-alive: Prometheus reuses its connections
+    # The headers and the body are two writes: without TCP_NODELAY the body waits for the
+    # client's delayed ACK of the headers (a second and more on some stacks).
+    disable_nagle_algorithm = True
 
     def _send(self, response: Response, body: bool = True) -> None:
         self.send_response(response.status)
@@ -70,6 +73,9 @@ class _Handler(BaseHTTPRequestHandler):
 class ExporterServer(ThreadingHTTPServer):
     daemon_threads = True
     block_on_close = False
+    # socketserver's default backlog is 5: Prometheus opening its connections at once
+    # would have SYNs dropped and retried a second later.
+    request_queue_size = 1024
 
     def __init__(self, service: ExporterService, host: str, port: int) -> None:
         self.service = service

@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import collections
 import logging
+import os
 import threading
 import time
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from urllib.parse import parse_qs
 
@@ -44,6 +46,10 @@ from tcpreach.report.text import format_report
 __all__ = ["RECENT_PROBES", "ExporterService", "Response"]
 
 MAX_QUERY_FIELDS = 16
+RUNNING_PROBES = 2 * (os.cpu_count() or 1)
+"""Probes that run at once; the other admitted ones wait their turn, first come first
+served. A probe is mostly Python (the GIL): more at once only add threads that starve
+each other, unfairly (a lock wakes no one in order)."""
 RECENT_PROBES = 100
 """Probes the status page keeps."""
 _TEXT = "text/plain; charset=utf-8"
@@ -98,6 +104,7 @@ class ExporterService:
         self.config = config
         self.metrics = _OwnMetrics()
         self._slots = threading.BoundedSemaphore(config.max_concurrent)
+        self._workers = ThreadPoolExecutor(RUNNING_PROBES, thread_name_prefix="tcpreach-probe")
         self._recent: collections.deque[ProbeRecord] = collections.deque(maxlen=RECENT_PROBES)
         self._lock = threading.Lock()
 
@@ -141,7 +148,8 @@ class ExporterService:
         started = time.monotonic()
         try:
             with self.metrics.in_flight.track_inprogress():
-                record = run_probe(self.config, query, _header(headers, "X-Prometheus-Scrape-Timeout-Seconds"))
+                timeout = _header(headers, "X-Prometheus-Scrape-Timeout-Seconds")
+                record = self._workers.submit(run_probe, self.config, query, timeout).result()
         except TargetRefusedError as exc:
             return self._refuse(403, "forbidden", str(exc))
         except UsageError as exc:

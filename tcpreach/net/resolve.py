@@ -7,6 +7,7 @@ resolver, that server alone is asked: no ``getaddrinfo`` and no system resolver.
 from __future__ import annotations
 
 import socket
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -131,6 +132,21 @@ def system_addresses(name: str) -> tuple[tuple[str, ...] | None, str | None]:
     return tuple(dict.fromkeys(str(info[4][0]) for info in infos)), None
 
 
+_POOL: list[ThreadPoolExecutor] = []
+_POOL_LOCK = threading.Lock()
+QUERY_THREADS = 96
+"""Queries (and ``getaddrinfo`` calls) in flight at once, shared by every ``resolve`` of the
+process: 32 names resolved at once ask three questions each. Threads are made once, not per
+name (a thread costs more than a query on loopback)."""
+
+
+def _queries() -> ThreadPoolExecutor:
+    with _POOL_LOCK:
+        if not _POOL:
+            _POOL.append(ThreadPoolExecutor(max_workers=QUERY_THREADS, thread_name_prefix="tcpreach-dns"))
+        return _POOL[0]
+
+
 def resolve(host: str, options: CheckOptions | None = None) -> Resolution:
     """Query A and AAAA (``options.families``) concurrently, through ``options.resolver``
     alone when given, each within ``options.dns_lifetime``, resending a lost query when
@@ -155,11 +171,11 @@ def resolve(host: str, options: CheckOptions | None = None) -> Resolution:
     except dns.resolver.NoResolverConfiguration as exc:
         answers = tuple(DnsAnswer(f, DnsStatus.NO_NAMESERVERS, detail=str(exc)) for f in families)
         return Resolution(host, resolver=resolver_label, dns=answers)
-    with ThreadPoolExecutor(max_workers=3) as pool:
-        futures = [pool.submit(query, servers, host, family, lifetime, resend) for family in families]
-        system = pool.submit(system_addresses, host) if resolver is None else None
-        answers = tuple(f.result() for f in futures)
-        system_view, system_error = system.result() if system is not None else (None, None)
+    pool = _queries()
+    futures = [pool.submit(query, servers, host, family, lifetime, resend) for family in families]
+    system = pool.submit(system_addresses, host) if resolver is None else None
+    answers = tuple(f.result() for f in futures)
+    system_view, system_error = system.result() if system is not None else (None, None)
     return Resolution(
         host, resolver=resolver_label, dns=answers, system=system_view, system_error=system_error, unicode_host=given
     )

@@ -41,13 +41,13 @@ def _key(name: str) -> str:
     return name.rstrip(".").lower()
 
 
-def _udp_and_tcp(family: socket.AddressFamily, host: str) -> tuple[socket.socket, socket.socket]:
-    """A UDP socket and a TCP listener on one port number, as a DNS server has. The kernel
-    picks the UDP port; the TCP one may be taken by then, so a few ports are tried."""
-    for _ in range(50):
+def _udp_and_tcp(family: socket.AddressFamily, host: str, port: int = 0) -> tuple[socket.socket, socket.socket]:
+    """A UDP socket and a TCP listener on one port number, as a DNS server has. With port 0
+    the kernel picks the UDP port; the TCP one may be taken by then, so a few ports are tried."""
+    for _ in range(1 if port else 50):
         udp = socket.socket(family, socket.SOCK_DGRAM)
         try:
-            udp.bind((host, 0))
+            udp.bind((host, port))
             return udp, socket.create_server((host, udp.getsockname()[1]), family=family)
         except OSError:
             udp.close()
@@ -67,6 +67,7 @@ class StubDNS:
         truncate: Iterable[str] = (),
         lose_first: int = 0,
         servfail: Iterable[str] = (),
+        port: int = 0,
     ) -> None:
         self.zone = {_key(name): {t.upper(): list(v) for t, v in types.items()} for name, types in zone.items()}
         self.slow = {_key(name): delay for name, delay in (slow or {}).items()}
@@ -80,7 +81,7 @@ class StubDNS:
         self.ttl = ttl
         self.queries: list[tuple[str, str]] = []
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
-        self._sock, self._tcp = _udp_and_tcp(family, host)
+        self._sock, self._tcp = _udp_and_tcp(family, host, port)
         self._sock.settimeout(0.05)
         self._tcp.settimeout(0.05)
         self.host = host
