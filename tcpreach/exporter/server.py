@@ -46,6 +46,9 @@ class _Handler(BaseHTTPRequestHandler):
     # The headers and the body are two writes: without TCP_NODELAY the body waits for the
     # client's delayed ACK of the headers (a second and more on some stacks).
     disable_nagle_algorithm = True
+    # http.server's own errors (a request that is not HTTP, an unknown method) in one line too.
+    error_message_format = "%(code)d %(message)s\n"
+    error_content_type = "text/plain; charset=utf-8"
 
     def _send(self, response: Response, body: bool = True) -> None:
         self.send_response(response.status)

@@ -222,3 +222,29 @@ def test_a_broken_configuration_is_one_line_and_exit_2(tmp_path):
         2, "", f"python -m tcpreach exporter: error: {path}:3: 'expect_regx' is not a setting: did you mean "
                "'expect_regex'? (see --help)\n",
     )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("request_bytes", "status"),
+    [
+        (b"GARBAGE / HTTP/1.1\r\n\r\n", b"501 Unsupported method ('GARBAGE')"),
+        (b"GET / HTTP/9.9\r\n\r\n", b"505 Invalid HTTP version (9.9)"),  # no status line: HTTP/0.9's way
+        (b"GET /" + b"x" * 70000 + b" HTTP/1.1\r\n\r\n", b"414 Request-URI Too Long"),
+        (b"POST /probe HTTP/1.1\r\nContent-Length: 0\r\n\r\n", b"501 Unsupported method ('POST')"),
+        (
+            b"\x16\x03\x01\x00\xa5\x01\x00\x00\xa1\x03\x03" + bytes(32) + b" / HTTP/1.1\r\n\r\n",
+            b"501 Unsupported method",
+        ),
+    ],
+)
+def test_a_broken_request_gets_one_line_and_the_exporter_serves_on(exporter, request_bytes, status):
+    import socket
+
+    with socket.create_connection(exporter.server_address[:2], timeout=10) as raw:
+        raw.sendall(request_bytes)
+        answer = b""
+        while chunk := raw.recv(65536):
+            answer += chunk
+    body = answer.split(b"\r\n\r\n", 1)[1] if answer.startswith(b"HTTP/1.1 ") else answer
+    assert (body.startswith(status.split(b" (")[0]), body.count(b"\n")) == (True, 1), answer
+    assert get(exporter.server_address, "/metrics")[0] == 200

@@ -7,6 +7,8 @@ from __future__ import annotations
 import ipaddress
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from prometheus_client.parser import text_string_to_metric_families
 
 from tcpreach.exporter.config import ExporterConfig
@@ -128,3 +130,18 @@ def test_the_status_page_lists_the_modules_before_any_probe():
     )
     assert "<tr><td>tls</td><td>port 443, &#x27;hello\\n&#x27;, both families, timeout 3 s, 2 retries</td></tr>" in text
     assert '<tr><td colspan="8">no probe yet</td></tr>' in text
+
+
+NOTHING_ALLOWED = ExporterConfig(modules={"hello": CheckOptions()})
+
+
+@given(path=st.sampled_from(["/probe", "/probe/", "/", "/metrics", "/x"]), query=st.text(max_size=300))
+def test_no_query_makes_the_service_raise_or_answer_more_than_one_line(path, query):
+    # Nothing is allowed, so no query can reach DNS or a socket: every answer is a page or
+    # one line, never an exception.
+    found = ExporterService(NOTHING_ALLOWED).handle(path, query, {})
+    if path in ("/", "/metrics"):
+        assert found.status == 200
+    else:
+        assert found.status in (400, 403, 404)
+        assert found.content_type == TEXT and found.body.decode().count("\n") == 1
