@@ -44,6 +44,12 @@ def docker_engine() -> None:
 
 
 @pytest.fixture(scope="session")
+def base_image(docker_engine: None) -> str:
+    """The base every image of the tier is built from (made offline by docker/make-base-image.sh)."""
+    return BASE_IMAGE
+
+
+@pytest.fixture(scope="session")
 def hello_image(docker_engine: None, tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Iterator[str]:
     """The linux/amd64 image, built once for all xdist workers and removed by the last one."""
     shared = tmp_path_factory.getbasetemp()

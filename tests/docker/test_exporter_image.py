@@ -45,12 +45,10 @@ def context_with_site(folder: Path) -> Path:
 
 
 @pytest.fixture(scope="module")
-def exporter_image(docker_engine, tmp_path_factory, worker_id) -> Iterator[str]:
-    from conftest import BASE_IMAGE
-
+def exporter_image(base_image, tmp_path_factory, worker_id) -> Iterator[str]:
     tag = f"tcpreach-exporter:test-{worker_id}-{int(time.time())}"
     context = context_with_site(tmp_path_factory.mktemp("context"))
-    build_image(context, "docker/Dockerfile", tag, {"BASE_IMAGE": BASE_IMAGE}, target="exporter")
+    build_image(context, "docker/Dockerfile", tag, {"BASE_IMAGE": base_image}, target="exporter")
     yield tag
     remove_image(tag)
 
