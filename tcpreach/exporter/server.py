@@ -99,7 +99,10 @@ def serve_until(server: ExporterServer, stop: threading.Event) -> None:
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2}, daemon=True)
     thread.start()
     try:
-        stop.wait()
+        # Waking every 0.2 s: a signal the kernel gives another thread only runs its Python
+        # handler when the main thread runs again (an endless wait could miss SIGTERM).
+        while not stop.wait(0.2):
+            pass
     finally:
         server.shutdown()
         server.server_close()

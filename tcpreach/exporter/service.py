@@ -14,11 +14,13 @@ from __future__ import annotations
 import collections
 import logging
 import os
+import queue
 import threading
 import time
-from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Mapping
+from concurrent.futures import Future
 from dataclasses import dataclass
+from typing import Any, TypeVar
 from urllib.parse import parse_qs
 
 from prometheus_client import (
@@ -63,6 +65,39 @@ class Response:
     body: bytes
 
 
+T = TypeVar("T")
+
+
+class _Workers:
+    """A few daemon threads taking work first come, first served: a stop (SIGTERM) never
+    waits for a probe in flight, as ``ThreadPoolExecutor``'s exit would."""
+
+    def __init__(self, count: int) -> None:
+        self._count = count
+        self._queue: queue.SimpleQueue[tuple[Future[Any], Callable[[], Any]]] = queue.SimpleQueue()
+        self._started = False
+        self._lock = threading.Lock()
+
+    def _serve(self) -> None:
+        while True:
+            future, work = self._queue.get()
+            if future.set_running_or_notify_cancel():
+                try:
+                    future.set_result(work())
+                except BaseException as exc:  # handed to the caller, who decides
+                    future.set_exception(exc)
+
+    def run(self, work: Callable[[], T]) -> T:
+        with self._lock:
+            if not self._started:
+                for n in range(self._count):
+                    threading.Thread(target=self._serve, name=f"tcpreach-probe-{n}", daemon=True).start()
+                self._started = True
+        future: Future[T] = Future()
+        self._queue.put((future, work))
+        return future.result()
+
+
 def _text(status: int, line: str) -> Response:
     return Response(status, _TEXT, (line.rstrip("\n") + "\n").encode())
 
@@ -104,7 +139,7 @@ class ExporterService:
         self.config = config
         self.metrics = _OwnMetrics()
         self._slots = threading.BoundedSemaphore(config.max_concurrent)
-        self._workers = ThreadPoolExecutor(RUNNING_PROBES, thread_name_prefix="tcpreach-probe")
+        self._workers = _Workers(RUNNING_PROBES)
         self._recent: collections.deque[ProbeRecord] = collections.deque(maxlen=RECENT_PROBES)
         self._lock = threading.Lock()
 
@@ -149,7 +184,7 @@ class ExporterService:
         try:
             with self.metrics.in_flight.track_inprogress():
                 timeout = _header(headers, "X-Prometheus-Scrape-Timeout-Seconds")
-                record = self._workers.submit(run_probe, self.config, query, timeout).result()
+                record = self._workers.run(lambda: run_probe(self.config, query, timeout))
         except TargetRefusedError as exc:
             return self._refuse(403, "forbidden", str(exc))
         except UsageError as exc:

@@ -5,6 +5,7 @@ broken configuration)."""
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import os
 import signal
@@ -248,3 +249,28 @@ def test_a_broken_request_gets_one_line_and_the_exporter_serves_on(exporter, req
     body = answer.split(b"\r\n\r\n", 1)[1] if answer.startswith(b"HTTP/1.1 ") else answer
     assert (body.startswith(status.split(b" (")[0]), body.count(b"\n")) == (True, 1), answer
     assert get(exporter.server_address, "/metrics")[0] == 200
+
+
+def test_a_signal_during_a_probe_does_not_wait_for_it(fly, tmp_path):
+    # The module's probe of a silent address takes 10 s; the exporter must end long before.
+    path = tmp_path / "exporter.toml"
+    path.write_text(config_text(fly["port"], fly["resolver"]))
+    process = run_exporter(path)
+    try:
+        port = int(process.stdout.readline().split("http://127.0.0.1:")[1].split()[0])
+
+        def scrape() -> None:
+            with contextlib.suppress(OSError, http.client.HTTPException):  # the exporter stops under it
+                get(("127.0.0.1", port), "/probe?target=silent.fly.dev&module=slow")
+
+        waiting = threading.Thread(target=scrape, daemon=True)
+        waiting.start()
+        deadline = time.monotonic() + 10
+        while samples(get(("127.0.0.1", port), "/metrics")[2])[("tcpreach_exporter_probes_in_flight", ())] < 1:
+            assert time.monotonic() < deadline, "the probe never started"
+            time.sleep(0.01)
+        process.send_signal(signal.SIGTERM)
+        out, err = process.communicate(timeout=5)  # the probe alone would take 10 s
+    finally:
+        process.kill()
+    assert (process.returncode, out, err) == (0, "tcpreach exporter stopped\n", "")
