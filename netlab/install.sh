@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # Install what the edge tier needs from Debian (as root): HAProxy, Knot, nftables,
-# iproute2, Prometheus (and promtool) for the exporter's tests, and blackbox_exporter
-# for the exporter's benchmark to compare with. Their services must not start on install, so a policy-rc.d that refuses
-# every start is in place for the duration. Does nothing when all is there already.
+# iproute2; unbound (DNS64) and tayga (NAT64) for the IPv6-only client behind NAT64;
+# Prometheus (and promtool) for the exporter's tests, and blackbox_exporter for the
+# exporter's benchmark to compare with. Their services must not start on install, so a
+# policy-rc.d that refuses every start is in place for the duration. Does nothing when
+# all is there already.
 set -euo pipefail
 missing=()
 for pair in haproxy:haproxy knotd:knot nft:nftables ip:iproute2 ss:iproute2 \
+    unbound:unbound tayga:tayga \
     prometheus:prometheus promtool:prometheus prometheus-blackbox-exporter:prometheus-blackbox-exporter; do
     command -v "${pair%%:*}" >/dev/null 2>&1 || missing+=("${pair##*:}")
 done

@@ -74,7 +74,7 @@ def check_targets(label: str, targets: Sequence[Target], options: CheckOptions |
     resolution = Resolution(label, literal=False, resolver="none")
     findings = diagnose(resolution, outcomes)
     return HostReport(
-        label, port, opts.expectation, resolution, outcomes, findings, started, this_vantage(opts.vantage)
+        label, port, opts.expectation, resolution, outcomes, findings, started, this_vantage(opts.vantage, targets)
     )
 
 
@@ -120,7 +120,8 @@ def check_resolutions(
     now = datetime.now(UTC)
     planned = [_jobs(check) for check in checks]
     outcomes = probe_jobs([job for _, jobs, _ in planned for job in jobs], on_done=on_done)
-    vantage = this_vantage(checks[0].options.vantage) if checks else None
+    towards = [job.target for _, jobs, _ in planned for job in jobs]
+    vantage = this_vantage(checks[0].options.vantage, towards) if checks else None
     reports: list[HostReport] = []
     at = 0
     for check, (opts, jobs, count) in zip(checks, planned, strict=True):

@@ -52,6 +52,9 @@ class Source(StrEnum):
     """Given as an address, or chosen by the suite (loopback, interfaces)."""
     GETADDRINFO = "getaddrinfo"
     """Only the system's resolver knows it (e.g. /etc/hosts)."""
+    DNS64 = "dns64"
+    """An AAAA record the resolver made up (DNS64): the service's IPv4 through this
+    network's NAT64, never the service's own IPv6."""
 
 
 @dataclass(frozen=True)
@@ -202,6 +205,8 @@ class Resolution:
     """Why the host is not a valid name, when it is not."""
     unicode_host: str | None = None
     """The name as given, when ``host`` is its IDNA (punycode) form."""
+    dns64_prefix: str | None = None
+    """The NAT64 prefix the resolver revealed for ``ipv4only.arpa`` (RFC 7050), when it did."""
 
     @property
     def dns_addresses(self) -> tuple[str, ...]:
@@ -264,6 +269,8 @@ class Vantage:
     """The version of tcpreach that made the report."""
     routes: tuple[Family, ...] = ()
     """The families this client has a route for (asked of the kernel, nothing sent)."""
+    sources: tuple[tuple[Family, str], ...] = ()
+    """This client's source address per family, towards the targets (nothing sent)."""
 
 
 @dataclass(frozen=True)

@@ -5,13 +5,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from tcpreach.model import Family, Resolution, Source, Target
+from tcpreach.nat64 import synthesized_by
 
 __all__ = ["targets_of"]
 
 
 def targets_of(resolution: Resolution, port: int, families: Iterable[Family]) -> tuple[Target, ...]:
-    """Every address becomes its own target: DNS records first, then addresses only the
-    system resolver knows."""
+    """Every address becomes its own target: DNS records first (an AAAA that DNS64 made up
+    marked as such), then addresses only the system resolver knows."""
     wanted = set(families)
     if resolution.literal:
         family = Family.of(resolution.host)
@@ -22,7 +23,8 @@ def targets_of(resolution: Resolution, port: int, families: Iterable[Family]) ->
         for address in answer.addresses:
             if answer.family in wanted and address not in seen:
                 seen.add(address)
-                targets.append(Target(answer.family, address, port, Source.DNS))
+                made_up = answer.family is Family.IPV6 and synthesized_by(address, resolution.dns64_prefix)
+                targets.append(Target(answer.family, address, port, Source.DNS64 if made_up else Source.DNS))
     for address in resolution.system or ():
         family = Family.of(address)
         if family in wanted and address not in seen:

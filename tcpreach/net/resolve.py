@@ -23,6 +23,7 @@ import dns.resolver
 from tcpreach.errors import UsageError
 from tcpreach.inputs import hostname_problem, is_literal, to_ascii
 from tcpreach.model import DnsAnswer, DnsStatus, Family, Resolution
+from tcpreach.nat64 import IPV4ONLY_ARPA, prefix_from_ipv4only
 from tcpreach.options import CheckOptions
 
 __all__ = ["RESEND_EVERY", "RESEND_FIRST", "nameservers", "query", "resolve", "system_addresses"]
@@ -147,6 +148,19 @@ def _queries() -> ThreadPoolExecutor:
         return _POOL[0]
 
 
+_DNS64: dict[tuple[tuple[str, int], ...], str | None] = {}
+
+
+def dns64_prefix(servers: list[tuple[str, int]], lifetime: float, resend: bool) -> str | None:
+    """The NAT64 prefix these name servers synthesize AAAA records with, asked once per
+    process as RFC 7050 says (the AAAA of ``ipv4only.arpa``); ``None``: they do not."""
+    key = tuple(servers)
+    if key not in _DNS64:
+        answer = query(servers, IPV4ONLY_ARPA, Family.IPV6, lifetime, resend)
+        _DNS64[key] = prefix_from_ipv4only(answer.addresses)
+    return _DNS64[key]
+
+
 def resolve(host: str, options: CheckOptions | None = None) -> Resolution:
     """Query A and AAAA (``options.families``) concurrently, through ``options.resolver``
     alone when given, each within ``options.dns_lifetime``, resending a lost query when
@@ -176,9 +190,15 @@ def resolve(host: str, options: CheckOptions | None = None) -> Resolution:
     system = pool.submit(system_addresses, host) if resolver is None else None
     answers = tuple(f.result() for f in futures)
     system_view, system_error = system.result() if system is not None else (None, None)
-    return Resolution(
-        host, resolver=resolver_label, dns=answers, system=system_view, system_error=system_error, unicode_host=given
+    prefix = (
+        dns64_prefix(servers, lifetime, resend)
+        if any(a.addresses for a in answers if a.family is Family.IPV6)
+        else None
     )
+    return Resolution(
+        host, resolver=resolver_label, dns=answers, system=system_view, system_error=system_error, unicode_host=given,
+        dns64_prefix=prefix,
+    )  # fmt: skip
 
 
 def _label(resolver: tuple[str, int]) -> str:

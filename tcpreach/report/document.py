@@ -124,6 +124,22 @@ def _finding(finding: Finding) -> dict[str, Any]:
     }
 
 
+def _vantage(vantage: Vantage) -> dict[str, Any]:
+    return {
+        "label": vantage.label,
+        "version": vantage.version,
+        "routes": [str(f) for f in vantage.routes],
+        "sources": [{"family": str(family), "address": address} for family, address in vantage.sources],
+    }
+
+
+def _load_vantage(doc: Mapping[str, Any] | None) -> Vantage | None:
+    if doc is None:
+        return None
+    sources = tuple((Family(s["family"]), s["address"]) for s in doc.get("sources", ()))
+    return Vantage(doc["label"], doc["version"], tuple(Family(f) for f in doc["routes"]), sources)
+
+
 def dump_report(report: HostReport) -> dict[str, Any]:
     """The report as a JSON-ready document (``json.dumps`` it)."""
     resolution = report.resolution
@@ -139,15 +155,14 @@ def dump_report(report: HostReport) -> dict[str, Any]:
         "keep_open": report.expectation.keep_open,
         "expected": report.expectation.describe(),
         "started_at": None if report.started_at is None else report.started_at.isoformat(),
-        "vantage": None
-        if vantage is None
-        else {"label": vantage.label, "version": vantage.version, "routes": [str(f) for f in vantage.routes]},
+        "vantage": None if vantage is None else _vantage(vantage),
         "resolver": resolution.resolver,
         "resolved": {
             "host": resolution.host,
             "literal": resolution.literal,
             "invalid_name": resolution.invalid_name,
             "getaddrinfo_error": resolution.system_error,
+            "dns64_prefix": resolution.dns64_prefix,
         },
         "dns": [_dns(a) for a in resolution.dns],
         "getaddrinfo": None if resolution.system is None else list(resolution.system),
@@ -215,8 +230,8 @@ def _load(doc: Mapping[str, Any]) -> HostReport:
         system_error=resolved["getaddrinfo_error"],
         invalid_name=resolved["invalid_name"],
         unicode_host=doc["host_unicode"],
+        dns64_prefix=resolved.get("dns64_prefix"),
     )
-    vantage = doc["vantage"]
     return HostReport(
         host=doc["host"],
         port=doc["port"],
@@ -230,9 +245,7 @@ def _load(doc: Mapping[str, Any]) -> HostReport:
             for f in doc["findings"]
         ),
         started_at=None if doc["started_at"] is None else datetime.fromisoformat(doc["started_at"]),
-        vantage=None
-        if vantage is None
-        else Vantage(vantage["label"], vantage["version"], tuple(Family(f) for f in vantage["routes"])),
+        vantage=_load_vantage(doc["vantage"]),
     )
 
 

@@ -8,9 +8,10 @@ import time
 import pytest
 
 from tcpreach.check import check_host
-from tcpreach.model import DnsStatus, Family
+from tcpreach.model import DnsStatus, Family, Source
 from tcpreach.net.resolve import resolve
-from tcpreach.options import CheckOptions
+from tcpreach.options import BOTH, CheckOptions
+from tcpreach.targets import targets_of
 from tcpreach.testing.stub_dns import StubDNS
 
 pytestmark = pytest.mark.local
@@ -113,6 +114,7 @@ def test_a_truncated_answer_is_asked_again_over_tcp():
         ("big.example", "A/tcp"),
         ("big.example", "AAAA"),
         ("big.example", "AAAA/tcp"),
+        ("ipv4only.arpa", "AAAA"),  # an AAAA answered: does this server make them up (DNS64)?
     ]
 
 
@@ -155,3 +157,38 @@ def test_the_stub_tries_another_port_when_its_udp_port_is_taken_over_tcp(monkeyp
         answer = resolve("a.example", CheckOptions(families=(Family.IPV4,), resolver=server.address, dns_lifetime=2))
     assert (len(calls), server.port) == (2, calls[1])
     assert [(a.status, a.addresses) for a in answer.dns] == [(DnsStatus.OK, ("127.0.0.9",))]
+
+
+def test_a_dns64_resolver_is_recognised_and_its_made_up_addresses_marked():
+    # RFC 7050: the server answers ipv4only.arpa's AAAA under its NAT64 prefix
+    zone = {
+        "ipv4only.arpa": {"AAAA": ["2001:db8:64::c000:aa", "2001:db8:64::c000:ab"]},
+        "v4only.example": {"A": ["127.0.0.30"], "AAAA": ["2001:db8:64::7f00:1e"]},
+        "wkp.example": {"A": ["127.0.0.31"], "AAAA": ["64:ff9b::7f00:1f"]},
+    }
+    with StubDNS(zone) as server:
+        found = resolve("v4only.example", CheckOptions(resolver=server.address, dns_lifetime=2))
+        wkp = resolve("wkp.example", CheckOptions(resolver=server.address, dns_lifetime=2))
+        asked = [q for q in server.queries if q[0] == "ipv4only.arpa"]
+    assert (found.dns64_prefix, asked) == ("2001:db8:64::/96", [("ipv4only.arpa", "AAAA")])  # once a process
+    assert [(t.address, t.source) for t in targets_of(found, 1, BOTH)] == [
+        ("127.0.0.30", Source.DNS), ("2001:db8:64::7f00:1e", Source.DNS64)]  # fmt: skip
+    # the well-known prefix is made up whatever the server says of itself
+    assert [(t.address, t.source) for t in targets_of(wkp, 1, BOTH)] == [
+        ("127.0.0.31", Source.DNS), ("64:ff9b::7f00:1f", Source.DNS64)]  # fmt: skip
+
+
+def test_a_server_that_makes_nothing_up_leaves_native_ipv6_alone():
+    # the look-alike: an AAAA under some prefix, from a server that answers no ipv4only.arpa
+    zone = {"native.example": {"A": ["127.0.0.32"], "AAAA": ["2001:db8:64::7f00:20"]}}
+    with StubDNS(zone) as server:
+        found = resolve("native.example", CheckOptions(resolver=server.address, dns_lifetime=2))
+    assert found.dns64_prefix is None
+    assert [t.source for t in targets_of(found, 1, BOTH)] == [Source.DNS, Source.DNS]
+
+
+def test_no_aaaa_answer_asks_nothing_more():
+    with StubDNS({"only-a.example": {"A": ["127.0.0.33"]}}) as server:
+        resolve("only-a.example", CheckOptions(resolver=server.address, dns_lifetime=2))
+        asked = sorted(server.queries)
+    assert asked == [("only-a.example", "A"), ("only-a.example", "AAAA")]
