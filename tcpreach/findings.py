@@ -61,6 +61,8 @@ class FindingCode(StrEnum):
     LISTENER_IPV6_ONLY = "listener-ipv6-only"
     LISTENER_FAMILIES_UNKNOWN = "listener-families-unknown"
     LISTENER_OK = "listener-ok"
+    VANTAGES_DISAGREE = "vantages-disagree"
+    FAMILY_UNTESTED = "family-untested"
 
 
 class Severity(StrEnum):

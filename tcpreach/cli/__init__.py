@@ -9,13 +9,15 @@
     python -m tcpreach probe app-a.fly.dev app-b.fly.dev --hosts-file more-hosts.txt
     python -m tcpreach lint fly.toml
     python -m tcpreach listeners --port 1848
+    python -m tcpreach merge fra.json ci.json nat64.json --markdown >> "$GITHUB_STEP_SUMMARY"
     python -m tcpreach exporter --config tcpreach-exporter.toml --listen 127.0.0.1:9848
     fly ssh console -C "cat /proc/net/tcp /proc/net/tcp6" | python -m tcpreach listeners --proc - --port 1848
 
 Exit status: probe, 0 when every probed target of every host is ``ok`` and no finding is
 an error, 1 otherwise; lint and listeners, 1 on any error finding (listeners also when the
-port does not answer on every address of the machine); exporter, 0 when stopped by SIGTERM
-or SIGINT; 2 on bad usage.
+port does not answer on every address of the machine); merge, 1 when a kind of client
+that was tested cannot reach the service; exporter, 0 when stopped by SIGTERM or SIGINT;
+2 on bad usage.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ _COMMANDS = {
     "probe": ("tcpreach.cli.probe", "resolve hosts, probe every address of every one at once, judge and diagnose"),
     "lint": ("tcpreach.cli.lint", "check a fly.toml (and its Dockerfile) offline, before any deploy"),
     "listeners": ("tcpreach.cli.listeners", "on the app's machine: what listens where, and can the proxy reach it"),
+    "merge": ("tcpreach.cli.merge", "merge reports from several vantage points: which clients can reach it"),
     "exporter": ("tcpreach.cli.exporter", "serve Prometheus: probe every address of a target at each scrape"),
 }
 """Each subcommand's module and help: only the one that runs is imported."""

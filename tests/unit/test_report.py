@@ -190,7 +190,9 @@ def test_every_finding_code_is_what_the_golden_corpora_and_the_file_errors_name(
     is shown by a corpus (the two about unreadable files by the lint's file tests, the two
     that need a live machine by tests/local/test_listeners_netns.py)."""
     root = Path(__file__).resolve().parent
-    text = "".join((root / "golden" / name).read_text() for name in ("report.json", "lint.json", "listeners.json"))
+    text = "".join(
+        (root / "golden" / name).read_text() for name in ("report.json", "lint.json", "listeners.json", "merge.json")
+    )
     shown = set(re.findall(r'"code": "([a-z0-9-]+)"', text))
     shown |= set(re.findall(r'\[\s*"([a-z0-9-]+)",\s*"(?:error|warning|info)"', text))
     # Read from text, a listener never shows IPV6_V6ONLY: the last two come from live machines only.

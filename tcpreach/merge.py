@@ -1,0 +1,177 @@
+"""Reports from several vantage points merged: one matrix of addresses by vantages, and the
+findings only several vantages can show. Pure: reports in, a ``Merged`` out (what each
+kind of client gets is ``tcpreach.population``'s).
+
+A cell is *tested* when that vantage probed the address with a route to it: a missing
+route is a fact about the client, not about the service, and never counts as a failure.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from tcpreach.errors import UsageError
+from tcpreach.expectation import Expectation
+from tcpreach.findings import Finding, FindingCode, Severity
+from tcpreach.model import Family, HostReport, Source, TargetOutcome, Vantage, Verdict
+from tcpreach.population import Population, Row, populations, tested
+
+__all__ = ["Merged", "Row", "merge", "tested"]
+
+
+@dataclass(frozen=True)
+class Merged:
+    host: str
+    port: int
+    expectation: Expectation
+    vantages: tuple[Vantage, ...]
+    reports: tuple[HostReport, ...]
+    rows: tuple[Row, ...]
+    population: tuple[Population, ...]
+    findings: tuple[Finding, ...]
+    """What only several vantages show."""
+    by_vantage: tuple[tuple[Finding, tuple[str, ...]], ...] = ()
+    """Each vantage's own errors and warnings, once per code, with the vantages that found it."""
+
+
+def _same_target(reports: Sequence[HostReport], names: Sequence[str]) -> None:
+    first, name = reports[0], names[0]
+    for report, other in zip(reports[1:], names[1:], strict=True):
+        if report.host.lower().rstrip(".") != first.host.lower().rstrip("."):
+            raise UsageError(
+                f"cannot merge reports of different hosts: {name} is of {first.host}, {other} of {report.host}"
+            )
+        if report.port != first.port:
+            raise UsageError(
+                f"cannot merge reports of different ports: {name} probed {first.port}, {other} {report.port}"
+            )
+        if report.expectation != first.expectation:
+            raise UsageError(
+                f"cannot merge reports of different expectations: {name} expected {first.expectation.describe()}, "
+                f"{other} {report.expectation.describe()}"
+            )
+    labels: dict[str, str] = {}
+    for report, name in zip(reports, names, strict=True):
+        label = report.vantage.label if report.vantage else ""
+        if label in labels:
+            raise UsageError(
+                f"two reports from the vantage {label!r} ({labels[label]}, {name}): give each run its own --vantage"
+            )
+        labels[label] = name
+
+
+def _rows(reports: Sequence[HostReport]) -> tuple[Row, ...]:
+    order: dict[str, TargetOutcome] = {}
+    for report in reports:
+        for outcome in report.outcomes:
+            order.setdefault(outcome.target.address, outcome)
+    firsts = sorted(order.values(), key=lambda o: (o.target.family is Family.IPV6, o.target.source is Source.DNS64))
+    rows = []
+    for first in firsts:
+        address = first.target.address
+        cells = tuple(next((o for o in r.outcomes if o.target.address == address), None) for r in reports)
+        rows.append(Row(first.target.family, address, first.target.source, cells))
+    return tuple(rows)
+
+
+def _label(vantage: Vantage | None) -> str:
+    return vantage.label if vantage else "?"
+
+
+def _differences(reports: Sequence[HostReport]) -> str:
+    """What differs between these reports' vantages: routes, NAT64, resolver, version."""
+    facts: dict[str, Callable[[HostReport], str]] = {
+        "routes": lambda r: "+".join(str(f) for f in r.vantage.routes) if r.vantage else "?",
+        "DNS64": lambda r: r.resolution.dns64_prefix or "none",
+        "resolver": lambda r: r.resolution.resolver,
+        "version": lambda r: r.vantage.version if r.vantage else "?",
+    }
+    differing = []
+    for name, fact in facts.items():
+        values = [fact(r) for r in reports]
+        if len(set(values)) > 1:
+            shown = ", ".join(f"{_label(r.vantage)} {v}" for r, v in zip(reports, values, strict=True))
+            differing.append(f"{name} ({shown})")
+    return "; ".join(differing)
+
+
+def _disagreements(rows: Sequence[Row], reports: Sequence[HostReport]) -> list[Finding]:
+    findings = []
+    for row in rows:
+        seen = [(r, c) for r, c in zip(reports, row.cells, strict=True) if c is not None and tested(c)]
+        good = [r for r, c in seen if c.verdict is Verdict.OK]
+        bad = [(r, c) for r, c in seen if c.verdict is not Verdict.OK]
+        if not good or not bad:
+            continue
+        answers = ", ".join(_label(r.vantage) for r in good)
+        fails = ", ".join(f"{_label(r.vantage)} ({c.verdict})" for r, c in bad)
+        differ = _differences([*good, *(r for r, _ in bad)])
+        why = f"the vantages differ in {differ}" if differ else "nothing in the vantages' facts differs"
+        findings.append(
+            Finding(
+                FindingCode.VANTAGES_DISAGREE,
+                Severity.ERROR,
+                f"{row.address} answers from {answers} but fails from {fails}: {why}",
+                "what a client gets depends on where it is: compare the failing vantage's path (its network, "
+                "resolver and routes) with one that works, and look for a backend that fails only some connections",
+                (row.address,),
+            )
+        )
+    return findings
+
+
+def _untested(rows: Sequence[Row], reports: Sequence[HostReport]) -> list[Finding]:
+    findings = []
+    for family in Family:
+        native = [row for row in rows if row.family is family and row.source is not Source.DNS64]
+        if native and not any(tested(c) for row in native for c in row.cells):
+            count = f"{len(native)} address{'es' if len(native) > 1 else ''}"
+            findings.append(
+                Finding(
+                    FindingCode.FAMILY_UNTESTED,
+                    Severity.WARNING,
+                    f"{family} ({count}) was not tested from any vantage: none has a route to it",
+                    f"add a vantage with {family} (GitHub's hosted runners have no IPv6: a Fly Machine or your own "
+                    "network does)",
+                    tuple(row.address for row in native),
+                )
+            )
+    return findings
+
+
+_CLIENT_FACTS = frozenset({FindingCode.CLIENT_WITHOUT_IPV4, FindingCode.CLIENT_WITHOUT_IPV6})
+"""A vantage without a route: the merge shows it as "not tested", not as a finding."""
+
+
+def _by_vantage(reports: Sequence[HostReport]) -> tuple[tuple[Finding, tuple[str, ...]], ...]:
+    found: dict[FindingCode, tuple[Finding, list[str]]] = {}
+    for report in reports:
+        for finding in report.findings:
+            if finding.severity is not Severity.INFO and finding.code not in _CLIENT_FACTS:
+                found.setdefault(finding.code, (finding, []))[1].append(_label(report.vantage))
+    if FindingCode.FLY_SHARED_IPV4 in found:  # one vantage's suspicion, another's proof
+        found.pop(FindingCode.FLY_SHARED_IPV4_SUSPECTED, None)
+    return tuple((finding, tuple(dict.fromkeys(labels))) for finding, labels in found.values())
+
+
+def merge(reports: Sequence[HostReport], names: Sequence[str] = ()) -> Merged:
+    """The reports of one target (same host, port and expectation), each from its own
+    vantage, merged. Raises ``UsageError`` for reports that cannot be merged."""
+    if not reports:
+        raise UsageError("give at least one report")
+    names = list(names) or [f"report {i}" for i in range(1, len(reports) + 1)]
+    _same_target(reports, names)
+    rows = _rows(reports)
+    first = reports[0]
+    return Merged(
+        host=first.host,
+        port=first.port,
+        expectation=first.expectation,
+        vantages=tuple(r.vantage or Vantage("?", "?") for r in reports),
+        reports=tuple(reports),
+        rows=rows,
+        population=populations(rows, reports),
+        findings=(*_disagreements(rows, reports), *_untested(rows, reports)),
+        by_vantage=_by_vantage(reports),
+    )
