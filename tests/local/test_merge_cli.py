@@ -1,0 +1,107 @@
+"""``python -m tcpreach merge`` over reports made on loopback as vantages would make them:
+``probe --json --vantage`` restricted to one family (an IPv4-only and an IPv6-only client),
+and pytest's ``--tcpreach-json`` with ``--tcpreach-vantage``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from server import HelloServer
+from tcpreach.testing.standins import Behaviour, StandIn
+from tcpreach.testing.stub_dns import StubDNS
+
+pytestmark = pytest.mark.local
+
+REMOTE_SUITE = Path(__file__).resolve().parents[1] / "remote"
+EDGE = "127.0.0.2"
+
+
+@pytest.fixture(scope="module")
+def trap():
+    """The shared-IPv4 trap on loopback: the A record closes without data, the AAAA answers."""
+    with (
+        HelloServer(host="::1", port=0) as app,
+        StandIn(Behaviour.CLOSE, host=EDGE, port=app.port),
+        StubDNS({"hello-server.fly.dev": {"A": [EDGE], "AAAA": ["::1"]}}) as dns,
+    ):
+        yield app.port, dns.spec
+
+
+def report_from(cli, tmp_path, trap, vantage, *extra):
+    port, resolver = trap
+    done = cli("probe", "hello-server.fly.dev", "--port", str(port), "--resolver", resolver, "--retries", "0",
+               "--json", "--vantage", vantage, *extra)  # fmt: skip
+    path = tmp_path / f"{vantage}.json"
+    path.write_text(done.stdout)
+    return path
+
+
+def test_an_ipv4_only_and_an_ipv6_only_vantage_merged(cli, tmp_path, trap):
+    v4 = report_from(cli, tmp_path, trap, "v4only", "--family", "4")
+    v6 = report_from(cli, tmp_path, trap, "v6only", "--family", "6")
+    done = cli("merge", str(v4), str(v6), "--json")
+    doc = json.loads(done.stdout)
+    assert (done.returncode, done.stderr) == (1, "")
+    assert [(m["address"], m["verdicts"]) for m in doc["matrix"]] == [
+        (EDGE, {"v4only": "closed-without-data", "v6only": "-"}),
+        ("::1", {"v4only": "-", "v6only": "ok"}),
+    ]
+    assert [(c["client"], c["reaches"]) for c in doc["clients"]] == [
+        ("IPv4-only", "no"), ("IPv6-only", "yes"), ("IPv6-only behind NAT64", "yes"),
+        ("dual-stack (prefers IPv6)", "yes"), ("dual-stack, IPv6 path broken", "no"),
+    ]  # fmt: skip
+    assert [f["code"] for f in doc["findings"]] == []
+
+
+def test_the_markdown_is_a_job_summary(cli, tmp_path, trap):
+    dual = report_from(cli, tmp_path, trap, "dual")
+    done = cli("merge", str(dual), "--markdown")
+    lines = done.stdout.splitlines()
+    assert (done.returncode, lines[0]) == (1, "### tcpreach: hello-server.fly.dev port 1848: some clients cannot reach it"
+                                           .replace("1848", str(trap[0])))  # fmt: skip
+    assert "| IPv4-only | no | dual | 127.0.0.2 closed-without-data |" in lines
+    assert any(line.startswith("- **error** `fly-shared-ipv4` (from dual): ") for line in lines)
+
+
+def test_a_pytest_run_and_a_probe_merge(cli, tmp_path, trap, pytester, inner_pytest):
+    port, resolver = trap
+    result = inner_pytest("-m", "remote", "--host", "hello-server.fly.dev", "--resolver", resolver, "--port", str(port),
+                          "--retries", "0", "--tcpreach-vantage", "ci", "--connectivity-json", "run.json",
+                          str(REMOTE_SUITE))  # fmt: skip
+    assert result.ret == 1  # the trap fails the run
+    probed = report_from(cli, tmp_path, trap, "laptop", "--family", "6")
+    done = cli("merge", str(pytester.path / "run.json"), str(probed), "--json")
+    doc = json.loads(done.stdout)
+    assert (doc["vantages"], [m["verdicts"] for m in doc["matrix"]]) == (
+        ["ci", "laptop"],
+        [{"ci": "closed-without-data", "laptop": "-"}, {"ci": "ok", "laptop": "ok"}],
+    )
+
+
+@pytest.mark.parametrize(
+    ("content", "error"),
+    [
+        ("not json", "{path} is not a JSON report: Expecting value: line 1 column 1 (char 0)"),
+        ('{"schema": 9}', "{path}: not a tcpreach report of schema 1 (schema: 9)"),
+    ],
+)
+def test_a_file_that_is_no_report_is_one_line_and_exit_2(cli, tmp_path, content, error):
+    path = tmp_path / "bad.json"
+    path.write_text(content)
+    done = cli("merge", str(path))
+    assert (done.returncode, done.stdout, done.stderr) == (
+        2, "", f"python -m tcpreach merge: error: {error.format(path=path)} (see --help)\n")  # fmt: skip
+
+
+def test_reports_of_two_hosts_are_refused(cli, tmp_path, trap):
+    port, resolver = trap
+    one = report_from(cli, tmp_path, trap, "a")
+    other = tmp_path / "other.json"
+    other.write_text(cli("probe", f"[::1]:{port}", "--json", "--vantage", "b").stdout)
+    done = cli("merge", str(one), str(other))
+    assert (done.returncode, done.stderr) == (
+        2, f"python -m tcpreach merge: error: cannot merge reports of different hosts: {one} is of "
+           f"hello-server.fly.dev, {other} of ::1 (see --help)\n")  # fmt: skip
