@@ -60,8 +60,8 @@ def test_the_markdown_is_a_job_summary(cli, tmp_path, trap):
     dual = report_from(cli, tmp_path, trap, "dual")
     done = cli("merge", str(dual), "--markdown")
     lines = done.stdout.splitlines()
-    assert (done.returncode, lines[0]) == (1, "### tcpreach: hello-server.fly.dev port 1848: some clients cannot reach it"
-                                           .replace("1848", str(trap[0])))  # fmt: skip
+    heading = f"### tcpreach: hello-server.fly.dev port {trap[0]}: some clients cannot reach it"
+    assert (done.returncode, lines[0]) == (1, heading)
     assert "| IPv4-only | no | dual | 127.0.0.2 closed-without-data |" in lines
     assert any(line.startswith("- **error** `fly-shared-ipv4` (from dual): ") for line in lines)
 
@@ -97,7 +97,7 @@ def test_a_file_that_is_no_report_is_one_line_and_exit_2(cli, tmp_path, content,
 
 
 def test_reports_of_two_hosts_are_refused(cli, tmp_path, trap):
-    port, resolver = trap
+    port = trap[0]
     one = report_from(cli, tmp_path, trap, "a")
     other = tmp_path / "other.json"
     other.write_text(cli("probe", f"[::1]:{port}", "--json", "--vantage", "b").stdout)
