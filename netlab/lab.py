@@ -54,7 +54,7 @@ SHARED_V4, WAITING_V4, DEDICATED_V4, DOWN_V4, REJECT_V4 = (
 APP_V6, DOWN_V6, REJECT_V6, TLS_V6 = "2a09:8280:1::10", "2a09:8280:1::30", "2a09:8280:1::88", "2a09:8280:1::40"
 TLS_NAME = "tls.fly.dev"  # a raw TCP app behind Fly's "tls" handler
 BLACKHOLE_V4, PROHIBIT_V4 = "66.241.124.66", "66.241.124.77"
-DNS_V4, DNS_DROPS_A_V4 = "66.241.124.53", "66.241.124.54"
+DNS_V4, DNS_DROPS_A_V4, DNS_V6 = "66.241.124.53", "66.241.124.54", "2a09:8280:1::53"
 LOSSY_V4, LOSSY_V6, LOSSY_DNS_V4 = "66.241.125.20", "2a09:8280:2::20", "66.241.125.53"
 APP_ADDRESSES = ("10.99.0.2", "fd99::2")
 
@@ -102,7 +102,18 @@ def _zone_text() -> str:
     ]
     for name, (v4, v6) in ZONE.items():
         lines += [f"{name} A {v4}", f"{name} AAAA {v6}"]
+    lines.append(f"v4only A {DEDICATED_V4}")  # an IPv4-only service: IPv6-only clients need NAT64
     return "\n".join(lines) + "\n"
+
+
+# RFC 7050: the name a client asks for AAAA to learn its DNS64's prefix.
+IPV4ONLY_ZONE = """$ORIGIN ipv4only.arpa.
+$TTL 30
+@ SOA ns1.fly.dev. hostmaster.fly.dev. 1 3600 600 86400 30
+@ NS ns1.fly.dev.
+@ A 192.0.0.170
+@ A 192.0.0.171
+"""
 
 
 def _shared_frontend(name: str, address: str, inspect_delay: str) -> str:
@@ -157,7 +168,7 @@ frontend tls_handler
 
 
 def _knot_text(workdir: Path) -> str:
-    listens = "\n".join(f"    listen: {address}@53" for address in (DNS_V4, DNS_DROPS_A_V4, LOSSY_DNS_V4))
+    listens = "\n".join(f"    listen: {address}@53" for address in (DNS_V4, DNS_DROPS_A_V4, LOSSY_DNS_V4, DNS_V6))
     return f"""server:
     rundir: "{workdir}"
 {listens}
@@ -172,6 +183,8 @@ template:
 zone:
   - domain: fly.dev
     file: "{workdir}/fly.dev.zone"
+  - domain: ipv4only.arpa
+    file: "{workdir}/ipv4only.arpa.zone"
 """
 
 
@@ -289,7 +302,7 @@ class EdgeLab:
         edge_lo = [
             *(f"{a}/32" for a in (SHARED_V4, WAITING_V4, DEDICATED_V4, DOWN_V4, REJECT_V4, DNS_V4, DNS_DROPS_A_V4)),
             *(f"{a}/32" for a in (LOSSY_V4, LOSSY_DNS_V4)),
-            *(f"{a}/128" for a in (APP_V6, DOWN_V6, REJECT_V6, LOSSY_V6, TLS_V6)),
+            *(f"{a}/128" for a in (APP_V6, DOWN_V6, REJECT_V6, LOSSY_V6, TLS_V6, DNS_V6)),
         ]
         for address in edge_lo:
             self._ip("-n", self.edge, "addr", "add", address, "dev", "lo")
@@ -359,6 +372,7 @@ class EdgeLab:
 
     def _daemons(self) -> None:
         (self.workdir / "fly.dev.zone").write_text(_zone_text())
+        (self.workdir / "ipv4only.arpa.zone").write_text(IPV4ONLY_ZONE)
         (self.workdir / "knot.conf").write_text(_knot_text(self.workdir))
         self._certificates()
         (self.workdir / "haproxy.cfg").write_text(_haproxy_text(self.workdir))
@@ -387,7 +401,7 @@ class EdgeLab:
                     raise RuntimeError(f"{name} exited with {process.returncode}: {self.log(name)[-2000:]}")
             listening = self.exec(self.edge, ["ss", "-Hltn"]).stdout + self.exec(self.app, ["ss", "-Hltn"]).stdout
             answering = self.exec(self.edge, ["ss", "-Hlun"]).stdout
-            if listening.count(f":{PORT} ") >= 9 and answering.count(":53 ") >= 3:
+            if listening.count(f":{PORT} ") >= 9 and answering.count(":53 ") >= 4:
                 return
             time.sleep(0.05)
         raise RuntimeError(f"the lab did not come up within {timeout:g} s")

@@ -6,6 +6,7 @@ resolver, that server alone is asked: no ``getaddrinfo`` and no system resolver.
 
 from __future__ import annotations
 
+import os
 import socket
 import threading
 import time
@@ -133,7 +134,7 @@ def system_addresses(name: str) -> tuple[tuple[str, ...] | None, str | None]:
     return tuple(dict.fromkeys(str(info[4][0]) for info in infos)), None
 
 
-_POOL: list[ThreadPoolExecutor] = []
+_POOLS: dict[int, ThreadPoolExecutor] = {}
 _POOL_LOCK = threading.Lock()
 QUERY_THREADS = 96
 """Queries (and ``getaddrinfo`` calls) in flight at once, shared by every ``resolve`` of the
@@ -141,11 +142,22 @@ process: 32 names resolved at once ask three questions each. Threads are made on
 name (a thread costs more than a query on loopback)."""
 
 
+def _network_namespace() -> int:
+    """The calling thread's network namespace (a thread's sockets are made in the namespace
+    of the thread that runs them, and a thread starts in its creator's)."""
+    try:
+        return os.stat("/proc/thread-self/ns/net").st_ino
+    except OSError:
+        return 0
+
+
 def _queries() -> ThreadPoolExecutor:
+    """The pool for the caller's network namespace: never a thread of another one."""
+    key = _network_namespace()
     with _POOL_LOCK:
-        if not _POOL:
-            _POOL.append(ThreadPoolExecutor(max_workers=QUERY_THREADS, thread_name_prefix="tcpreach-dns"))
-        return _POOL[0]
+        if key not in _POOLS:
+            _POOLS[key] = ThreadPoolExecutor(max_workers=QUERY_THREADS, thread_name_prefix="tcpreach-dns")
+        return _POOLS[key]
 
 
 _DNS64: dict[tuple[tuple[str, int], ...], str | None] = {}

@@ -192,3 +192,31 @@ def test_no_aaaa_answer_asks_nothing_more():
         resolve("only-a.example", CheckOptions(resolver=server.address, dns_lifetime=2))
         asked = sorted(server.queries)
     assert asked == [("only-a.example", "A"), ("only-a.example", "AAAA")]
+
+
+def test_each_network_namespace_resolves_in_its_own(namespaces):
+    # The DNS threads are shared, but never across namespaces: a thread asks from the
+    # namespace it was made in. Resolving first inside a namespace of our own, then here,
+    # must reach this namespace's server (the old single pool timed out here).
+    import subprocess
+    import uuid
+
+    from netlab.lab import in_namespace
+
+    name = f"trdns{uuid.uuid4().hex[:6]}"
+    subprocess.run(["ip", "netns", "add", name], check=True)
+    try:
+        subprocess.run(["ip", "-n", name, "link", "set", "lo", "up"], check=True)
+        zone = {"ns.example": {"A": ["127.0.0.40"]}}
+
+        def inside():
+            with StubDNS(zone) as server:
+                return resolve("ns.example", CheckOptions(resolver=server.address, dns_lifetime=2, retries=0))
+
+        there = in_namespace(name, inside)
+        with StubDNS(zone) as server:
+            here = resolve("ns.example", CheckOptions(resolver=server.address, dns_lifetime=2, retries=0))
+    finally:
+        subprocess.run(["ip", "netns", "del", name], check=False)
+    assert [(a.status, a.addresses) for a in (*there.dns, *here.dns) if a.family is Family.IPV4] == [
+        (DnsStatus.OK, ("127.0.0.40",)), (DnsStatus.OK, ("127.0.0.40",))]  # fmt: skip
