@@ -161,10 +161,34 @@ def _broken_ipv6(v4: Population) -> Population:
     return Population(kind, v4.answer, f"falls back to IPv4, which gets nothing either: {v4.why}", v4.judged_from)
 
 
+def _literal(host: str, seen: _Seen) -> tuple[Population, ...]:
+    """A literal address: only its own family's clients can use it, dual-stack ones alike."""
+    family = Family.of(host)
+    own = _by_family(ClientKind.IPV4_ONLY if family is Family.IPV4 else ClientKind.IPV6_ONLY, seen, True, "")
+    other = f"the target is an {family} address"
+    answers = {
+        ClientKind.IPV4_ONLY: own if family is Family.IPV4 else None,
+        ClientKind.IPV6_ONLY: own if family is Family.IPV6 else None,
+        ClientKind.NAT64: own if family is Family.IPV6 else None,
+        ClientKind.DUAL_STACK: own,
+        ClientKind.BROKEN_IPV6: own if family is Family.IPV4 else None,
+    }
+    return tuple(
+        Population(kind, Answer.UNTESTED, other) if found is None else Population(kind, *_rest(found))
+        for kind, found in answers.items()
+    )
+
+
+def _rest(population: Population) -> tuple[Answer, str, tuple[str, ...]]:
+    return population.answer, population.why, population.judged_from
+
+
 def populations(rows: Sequence[Row], reports: Sequence[HostReport]) -> tuple[Population, ...]:
     """What each kind of client gets, from the merged rows of ``reports``."""
     labels = [r.vantage.label if r.vantage else "?" for r in reports]
     seen4, seen6 = _seen(rows, labels, Family.IPV4), _seen(rows, labels, Family.IPV6)
+    if reports and reports[0].resolution.literal:
+        return _literal(reports[0].host, seen4 if Family.of(reports[0].host) is Family.IPV4 else seen6)
     has4, has6 = _has_records(reports, rows, Family.IPV4), _has_records(reports, rows, Family.IPV6)
     v4 = _by_family(ClientKind.IPV4_ONLY, seen4, has4, "A")
     v6 = _by_family(ClientKind.IPV6_ONLY, seen6, has6, "AAAA")

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from filelock import FileLock
 
-from tcpreach.testing.container import build_image, engine_problem, image_exists, remove_image
+from tcpreach.testing.container import ServiceContainer, build_image, engine_problem, image_exists, remove_image
 
 ROOT = Path(__file__).resolve().parents[2]
 BASE_IMAGE = os.environ.get("HELLO_BASE_IMAGE", "hello-server-base:bookworm")
@@ -68,3 +68,11 @@ def hello_image(docker_engine: None, tmp_path_factory: pytest.TempPathFactory, w
         users.write_text(str(left))
         if left == 0:
             remove_image(tag)
+
+
+@pytest.fixture(scope="session")
+def hello_container(hello_image: str) -> Iterator[ServiceContainer]:
+    """One container of the hello image for the session, greeting on every binding."""
+    with ServiceContainer(hello_image) as service:
+        service.wait_for_greeting(b"hello\n")
+        yield service

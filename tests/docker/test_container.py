@@ -19,13 +19,6 @@ GREETING = b"hello\n"
 KINDS = ["published-ipv4", "published-ipv6", "container-ipv4", "container-ipv6"]
 
 
-@pytest.fixture(scope="session")
-def hello_container(hello_image):
-    with ServiceContainer(hello_image) as service:
-        service.wait_for_greeting(GREETING)
-        yield service
-
-
 @pytest.fixture
 def fresh_container(hello_image):
     """A container of the test's own, removed afterwards: ``fresh_container(**options)``."""

@@ -5,6 +5,7 @@ Fly user would place one per region: it starts from the configuration mounted at
 from __future__ import annotations
 
 import http.client
+import json
 import shutil
 import time
 from collections.abc import Iterator
@@ -95,3 +96,32 @@ def test_the_exporter_image_serves_and_probes_from_inside(exporter_image, tmp_pa
         }
         held = [dict(k[1])["verdict"] for k, v in found.items() if k[0] == "tcpreach_address_verdict" and v == 1]
         assert (status, found[("probe_success", ())], held) == (200, 0, ["refused"])
+
+
+def test_the_checker_image_and_this_machine_merge_into_one_view(exporter_image, hello_container, cli, tmp_path):
+    # The exporter's image is also the checker a Fly Machine would run: its report of the
+    # hello container, made inside another container, merged with this machine's.
+    import docker
+
+    target = hello_container.reachable().container_ipv4
+    assert target is not None, "the engine gave the container no IPv4 address"
+    host = f"{target.address}:{target.port}"
+    client = docker.from_env()
+    try:
+        output = client.containers.run(
+            exporter_image, ["python3", "-m", "tcpreach", "probe", host, "--json", "--vantage", "container"],
+            remove=True, stdout=True, stderr=False,
+        )  # fmt: skip
+    finally:
+        client.close()
+    (tmp_path / "container.json").write_bytes(output)
+    here = cli("probe", host, "--json", "--vantage", "this-machine")
+    (tmp_path / "here.json").write_text(here.stdout)
+    done = cli("merge", str(tmp_path / "container.json"), str(tmp_path / "here.json"), "--json")
+    doc = json.loads(done.stdout)
+    assert (done.returncode, doc["vantages"]) == (0, ["container", "this-machine"])
+    assert [m["verdicts"] for m in doc["matrix"]] == [{"container": "ok", "this-machine": "ok"}]
+    assert [(c["client"], c["reaches"]) for c in doc["clients"]][:2] == [
+        ("IPv4-only", "yes"),
+        ("IPv6-only", "not tested"),
+    ]
