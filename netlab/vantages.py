@@ -121,9 +121,9 @@ class VantageLab:
         (workdir / "tayga.conf").write_text(_tayga_text(workdir))
         (workdir / "unbound.conf").write_text(_unbound_text(workdir))
         lab.exec(lab.edge, ["sysctl", "-qw", "net.ipv4.ip_forward=1", "net.ipv6.conf.all.forwarding=1"])
-        done = lab.exec(lab.edge, ["tayga", "-c", str(workdir / "tayga.conf"), "--mktun"])
+        done = lab.exec(lab.edge, ["tayga", "-d", "-c", str(workdir / "tayga.conf"), "--mktun"])  # -d: errors on stderr
         if done.returncode != 0:
-            raise RuntimeError(f"tayga --mktun: {done.stderr.strip()}")
+            raise RuntimeError(f"tayga --mktun ({done.returncode}): {(done.stdout + done.stderr).strip()}")
         for args in (["link", "set", "nat64", "up"], ["addr", "add", "192.168.254.1/32", "dev", "nat64"],
                      ["addr", "add", "2001:db8:ffff::2/128", "dev", "nat64", "nodad"],
                      ["route", "add", "192.168.255.0/24", "dev", "nat64"],

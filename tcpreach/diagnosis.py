@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from tcpreach.findings import Finding, FindingCode, Severity
 from tcpreach.fly.live import edge_finding, tls_path_findings
 from tcpreach.model import DnsStatus, Family, Resolution, TargetOutcome, Verdict
+from tcpreach.nat64 import synthesized_by
 from tcpreach.outcomes import addresses_of, all_are, any_is, by_family, listing
 
 __all__ = ["EXPIRY_WARNING_DAYS", "diagnose", "verdict_remedy"]
@@ -170,12 +171,18 @@ def _missing_family(resolution: Resolution) -> list[Finding]:
                     "on Fly.io, 'fly ips allocate-v4' gives raw TCP a dedicated IPv4 ($2/month)",
                 )
             )
-        if aaaa.status is DnsStatus.NO_ANSWER and a.status is DnsStatus.OK:
+        made_up = [x for x in aaaa.addresses if synthesized_by(x, resolution.dns64_prefix)]
+        if a.status is DnsStatus.OK and (aaaa.status is DnsStatus.NO_ANSWER or made_up == list(aaaa.addresses)):
+            dns64 = (
+                f" of its own: this network's DNS64 made up {', '.join(made_up)}, the IPv4 through its NAT64,"
+                if made_up
+                else ":"
+            )
             findings.append(
                 Finding(
                     FindingCode.NO_AAAA,
                     Severity.WARNING,
-                    f"{host} has A records but no AAAA record: IPv6-only clients cannot reach it",
+                    f"{host} has A records but no AAAA record{dns64} IPv6-only clients without NAT64 cannot reach it",
                     "on Fly.io, 'fly ips allocate-v6' gives the app a dedicated IPv6 (free)",
                 )
             )

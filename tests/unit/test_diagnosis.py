@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from tcpreach.diagnosis import diagnose, verdict_remedy
@@ -185,6 +187,29 @@ def test_no_a_and_no_aaaa():
     assert "IPv4-only clients cannot reach it" in no_a[0].message
     no_aaaa = diagnose(dns(aaaa=()), [outcome(V4, Verdict.OK)])
     assert codes(no_aaaa) == ["no-aaaa", "all-ok"]
+
+
+@pytest.mark.parametrize(
+    ("aaaa", "prefix", "found"),
+    [
+        # every AAAA made up by DNS64 (the well-known prefix, or the one the resolver revealed)
+        (("64:ff9b::4229:7d3f",), None, ["no-aaaa", "all-ok"]),
+        (("2001:db8:64::4229:7d3f",), "2001:db8:64::/96", ["no-aaaa", "all-ok"]),
+        # look-alikes: an address of the service's own beside a made-up one, or under a
+        # prefix this resolver never revealed
+        (("64:ff9b::4229:7d3f", V6), None, ["all-ok"]),
+        (("2001:db8:64::4229:7d3f",), None, ["all-ok"]),
+    ],
+)
+def test_an_aaaa_that_dns64_made_up_is_no_aaaa_of_the_service(aaaa, prefix, found):
+    resolution = dataclasses.replace(dns("v4only.example", aaaa=aaaa), dns64_prefix=prefix)
+    findings = diagnose(resolution, [outcome(V4, Verdict.OK), *(outcome(x, Verdict.OK) for x in aaaa)])
+    assert codes(findings) == found
+    if found[0] == "no-aaaa":
+        assert findings[0].message == (
+            f"v4only.example has A records but no AAAA record of its own: this network's DNS64 made up {aaaa[0]}, "
+            "the IPv4 through its NAT64, IPv6-only clients without NAT64 cannot reach it"
+        )
 
 
 def test_dns_mismatch_names_both_sides():
