@@ -3,10 +3,29 @@
 from __future__ import annotations
 
 from tcpreach.findings import Finding, FindingCode, Severity
+from tcpreach.fly.remedies import is_fly_name
 from tcpreach.model import DnsStatus, Family, Resolution
 from tcpreach.nat64 import synthesized_by
 
 __all__ = ["dns_findings"]
+
+
+def _no_address(host: str) -> Finding:
+    """The name exists (NOERROR) with neither A nor AAAA: nothing to connect to."""
+    if is_fly_name(host):
+        remedy = (
+            "the app has no public address yet (a non-interactive first deploy allocates none): "
+            "'fly ips allocate-v6' (free) and, for raw TCP over IPv4, 'fly ips allocate-v4' ($2/month); "
+            "'fly ips list' shows what it has"
+        )
+    else:
+        remedy = "publish the service's addresses: an A record for IPv4 and an AAAA record for IPv6"
+    return Finding(
+        FindingCode.NO_ADDRESS,
+        Severity.ERROR,
+        f"{host} exists but has no A and no AAAA record: there is no address to connect to",
+        remedy,
+    )
 
 
 def dns_findings(resolution: Resolution) -> list[Finding]:
@@ -90,6 +109,8 @@ def _missing_family(resolution: Resolution) -> list[Finding]:
     answers = {a.family: a for a in resolution.dns}
     findings: list[Finding] = []
     a, aaaa = answers.get(Family.IPV4), answers.get(Family.IPV6)
+    if a is not None and aaaa is not None and a.status is aaaa.status is DnsStatus.NO_ANSWER:
+        return [_no_address(host)]
     if a is not None and aaaa is not None:
         if a.status is DnsStatus.NO_ANSWER and aaaa.status is DnsStatus.OK:
             findings.append(

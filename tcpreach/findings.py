@@ -21,6 +21,7 @@ class FindingCode(StrEnum):
     DNS_ERROR = "dns-error"
     NO_A = "no-a"
     NO_AAAA = "no-aaaa"
+    NO_ADDRESS = "no-address"
     DNS_MISMATCH = "dns-mismatch"
     ALL_OK = "all-ok"
     FLY_SHARED_IPV4 = "fly-shared-ipv4"

@@ -43,6 +43,7 @@ def fly():
                 "down.fly.dev": {"A": [DOWN_V4], "AAAA": ["::1"]},
                 "v4-listener.example": {"A": ["127.0.0.1"], "AAAA": ["::1"]},
                 "v6only.fly.dev": {"AAAA": ["::1"]},
+                "noaddr.fly.dev": {"TXT": ["first deploy, no IP allocated"]},
             },
             silent={"silent.fly.dev"},
             rotate=["rotating.fly.dev"],
@@ -171,6 +172,15 @@ def test_a_name_with_only_aaaa(inner_pytest, fly):
     result = run_remote(inner_pytest, "v6only.fly.dev", fly["resolver"], fly["port"])
     result.assert_outcomes(passed=2, failed=1)
     result.stdout.fnmatch_lines(["*DNS for v6only.fly.dev: A: no-answer*no-a: *IPv4-only clients cannot reach it*"])
+
+
+def test_a_name_without_any_address_fails_the_run_and_nothing_passes_vacuously(inner_pytest, fly):
+    # NOERROR with no A and no AAAA: what a non-interactive first deploy leaves
+    result = run_remote(inner_pytest, "noaddr.fly.dev", fly["resolver"], fly["port"])
+    assert result.ret == 1
+    result.stdout.fnmatch_lines(["*no-address: noaddr.fly.dev exists but has no A and no AAAA record*",
+                                 "*fix: the app has no public address yet*'fly ips allocate-v6'*"])  # fmt: skip
+    assert " passed" not in result.outlines[-1], result.outlines[-1]
 
 
 def test_a_resolver_that_does_not_answer_fails_clearly_within_the_lifetime(inner_pytest, fly):

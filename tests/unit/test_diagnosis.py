@@ -397,3 +397,33 @@ def test_tls_path_findings_in_full():
 def test_the_remedy_of_one_verdict(verdict, no_route, starts):
     remedy = verdict_remedy(outcome(V4, verdict, no_route=no_route))
     assert remedy.startswith(starts) and (remedy == "") is (starts == "")
+
+
+@pytest.mark.parametrize(
+    ("host", "remedy"),
+    [
+        ("new-app.fly.dev", "the app has no public address yet (a non-interactive first deploy allocates none): "
+                            "'fly ips allocate-v6' (free) and, for raw TCP over IPv4, 'fly ips allocate-v4' "
+                            "($2/month); 'fly ips list' shows what it has"),
+        ("example.com", "publish the service's addresses: an A record for IPv4 and an AAAA record for IPv6"),
+    ],
+)  # fmt: skip
+def test_a_name_without_any_address_is_an_error_with_the_remedy_of_its_platform(host, remedy):
+    findings = diagnose(dns(host, a=(), aaaa=()), [])
+    assert [(f.code, f.severity, f.message, f.remedy) for f in findings] == [
+        ("no-address", Severity.ERROR, f"{host} exists but has no A and no AAAA record: there is no address to "
+                                       "connect to", remedy),
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("a", "aaaa", "found"),
+    [
+        (DnsStatus.NXDOMAIN, DnsStatus.NXDOMAIN, ["nxdomain"]),  # the name does not exist: another finding
+        ((), DnsStatus.TIMEOUT, ["dns-timeout"]),  # AAAA unknown: not "no address"
+        ((), (V6,), ["no-a", "all-ok"]),  # one family answered
+    ],
+)
+def test_no_address_needs_both_queries_answered_empty(a, aaaa, found):
+    outcomes = [outcome(V6, Verdict.OK)] if aaaa == (V6,) else []
+    assert codes(diagnose(dns("new-app.fly.dev", a=a, aaaa=aaaa), outcomes)) == found

@@ -90,6 +90,7 @@ CASES: dict[str, Callable[[], HostReport]] = {
             seen(V6, b"", connected=False, connect_timed_out=True, ending=None, connect_s=None, total_s=1.0),
         ],
     ),
+    "no-address": lambda: report(dns(a=(), aaaa=(), host="new-app.fly.dev"), []),
     "nxdomain": lambda: report(dns(a=DnsStatus.NXDOMAIN, aaaa=DnsStatus.NXDOMAIN, host="missing.fly.dev"), []),
     "no-aaaa-and-a-system-view": lambda: report(
         dns(aaaa=(), host="example.com", system=(V4, "203.0.113.9")), [seen(V4)]
