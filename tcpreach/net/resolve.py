@@ -26,6 +26,7 @@ from tcpreach.inputs import hostname_problem, is_literal, to_ascii
 from tcpreach.model import DnsAnswer, DnsStatus, Family, Resolution
 from tcpreach.nat64 import IPV4ONLY_ARPA, prefix_from_ipv4only
 from tcpreach.options import CheckOptions
+from tcpreach.special_names import SPECIAL_RESOLVER, special_answers
 
 __all__ = ["RESEND_EVERY", "RESEND_FIRST", "nameservers", "query", "resolve", "system_addresses"]
 
@@ -192,6 +193,9 @@ def resolve(host: str, options: CheckOptions | None = None) -> Resolution:
     problem = hostname_problem(host)
     if problem is not None:
         return Resolution(host, resolver=resolver_label, invalid_name=problem, unicode_host=given)
+    special = special_answers(host, families)
+    if special is not None:
+        return Resolution(host, resolver=SPECIAL_RESOLVER, dns=special, unicode_host=given)
     try:
         servers = nameservers(resolver)
     except dns.resolver.NoResolverConfiguration as exc:

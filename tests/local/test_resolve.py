@@ -7,6 +7,7 @@ import time
 
 import pytest
 
+from server import HelloServer
 from tcpreach.check import check_host
 from tcpreach.model import DnsStatus, Family, Source
 from tcpreach.net.resolve import resolve
@@ -220,3 +221,14 @@ def test_each_network_namespace_resolves_in_its_own(namespaces):
         subprocess.run(["ip", "netns", "del", name], check=False)
     assert [(a.status, a.addresses) for a in (*there.dns, *here.dns) if a.family is Family.IPV4] == [
         (DnsStatus.OK, ("127.0.0.40",)), (DnsStatus.OK, ("127.0.0.40",))]  # fmt: skip
+
+
+def test_localhost_is_loopback_and_invalid_never_exists_without_asking_anyone():
+    with StubDNS({}) as server, HelloServer(host="::", port=0) as app:
+        local = check_host("localhost", CheckOptions(port=app.port, resolver=server.address, retries=0))
+        invalid = check_host("shop.invalid", CheckOptions(port=app.port, resolver=server.address, retries=0))
+        asked = list(server.queries)
+    assert (asked, local.resolution.resolver) == ([], "none (RFC 6761)")
+    assert [(o.target.address, o.verdict) for o in local.outcomes] == [("127.0.0.1", "ok"), ("::1", "ok")]
+    assert [f.code for f in local.findings] == ["all-ok"]
+    assert ([o.target.address for o in invalid.outcomes], [f.code for f in invalid.findings]) == ([], ["nxdomain"])

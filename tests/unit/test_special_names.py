@@ -1,0 +1,39 @@
+"""RFC 6761's names: answered here, never asked of a resolver. On plain data."""
+
+from __future__ import annotations
+
+import pytest
+
+from tcpreach.model import DnsAnswer, DnsStatus, Family
+from tcpreach.special_names import special_answers
+
+BOTH = (Family.IPV4, Family.IPV6)
+
+
+@pytest.mark.parametrize("name", ["localhost", "LOCALHOST.", "app.localhost", "a.b.localhost"])
+def test_localhost_and_its_subdomains_are_loopback(name):
+    assert special_answers(name, BOTH) == (
+        DnsAnswer(Family.IPV4, DnsStatus.OK, ("127.0.0.1",), detail="localhost is loopback (RFC 6761)"),
+        DnsAnswer(Family.IPV6, DnsStatus.OK, ("::1",), detail="localhost is loopback (RFC 6761)"),
+    )
+
+
+def test_only_the_families_asked_for():
+    assert [a.family for a in special_answers("localhost", (Family.IPV6,)) or ()] == [Family.IPV6]
+
+
+@pytest.mark.parametrize("name", ["x.invalid", "invalid", "a.b.INVALID."])
+def test_invalid_names_never_exist(name):
+    detail = f"{name} does not exist: names under .invalid never do (RFC 6761), no resolver was asked"
+    assert special_answers(name, BOTH) == (
+        DnsAnswer(Family.IPV4, DnsStatus.NXDOMAIN, detail=detail),
+        DnsAnswer(Family.IPV6, DnsStatus.NXDOMAIN, detail=detail),
+    )
+
+
+@pytest.mark.parametrize(
+    "name", ["hello.test", "hello.example", "localhost.example.com", "invalid.example.org", "mylocalhost", "notinvalid"]
+)
+def test_other_names_are_asked_of_dns(name):
+    # .test and .example are ordinary here: rehearsals use them
+    assert special_answers(name, BOTH) is None
