@@ -17,6 +17,7 @@ from tcpreach.ports import port_number
 __all__ = [
     "MAX_SECONDS",
     "HostSpec",
+    "host_note",
     "hostname_problem",
     "ipv4_shorthand",
     "is_literal",
@@ -127,6 +128,9 @@ def parse_host(text: str) -> HostSpec:
     text = text.strip()
     if not text:
         raise UsageError("the host is empty: give a name or an address")
+    scheme, sep, rest = text.partition("://")
+    if sep:
+        raise UsageError(f"{text!r} has a scheme: drop '{scheme}://' and give host[:port], e.g. {rest.split('/')[0]}")
     if text.startswith("["):
         inside, sep, rest = text[1:].partition("]")
         if not sep or not is_literal(inside) or Family.of(inside) is not Family.IPV6:
@@ -149,6 +153,18 @@ def parse_host(text: str) -> HostSpec:
     if ":" in text:
         raise UsageError(f"{text!r} is not an IPv6 address; write an address with a port as [v6]:port")
     return HostSpec(text, None, literal=False)
+
+
+def host_note(text: str) -> str | None:
+    """A note for a host that parses but was probably meant otherwise: ``::1:1848`` is the
+    IPv6 address ``::1:1848``, where ``[::1]:1848`` was likely meant. ``None`` otherwise."""
+    text = text.strip()
+    head, _, last = text.rpartition(":")
+    if text.startswith("[") or not is_literal(text) or Family.of(text) is not Family.IPV6:
+        return None
+    if not (last.isascii() and last.isdigit() and 0 < int(last) <= 65535) or not is_literal(head):
+        return None
+    return f"{text!r} is the IPv6 address {text}; for port {last} on {head}, write [{head}]:{last}"
 
 
 def parse_host_text(text: str) -> str:

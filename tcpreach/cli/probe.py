@@ -16,7 +16,7 @@ from tcpreach.config import load_config, options_from, parsed
 from tcpreach.errors import UsageError
 from tcpreach.fly.remedies import is_fly_name
 from tcpreach.hosts_file import read_hosts_file
-from tcpreach.inputs import hostname_problem, parse_host, to_ascii
+from tcpreach.inputs import host_note, hostname_problem, parse_host, to_ascii
 from tcpreach.model import Family, HostReport
 from tcpreach.options import CheckOptions
 from tcpreach.outcomes import passes
@@ -138,6 +138,8 @@ def _write(reports: Sequence[HostReport], as_json: bool, statuses: Sequence[int]
 
 def run_probe(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     requests, values = _requests(args)
+    for note in filter(None, map(host_note, args.host)):
+        err.write(f"note: {note} (probing it as written)\n")
     accept = bool(values.get("accept_shared_ipv4"))
     piped_json = args.json and not getattr(out, "isatty", lambda: False)()
     with Progress(err, quiet=piped_json) as progress:

@@ -314,3 +314,11 @@ def test_help_of_every_command_is_its_usage_and_exit_0(cli, command):
     done = cli(*command, "--help")
     assert (done.returncode, done.stderr) == (0, "")
     assert done.stdout.startswith(f"usage: python -m tcpreach {' '.join(command)}".rstrip())
+
+
+def test_an_ipv6_address_ending_in_a_port_is_probed_as_written_after_a_note(cli):
+    # --family 4 leaves the IPv6 literal no target: nothing is sent anywhere
+    done = cli("probe", "::1:1848", "--family", "4", "--retries", "0")
+    assert done.stderr.splitlines()[0] == (
+        "note: '::1:1848' is the IPv6 address ::1:1848; for port 1848 on ::1, write [::1]:1848 (probing it as written)"
+    )
