@@ -72,7 +72,7 @@ def check_targets(label: str, targets: Sequence[Target], options: CheckOptions |
     port = targets[0].port if targets else 0
     outcomes = probe_all(targets, opts)
     resolution = Resolution(label, literal=False, resolver="none")
-    findings = diagnose(resolution, outcomes)
+    findings = diagnose(resolution, outcomes, sent=bool(opts.expectation.send))
     return HostReport(
         label, port, opts.expectation, resolution, outcomes, findings, started, this_vantage(opts.vantage, targets)
     )
@@ -128,7 +128,9 @@ def check_resolutions(
         probed, plain = outcomes[at : at + count], outcomes[at + count : at + len(jobs)]
         at += len(jobs)
         resolution = check.resolution
-        findings = diagnose(resolution, probed, check.predicted_dedicated_ipv4, plain_ipv4=plain)
+        findings = diagnose(
+            resolution, probed, check.predicted_dedicated_ipv4, plain_ipv4=plain, sent=bool(opts.expectation.send)
+        )
         started = check.started_at or now
         reports.append(
             HostReport(resolution.host, opts.port, opts.expectation, resolution, probed, findings, started, vantage)

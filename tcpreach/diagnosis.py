@@ -8,11 +8,13 @@ deployment fails some clients; ``warning`` is worth knowing (often about this cl
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Sequence
 
 from tcpreach.dns_findings import dns_findings
 from tcpreach.findings import Finding, FindingCode, Severity
 from tcpreach.fly.live import edge_finding, tls_path_findings
+from tcpreach.fly.remedies import is_fly_name
 from tcpreach.model import Family, Resolution, TargetOutcome, Verdict
 from tcpreach.outcomes import addresses_of, all_are, any_is, by_family, listing
 
@@ -20,40 +22,68 @@ __all__ = ["EXPIRY_WARNING_DAYS", "diagnose", "verdict_remedy"]
 
 _VERDICT_REMEDIES: dict[Verdict, str] = {
     Verdict.CLOSED_WITHOUT_DATA: (
-        "a proxy accepted the connection but found no backend: is the app listening on "
-        "0.0.0.0 or [::] (not 127.0.0.1) on the internal port? Behind docker-proxy, is it up yet?"
+        "a proxy or load balancer accepted the connection but found no backend, or the server closes right after "
+        "accepting: is the app listening on 0.0.0.0 or [::] (not 127.0.0.1) on the port the proxy forwards to?"
     ),
     Verdict.RESET: "the server reset the connection: check its logs for crashes or a full accept queue",
     Verdict.WRONG_GREETING: "another service answers on this port, or --expect is not what the server writes",
     Verdict.TRUNCATED: "the server must write the whole greeting before closing",
     Verdict.EXTRA_DATA: "the server writes more than the greeting: check --expect or the server",
     Verdict.NO_CLOSE: "the server must close the connection after the greeting",
-    Verdict.SILENT: "something accepts but never writes: a stuck server, or a proxy with an HTTP handler",
+    Verdict.SILENT: "something accepts but never answers what was sent: a stuck server, or an HTTP proxy",
     Verdict.REFUSED: "nothing listens there: is the service running, on this port?",
     Verdict.TIMEOUT: "no answer at all: a firewall drops the packets, or the host is down",
     Verdict.UNREACHABLE: (
         "a router on the way answered that the address is unreachable (ICMP): the server's network, its "
         "routes or a firewall rule that rejects; this client's own routes are fine"
     ),
+    Verdict.TLS_HANDSHAKE_FAILED: "the server refused the handshake for this name: check --sni and the server's names",
+    Verdict.TLS_UNTRUSTED: "the chain does not lead to a CA this client trusts: pass --ca FILE for a private CA, or "
+    "serve the full chain",
+    Verdict.TLS_NAME_MISMATCH: "the certificate is for other names: ask for one of them with --sni, or issue a "
+    "certificate for this name",
+    Verdict.TLS_EXPIRED: "renew the certificate",
+    Verdict.TLS_NOT_SPOKEN: "this port speaks plain TCP: probe it without --tls, or put a TLS terminator in front",
+}
+_FLY_REMEDIES: dict[Verdict, str] = {
     Verdict.TLS_HANDSHAKE_FAILED: (
         "the server refused the handshake for this name: on Fly.io's shared IPv4, an SNI that is not the app's "
         "own name (<app>.fly.dev or a certificate added with 'fly certs add') is refused; check --sni"
     ),
-    Verdict.TLS_UNTRUSTED: "the chain does not lead to a CA this client trusts: pass --ca FILE for a private CA, or "
-    "serve the full chain",
     Verdict.TLS_NAME_MISMATCH: "the certificate is for other names: ask for one of them with --sni, or issue a "
     "certificate for this name ('fly certs add NAME')",
-    Verdict.TLS_EXPIRED: "renew the certificate ('fly certs show NAME' on Fly.io)",
+    Verdict.TLS_EXPIRED: "renew the certificate ('fly certs show NAME')",
     Verdict.TLS_NOT_SPOKEN: "this port speaks plain TCP: probe it without --tls, or put the 'tls' handler on it",
 }
+"""Remedies that name Fly.io: only for a target on it."""
 _NO_ROUTE_REMEDY = "this client has no route to that address: test from a host that has one"
+_SILENT_UNASKED = (
+    "something accepts but never writes: a service that speaks only after a request (Redis, HTTP, a database) "
+    "needs one: --send 'PING\\r\\n' --expect '+PONG\\r\\n' for Redis; otherwise a stuck server"
+)
+_CLOSED_ON_LOOPBACK = (
+    "the server accepted and closed without a byte: check its logs (a crash, or a rejection right after accept); "
+    "if this port is published by a container or a tunnel, its backend is not up yet"
+)
 
 
-def verdict_remedy(outcome: TargetOutcome) -> str:
-    """What to do about one target's verdict, when no finding explains it better."""
-    if outcome.verdict is Verdict.UNREACHABLE and outcome.result.no_route:
+def verdict_remedy(outcome: TargetOutcome, host: str = "", sent: bool = False) -> str:
+    """What to do about one target's verdict, when no finding explains it better: ``host``
+    is the name checked (a platform is named only for its own names), ``sent`` whether a
+    request was written."""
+    verdict = outcome.verdict
+    if verdict is Verdict.UNREACHABLE and outcome.result.no_route:
         return _NO_ROUTE_REMEDY
-    return _VERDICT_REMEDIES.get(outcome.verdict, "")
+    if verdict is Verdict.SILENT and not sent:
+        return _SILENT_UNASKED
+    if (
+        verdict is Verdict.CLOSED_WITHOUT_DATA
+        and ipaddress.ip_address(outcome.target.address.split("%")[0]).is_loopback
+    ):
+        return _CLOSED_ON_LOOPBACK
+    if is_fly_name(host) and verdict in _FLY_REMEDIES:
+        return _FLY_REMEDIES[verdict]
+    return _VERDICT_REMEDIES.get(verdict, "")
 
 
 def diagnose(
@@ -61,17 +91,20 @@ def diagnose(
     outcomes: Sequence[TargetOutcome],
     predicted_dedicated_ipv4: bool = False,
     plain_ipv4: Sequence[TargetOutcome] = (),
+    *,
+    sent: bool = False,
 ) -> tuple[Finding, ...]:
     """All findings for one host, errors first.
 
     ``predicted_dedicated_ipv4``: the offline fly.toml lint predicted that this service
     needs a dedicated IPv4 (flyctl's own rule); a live shared-IPv4 failure confirms it.
     ``plain_ipv4``: plain-TCP probes of the IPv4 targets beside ``outcomes`` over TLS, to
-    tell whether TLS with SNI is the only way through a shared IPv4.
+    tell whether TLS with SNI is the only way through a shared IPv4. ``sent``: a request
+    was written after connecting (a silent server is then no sign of a missing one).
     """
     findings = [
         *dns_findings(resolution),
-        *_probe_findings(resolution, outcomes, predicted_dedicated_ipv4),
+        *_probe_findings(resolution, outcomes, predicted_dedicated_ipv4, sent),
         *_tls_findings(outcomes),
         *tls_path_findings(resolution.host, outcomes, plain_ipv4),
     ]
@@ -82,7 +115,9 @@ def diagnose(
     return tuple(sorted(findings, key=lambda f: (order[f.severity], f.code == FindingCode.ALL_OK)))
 
 
-def _probe_findings(resolution: Resolution, outcomes: Sequence[TargetOutcome], predicted: bool) -> list[Finding]:
+def _probe_findings(
+    resolution: Resolution, outcomes: Sequence[TargetOutcome], predicted: bool, sent: bool
+) -> list[Finding]:
     if not outcomes:
         return []
     v4 = by_family(outcomes, Family.IPV4)
@@ -108,8 +143,13 @@ def _probe_findings(resolution: Resolution, outcomes: Sequence[TargetOutcome], p
                 FindingCode.SERVICE_DOWN,
                 Severity.ERROR,
                 f"no target accepted a connection ({listing(outcomes)})",
-                "is the service running and listening on this port? On Fly.io: 'fly status', "
-                "'fly logs'; a stopped machine should start on connection unless auto_start_machines is off",
+                "is the service running and listening on this port?"
+                + (
+                    " On Fly.io: 'fly status', 'fly logs'; a stopped machine should start on connection unless "
+                    "auto_start_machines is off"
+                    if is_fly_name(resolution.host)
+                    else ""
+                ),
                 addresses_of(outcomes),
             )
         )
@@ -123,7 +163,7 @@ def _probe_findings(resolution: Resolution, outcomes: Sequence[TargetOutcome], p
                 FindingCode.FAILING_TARGETS,
                 Severity.ERROR,
                 f"{verdict} on {', '.join(o.target.endpoint for o in group)}: {group[0].explanation}",
-                verdict_remedy(group[0]),
+                verdict_remedy(group[0], resolution.host, sent),
                 addresses_of(group),
             )
         )

@@ -108,10 +108,10 @@ def failure_message(report: HostReport, outcome: TargetOutcome) -> str:
     if explaining:
         for finding in explaining:
             message += f" {_sentence(finding.message)} Fix: {_sentence(finding.remedy)}"
-    elif remedy := verdict_remedy(outcome):
+    elif remedy := verdict_remedy(outcome, report.host, bool(report.expectation.send)):
         message += f" Fix: {_sentence(remedy)}"
     return message
 
 
 def _sentence(text: str) -> str:
-    return text if text.endswith(".") else f"{text}."
+    return text if text.endswith((".", "?", "!")) else f"{text}."

@@ -144,7 +144,7 @@ def test_both_families_silent_on_a_fly_name_is_no_sign_of_the_shared_ipv4():
 def test_closed_without_data_off_fly_without_ipv6_proof_is_not_blamed_on_fly():
     findings = diagnose(dns("example.com", aaaa=()), [outcome(V4, Verdict.CLOSED_WITHOUT_DATA)])
     assert [(f.code, f.addresses) for f in findings] == [("no-aaaa", ()), ("failing-targets", (V4,))][::-1]
-    assert findings[0].remedy.startswith("a proxy accepted the connection but found no backend")
+    assert findings[0].remedy.startswith("a proxy or load balancer accepted the connection but found no backend")
 
 
 def test_the_lint_prediction_is_confirmed_by_the_live_failure():
@@ -427,3 +427,42 @@ def test_a_name_without_any_address_is_an_error_with_the_remedy_of_its_platform(
 def test_no_address_needs_both_queries_answered_empty(a, aaaa, found):
     outcomes = [outcome(V6, Verdict.OK)] if aaaa == (V6,) else []
     assert codes(diagnose(dns("new-app.fly.dev", a=a, aaaa=aaaa), outcomes)) == found
+
+
+SILENT_UNASKED = (
+    "something accepts but never writes: a service that speaks only after a request (Redis, HTTP, a database) "
+    "needs one: --send 'PING\\r\\n' --expect '+PONG\\r\\n' for Redis; otherwise a stuck server"
+)
+
+
+@pytest.mark.parametrize(
+    ("address", "verdict", "host", "sent", "remedy"),
+    [
+        # silence: the obvious case is a service that waits for a request, unless one was sent
+        (V4, Verdict.SILENT, "example.com", False, SILENT_UNASKED),
+        (V4, Verdict.SILENT, "example.com", True, "something accepts but never answers what was sent: a stuck server, "
+                                                  "or an HTTP proxy"),
+        # a close without data on loopback is the server itself (or a container's published port)
+        ("127.0.0.1", Verdict.CLOSED_WITHOUT_DATA, "localhost", False,
+         "the server accepted and closed without a byte: check its logs (a crash, or a rejection right after "
+         "accept); if this port is published by a container or a tunnel, its backend is not up yet"),
+        ("::1", Verdict.CLOSED_WITHOUT_DATA, "localhost", False,
+         "the server accepted and closed without a byte: check its logs (a crash, or a rejection right after "
+         "accept); if this port is published by a container or a tunnel, its backend is not up yet"),
+        # a platform is named for its own names only
+        (V4, Verdict.TLS_EXPIRED, "example.com", False, "renew the certificate"),
+        (V4, Verdict.TLS_EXPIRED, "hello-server.fly.dev", False, "renew the certificate ('fly certs show NAME')"),
+        (V4, Verdict.TLS_NOT_SPOKEN, "example.com", False,
+         "this port speaks plain TCP: probe it without --tls, or put a TLS terminator in front"),
+        (V4, Verdict.TLS_NOT_SPOKEN, "a.fly.dev.", False,
+         "this port speaks plain TCP: probe it without --tls, or put the 'tls' handler on it"),
+    ],
+)  # fmt: skip
+def test_a_remedy_fits_the_target(address, verdict, host, sent, remedy):
+    assert verdict_remedy(outcome(address, verdict), host, sent) == remedy
+
+
+@pytest.mark.parametrize(("host", "fly"), [("example.com", False), ("localhost", False), ("down.fly.dev", True)])
+def test_a_service_down_names_fly_only_on_a_fly_name(host, fly):
+    (down,) = diagnose(dns(host), [outcome(V4, Verdict.REFUSED), outcome(V6, Verdict.REFUSED)])
+    assert (down.code, "fly status" in down.remedy) == ("service-down", fly)
