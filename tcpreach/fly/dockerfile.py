@@ -3,12 +3,15 @@ the server is told to listen on. Pure: text in, a ``Dockerfile`` out."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 import shlex
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
+from tcpreach.options import DEFAULT_PORT
 from tcpreach.ports import port_number
 
 __all__ = ["Dockerfile", "parse_dockerfile"]
@@ -56,6 +59,12 @@ def _port_flag(words: list[str]) -> int | None:
     return None
 
 
+def _runs_hello(words: list[Any]) -> bool:
+    """``python3 -m server``: this repository's hello server."""
+    texts = [str(w) for w in words]
+    return any(a == "-m" and b == "server" for a, b in itertools.pairwise(texts))
+
+
 def parse_dockerfile(text: str) -> Dockerfile:
     """The lines that pin a platform, the EXPOSEd ports, and the server's port with its line:
     a ``--port`` in the last CMD or ENTRYPOINT that has one wins over ``ENV PORT`` (the
@@ -81,6 +90,8 @@ def parse_dockerfile(text: str) -> Dockerfile:
             except ValueError:  # json.JSONDecodeError is one
                 words = rest.split()
             port = _port_flag([str(w) for w in words])
+            if port is None and _runs_hello(words) and not any(str(w).startswith("--port") for w in words):
+                port = DEFAULT_PORT  # the hello server without --port listens on its default
             if port is not None:
                 flag = (port, number)
     listen, line = flag or env or (None, None)

@@ -17,7 +17,6 @@ from tcpreach.findings import Finding, FindingCode, Severity
 from tcpreach.fly.dockerfile import Dockerfile
 from tcpreach.fly.remedies import FLY_DEDICATED_IPV4_REMEDY, FLY_SHARED_IPV4_CAUSE
 from tcpreach.fly.schema import TOP_SPEC, Findings, kind_of, typed
-from tcpreach.options import DEFAULT_PORT
 
 __all__ = ["HANDLED_SIGNALS", "lint_config", "needs_dedicated_ipv4"]
 
@@ -110,7 +109,7 @@ def lint_config(
     Every value's type is checked first (``bad-type``, with the key's path); a value of
     the wrong type is left out of what the rules then see. The server's port is
     ``server_port`` when given, else what the Dockerfile states (``--port N``, ``ENV
-    PORT``), else 1848.
+    PORT``, the hello server's default); else it is unknown, and no rule guesses it.
     """
     f = Findings()
     if not isinstance(config, Mapping):
@@ -120,22 +119,25 @@ def lint_config(
         config = {**config, "vm": [config["vm"]]}  # [vm] is shorthand for one [[vm]]
     config = typed(f, config, ("table", TOP_SPEC), "")
     _keys(f, config, _TOP, "")
-    if "http_service" in config:
-        f.add(FindingCode.HTTP_SERVICE_FOR_RAW_TCP, Severity.ERROR, "http_service",
-              "[http_service] puts Fly's HTTP proxy in front: it parses the bytes as HTTP and breaks a raw TCP "
-              "protocol (the client sees the connection closed or an HTTP error)",
-              'replace it with [[services]] protocol = "tcp", internal_port = 1848, and '
-              "[[services.ports]] port = 1848, handlers = []")  # fmt: skip
-    _top_level(f, config)
-    listen, said_by = DEFAULT_PORT, ""
+    listen: int | None = None
+    said_by = ""
     if server_port:
         listen, said_by = server_port, " (lint --port)"
     elif dockerfile is not None and dockerfile.listen_port is not None:
         listen, said_by = dockerfile.listen_port, f" (Dockerfile:{dockerfile.listen_port_line})"
+    if "http_service" in config:
+        http = config["http_service"] if isinstance(config["http_service"], Mapping) else {}
+        shown = _port_text(http.get("internal_port") if isinstance(http.get("internal_port"), int) else listen)
+        f.add(FindingCode.HTTP_SERVICE_FOR_RAW_TCP, Severity.ERROR, "http_service",
+              "[http_service] puts Fly's HTTP proxy in front: it parses the bytes as HTTP and breaks a raw TCP "
+              "protocol (the client sees the connection closed or an HTTP error)",
+              f'replace it with [[services]] protocol = "tcp", internal_port = {shown}, and '
+              f"[[services.ports]] port = {shown}, handlers = []")  # fmt: skip
+    _top_level(f, config)
     services = config.get("services")
     if not services and "http_service" not in config and "services" not in f.invalid:
         f.add(FindingCode.NO_SERVICES, Severity.ERROR, "services", "no [[services]]: the app accepts no traffic at all",
-              f'add [[services]] with protocol = "tcp" and internal_port = {listen}')  # fmt: skip
+              f'add [[services]] with protocol = "tcp" and internal_port = {_port_text(listen)}')  # fmt: skip
     for i, service in enumerate(services or []):
         _service(f, service, f"services[{i}]", (listen, said_by), has_top_checks=bool(config.get("checks")))
     if dockerfile is not None:
@@ -187,7 +189,12 @@ def _top_level(f: Findings, config: Mapping[str, Any]) -> None:
               "list the ports in [[services.ports]]")  # fmt: skip
 
 
-def _service(f: Findings, service: Any, where: str, server: tuple[int, str], has_top_checks: bool) -> None:
+def _port_text(port: int | None) -> str:
+    """A port for a remedy: the one known, else what the user must put there."""
+    return str(port) if port is not None else "<the port your server listens on>"
+
+
+def _service(f: Findings, service: Any, where: str, server: tuple[int | None, str], has_top_checks: bool) -> None:
     listen, said_by = server  # the server's port, and where that was read (the flag, a Dockerfile line)
     _keys(f, service, _SERVICE | _IGNORED, where)
     if not isinstance(service, Mapping):
@@ -212,8 +219,8 @@ def _service(f: Findings, service: Any, where: str, server: tuple[int, str], has
     if internal is None and f"{where}.internal_port" not in f.invalid:
         f.add(FindingCode.MISSING_KEY, Severity.ERROR, f"{where}.internal_port",
               f"{where} has no internal_port: Fly's proxy would not know where the server listens",
-              f"set internal_port = {listen}")  # fmt: skip
-    elif internal is not None and internal != listen:
+              f"set internal_port = {_port_text(listen)}")  # fmt: skip
+    elif internal is not None and listen is not None and internal != listen:
         f.add(FindingCode.PORT_MISMATCH, Severity.ERROR, f"{where}.internal_port",
               f"internal_port is {internal} but the server listens on {listen}{said_by}: Fly's proxy would find "
               "nothing there and close every connection without data",
@@ -227,7 +234,8 @@ def _service(f: Findings, service: Any, where: str, server: tuple[int, str], has
     if not ports and f"{where}.ports" not in f.invalid:
         f.add(FindingCode.NO_PORTS, Severity.ERROR, f"{where}.ports",
               "the service has no [[services.ports]]: nothing is public",
-              f"add [[services.ports]] with port = {listen} and handlers = []")  # fmt: skip
+              f"add [[services.ports]] with port = {_port_text(internal if isinstance(internal, int) else listen)} "
+              "and handlers = []")  # fmt: skip
     for j, port in enumerate(ports or []):
         _port(f, port, f"{where}.ports[{j}]", protocol)
     concurrency = service.get("concurrency")

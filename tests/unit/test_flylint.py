@@ -53,6 +53,10 @@ def lint(text: str, dockerfile: str | None = None):
     return lint_config(config, parse_dockerfile(dockerfile) if dockerfile is not None else None)
 
 
+HELLO_DOCKERFILE = 'FROM python\nCMD ["python3", "-m", "server"]\n'
+"""The hello server, on its default port 1848."""
+
+
 def loud(findings):
     return [(f.code, f.severity, f.key) for f in findings if f.severity is not Severity.INFO]
 
@@ -115,7 +119,7 @@ app = "hello-server"
     ],
 )  # fmt: skip
 def test_each_mistake_gives_its_finding(text, expected):
-    assert loud(lint(text)) == [expected]
+    assert loud(lint(text, HELLO_DOCKERFILE)) == [expected]
 
 
 def test_the_tls_handler_is_the_other_way_through_the_shared_ipv4():
@@ -261,13 +265,20 @@ def test_the_fixes_for_mistyped_values_say_what_to_write():
     assert [f.remedy for f in handlers if f.code == "bad-type"] == ['write handlers = ["tls"]']
     port = lint("[[services]]\nprotocol = 'tcp'\ninternal_port = '1848'\n[[services.ports]]\nport = 1848")
     assert [f.remedy for f in port if f.code == "bad-type"] == ["write internal_port = 1848 (a number, without quotes)"]
-    missing = lint("[[services]]\nprotocol = 'tcp'\n[[services.ports]]\nport = 1848")
-    assert [f.remedy for f in missing if f.code == "missing-key"] == ["set internal_port = 1848"]
+    missing = "[[services]]\nprotocol = 'tcp'\n[[services.ports]]\nport = 1848"
+    assert [f.remedy for f in lint(missing, HELLO_DOCKERFILE) if f.code == "missing-key"] == [
+        "set internal_port = 1848"
+    ]
+    # the server's port unknown (no Dockerfile, no --port): the fix says what to put, not a guess
+    assert [f.remedy for f in lint(missing) if f.code == "missing-key"] == [
+        "set internal_port = <the port your server listens on>"
+    ]
 
 
-def test_the_servers_port_comes_from_the_flag_then_the_dockerfile_then_the_default():
+def test_the_servers_port_comes_from_the_flag_then_the_dockerfile_else_it_is_unknown():
     app = "[[services]]\nprotocol = 'tcp'\ninternal_port = 8080\n[[services.ports]]\nport = 8080"
-    assert [f.code for f in lint(app) if f.severity is Severity.ERROR] == ["port-mismatch"]
+    assert [f.code for f in lint(app) if f.severity is Severity.ERROR] == []  # nothing known: nothing claimed
+    assert [f.code for f in lint(app, HELLO_DOCKERFILE) if f.severity is Severity.ERROR] == ["port-mismatch"]
     assert [f.code for f in lint_config(tomllib.loads(app), server_port=8080) if f.severity is Severity.ERROR] == []
     from_env = lint(app, "FROM python\nENV PORT=8080\n")
     assert [f.code for f in from_env if f.severity is Severity.ERROR] == []
@@ -280,7 +291,7 @@ def test_the_servers_port_comes_from_the_flag_then_the_dockerfile_then_the_defau
 
 def test_dockerfile_numbers_out_of_range_are_not_ports():
     parsed = parse_dockerfile("EXPOSE 99999 1848 " + "9" * 5000 + "\nCMD python -m server --port=" + "1" * 5000)
-    assert (parsed.exposed, parsed.listen_port) == ((1848,), None)
+    assert (parsed.exposed, parsed.listen_port) == ((1848,), None)  # a --port that is no port: unknown, no default
 
 
 def write_app(tmp_path, fly_toml: str, dockerfile: bytes | None = b"FROM python\n") -> Path:
@@ -507,3 +518,28 @@ def test_internal_port_is_the_first_services_or_none(tmp_path, text, port):
     path = tmp_path / "fly.toml"
     path.write_text(text)
     assert internal_port(path) == port
+
+
+def test_a_service_that_is_not_hello_is_not_held_to_hellos_port():
+    # [build] image = "redis:7", no Dockerfile, no --port: nothing says where the server listens
+    redis = (
+        'app = "cache"\n[build]\nimage = "redis:7"\n[[services]]\nprotocol = "tcp"\ninternal_port = 6379\n'
+        '[[services.ports]]\nport = 6379\nhandlers = []\n[[services.tcp_checks]]\ninterval = "15s"\n'
+    )
+    assert [(f.code, f.severity) for f in lint(redis)] == [("needs-dedicated-ipv4", Severity.INFO)]
+
+
+@pytest.mark.parametrize(
+    ("text", "code", "remedy"),
+    [
+        ('[http_service]\ninternal_port = 6379\n', "http-service-for-raw-tcp",
+         'replace it with [[services]] protocol = "tcp", internal_port = 6379, and [[services.ports]] port = 6379, '
+         "handlers = []"),
+        ('[[services]]\nprotocol = "tcp"\ninternal_port = 6379\n', "no-ports",
+         "add [[services.ports]] with port = 6379 and handlers = []"),
+        ('app = "cache"\n', "no-services",
+         'add [[services]] with protocol = "tcp" and internal_port = <the port your server listens on>'),
+    ],
+)  # fmt: skip
+def test_remedies_use_the_files_own_ports(text, code, remedy):
+    assert [f.remedy for f in lint(text) if f.code == code] == [remedy]

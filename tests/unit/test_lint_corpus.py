@@ -63,7 +63,10 @@ CASES: dict[str, tuple[str, str | None, int | None]] = {
     ),
     "service-protocol-http": (APP + SERVICE.replace('protocol = "tcp"', 'protocol = "http"'), None, None),
     "service-udp": (APP + SERVICE.replace('protocol = "tcp"', 'protocol = "udp"'), None, None),
-    "internal-port-mismatch": (APP + SERVICE.replace("internal_port = 1848", "internal_port = 8080"), None, None),
+    "internal-port-mismatch": (APP + SERVICE.replace("internal_port = 1848", "internal_port = 8080"),
+                               'FROM python\nCMD ["python3", "-m", "server"]\n', None),
+    "internal-port-unknown-server-port": (APP + SERVICE.replace("internal_port = 1848", "internal_port = 8080"),
+                                          None, None),
     "internal-port-from-the-flag": (APP + SERVICE, None, 9000),
     "auto-stop": (
         APP + SERVICE.replace('protocol = "tcp"', 'protocol = "tcp"\n  auto_stop_machines = "pause"'), None, None
@@ -263,12 +266,10 @@ def test_the_dockerfile_is_found_beside_the_file_or_where_build_says(tmp_path):
     ids=["missing", "not-utf-8"],
 )  # fmt: skip
 def test_an_unusable_dockerfile_is_an_error_finding_after_the_others(tmp_path, dockerfile, why):
-    found, used = lint_file(tmp_path, APP + SERVICE.replace("internal_port = 1848", "internal_port = 1"), dockerfile)
+    found, used = lint_file(tmp_path, APP + SERVICE.replace('protocol = "tcp"', 'protocol = "sctp"'), dockerfile)
     d = tmp_path / "Dockerfile"
     assert (found, used) == (
-        [("port-mismatch", "error", "services[0].internal_port",
-          "internal_port is 1 but the server listens on 1848: Fly's proxy would find nothing there and close every "
-          "connection without data"),
+        [("bad-value", "error", "services[0].protocol", "protocol must be \"tcp\" or \"udp\", got 'sctp'"),
          ("dockerfile-unusable", "error", "build.dockerfile", f"{why.format(d=d)}: the build would fail")],
         None,
     )  # fmt: skip
