@@ -103,6 +103,9 @@ def _zone_text() -> str:
     for name, (v4, v6) in ZONE.items():
         lines += [f"{name} A {v4}", f"{name} AAAA {v6}"]
     lines.append(f"v4only A {DEDICATED_V4}")  # an IPv4-only service: IPv6-only clients need NAT64
+    # a dedicated IPv4 allocated and the shared one kept ('fly ips allocate-v4', no release)
+    lines += [f"kept A {SHARED_V4}", f"kept A {DEDICATED_V4}", f"kept AAAA {APP_V6}"]
+    lines.append('noaddr TXT "a first deploy allocated no IP"')  # the name exists, with no address
     return "\n".join(lines) + "\n"
 
 

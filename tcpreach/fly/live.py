@@ -25,6 +25,10 @@ def edge_finding(
     edge_like = (Verdict.CLOSED_WITHOUT_DATA, Verdict.SILENT) if on_fly else (Verdict.CLOSED_WITHOUT_DATA,)
     if v4 and v6 and all_are([*v4, *v6], Verdict.CLOSED_WITHOUT_DATA):
         return _edge_no_app([*v4, *v6], on_fly)
+    if on_fly and any_is(v6, Verdict.OK):
+        beside = _shared_beside_dedicated(v4, edge_like)
+        if beside is not None:
+            return beside
     if not (v4 and all_are(v4, *edge_like)):
         return None
     seen = (
@@ -61,6 +65,25 @@ def edge_finding(
         "probe IPv6 too (both families, from a host with IPv6): IPv6 ok confirms the shared-IPv4 trap (then "
         "'fly ips allocate-v4'); IPv6 failing as well means the app is not reached ('fly status', 'fly logs')",
         addresses_of(v4),
+    )
+
+
+def _shared_beside_dedicated(v4: Sequence[TargetOutcome], edge_like: tuple[Verdict, ...]) -> Finding | None:
+    """Some IPv4 addresses answer and the others fail as the shared edge does: a dedicated
+    IPv4 was allocated and the shared one kept, so the clients that pick it get nothing."""
+    shared = [o for o in v4 if o.verdict in edge_like]
+    dedicated = [o for o in v4 if o.verdict is Verdict.OK]
+    if not shared or not dedicated or len(shared) + len(dedicated) != len(v4):
+        return None
+    releases = "; ".join(f"'fly ips release {o.target.address}'" for o in shared)
+    return Finding(
+        FindingCode.FLY_SHARED_IPV4,
+        Severity.ERROR,
+        f"{listing(shared)} while IPv6 and the dedicated IPv4 {', '.join(addresses_of(dedicated))} answer: the app "
+        f"kept Fly.io's shared IPv4 beside its dedicated one, and the clients that pick it get nothing. "
+        f"{FLY_SHARED_IPV4_CAUSE}",
+        f"release the shared address: {releases} ('fly ips list' shows which is shared)",
+        addresses_of(shared),
     )
 
 

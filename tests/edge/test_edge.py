@@ -15,6 +15,7 @@ import pytest
 from netlab.lab import (
     APP_V6,
     BLACKHOLE_V4,
+    DEDICATED_V4,
     DNS_DROPS_A_V4,
     DNS_V4,
     DOWN_V4,
@@ -205,3 +206,17 @@ def test_a_wrong_sni_on_the_shared_ipv4_fails_the_handshake(lab):
     assert doc["targets"][0]["explanation"] == (
         "the server closed the connection during the handshake (SNI other.fly.dev)"
     )
+
+
+def test_a_shared_ipv4_kept_beside_a_dedicated_one_names_the_shared_address_alone(lab):
+    code, doc = probe(lab, "kept.fly.dev", "--retries", "0")
+    expected = sorted([(SHARED_V4, "closed-without-data"), (DEDICATED_V4, "ok"), (APP_V6, "ok")])
+    assert (code, sorted(verdicts(doc)), codes(doc)) == (1, expected, ["fly-shared-ipv4"])
+    (finding,) = doc["findings"]
+    release = f"release the shared address: 'fly ips release {SHARED_V4}' ('fly ips list' shows which is shared)"
+    assert (finding["addresses"], finding["remedy"]) == ([SHARED_V4], release)
+
+
+def test_a_fly_name_without_any_address_is_an_error_and_nothing_is_probed(lab):
+    code, doc = probe(lab, "noaddr.fly.dev")
+    assert (code, verdicts(doc), codes(doc)) == (1, [], ["no-address"])

@@ -466,3 +466,34 @@ def test_a_remedy_fits_the_target(address, verdict, host, sent, remedy):
 def test_a_service_down_names_fly_only_on_a_fly_name(host, fly):
     (down,) = diagnose(dns(host), [outcome(V4, Verdict.REFUSED), outcome(V6, Verdict.REFUSED)])
     assert (down.code, "fly status" in down.remedy) == ("service-down", fly)
+
+
+SHARED, DEDICATED = "66.241.125.63", "137.66.1.2"
+
+
+def test_a_shared_ipv4_kept_beside_a_dedicated_one_is_named_alone_with_its_release():
+    resolution = dns(a=(SHARED, DEDICATED))
+    findings = diagnose(resolution, [outcome(SHARED, Verdict.CLOSED_WITHOUT_DATA), outcome(DEDICATED, Verdict.OK),
+                                     outcome(V6, Verdict.OK)])  # fmt: skip
+    assert [(f.code, f.addresses, f.remedy) for f in findings] == [
+        ("fly-shared-ipv4", (SHARED,),
+         f"release the shared address: 'fly ips release {SHARED}' ('fly ips list' shows which is shared)"),
+    ]  # fmt: skip
+    assert findings[0].message.startswith(
+        f"{SHARED} closed-without-data while IPv6 and the dedicated IPv4 {DEDICATED} answer: the app kept Fly.io's "
+        "shared IPv4 beside its dedicated one"
+    )
+
+
+@pytest.mark.parametrize(
+    ("host", "v6", "found"),
+    [
+        ("example.com", Verdict.OK, ["failing-targets"]),  # not Fly: no shared edge to blame
+        ("hello-server.fly.dev", Verdict.CLOSED_WITHOUT_DATA, ["failing-targets"]),  # IPv6 fails alike
+        ("hello-server.fly.dev", Verdict.REFUSED, ["ipv4-only-listener", "failing-targets"]),
+    ],
+)
+def test_one_ipv4_of_two_failing_is_no_shared_edge_without_its_evidence(host, v6, found):
+    outcomes = [outcome(SHARED, Verdict.CLOSED_WITHOUT_DATA), outcome(DEDICATED, Verdict.OK), outcome(V6, v6)]
+    findings = diagnose(dns(host, a=(SHARED, DEDICATED)), outcomes)
+    assert codes(findings) == found

@@ -90,6 +90,9 @@ CASES: dict[str, Callable[[], HostReport]] = {
             seen(V6, b"", connected=False, connect_timed_out=True, ending=None, connect_s=None, total_s=1.0),
         ],
     ),
+    "shared-ipv4-beside-a-dedicated-one": lambda: report(
+        dns(a=(V4, "137.66.1.2")), [seen(V4, b""), seen("137.66.1.2"), seen(V6)]
+    ),
     "no-address": lambda: report(dns(a=(), aaaa=(), host="new-app.fly.dev"), []),
     "nxdomain": lambda: report(dns(a=DnsStatus.NXDOMAIN, aaaa=DnsStatus.NXDOMAIN, host="missing.fly.dev"), []),
     "no-aaaa-and-a-system-view": lambda: report(
