@@ -51,6 +51,7 @@ SHARED_V4, WAITING_V4, DEDICATED_V4, DOWN_V4, REJECT_V4 = (
     "66.241.124.30",
     "66.241.124.88",
 )
+RESETTING_V4 = "66.241.124.12"  # an edge that accepts, then resets at once
 APP_V6, DOWN_V6, REJECT_V6, TLS_V6 = "2a09:8280:1::10", "2a09:8280:1::30", "2a09:8280:1::88", "2a09:8280:1::40"
 TLS_NAME = "tls.fly.dev"  # a raw TCP app behind Fly's "tls" handler
 BLACKHOLE_V4, PROHIBIT_V4 = "66.241.124.66", "66.241.124.77"
@@ -69,6 +70,7 @@ ZONE = {
     "half": (DEDICATED_V4, APP_V6),  # its A query is dropped on the way to DNS_DROPS_A_V4
     "lossy": (LOSSY_V4, LOSSY_V6),
     "tls": (SHARED_V4, TLS_V6),
+    "resetting": (RESETTING_V4, APP_V6),
 }
 # The DNS header is 12 bytes, "half.fly.dev" is 14 on the wire: the query type of its
 # question starts 26 bytes into the UDP payload, 34 after the UDP header's start.
@@ -145,6 +147,10 @@ defaults
 {_shared_frontend("shared_v4", SHARED_V4, "500ms")}
 # The same edge, waiting for a ClientHello longer than any probe here.
 {_shared_frontend("waiting_v4", WAITING_V4, "20s")}
+# An edge that accepts a raw stream and resets it at once (no inspection delay).
+frontend resetting
+    bind {RESETTING_V4}:{PORT}
+    tcp-request connection reject
 frontend dedicated
     bind {DEDICATED_V4}:{PORT}
     bind [{APP_V6}]:{PORT}
@@ -304,6 +310,7 @@ class EdgeLab:
         self._link((self.edge, "e1", ["10.99.0.1/24", "fd99::1/64"]), (self.app, "a0", ["10.99.0.2/24", "fd99::2/64"]))
         edge_lo = [
             *(f"{a}/32" for a in (SHARED_V4, WAITING_V4, DEDICATED_V4, DOWN_V4, REJECT_V4, DNS_V4, DNS_DROPS_A_V4)),
+            f"{RESETTING_V4}/32",
             *(f"{a}/32" for a in (LOSSY_V4, LOSSY_DNS_V4)),
             *(f"{a}/128" for a in (APP_V6, DOWN_V6, REJECT_V6, LOSSY_V6, TLS_V6, DNS_V6)),
         ]

@@ -152,9 +152,10 @@ async def _connect(
             await asyncio.get_running_loop().sock_connect(sock, sockaddr(target))
     except TimeoutError:
         return ProbeResult(target, connected=False, connect_timed_out=True, total_s=since())
-    except ConnectionResetError:
+    except (ConnectionResetError, BrokenPipeError, ConnectionAbortedError):
         # Some stacks (gVisor) report an RST that follows the handshake at once as
-        # connect()'s error: the peer accepted, then reset before any byte.
+        # connect()'s error (ECONNRESET, EPIPE, ECONNABORTED): the peer accepted, then
+        # reset before any byte. An edge that resets every raw stream is seen this way.
         elapsed = since()
         return ProbeResult(target, connected=True, ending=Ending.RESET, connect_s=elapsed, total_s=elapsed)
     except OSError as exc:

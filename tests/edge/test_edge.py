@@ -26,6 +26,7 @@ from netlab.lab import (
     PROHIBIT_V4,
     REJECT_V4,
     REJECT_V6,
+    RESETTING_V4,
     SHARED_V4,
     TLS_NAME,
     TLS_V6,
@@ -220,3 +221,11 @@ def test_a_shared_ipv4_kept_beside_a_dedicated_one_names_the_shared_address_alon
 def test_a_fly_name_without_any_address_is_an_error_and_nothing_is_probed(lab):
     code, doc = probe(lab, "noaddr.fly.dev")
     assert (code, verdicts(doc), codes(doc)) == (1, [], ["no-address"])
+
+
+def test_an_edge_that_resets_at_once_is_a_close_without_data_and_the_shared_ipv4_trap(lab):
+    # however the client's stack reports the reset (from connect() itself or from the first
+    # read), the connection was accepted: never "unreachable", never a router to blame
+    code, doc = probe(lab, "resetting.fly.dev", "--retries", "0")
+    assert (code, verdicts(doc), codes(doc)) == (
+        1, [(RESETTING_V4, "closed-without-data"), (APP_V6, "ok")], ["fly-shared-ipv4"])  # fmt: skip
