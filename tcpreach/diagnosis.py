@@ -17,6 +17,7 @@ from tcpreach.fly.live import edge_finding, tls_path_findings
 from tcpreach.fly.remedies import is_fly_name
 from tcpreach.model import Family, Resolution, TargetOutcome, Verdict
 from tcpreach.outcomes import addresses_of, all_are, any_is, by_family, listing
+from tcpreach.verdict import LOSS_CAN_PRODUCE
 
 __all__ = ["EXPIRY_WARNING_DAYS", "diagnose", "verdict_remedy"]
 
@@ -105,6 +106,7 @@ def diagnose(
     findings = [
         *dns_findings(resolution),
         *_probe_findings(resolution, outcomes, predicted_dedicated_ipv4, sent),
+        *_attempt_findings(resolution.host, outcomes),
         *_tls_findings(outcomes),
         *tls_path_findings(resolution.host, outcomes, plain_ipv4),
     ]
@@ -113,6 +115,35 @@ def diagnose(
     order = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.INFO: 2}
     # Errors first; all-ok sums up, last.
     return tuple(sorted(findings, key=lambda f: (order[f.severity], f.code == FindingCode.ALL_OK)))
+
+
+def _attempt_findings(host: str, outcomes: Sequence[TargetOutcome]) -> list[Finding]:
+    """An address that answered only after failed attempts. A failure that packet loss
+    cannot produce (a close without data, a refusal, a wrong greeting) before a success is
+    the service failing some connections; a failure loss can produce is the path's."""
+    findings: list[Finding] = []
+    for outcome in outcomes:
+        if outcome.verdict is not Verdict.OK or not outcome.failed_attempts:
+            continue
+        seen = ", ".join(str(v) for v in outcome.failed_attempts)
+        answered = f"{outcome.target.endpoint} answered on attempt {outcome.result.attempt}"
+        if any(v not in LOSS_CAN_PRODUCE for v in outcome.failed_attempts):
+            logs = " ('fly logs', 'fly machine list' on Fly.io)" if is_fly_name(host) else ""
+            findings.append(Finding(
+                FindingCode.INTERMITTENT, Severity.ERROR,
+                f"{answered}, after attempts that saw {seen}: the service fails some connections (a backend "
+                "that crash-loops, restarts or is overloaded behind round robin); a retry hid it",
+                f"look at the backends' logs and restarts{logs}: every connection must get the greeting",
+                (outcome.target.address,),
+            ))  # fmt: skip
+        else:
+            findings.append(Finding(
+                FindingCode.LOSSY_PATH, Severity.WARNING,
+                f"{answered}, after attempts that saw {seen}: the path may be losing packets",
+                "run again, or from another network, to tell a lossy path from a slow server",
+                (outcome.target.address,),
+            ))  # fmt: skip
+    return findings
 
 
 def _probe_findings(

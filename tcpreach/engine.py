@@ -29,13 +29,13 @@ from tcpreach.errors import UsageError
 from tcpreach.model import ProbeResult, Target, TargetOutcome, Verdict
 from tcpreach.net.probe import probe_async
 from tcpreach.options import CheckOptions
-from tcpreach.verdict import judge
+from tcpreach.verdict import LOSS_CAN_PRODUCE, judge
 
 __all__ = ["INCONCLUSIVE", "MAX_SLOTS", "Job", "hedge_offsets", "probe_jobs", "run_jobs", "run_sync", "slot_count"]
 
 T = TypeVar("T")
 
-INCONCLUSIVE = frozenset({Verdict.TIMEOUT, Verdict.SILENT, Verdict.NO_CLOSE, Verdict.TRUNCATED})
+INCONCLUSIVE = LOSS_CAN_PRODUCE
 """Verdicts that packet loss alone can produce: the target may still answer another attempt."""
 MAX_SLOTS = 16384
 """Connections open at once, at most, whatever the open-file limit allows."""
@@ -148,9 +148,11 @@ def _decided(finished: list[tuple[int, TargetOutcome]], attempts: int, start: fl
         index, outcome = conclusive[0] if conclusive else min(finished, key=lambda pair: pair[0])
     result = dataclasses.replace(outcome.result, attempts=attempts, attempt=index, elapsed_s=time.monotonic() - start)
     explanation = outcome.explanation
+    failed: tuple[Verdict, ...] = ()
     if outcome.verdict is Verdict.OK and index > 1:
         explanation = f"{explanation} (attempt {index} of {attempts})"
-    return dataclasses.replace(outcome, result=result, explanation=explanation)
+        failed = tuple(o.verdict for i, o in sorted(finished) if o.verdict is not Verdict.OK and i != index)
+    return dataclasses.replace(outcome, result=result, explanation=explanation, failed_attempts=failed)
 
 
 async def run_jobs(

@@ -33,6 +33,8 @@ class FindingCode(StrEnum):
     CLIENT_WITHOUT_IPV6 = "client-without-ipv6"
     SERVICE_DOWN = "service-down"
     FAILING_TARGETS = "failing-targets"
+    INTERMITTENT = "intermittent"
+    LOSSY_PATH = "lossy-path"
     TLS_EXPIRES_SOON = "tls-expires-soon"
     TLS_NO_SNI = "tls-no-sni"
     FLY_TLS_SNI_ONLY = "fly-tls-sni-only"

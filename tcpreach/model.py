@@ -253,6 +253,8 @@ class TargetOutcome:
     result: ProbeResult
     verdict: Verdict
     explanation: str
+    failed_attempts: tuple[Verdict, ...] = ()
+    """The verdicts of the attempts that failed before the one that decided (hedged)."""
 
     @property
     def target(self) -> Target:

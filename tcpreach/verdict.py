@@ -9,7 +9,11 @@ from tcpreach.escapes import escaped
 from tcpreach.expectation import Expectation, Match, as_expectation
 from tcpreach.model import Ending, ProbeResult, TargetOutcome, TlsFailure, TlsObservation, Verdict
 
-__all__ = ["CONNECT_TIMEOUT_ERRNOS", "LOCAL_NO_ROUTE", "NO_ROUTE_ERRNOS", "errno_text", "judge"]
+__all__ = ["CONNECT_TIMEOUT_ERRNOS", "LOCAL_NO_ROUTE", "LOSS_CAN_PRODUCE", "NO_ROUTE_ERRNOS", "errno_text", "judge"]
+
+LOSS_CAN_PRODUCE = frozenset({Verdict.TIMEOUT, Verdict.SILENT, Verdict.NO_CLOSE, Verdict.TRUNCATED})
+"""Verdicts that packet loss alone can produce: the target may still answer another attempt.
+Every other failure (a refusal, a close without data, a wrong greeting) is the server's."""
 
 NO_ROUTE_ERRNOS = frozenset(
     {errno.ENETUNREACH, errno.EHOSTUNREACH, errno.EADDRNOTAVAIL, errno.EAFNOSUPPORT, errno.ENETDOWN}

@@ -99,6 +99,7 @@ def _outcome(outcome: TargetOutcome) -> dict[str, Any]:
             "to_verdict": _ms(r.to_verdict_s),
         },
         "attempts": r.attempts,
+        "failed_attempts": [str(v) for v in outcome.failed_attempts],
         "tls": None if r.tls is None else _tls(r.tls),
         "observed": _observed(r),
     }
@@ -213,7 +214,8 @@ def _load_outcome(doc: Mapping[str, Any]) -> TargetOutcome:
         tls=_load_tls(doc["tls"]),
         attempt=seen["attempt"],
     )
-    return TargetOutcome(result, Verdict(doc["verdict"]), doc["explanation"])
+    failed = tuple(Verdict(v) for v in doc.get("failed_attempts", ()))
+    return TargetOutcome(result, Verdict(doc["verdict"]), doc["explanation"], failed)
 
 
 def _load(doc: Mapping[str, Any]) -> HostReport:

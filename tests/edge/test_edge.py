@@ -20,6 +20,7 @@ from netlab.lab import (
     DNS_V4,
     DOWN_V4,
     DOWN_V6,
+    FLAKY_V4,
     LOSSY_DNS_V4,
     LOSSY_V4,
     LOSSY_V6,
@@ -229,3 +230,13 @@ def test_an_edge_that_resets_at_once_is_a_close_without_data_and_the_shared_ipv4
     code, doc = probe(lab, "resetting.fly.dev", "--retries", "0")
     assert (code, verdicts(doc), codes(doc)) == (
         1, [(RESETTING_V4, "closed-without-data"), (APP_V6, "ok")], ["fly-shared-ipv4"])  # fmt: skip
+
+
+def test_an_intermittent_backend_hidden_by_a_retry_is_an_error_not_all_ok(lab):
+    # round robin: the first connection finds no backend (closed without data), the retry answers
+    code, doc = probe(lab, "flaky.fly.dev", "--retries", "2")
+    assert (code, verdicts(doc), codes(doc)) == (1, [(FLAKY_V4, "ok"), (APP_V6, "ok")], ["intermittent"])
+    (finding,) = doc["findings"]
+    assert finding["addresses"] == [FLAKY_V4]
+    assert finding["message"].startswith(f"{FLAKY_V4}:1848 answered on attempt 2, after attempts that saw "
+                                         "closed-without-data: the service fails some connections")  # fmt: skip

@@ -7,12 +7,14 @@ import dataclasses
 import pytest
 
 from tcpreach.diagnosis import diagnose, verdict_remedy
+from tcpreach.expectation import Expectation
 from tcpreach.findings import Finding, Severity, errors, findings_for
 from tcpreach.fly.live import tls_path_findings
 from tcpreach.model import (
     DnsAnswer,
     DnsStatus,
     Family,
+    HostReport,
     ProbeResult,
     Resolution,
     Source,
@@ -21,6 +23,7 @@ from tcpreach.model import (
     TlsObservation,
     Verdict,
 )
+from tcpreach.outcomes import passes
 
 V4, V6 = "66.241.125.63", "2a09:8280:1::c5:a273:0"
 
@@ -497,3 +500,38 @@ def test_one_ipv4_of_two_failing_is_no_shared_edge_without_its_evidence(host, v6
     outcomes = [outcome(SHARED, Verdict.CLOSED_WITHOUT_DATA), outcome(DEDICATED, Verdict.OK), outcome(V6, v6)]
     findings = diagnose(dns(host, a=(SHARED, DEDICATED)), outcomes)
     assert codes(findings) == found
+
+
+def after(address: str, *failed: Verdict) -> TargetOutcome:
+    """Ok on its last attempt, after ``failed``."""
+    ok = outcome(address, Verdict.OK)
+    result = dataclasses.replace(ok.result, attempts=len(failed) + 1, attempt=len(failed) + 1)
+    return dataclasses.replace(ok, result=result, failed_attempts=failed)
+
+
+@pytest.mark.parametrize(
+    ("failed", "found"),
+    [
+        ((Verdict.CLOSED_WITHOUT_DATA,), [("intermittent", Severity.ERROR), ("all-ok", None)]),
+        ((Verdict.REFUSED,), [("intermittent", Severity.ERROR), ("all-ok", None)]),
+        ((Verdict.WRONG_GREETING,), [("intermittent", Severity.ERROR), ("all-ok", None)]),
+        ((Verdict.TIMEOUT, Verdict.REFUSED), [("intermittent", Severity.ERROR), ("all-ok", None)]),
+        # look-alikes: what loss alone can produce is the path's, at most a warning
+        ((Verdict.TIMEOUT,), [("lossy-path", Severity.WARNING), ("all-ok", Severity.INFO)]),
+        ((Verdict.SILENT, Verdict.TIMEOUT), [("lossy-path", Severity.WARNING), ("all-ok", Severity.INFO)]),
+        ((), [("all-ok", Severity.INFO)]),
+    ],
+)
+def test_a_success_after_failures_loss_cannot_produce_is_an_intermittent_service(failed, found):
+    findings = diagnose(dns("example.com"), [after(V4, *failed), outcome(V6, Verdict.OK)])
+    # all-ok never stands beside an error: None marks the one that must be gone
+    assert [(f.code, f.severity) for f in findings] == [(c, s) for c, s in found if s is not None]
+    if findings[0].code in ("intermittent", "lossy-path"):
+        assert findings[0].addresses == (V4,)
+
+
+def test_an_intermittent_service_fails_the_run():
+    report = HostReport("example.com", 1848, Expectation(), dns("example.com"),
+                        (after(V4, Verdict.CLOSED_WITHOUT_DATA), outcome(V6, Verdict.OK)))  # fmt: skip
+    report = dataclasses.replace(report, findings=diagnose(report.resolution, report.outcomes))
+    assert passes(report) is False

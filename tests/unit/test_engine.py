@@ -179,3 +179,17 @@ def test_synchronous_callers_inside_a_running_loop_get_their_outcomes():
 
     (outcome,) = asyncio.run(caller())
     assert outcome.verdict is Verdict.OK
+
+
+@pytest.mark.parametrize(
+    ("answers", "verdict", "failed"),
+    [
+        ((CLOSED, OK), Verdict.OK, (Verdict.CLOSED_WITHOUT_DATA,)),  # a failure, then the answer
+        ((REFUSED, CLOSED, OK), Verdict.OK, (Verdict.REFUSED, Verdict.CLOSED_WITHOUT_DATA)),
+        ((OK,), Verdict.OK, ()),  # the first attempt answered: nothing failed
+        ((CLOSED, CLOSED, CLOSED), Verdict.CLOSED_WITHOUT_DATA, ()),  # no success: the verdict says it all
+    ],
+)
+def test_a_success_after_failed_attempts_keeps_what_they_saw(answers, verdict, failed):
+    (outcome,) = run(Script(*answers), [Job(target(), CheckOptions(timeout=FOREVER, retries=2))])
+    assert (outcome.verdict, outcome.failed_attempts) == (verdict, failed)

@@ -82,6 +82,7 @@ def test_json_document_has_the_documented_shape():
         "received": "",
         "timings_ms": {"connect": 12.3, "tls_handshake": None, "first_byte": None, "total": 20.0, "to_verdict": 20.0},
         "attempts": 1,
+        "failed_attempts": [],
         "tls": None,
         "observed": {
             "connected": True, "connect_errno": None, "connect_timed_out": False, "no_route": False, "ending": "eof",

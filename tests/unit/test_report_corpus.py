@@ -7,6 +7,7 @@ it with ``TCPREACH_UPDATE_GOLDEN=1 pytest tests/unit/test_report_corpus.py`` and
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Callable
 from typing import Any
@@ -27,6 +28,7 @@ from tcpreach.model import (
     Target,
     TlsFailure,
     TlsObservation,
+    Verdict,
 )
 from tcpreach.report.document import dump_report, load_report
 from tcpreach.report.text import failure_message, format_report
@@ -68,9 +70,17 @@ def NO_ROUTE(address: str) -> ProbeResult:  # noqa: N802
     return seen(address, b"", connected=False, connect_errno=101, no_route=True, ending=None, connect_s=None)
 
 
-def report(resolution: Resolution, results: list[ProbeResult], expectation: Expectation | None = None, **kw: Any):
+def report(
+    resolution: Resolution,
+    results: list[ProbeResult],
+    expectation: Expectation | None = None,
+    failed: dict[str, tuple[Verdict, ...]] | None = None,
+    **kw: Any,
+):
+    """``failed``: per address, the verdicts of attempts that failed before the deciding one."""
     expect = expectation or Expectation()
     outcomes = tuple(judge(r, expect) for r in results)
+    outcomes = tuple(dataclasses.replace(o, failed_attempts=(failed or {}).get(o.target.address, ())) for o in outcomes)
     findings = diagnose(resolution, outcomes, **kw)
     return HostReport(resolution.host, 1848, expect, resolution, outcomes, findings)
 
@@ -92,6 +102,13 @@ CASES: dict[str, Callable[[], HostReport]] = {
     ),
     "shared-ipv4-beside-a-dedicated-one": lambda: report(
         dns(a=(V4, "137.66.1.2")), [seen(V4, b""), seen("137.66.1.2"), seen(V6)]
+    ),
+    "intermittent-backend": lambda: report(
+        dns(host="example.com"), [seen(V4, attempts=2, attempt=2), seen(V6)],
+        failed={V4: (Verdict.CLOSED_WITHOUT_DATA,)},
+    ),
+    "lossy-path": lambda: report(
+        dns(), [seen(V4, attempts=3, attempt=3), seen(V6)], failed={V4: (Verdict.TIMEOUT, Verdict.SILENT)}
     ),
     "no-address": lambda: report(dns(a=(), aaaa=(), host="new-app.fly.dev"), []),
     "nxdomain": lambda: report(dns(a=DnsStatus.NXDOMAIN, aaaa=DnsStatus.NXDOMAIN, host="missing.fly.dev"), []),
