@@ -113,6 +113,15 @@ def _zone_text() -> str:
     return "\n".join(lines) + "\n"
 
 
+# A customer's own zone: custom domains pointed at Fly names, one at an app that is gone.
+CUSTOM_ZONE = """$ORIGIN example.org.
+$TTL 30
+@ SOA ns1.fly.dev. hostmaster.example.org. 1 3600 600 86400 30
+@ NS ns1.fly.dev.
+hello CNAME hello-server.fly.dev.
+old CNAME deleted-app.fly.dev.
+"""
+
 # RFC 7050: the name a client asks for AAAA to learn its DNS64's prefix.
 IPV4ONLY_ZONE = """$ORIGIN ipv4only.arpa.
 $TTL 30
@@ -206,6 +215,8 @@ zone:
     file: "{workdir}/fly.dev.zone"
   - domain: ipv4only.arpa
     file: "{workdir}/ipv4only.arpa.zone"
+  - domain: example.org
+    file: "{workdir}/example.org.zone"
 """
 
 
@@ -396,6 +407,7 @@ class EdgeLab:
     def _daemons(self) -> None:
         (self.workdir / "fly.dev.zone").write_text(_zone_text())
         (self.workdir / "ipv4only.arpa.zone").write_text(IPV4ONLY_ZONE)
+        (self.workdir / "example.org.zone").write_text(CUSTOM_ZONE)
         (self.workdir / "knot.conf").write_text(_knot_text(self.workdir))
         self._certificates()
         (self.workdir / "haproxy.cfg").write_text(_haproxy_text(self.workdir))

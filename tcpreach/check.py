@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 
 from tcpreach.diagnosis import diagnose
 from tcpreach.engine import Job, probe_jobs
-from tcpreach.fly.remedies import is_fly_name
+from tcpreach.fly.remedies import fly_name
 from tcpreach.host.vantage import this_vantage
 from tcpreach.inputs import is_literal
 from tcpreach.model import Family, HostReport, Resolution, Target, TargetOutcome
@@ -107,7 +107,7 @@ def _jobs(check: HostCheck) -> tuple[CheckOptions, list[Job], int]:
         opts = dataclasses.replace(opts, tls=dataclasses.replace(opts.tls, server_name=resolution.host.rstrip(".")))
     targets = targets_of(resolution, opts.port, opts.families)
     jobs = [Job(target, opts) for target in targets]
-    if opts.tls is not None and is_fly_name(resolution.host):
+    if opts.tls is not None and fly_name(resolution.names):
         plain = dataclasses.replace(opts, tls=None, retries=0)
         jobs += [Job(target, plain) for target in targets if target.family is Family.IPV4]
     return opts, jobs, len(targets)

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from tcpreach.dns_findings import dns_findings
 from tcpreach.findings import Finding, FindingCode, Severity
 from tcpreach.fly.live import edge_finding, tls_path_findings
-from tcpreach.fly.remedies import is_fly_name
+from tcpreach.fly.remedies import fly_name, is_fly_name
 from tcpreach.model import Family, Resolution, TargetOutcome, Verdict
 from tcpreach.outcomes import addresses_of, all_are, any_is, by_family, listing
 from tcpreach.verdict import LOSS_CAN_PRODUCE
@@ -106,7 +106,7 @@ def diagnose(
     findings = [
         *dns_findings(resolution),
         *_probe_findings(resolution, outcomes, predicted_dedicated_ipv4, sent),
-        *_attempt_findings(resolution.host, outcomes),
+        *_attempt_findings(fly_name(resolution.names) or resolution.host, outcomes),
         *_tls_findings(outcomes),
         *tls_path_findings(resolution.host, outcomes, plain_ipv4),
     ]
@@ -178,7 +178,7 @@ def _probe_findings(
                 + (
                     " On Fly.io: 'fly status', 'fly logs'; a stopped machine should start on connection unless "
                     "auto_start_machines is off"
-                    if is_fly_name(resolution.host)
+                    if fly_name(resolution.names)
                     else ""
                 ),
                 addresses_of(outcomes),
@@ -194,7 +194,7 @@ def _probe_findings(
                 FindingCode.FAILING_TARGETS,
                 Severity.ERROR,
                 f"{verdict} on {', '.join(o.target.endpoint for o in group)}: {group[0].explanation}",
-                verdict_remedy(group[0], resolution.host, sent),
+                verdict_remedy(group[0], fly_name(resolution.names) or resolution.host, sent),
                 addresses_of(group),
             )
         )

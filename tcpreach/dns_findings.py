@@ -3,11 +3,32 @@
 from __future__ import annotations
 
 from tcpreach.findings import Finding, FindingCode, Severity
-from tcpreach.fly.remedies import is_fly_name
+from tcpreach.fly.remedies import fly_name, is_fly_name
 from tcpreach.model import DnsStatus, Family, Resolution
 from tcpreach.nat64 import synthesized_by
 
 __all__ = ["dns_findings"]
+
+
+def _dangling(host: str, aliases: tuple[str, ...]) -> Finding:
+    """The name exists, as an alias of a name that does not."""
+    gone = aliases[-1]
+    via = f" by way of {', '.join(aliases[:-1])}" if len(aliases) > 1 else ""
+    if is_fly_name(gone):
+        app = gone.rstrip(".").removesuffix(".fly.dev")
+        remedy = (
+            f"the Fly app {app!r} no longer exists (deleted, or renamed): point {host}'s CNAME at the app's "
+            f"current <app>.fly.dev ('fly apps list'), and add the domain to it with 'fly certs add {host}'"
+        )
+    else:
+        remedy = f"point {host}'s CNAME at a name that exists, or remove the alias"
+    return Finding(
+        FindingCode.DANGLING_CNAME,
+        Severity.ERROR,
+        f"{host} exists, as an alias (CNAME) of {gone}{via}, which does not exist: the alias points at a name "
+        "that is gone",
+        remedy,
+    )
 
 
 def _no_address(host: str) -> Finding:
@@ -46,7 +67,9 @@ def dns_findings(resolution: Resolution) -> list[Finding]:
     answers = {a.family: a for a in resolution.dns}
     statuses = {a.status for a in resolution.dns}
     findings: list[Finding] = []
-    if answers and statuses == {DnsStatus.NXDOMAIN}:
+    if answers and statuses == {DnsStatus.NXDOMAIN} and resolution.aliases:
+        findings.append(_dangling(host, resolution.aliases))
+    elif answers and statuses == {DnsStatus.NXDOMAIN}:
         findings.append(
             Finding(
                 FindingCode.NXDOMAIN,
@@ -110,7 +133,7 @@ def _missing_family(resolution: Resolution) -> list[Finding]:
     findings: list[Finding] = []
     a, aaaa = answers.get(Family.IPV4), answers.get(Family.IPV6)
     if a is not None and aaaa is not None and a.status is aaaa.status is DnsStatus.NO_ANSWER:
-        return [_no_address(host)]
+        return [_no_address(fly_name(resolution.names) or host)]
     if a is not None and aaaa is not None:
         if a.status is DnsStatus.NO_ANSWER and aaaa.status is DnsStatus.OK:
             findings.append(

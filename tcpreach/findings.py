@@ -17,6 +17,7 @@ class FindingCode(StrEnum):
 
     INVALID_NAME = "invalid-name"
     NXDOMAIN = "nxdomain"
+    DANGLING_CNAME = "dangling-cname"
     DNS_TIMEOUT = "dns-timeout"
     DNS_ERROR = "dns-error"
     NO_A = "no-a"

@@ -181,6 +181,8 @@ class DnsAnswer:
     detail: str = ""
     ttl: int | None = None
     """Seconds the answer may be cached (the address records' TTL); ``None`` without records."""
+    cnames: tuple[str, ...] = ()
+    """The names an alias (CNAME) led through, in order, the last one the canonical name."""
 
     @property
     def rdtype(self) -> str:
@@ -211,6 +213,16 @@ class Resolution:
     @property
     def dns_addresses(self) -> tuple[str, ...]:
         return tuple(addr for answer in self.dns for addr in answer.addresses)
+
+    @property
+    def aliases(self) -> tuple[str, ...]:
+        """The names the host is an alias of (CNAME), in order; empty for a name of its own."""
+        return next((answer.cnames for answer in self.dns if answer.cnames), ())
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """The host, then every name its alias leads to: a Fly name may be any of them."""
+        return (self.host, *self.aliases)
 
 
 class Verdict(StrEnum):

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from tcpreach.findings import Finding, FindingCode, Severity
-from tcpreach.fly.remedies import FLY_DEDICATED_IPV4_REMEDY, FLY_SHARED_IPV4_CAUSE, is_fly_name
+from tcpreach.fly.remedies import FLY_DEDICATED_IPV4_REMEDY, FLY_SHARED_IPV4_CAUSE, fly_name
 from tcpreach.model import Family, Resolution, TargetOutcome, Verdict
 from tcpreach.outcomes import addresses_of, all_are, any_is, listing
 
@@ -19,7 +19,7 @@ def edge_finding(
     """A proxy in front of the app: Fly's shared IPv4 that cannot route raw TCP (only when
     the same name's IPv6 answers in this run), a suspicion of it (when IPv6 was not
     shown to answer), or an edge that reaches no app at all (both families closed)."""
-    on_fly = is_fly_name(resolution.host) or predicted
+    on_fly = fly_name(resolution.names) is not None or predicted
     # A shared-IPv4 edge closes a raw stream at once, or waits (longer than the probe)
     # for a TLS ClientHello; on a name that is not Fly's, only the first is its mark.
     edge_like = (Verdict.CLOSED_WITHOUT_DATA, Verdict.SILENT) if on_fly else (Verdict.CLOSED_WITHOUT_DATA,)

@@ -3,7 +3,9 @@ shared-IPv4 trap and its remedy, in one place for the live findings and the lint
 
 from __future__ import annotations
 
-__all__ = ["FLY_DEDICATED_IPV4_REMEDY", "FLY_SHARED_IPV4_CAUSE", "is_fly_name"]
+from collections.abc import Iterable
+
+__all__ = ["FLY_DEDICATED_IPV4_REMEDY", "FLY_SHARED_IPV4_CAUSE", "fly_name", "is_fly_name"]
 
 FLY_DEDICATED_IPV4_REMEDY = (
     "run 'fly ips allocate-v4' (dedicated IPv4, $2/month), then optionally "
@@ -19,3 +21,9 @@ FLY_SHARED_IPV4_CAUSE = (
 def is_fly_name(host: str) -> bool:
     """``<app>.fly.dev``: a name Fly.io's edge answers for."""
     return host.rstrip(".").endswith(".fly.dev")
+
+
+def fly_name(names: Iterable[str]) -> str | None:
+    """The first Fly name among a host and the names its alias (CNAME) leads to: a custom
+    domain pointed at ``<app>.fly.dev`` is on Fly.io too."""
+    return next((name for name in names if is_fly_name(name)), None)

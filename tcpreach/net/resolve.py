@@ -6,6 +6,7 @@ resolver, that server alone is asked: no ``getaddrinfo`` and no system resolver.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import socket
 import threading
@@ -28,7 +29,7 @@ from tcpreach.nat64 import IPV4ONLY_ARPA, prefix_from_ipv4only
 from tcpreach.options import CheckOptions
 from tcpreach.special_names import SPECIAL_RESOLVER, special_answers
 
-__all__ = ["RESEND_EVERY", "RESEND_FIRST", "nameservers", "query", "resolve", "system_addresses"]
+__all__ = ["MAX_ALIASES", "RESEND_EVERY", "RESEND_FIRST", "ask", "nameservers", "query", "resolve", "system_addresses"]
 
 RESEND_FIRST = RESEND_EVERY = 0.5
 """A query without an answer is sent again every half second, within its lifetime."""
@@ -42,7 +43,7 @@ def nameservers(server: tuple[str, int] | None) -> list[tuple[str, int]]:
     return [(str(ns), configured.port) for ns in configured.nameservers]
 
 
-def query(servers: list[tuple[str, int]], name: str, family: Family, lifetime: float, resend: bool) -> DnsAnswer:
+def ask(servers: list[tuple[str, int]], name: str, family: Family, lifetime: float, resend: bool) -> DnsAnswer:
     """One question (A or AAAA), asked over UDP until an answer or the end of ``lifetime``.
 
     With ``resend`` a question that has no answer yet is sent again every half second, to
@@ -113,17 +114,47 @@ def _receive(sock: socket.socket, question: dns.message.Message, expiration: flo
 
 
 def _answer(response: dns.message.Message, name: str, family: Family, rdtype: dns.rdatatype.RdataType) -> DnsAnswer:
+    chained = response.resolve_chaining() if isinstance(response, dns.message.QueryMessage) else None
+    cnames = tuple(str(rrset[0].target).rstrip(".") for rrset in chained.cnames) if chained else ()
     rcode = response.rcode()
     if rcode == dns.rcode.NXDOMAIN:
-        return DnsAnswer(family, DnsStatus.NXDOMAIN, detail=f"{name} does not exist (NXDOMAIN)")
+        detail = (
+            f"{name} is an alias (CNAME) of {cnames[-1]}, which does not exist (NXDOMAIN)"
+            if cnames
+            else f"{name} does not exist (NXDOMAIN)"
+        )
+        return DnsAnswer(family, DnsStatus.NXDOMAIN, detail=detail, cnames=cnames)
     if rcode != dns.rcode.NOERROR:
         return DnsAnswer(family, DnsStatus.ERROR, detail=f"the server answered {dns.rcode.to_text(rcode)}")
-    chained = response.resolve_chaining() if isinstance(response, dns.message.QueryMessage) else None
     rrset = None if chained is None else chained.answer
     addresses = tuple(sorted({rdata.to_text() for rdata in rrset or ()}))  # CNAMEs followed
     if not addresses or rrset is None:
-        return DnsAnswer(family, DnsStatus.NO_ANSWER, detail=f"{name} has no {rdtype.name} record")
-    return DnsAnswer(family, DnsStatus.OK, addresses, ttl=rrset.ttl)
+        last = cnames[-1] if cnames else name
+        return DnsAnswer(family, DnsStatus.NO_ANSWER, detail=f"{last} has no {rdtype.name} record", cnames=cnames)
+    return DnsAnswer(family, DnsStatus.OK, addresses, ttl=rrset.ttl, cnames=cnames)
+
+
+MAX_ALIASES = 8
+"""CNAMEs followed, at most (a loop ends there)."""
+
+
+def query(servers: list[tuple[str, int]], name: str, family: Family, lifetime: float, resend: bool) -> DnsAnswer:
+    """``ask`` the question, then, when the answer is an alias and nothing more (a server
+    authoritative for the alias alone), ask again for the name it points at."""
+    answer = ask(servers, name, family, lifetime, resend)
+    seen = [name.rstrip(".").lower()]
+    while answer.status is DnsStatus.NO_ANSWER and answer.cnames and len(seen) <= MAX_ALIASES:
+        target = answer.cnames[-1]
+        if target.lower() in seen:
+            break
+        seen.append(target.lower())
+        further = ask(servers, target, family, lifetime, resend)
+        answer = dataclasses.replace(further, cnames=(*answer.cnames, *further.cnames))
+        if further.status is DnsStatus.NXDOMAIN:
+            answer = dataclasses.replace(
+                answer, detail=f"{name} is an alias (CNAME) of {answer.cnames[-1]}, which does not exist (NXDOMAIN)"
+            )
+    return answer
 
 
 def system_addresses(name: str) -> tuple[tuple[str, ...] | None, str | None]:

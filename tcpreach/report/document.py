@@ -112,6 +112,7 @@ def _dns(answer: DnsAnswer) -> dict[str, Any]:
         "addresses": list(answer.addresses),
         "detail": answer.detail,
         "ttl": answer.ttl,
+        "cnames": list(answer.cnames),
     }
 
 
@@ -149,6 +150,7 @@ def dump_report(report: HostReport) -> dict[str, Any]:
         "schema": SCHEMA_VERSION,
         "host": report.host,
         "host_unicode": resolution.unicode_host,
+        "aliases": list(resolution.aliases),
         "port": report.port,
         "expect": escaped(report.expectation.data),
         "match": str(report.expectation.match),
@@ -225,7 +227,14 @@ def _load(doc: Mapping[str, Any]) -> HostReport:
         literal=resolved["literal"],
         resolver=doc["resolver"],
         dns=tuple(
-            DnsAnswer(_RDTYPES[a["type"]], DnsStatus(a["status"]), tuple(a["addresses"]), a["detail"], a["ttl"])
+            DnsAnswer(
+                _RDTYPES[a["type"]],
+                DnsStatus(a["status"]),
+                tuple(a["addresses"]),
+                a["detail"],
+                a["ttl"],
+                tuple(a.get("cnames", ())),
+            )
             for a in doc["dns"]
         ),
         system=None if doc["getaddrinfo"] is None else tuple(doc["getaddrinfo"]),

@@ -41,6 +41,8 @@ def format_findings(findings: Iterable[Finding]) -> str:
 def _head(report: HostReport) -> list[str]:
     resolution = report.resolution
     shown = f"{report.host} ({resolution.unicode_host})" if resolution.unicode_host else report.host
+    if resolution.aliases:
+        shown += f" (CNAME {' -> '.join(resolution.aliases)})"
     head = [f"{shown} port {report.port}, expecting {report.expectation.describe()}"]
     if resolution.dns:
         answers = "; ".join(f"{a.rdtype} {' '.join(a.addresses) or a.status}" for a in resolution.dns)

@@ -12,6 +12,9 @@ get one record of their list per answer, the next one each time (DNS that rotate
 ``truncate`` names get an empty answer with the TC bit over UDP, and the full answer over
 TCP on the same port (an answer too large for a datagram); ``lose_first`` leaves the first
 copies of every question unanswered, as a lossy path would; ``servfail`` names get SERVFAIL.
+A ``CNAME`` record is followed inside the table, as an authoritative server does (a target
+that is not in it is NXDOMAIN); ``alias_only`` names get their CNAME alone, as a server
+authoritative for the alias but not for its target answers.
 """
 
 from __future__ import annotations
@@ -68,6 +71,7 @@ class StubDNS:
         lose_first: int = 0,
         servfail: Iterable[str] = (),
         port: int = 0,
+        alias_only: Iterable[str] = (),
     ) -> None:
         self.zone = {_key(name): {t.upper(): list(v) for t, v in types.items()} for name, types in zone.items()}
         self.slow = {_key(name): delay for name, delay in (slow or {}).items()}
@@ -75,6 +79,8 @@ class StubDNS:
         self.rotate = {_key(name) for name in rotate}
         self.truncate = {_key(name) for name in truncate}
         self.servfail = {_key(name) for name in servfail}
+        self.alias_only = {_key(name) for name in alias_only}
+        """Aliases (CNAME) answered alone, as a server authoritative for the alias only does."""
         self.lose_first = lose_first  # the first N queries of each (name, type) go unanswered: a lossy path
         self._seen: dict[tuple[str, str], int] = {}
         self._turns: dict[tuple[str, str], int] = {}
@@ -167,7 +173,18 @@ class StubDNS:
         response.flags |= dns.flags.AA
         question = query.question[0]
         name, rdtype = _key(question.name.to_text()), dns.rdatatype.to_text(question.rdtype)
+        owner = question.name
         records = self.zone.get(name)
+        for _ in range(8):  # an alias is followed inside the zone, as an authoritative server does
+            if records is None or "CNAME" not in records or rdtype == "CNAME":
+                break
+            target = dns.name.from_text(records["CNAME"][0])
+            response.answer.append(dns.rrset.from_text_list(owner, self.ttl, dns.rdataclass.IN, "CNAME",
+                                                            [target.to_text()]))  # fmt: skip
+            if name in self.alias_only:  # the target is another server's: the resolver asks on
+                return response
+            owner, name = target, _key(target.to_text())
+            records = self.zone.get(name)  # a target that is not here does not exist: NXDOMAIN
         if name in self.servfail:
             response.set_rcode(dns.rcode.SERVFAIL)
         elif records is None:
@@ -180,7 +197,7 @@ class StubDNS:
                 values = [values[turn % len(values)]]
             if values:
                 response.answer.append(
-                    dns.rrset.from_text_list(question.name, self.ttl, dns.rdataclass.IN, question.rdtype, values)
+                    dns.rrset.from_text_list(owner, self.ttl, dns.rdataclass.IN, question.rdtype, values)
                 )
         return response
 

@@ -240,3 +240,21 @@ def test_an_intermittent_backend_hidden_by_a_retry_is_an_error_not_all_ok(lab):
     assert finding["addresses"] == [FLAKY_V4]
     assert finding["message"].startswith(f"{FLAKY_V4}:1848 answered on attempt 2, after attempts that saw "
                                          "closed-without-data: the service fails some connections")  # fmt: skip
+
+
+def test_a_custom_domain_shows_the_fly_name_it_leads_to_and_is_diagnosed_as_fly(lab):
+    # Knot answers the alias alone (its target is another zone): the probe asks on
+    code, doc = probe(lab, "hello.example.org", "--retries", "0")
+    trap = [(SHARED_V4, "closed-without-data"), (APP_V6, "ok")]
+    assert (code, doc["aliases"], verdicts(doc), codes(doc)) == (1, ["hello-server.fly.dev"], trap, ["fly-shared-ipv4"])
+    text = lab.client_cli("probe", "hello.example.org", "--resolver", DNS_V4, "--retries", "0").stdout
+    assert text.splitlines()[0] == "hello.example.org (CNAME hello-server.fly.dev) port 1848, expecting 'hello\\n'"
+
+
+def test_an_alias_of_a_deleted_app_says_the_alias_points_at_a_name_that_is_gone(lab):
+    code, doc = probe(lab, "old.example.org")
+    assert (code, verdicts(doc), codes(doc)) == (1, [], ["dangling-cname"])
+    assert doc["findings"][0]["message"] == (
+        "old.example.org exists, as an alias (CNAME) of deleted-app.fly.dev, which does not exist: the alias "
+        "points at a name that is gone"
+    )

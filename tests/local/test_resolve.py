@@ -232,3 +232,41 @@ def test_localhost_is_loopback_and_invalid_never_exists_without_asking_anyone():
     assert [(o.target.address, o.verdict) for o in local.outcomes] == [("127.0.0.1", "ok"), ("::1", "ok")]
     assert [f.code for f in local.findings] == ["all-ok"]
     assert ([o.target.address for o in invalid.outcomes], [f.code for f in invalid.findings]) == ([], ["nxdomain"])
+
+
+CNAME_ZONE = {
+    "hello.example.org": {"CNAME": ["hello-server.fly.dev"]},
+    "via-other.example.org": {"CNAME": ["hello-server.fly.dev"]},
+    "old.example.org": {"CNAME": ["deleted-app.fly.dev"]},
+    "loop-a.example.org": {"CNAME": ["loop-b.example.org"]},
+    "loop-b.example.org": {"CNAME": ["loop-a.example.org"]},
+    "hello-server.fly.dev": {"A": ["127.0.0.50"], "AAAA": ["::1"]},
+}
+
+
+@pytest.mark.parametrize("name", ["hello.example.org", "via-other.example.org"])
+def test_an_alias_is_followed_and_its_chain_kept(name):
+    # via-other: the server answers the CNAME alone, and the resolver asks on for its target
+    with StubDNS(CNAME_ZONE, alias_only=["via-other.example.org"]) as server:
+        found = resolve(name, CheckOptions(resolver=server.address, dns_lifetime=2))
+    assert [(a.status, a.addresses, a.cnames) for a in found.dns] == [
+        (DnsStatus.OK, ("127.0.0.50",), ("hello-server.fly.dev",)),
+        (DnsStatus.OK, ("::1",), ("hello-server.fly.dev",)),
+    ]
+    assert found.names == (name, "hello-server.fly.dev")
+
+
+def test_a_dangling_alias_says_which_name_is_gone():
+    with StubDNS(CNAME_ZONE) as server:
+        found = resolve("old.example.org", CheckOptions(resolver=server.address, dns_lifetime=2))
+    assert [(a.status, a.cnames, a.detail) for a in found.dns] == [
+        (DnsStatus.NXDOMAIN, ("deleted-app.fly.dev",),
+         "old.example.org is an alias (CNAME) of deleted-app.fly.dev, which does not exist (NXDOMAIN)"),
+    ] * 2  # fmt: skip
+
+
+def test_an_alias_loop_ends():
+    with StubDNS(CNAME_ZONE, alias_only=["loop-a.example.org", "loop-b.example.org"]) as server:
+        found = resolve("loop-a.example.org", CheckOptions(resolver=server.address, dns_lifetime=2))
+    assert [(a.status, a.cnames) for a in found.dns] == [
+        (DnsStatus.NO_ANSWER, ("loop-b.example.org", "loop-a.example.org"))] * 2  # fmt: skip

@@ -535,3 +535,36 @@ def test_an_intermittent_service_fails_the_run():
                         (after(V4, Verdict.CLOSED_WITHOUT_DATA), outcome(V6, Verdict.OK)))  # fmt: skip
     report = dataclasses.replace(report, findings=diagnose(report.resolution, report.outcomes))
     assert passes(report) is False
+
+
+def alias_of(resolution: Resolution, *names: str) -> Resolution:
+    return dataclasses.replace(resolution, dns=tuple(dataclasses.replace(a, cnames=names) for a in resolution.dns))
+
+
+@pytest.mark.parametrize(
+    ("aliases", "message", "remedy"),
+    [
+        (("deleted-app.fly.dev",),
+         "old.example.org exists, as an alias (CNAME) of deleted-app.fly.dev, which does not exist: the alias points "
+         "at a name that is gone",
+         "the Fly app 'deleted-app' no longer exists (deleted, or renamed): point old.example.org's CNAME at the "
+         "app's current <app>.fly.dev ('fly apps list'), and add the domain to it with 'fly certs add "
+         "old.example.org'"),
+        (("cdn.example.net", "gone.example.net"),
+         "old.example.org exists, as an alias (CNAME) of gone.example.net by way of cdn.example.net, which does not "
+         "exist: the alias points at a name that is gone",
+         "point old.example.org's CNAME at a name that exists, or remove the alias"),
+    ],
+)  # fmt: skip
+def test_a_dangling_alias_names_the_missing_target(aliases, message, remedy):
+    gone = alias_of(dns("old.example.org", a=DnsStatus.NXDOMAIN, aaaa=DnsStatus.NXDOMAIN), *aliases)
+    assert [(f.code, f.message, f.remedy) for f in diagnose(gone, [])] == [("dangling-cname", message, remedy)]
+
+
+@pytest.mark.parametrize(
+    ("aliases", "fly"), [(("hello-server.fly.dev",), True), (("lb.example.net",), False), ((), False)]
+)
+def test_a_custom_domain_pointed_at_a_fly_name_is_on_fly(aliases, fly):
+    resolution = alias_of(dns("hello.example.org"), *aliases)
+    (down,) = diagnose(resolution, [outcome(V4, Verdict.REFUSED), outcome(V6, Verdict.REFUSED)])
+    assert (down.code, "fly status" in down.remedy) == ("service-down", fly)

@@ -50,6 +50,11 @@ def dns(a: tuple[str, ...] | DnsStatus = (V4,), aaaa: tuple[str, ...] | DnsStatu
                       **extra)  # fmt: skip
 
 
+def aliased(resolution: Resolution, *names: str) -> Resolution:
+    """The resolution of an alias (CNAME) of ``names``."""
+    return dataclasses.replace(resolution, dns=tuple(dataclasses.replace(a, cnames=names) for a in resolution.dns))
+
+
 def seen(address: str, received: bytes = b"hello\n", **fields: Any) -> ProbeResult:
     family = Family.of(address)
     defaults: dict[str, Any] = {"connected": True, "ending": Ending.EOF, "connect_s": 0.0123, "first_byte_s": 0.0161,
@@ -109,6 +114,11 @@ CASES: dict[str, Callable[[], HostReport]] = {
     ),
     "lossy-path": lambda: report(
         dns(), [seen(V4, attempts=3, attempt=3), seen(V6)], failed={V4: (Verdict.TIMEOUT, Verdict.SILENT)}
+    ),
+    "custom-domain-on-fly": lambda: report(aliased(dns(host="hello.example.org"), "hello-server.fly.dev"),
+                                           [seen(V4, b""), seen(V6)]),
+    "dangling-cname": lambda: report(
+        aliased(dns(a=DnsStatus.NXDOMAIN, aaaa=DnsStatus.NXDOMAIN, host="old.example.org"), "deleted-app.fly.dev"), []
     ),
     "no-address": lambda: report(dns(a=(), aaaa=(), host="new-app.fly.dev"), []),
     "nxdomain": lambda: report(dns(a=DnsStatus.NXDOMAIN, aaaa=DnsStatus.NXDOMAIN, host="missing.fly.dev"), []),
