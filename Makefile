@@ -1,4 +1,5 @@
 # Everything a fresh machine needs, behind two commands:
+#   make rehearse  set up, then verify the hello server as a deployment is, on loopback
 #   make serve   set up, then run the hello server on port 1848
 #   make test    set up (venv; as root the Docker engine, base image, HAProxy and Knot), run the whole suite
 PYTHON ?= python3
@@ -9,7 +10,7 @@ DEV_STAMP := $(VENV)/.installed-dev
 BASE_IMAGE ?= hello-server-base:bookworm
 PYTEST_ARGS ?= -n auto
 
-.PHONY: serve test test-local test-docker lint type check venv system-setup docker-setup netlab-setup bench bench-loss clean
+.PHONY: rehearse serve test test-local test-docker lint type check venv system-setup docker-setup netlab-setup bench bench-loss clean
 
 # What the tests need (pytest, its plugins, dnspython, testcontainers...); no pip upgrade.
 $(STAMP): pyproject.toml
@@ -25,6 +26,11 @@ $(DEV_STAMP): $(STAMP)
 	touch $@
 
 venv: $(STAMP)
+
+# The main job, with nothing deployed: Fly.io's shared-IPv4 trap rehearsed on loopback
+# (SCENARIO=dedicated, app-down or ipv6-only-listener for the others).
+rehearse: $(STAMP)
+	$(BIN)/python -m tcpreach rehearse $(SCENARIO)
 
 serve: $(STAMP)
 	$(BIN)/python -m server

@@ -1,5 +1,6 @@
 """``python -m tcpreach``: probe a host's every address, or lint a fly.toml.
 
+    python -m tcpreach rehearse                       # Fly.io's shared-IPv4 trap, on loopback
     python -m tcpreach probe hello-server.fly.dev
     python -m tcpreach probe [::1]:1848 --json
     python -m tcpreach probe hello-server.fly.dev --resolver 127.0.0.1:5353
@@ -13,9 +14,10 @@
     python -m tcpreach exporter --config tcpreach-exporter.toml --listen 127.0.0.1:9848
     fly ssh console -C "cat /proc/net/tcp /proc/net/tcp6" | python -m tcpreach listeners --proc - --port 1848
 
-Exit status: probe, 0 when every probed target of every host is ``ok`` and no finding is
-an error, 1 otherwise; lint and listeners, 1 on any error finding (listeners also when the
-port does not answer on every address of the machine); merge, 1 when a kind of client
+Exit status: rehearse, 0 when the diagnosis is the scenario's; probe, 0 when every probed
+target of every host is ``ok`` and no finding is an error, 1 otherwise; lint and listeners,
+1 on any error finding (listeners also when the port does not answer on every address of
+the machine); merge, 1 when a kind of client
 that was tested cannot reach the service; exporter, 0 when stopped by SIGTERM or SIGINT;
 2 on bad usage.
 """
@@ -37,6 +39,7 @@ __all__ = ["build_parser", "main", "run_captured"]
 
 
 _COMMANDS = {
+    "rehearse": ("tcpreach.cli.rehearse", "the job done on a deployment rehearsed on loopback (no deployment needed)"),
     "probe": ("tcpreach.cli.probe", "resolve hosts, probe every address of every one at once, judge and diagnose"),
     "lint": ("tcpreach.cli.lint", "check a fly.toml (and its Dockerfile) offline, before any deploy"),
     "listeners": ("tcpreach.cli.listeners", "on the app's machine: what listens where, and can the proxy reach it"),

@@ -322,3 +322,26 @@ def test_an_ipv6_address_ending_in_a_port_is_probed_as_written_after_a_note(cli)
     assert done.stderr.splitlines()[0] == (
         "note: '::1:1848' is the IPv6 address ::1:1848; for port 1848 on ::1, write [::1]:1848 (probing it as written)"
     )
+
+
+@pytest.mark.parametrize(
+    ("scenario", "verdicts", "code"),
+    [
+        ("shared-ipv4", ["closed-without-data", "ok"], "fly-shared-ipv4"),
+        ("dedicated", ["ok", "ok"], "all-ok"),
+        ("app-down", ["closed-without-data", "closed-without-data"], "edge-no-app"),
+        ("ipv6-only-listener", ["refused", "ok"], "ipv6-only-listener"),
+    ],
+)
+def test_a_rehearsal_shows_the_matrix_and_the_diagnosis_of_its_deployment(cli, scenario, verdicts, code):
+    done = cli("rehearse", scenario)
+    lines = done.stdout.splitlines()
+    rows = [line.split()[4] for line in lines if line.startswith(("ipv4 ", "ipv6 "))]
+    assert (done.returncode, rows, lines[-1]) == (0, verdicts, f"the diagnosis is the one this deployment gets: {code}")
+
+
+def test_a_rehearsal_runs_without_the_repositorys_server_as_an_installed_wheel_would():
+    code = "import sys; sys.modules['server'] = None; from tcpreach.cli import main; sys.exit(main(['rehearse']))"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False)
+    assert (done.returncode, done.stdout.splitlines()[-1]) == (
+        0, "the diagnosis is the one this deployment gets: fly-shared-ipv4")  # fmt: skip
