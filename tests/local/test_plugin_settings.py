@@ -4,6 +4,10 @@ ini over the defaults, the retry defaults, the families (pytester, in-process)."
 from __future__ import annotations
 
 import json
+import re
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -93,3 +97,29 @@ def test_an_alias_of_no_setting_is_one_clear_error(pytester, inner_pytest):
     result.stderr.fnmatch_lines(
         ["*ValueError: add_aliases: --hostname names no setting 'hostname'; the settings are host, *"]
     )
+
+
+PATH_OPTIONS = ("--ca", "--tcpreach-ca", "--fly-toml", "--tcpreach-fly-toml", "--connectivity-json", "--tcpreach-json",
+                "--tcpreach-config")  # fmt: skip
+
+
+def test_the_readme_writes_every_path_option_of_pytest_with_an_equals_sign():
+    # pytest takes the folder of a path among its arguments as its rootdir before it knows
+    # these options: "--ca /path/ca.pem" loses this repository's conftest and its aliases
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text().splitlines()
+    pytest_lines = [line for line in readme if line.startswith(("pytest ", "| `--"))]  # commands, the options table
+    spaced = [line for line in pytest_lines for option in PATH_OPTIONS if re.search(rf"{option} [A-Z/.a-z]", line)]
+    assert spaced == []
+
+
+def test_a_path_option_with_an_equals_sign_keeps_the_aliases_from_a_subfolder(tmp_path):
+    ca = tmp_path / "ca.pem"
+    ca.write_text("not read: collection only\n")
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "--collect-only", "-q", "-m", "remote",
+         "--host", "127.0.0.1", "--tls", f"--ca={ca}", "--resolver", "127.0.0.1:9", "../remote"],
+        cwd=root / "tests" / "unit", capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert "unrecognized arguments" not in done.stderr, done.stderr
+    assert done.returncode in (0, 5), done.stdout[-2000:] + done.stderr[-2000:]
