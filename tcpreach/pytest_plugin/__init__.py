@@ -20,6 +20,8 @@ failure message. The matrix of all reports is printed once at the end.
 from __future__ import annotations
 
 import json
+import shutil
+import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -42,6 +44,8 @@ _OUR_ARGUMENTS = frozenset({"tcpreach_remote_host", "tcpreach_remote_target", "t
 _STATE = pytest.StashKey["State"]()
 _COLLECTED = pytest.StashKey[dict[str, "HostReport"]]()
 _WORKER_REPORTS = "tcpreach_reports"
+_SHARED = "tcpreach_shared"
+_SHARED_DIR = pytest.StashKey[str]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -52,11 +56,11 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", f"{REMOTE_MARKER}: a test parametrized by pytest-tcpreach over remote targets")
     config.addinivalue_line("markers", f"{LOCAL_MARKER}: a test parametrized by pytest-tcpreach over local addresses")
     config.stash[_COLLECTED] = {}
-    packed = (getattr(config, "workerinput", None) or {}).get(_WORKER_REPORTS)
-    if anything_set(config) or packed:
+    shared = (getattr(config, "workerinput", None) or {}).get(_SHARED)
+    if anything_set(config) or shared:
         state = _state(config)  # bad settings are a usage error now, not in the middle of a run
-        if packed:
-            state.take_host_reports(packed)
+        if shared:
+            state.shared = Path(shared)
 
 
 def _state(config: pytest.Config) -> State:
@@ -75,9 +79,13 @@ def _state(config: pytest.Config) -> State:
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_configure_node(node: Any) -> None:
-    """pytest-xdist, on the controller: resolve and probe once, for every worker."""
-    if _STATE in node.config.stash and node.config.stash[_STATE].settings.hosts:
-        node.workerinput[_WORKER_REPORTS] = node.config.stash[_STATE].every_host_report()
+    """pytest-xdist, on the controller: a folder the workers share, where the first one
+    that needs the hosts resolves and probes them for all (nothing is sent when none does)."""
+    config = node.config
+    if _STATE in config.stash and config.stash[_STATE].settings.hosts:
+        if _SHARED_DIR not in config.stash:
+            config.stash[_SHARED_DIR] = tempfile.mkdtemp(prefix="tcpreach-hosts-")
+        node.workerinput[_SHARED] = config.stash[_SHARED_DIR]
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -168,6 +176,8 @@ def tcpreach_local_address() -> None:
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
     config = session.config
+    if _SHARED_DIR in config.stash:
+        shutil.rmtree(config.stash[_SHARED_DIR], ignore_errors=True)
     if _STATE not in config.stash:
         return
     from tcpreach.report.document import dump_report

@@ -6,8 +6,9 @@ Imported by the plugin only once a run uses it, so an unrelated run pays nothing
 
 from __future__ import annotations
 
+import fcntl
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -15,6 +16,7 @@ import pytest
 
 from tcpreach.check import HostCheck, check_resolutions, check_targets, resolve_all
 from tcpreach.config import load_config, options_from, parsed
+from tcpreach.expectation import Expectation
 from tcpreach.fly.files import LintInputError, predicts_for
 from tcpreach.inputs import parse_host
 from tcpreach.model import HostReport, Resolution, Target
@@ -85,9 +87,38 @@ class State:
     resolutions: dict[str, Resolution] = field(default_factory=dict)
     reports: dict[str, HostReport] = field(default_factory=dict)
     """Keyed ``host TEXT`` (a ``--tcpreach-host`` as given) or ``group LABEL TARGETS``."""
+    shared: Path | None = None
+    """Under xdist, a folder of the run's: the first worker that needs the hosts' addresses
+    (to collect) resolves them all, the first that needs their reports probes them all, and
+    every other worker reads what it wrote. A run whose tests need neither sends nothing."""
+    _shared_read: set[str] = field(default_factory=set)
+
+    def _shared_file(self, name: str, make: Callable[[], str]) -> str | None:
+        """The shared file ``name``: read, or made by ``make`` under a lock; ``None`` when
+        this run is not distributed, or this worker has read it already."""
+        if self.shared is None or name in self._shared_read:
+            return None
+        self._shared_read.add(name)
+        path = self.shared / name
+        with (self.shared / f"{name}.lock").open("w") as lock:  # one each: hosts.json's maker reads the other
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if not path.exists():
+                path.write_text(make(), encoding="utf-8")
+            return path.read_text(encoding="utf-8")
+
+    def _every_resolution(self) -> str:
+        docs = {}
+        for host in self.settings.hosts:
+            resolution = self.resolution(host)
+            docs[host] = dump_report(HostReport(resolution.host, 0, Expectation(), resolution))
+        return json.dumps(docs)
 
     def resolution(self, host: str) -> Resolution:
         """The host's resolution; the first one asked resolves every host of the run at once."""
+        packed = self._shared_file("resolutions.json", self._every_resolution)
+        if packed is not None:
+            for name, doc in json.loads(packed).items():
+                self.resolutions.setdefault(name, load_report(doc).resolution)
         if host not in self.resolutions:
             wanted = [h for h in dict.fromkeys((*self.settings.hosts, host)) if h not in self.resolutions]
             options = self.settings.options_for(remote=True)
@@ -107,6 +138,9 @@ class State:
         """The host's report; the first one asked probes every host of the run at once, all
         their targets in one engine run."""
         key = f"host {host}"  # as given: the same address on two ports is two reports
+        packed = self._shared_file("hosts.json", self.every_host_report)
+        if packed is not None:
+            self.take_host_reports(packed)
         if key not in self.reports:
             wanted = [h for h in dict.fromkeys((*self.settings.hosts, host)) if f"host {h}" not in self.reports]
             checks = [

@@ -28,7 +28,7 @@ ROTATING = ("127.0.0.4", "127.0.0.5")  # one A record per answer, the next one e
 def fly():
     with (
         HelloServer(host="::1", port=0) as app,
-        StandIn(Behaviour.CLOSE, host=EDGE, port=app.port),
+        StandIn(Behaviour.CLOSE, host=EDGE, port=app.port) as edge,
         StandIn(Behaviour.HELLO, host=DEDICATED, port=app.port),
         StandIn(Behaviour.CLOSE, host="::1", port=0) as down_v6,
         StandIn(Behaviour.CLOSE, host=DOWN_V4, port=down_v6.port),
@@ -51,7 +51,7 @@ def fly():
     ):
         yield {
             "port": app.port, "v4_port": v4_listener.port, "down_port": down_v6.port, "resolver": dns.spec,
-            "dns": dns, "rotating": (first, second),
+            "dns": dns, "rotating": (first, second), "edge": edge,
         }  # fmt: skip
 
 
@@ -338,3 +338,28 @@ def test_a_client_without_ipv6_skips_the_ipv6_targets_with_the_reason(pytester, 
     result.assert_outcomes(passed=3, skipped=1)
     result.stdout.fnmatch_lines(["*this client has no IPv6 route to ::1: test it from a host with IPv6*"])
     assert "WARNING  client-without-ipv6" in result.stdout.str()
+
+
+@pytest.mark.parametrize("distributed", [False, True], ids=["serial", "xdist"])
+def test_a_run_that_uses_no_tcpreach_test_sends_nothing_and_prints_nothing(pytester, inner_pytest, fly, monkeypatch,
+                                                                           distributed):  # fmt: skip
+    # a CI job's environment names the host; this run's tests never use the plugin
+    monkeypatch.setenv("TCPREACH_HOST", "hello-server.fly.dev")
+    monkeypatch.setenv("TCPREACH_RESOLVER", fly["resolver"])
+    pytester.makepyfile(test_plain="def test_plain():\n    assert 1 + 1 == 2\n")
+    asked = len(fly["dns"].queries)
+    result = inner_pytest("test_plain.py", *(["-n", "2"] if distributed else []))
+    result.assert_outcomes(passed=1)
+    assert (len(fly["dns"].queries) - asked, "tcpreach matrix" in result.stdout.str()) == (0, False)
+
+
+def test_under_xdist_tests_deselected_by_k_probe_nothing_and_print_nothing(pytester, inner_pytest, fly):
+    # collecting them needs the addresses (their ids are the addresses): resolved once for
+    # both workers; probing is for tests that run
+    asked, accepted = len(fly["dns"].queries), fly["edge"].accepted
+    result = inner_pytest("-m", "remote", "--host", "hello-server.fly.dev", "--resolver", fly["resolver"],
+                          "--port", str(fly["port"]), "-k", "no_such_test", "-n", "2", str(REMOTE_SUITE))  # fmt: skip
+    queries = sorted(q for q in fly["dns"].queries[asked:] if q[0] == "hello-server.fly.dev")
+    assert (result.ret, queries, fly["edge"].accepted - accepted) == (
+        5, [("hello-server.fly.dev", "A"), ("hello-server.fly.dev", "AAAA")], 0)  # fmt: skip
+    assert "tcpreach matrix" not in result.stdout.str()
