@@ -143,7 +143,8 @@ def tcpreach(request: pytest.FixtureRequest) -> Tcpreach:
     family = str(request.config.getini("junit_family"))
     node = request.node
     record = (lambda key, value: node.user_properties.append((key, value))) if family in ("xunit1", "legacy") else None
-    return Tcpreach(_state(request.config), record)
+    rerun = getattr(node, "execution_count", 1) > 1  # pytest-rerunfailures counts a test's runs
+    return Tcpreach(_state(request.config), record, rerun)
 
 
 @pytest.fixture

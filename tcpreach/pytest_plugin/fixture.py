@@ -28,9 +28,11 @@ class RemoteTarget:
 class Tcpreach:
     """What a test uses: reports (each probed once per session) and assertions on them."""
 
-    def __init__(self, state: State, record: Callable[[str, object], None] | None) -> None:
+    def __init__(self, state: State, record: Callable[[str, object], None] | None, rerun: bool = False) -> None:
         self._state = state
         self._record = record
+        self._rerun = rerun
+        """A rerun (pytest-rerunfailures): it judges the same probe, made once per session."""
         self.settings = state.settings
 
     def host_report(self, host: str) -> HostReport:
@@ -76,6 +78,11 @@ class Tcpreach:
         shared = [f for f in findings_for(report.findings, target.address) if f.code == FindingCode.FLY_SHARED_IPV4]
         if shared and self.settings.accept_shared_ipv4:
             pytest.xfail(f"accepted with --tcpreach-accept-shared-ipv4: {message}")
+        if self._rerun:
+            message += (
+                " This rerun judged the same probe as the first run (each target is probed once per session): "
+                "to try a target again, use --tcpreach-retries N."
+            )
         pytest.fail(message, pytrace=False)
 
     def assert_dns_has_both_families(self, report: HostReport) -> None:

@@ -363,3 +363,21 @@ def test_under_xdist_tests_deselected_by_k_probe_nothing_and_print_nothing(pytes
     assert (result.ret, queries, fly["edge"].accepted - accepted) == (
         5, [("hello-server.fly.dev", "A"), ("hello-server.fly.dev", "AAAA")], 0)  # fmt: skip
     assert "tcpreach matrix" not in result.stdout.str()
+
+
+def test_a_rerun_of_a_failing_target_says_it_judged_the_same_probe(pytester, inner_pytest, fly):
+    # pytest-rerunfailures counts a test's runs in item.execution_count; a rerun is the second
+    pytester.makepyfile(rerun_sim=(
+        "import pytest\n\n@pytest.hookimpl(tryfirst=True)\ndef pytest_runtest_setup(item):\n"
+        "    item.execution_count = 2\n"
+    ))  # fmt: skip
+    pytester.syspathinsert()
+    result = run_remote(inner_pytest, "hello-server.fly.dev", fly["resolver"], fly["port"], "-p", "rerun_sim")
+    result.stdout.fnmatch_lines(["*closed-without-data on 127.0.0.2:*This rerun judged the same probe as the first run "
+                                 "(each target is probed once per session): to try a target again, use "
+                                 "--tcpreach-retries N.*"])  # fmt: skip
+
+
+def test_a_first_run_says_nothing_of_reruns(inner_pytest, fly):
+    result = run_remote(inner_pytest, "hello-server.fly.dev", fly["resolver"], fly["port"])
+    assert "This rerun" not in result.stdout.str()
