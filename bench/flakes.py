@@ -8,6 +8,11 @@ count of failing runs is the result (the goal is 0 of 30).
     python -m bench.flakes                 # 30 runs under load
     python -m bench.flakes --runs 10 --no-load
     python -m bench.flakes --tier docker   # -m docker alone (an engine is needed)
+    python -m bench.flakes --tier docker --cold --runs 10 --no-load   # root
+
+``--cold`` starts each run from a cold engine, as a user's own would be: the engine this
+repository started is stopped, the docker0 bridge deleted, the tier's images removed, and
+a stock ``dockerd --ipv6`` started without engine.sh's speed-ups (HELLO_DOCKER_NODAD=0).
 """
 
 from __future__ import annotations
@@ -52,6 +57,22 @@ def failing_tests(output: str) -> list[str]:
     return [m[1] for line in output.splitlines() if (m := _FAILED.match(line))]
 
 
+def _sh(*argv: str, **env: str) -> None:
+    subprocess.run(argv, cwd=ROOT, env={**os.environ, **env}, capture_output=True, check=False)
+
+
+def cold_engine() -> None:
+    """A cold engine: ours stopped, the bridge gone, the tier's images removed, a stock one started."""
+    _sh("docker/engine.sh", "stop")
+    _sh("ip", "link", "del", "docker0")
+    _sh("docker/engine.sh", "start", HELLO_DOCKER_NODAD="0")
+    listed = subprocess.run(["docker", "images", "--format", "{{.Repository}}:{{.Tag}}"], capture_output=True,
+                            text=True, check=False).stdout.split()  # fmt: skip
+    for tag in listed:
+        if tag.startswith(("hello-server:test-", "tcpreach-exporter:test-")):
+            _sh("docker", "rmi", "-f", tag)
+
+
 def run_once(marker: str, workers: str) -> tuple[int, float, list[str]]:
     env = {**os.environ, "HELLO_BASE_IMAGE": os.environ.get("HELLO_BASE_IMAGE", "hello-server-base:bookworm")}
     start = time.monotonic()
@@ -72,17 +93,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--tier", choices=sorted(TIERS), default="fast")
     parser.add_argument("--workers", default="2", help="pytest-xdist's -n (default 2)")
     parser.add_argument("--no-load", action="store_true", help="without the two busy processes")
+    parser.add_argument("--cold", action="store_true", help="each run from a cold, stock engine (root)")
     args = parser.parse_args(argv)
     failed_runs = 0
     with busy(0 if args.no_load else 2, seconds=3600):
         for run in range(1, args.runs + 1):
+            if args.cold:
+                cold_engine()
             code, elapsed, failed = run_once(TIERS[args.tier], args.workers)
             status = "ok" if code == 0 else f"exit {code}"
             print(f"run {run:3}: {status:8} {elapsed:6.1f} s", flush=True)
             for test_id in failed:
                 print(f"    {test_id}", flush=True)
             failed_runs += code != 0
-    load = "no load" if args.no_load else "two busy processes"
+    load = ("no load" if args.no_load else "two busy processes") + (", each from a cold engine" if args.cold else "")
     print(f"{failed_runs} of {args.runs} runs failed (-m '{TIERS[args.tier]}' -n {args.workers}, {load})")
     return 0
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-import subprocess
 
 import pytest
 
@@ -97,32 +96,19 @@ def test_the_seeds_first_bug_is_caught(fresh_container, tcpreach, unavailable_he
     assert [f.code for f in report.findings] == ["ipv4-only-listener"]
 
 
-def test_the_containers_own_ipv6_answers_its_first_probe(fresh_container, unavailable_here):
-    # On a fresh engine the bridge's IPv6 gateway used to sit in duplicate address detection
-    # for 1-2 s after the first container came up, and the container's SYN-ACK waited for
-    # neighbour discovery. engine.sh adds the gateway address with nodad: one probe with a
-    # 0.5 s deadline, sent as soon as the published IPv4 answers, must be answered.
+def test_the_containers_own_ipv6_answers_as_soon_as_its_ipv4_does_on_any_engine(fresh_container, unavailable_here):
+    # On a fresh engine the bridge's IPv6 gateway sits in duplicate address detection for
+    # 1-2 s after the first container comes up, and the container's SYN-ACK waits for
+    # neighbour discovery (engine.sh adds the gateway with nodad, a user's engine does not).
+    # Probed as soon as the published IPv4 answers, with the default hedged retries, the
+    # container's own IPv6 must be ok on any working engine.
     service = fresh_container()
     service.wait_for_greeting(GREETING, every_binding=False)
     reach = service.reachable()
     if reach.container_ipv6 is None:
         unavailable_here("the engine gives the container no IPv6 address (start dockerd with --ipv6)")
-    outcome = probe_and_judge(reach.container_ipv6, CheckOptions(timeout=0.5, retries=0))
-    assert (outcome.verdict, outcome.result.attempts) == (Verdict.OK, 1), outcome.explanation
-
-
-def test_the_bridges_ipv6_gateway_skips_duplicate_address_detection(docker_engine, unavailable_here):
-    # What makes the probe above answer at once on a fresh engine too. Measured here: the
-    # first connect to a new container's IPv6 took 1.02 s with the gateway tentative, 0.3 ms
-    # with nodad. (The test above cannot see it once an image build has brought the bridge up.)
-    shown = subprocess.run(["ip", "-j", "-6", "addr", "show", "dev", "docker0"], capture_output=True, text=True,
-                           check=False)  # fmt: skip
-    if shown.returncode != 0 or not shown.stdout.strip():
-        unavailable_here(f"no docker0 bridge in this network namespace: {shown.stderr.strip() or 'no output'}")
-    (link,) = json.loads(shown.stdout)
-    gateways = [(a["local"], bool(a.get("nodad"))) for a in link["addr_info"] if a["scope"] == "global"]
-    assert gateways != [], link["addr_info"]
-    assert [address for address, nodad in gateways if not nodad] == []
+    outcome = probe_and_judge(reach.container_ipv6, CheckOptions(timeout=3.0, retries=2))
+    assert outcome.verdict is Verdict.OK, outcome.explanation
 
 
 def test_a_container_that_never_greets_fails_with_its_logs(fresh_container):
