@@ -9,6 +9,7 @@ count of failing runs is the result (the goal is 0 of 30).
     python -m bench.flakes --runs 10 --no-load
     python -m bench.flakes --tier docker   # -m docker alone (an engine is needed)
     python -m bench.flakes --tier docker --cold --runs 10 --no-load   # root
+    python -m bench.flakes --tier all --cold --runs 5 --no-load      # the whole suite, root
 
 ``--cold`` starts each run from a cold engine, as a user's own would be: the engine this
 repository started is stopped, the docker0 bridge deleted, the tier's images removed, and
@@ -29,7 +30,12 @@ from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-TIERS = {"fast": "not docker and not edge and not remote", "docker": "docker", "edge": "edge"}
+TIERS = {
+    "fast": "not docker and not edge and not remote",
+    "docker": "docker",
+    "edge": "edge",
+    "all": "docker or not docker",
+}
 _FAILED = re.compile(r"^(?:FAILED|ERROR) (\S+::\S+)")
 
 
