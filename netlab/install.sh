@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install what the edge tier needs from Debian (as root): HAProxy, Knot, nftables,
-# iproute2; unbound (DNS64) and tayga (NAT64) for the IPv6-only client behind NAT64;
+# iproute2; nginx with its stream module (a second kind of edge); unbound (DNS64) and
+# tayga (NAT64) for the IPv6-only client behind NAT64;
 # Prometheus (and promtool) for the exporter's tests, and blackbox_exporter for the
 # exporter's benchmark to compare with. Their services must not start on install, so a
 # policy-rc.d that refuses every start is in place for the duration. Does nothing when
@@ -8,10 +9,12 @@
 set -euo pipefail
 missing=()
 for pair in haproxy:haproxy knotd:knot nft:nftables ip:iproute2 ss:iproute2 \
-    unbound:unbound tayga:tayga \
+    unbound:unbound tayga:tayga nginx:nginx \
     prometheus:prometheus promtool:prometheus prometheus-blackbox-exporter:prometheus-blackbox-exporter; do
     command -v "${pair%%:*}" >/dev/null 2>&1 || missing+=("${pair##*:}")
 done
+# nginx's stream module (TCP proxying, ssl_preread) is a package of its own.
+[ -e /usr/lib/nginx/modules/ngx_stream_module.so ] || missing+=(libnginx-mod-stream)
 [ "${#missing[@]}" -eq 0 ] && exit 0
 if [ "$(id -u)" -ne 0 ]; then
     echo "netlab: not root, cannot install ${missing[*]}: the edge tier will skip" >&2
