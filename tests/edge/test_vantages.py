@@ -84,3 +84,15 @@ def test_an_ipv4_only_service_reaches_ipv6_only_clients_through_nat64_alone(clie
         "no-aaaa", "v4only.fly.dev has A records but no AAAA record of its own: this network's DNS64 made up "
                    f"{NAT64_OF_DEDICATED}, the IPv4 through its NAT64, IPv6-only clients without NAT64 cannot reach it",
     )  # fmt: skip
+
+
+def test_the_clients_set_up_again_on_the_same_lab(lab, clients):
+    # xdist's worksteal can split a module: its fixture is torn down and set up again on the
+    # worker's one lab. Torn down, the clients leave the edge as they found it (a tayga left
+    # attached to its TUN device made the next one fail with EBUSY).
+    clients.close()
+    with VantageLab(lab) as again:
+        found = json.loads(again.probe("nat64", "v4only.fly.dev", "--retries", "0").stdout)
+    clients.__enter__()  # the module's clients back for any test after this one
+    assert [(t["address"], t["source"], t["verdict"]) for t in found["targets"]] == [
+        (DEDICATED_V4, "dns", "unreachable"), (NAT64_OF_DEDICATED, "dns64", "ok")]  # fmt: skip
