@@ -5,6 +5,7 @@ Standard library only: the hello image carries this module."""
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -99,10 +100,17 @@ def findings_for(findings: Iterable[Finding], address: str) -> list[Finding]:
     return [f for f in findings if address in f.addresses]
 
 
-def format_finding(finding: Finding, count: int = 1) -> str:
+def format_finding(finding: Finding, count: int = 1, width: int | None = None) -> str:
     """``ERROR    code: message`` (``code at key:`` for a finding about a file), then its fix;
-    ``count`` findings alike but for an index are shown as one."""
+    ``count`` findings alike but for an index are shown as one. With ``width`` (a
+    terminal's), each is wrapped between words, continued under the text."""
     where = f" at {finding.key}" if finding.key else ""
     more = f" (and {count - 1} more like it)" if count > 1 else ""
     line = f"{str(finding.severity).upper():7}  {finding.code}{where}: {finding.message}{more}"
-    return f"{line}\n         fix: {finding.remedy}" if finding.remedy else line
+    fix = f"         fix: {finding.remedy}" if finding.remedy else ""
+    if width is not None:
+        indent = " " * 9
+        line = textwrap.fill(line, width, subsequent_indent=indent, break_long_words=False, break_on_hyphens=False)
+        fix = textwrap.fill(fix, width, subsequent_indent=indent + "     ", break_long_words=False,
+                            break_on_hyphens=False) if fix else ""  # fmt: skip
+    return f"{line}\n{fix}" if fix else line

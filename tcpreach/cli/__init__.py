@@ -1,4 +1,5 @@
-"""``python -m tcpreach``: probe a host's every address, or lint a fly.toml.
+r"""``python -m tcpreach``: can every client reach a TCP service? Probe every address of a
+name, merge what several vantage points saw, lint a fly.toml, serve Prometheus.
 
     python -m tcpreach rehearse                       # Fly.io's shared-IPv4 trap, on loopback
     python -m tcpreach probe hello-server.fly.dev
@@ -29,6 +30,7 @@ import importlib
 import io
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import IO
 
 from tcpreach import __version__
@@ -49,9 +51,26 @@ _COMMANDS = {
 """Each subcommand's module and help: only the one that runs is imported."""
 
 
+def program_name() -> str:
+    """``tcpreach`` when run as the installed script, ``python -m tcpreach`` otherwise."""
+    return "tcpreach" if Path(sys.argv[0]).name == "tcpreach" else "python -m tcpreach"
+
+
+def _plain(text: str) -> str:
+    """Docstring text as a terminal shows it: no reST markup."""
+    return text.replace("``", "")
+
+
 def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
     """The parser, with the subcommand named in ``argv`` in full (every one for ``--help``)."""
-    parser = Parser(prog="python -m tcpreach", description=__doc__.split("\n\n")[0] if __doc__ else None)
+    first, _, rest = (__doc__ or "").partition("\n\n")
+    prog = program_name()
+    parser = Parser(
+        prog=prog,
+        description=_plain(first),
+        epilog="examples:\n" + _plain(rest).replace("python -m tcpreach", prog),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
     chosen = next((word for word in argv if not word.startswith("-")), None)

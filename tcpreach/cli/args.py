@@ -5,8 +5,11 @@ settings table (``tcpreach.settings``)."""
 from __future__ import annotations
 
 import argparse
+import os
+import re
+import shutil
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import IO, TYPE_CHECKING, Any, NoReturn, TypeVar
 
 from tcpreach.settings import Kind, Setting
@@ -14,10 +17,11 @@ from tcpreach.settings import Kind, Setting
 if TYPE_CHECKING:
     from _typeshed import SupportsWrite
 
-__all__ = ["EXIT_FAILED", "EXIT_OK", "EXIT_USAGE", "Parser", "add_settings", "bind_streams", "typed"]
+__all__ = ["EXIT_FAILED", "EXIT_OK", "EXIT_USAGE", "Parser", "add_settings", "bind_streams", "terminal_width", "typed"]
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 T = TypeVar("T")
+_NEGATIVE = re.compile(r"^-[0-9.]")
 
 
 class Parser(argparse.ArgumentParser):
@@ -28,6 +32,22 @@ class Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see --help)\n")
+
+    def parse_known_args(  # type: ignore[override]
+        self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None
+    ) -> tuple[argparse.Namespace, list[str]]:
+        """As argparse, but a value that looks like a negative number (``--timeout -1``) is
+        the option's value: with ``-4`` and ``-6`` among the flags argparse would take it
+        for an option and say "expected one argument" instead of what is wrong with it."""
+        words = list(sys.argv[1:] if args is None else args)
+        valued = {flag for action in self._actions if action.nargs is None for flag in action.option_strings}
+        joined: list[str] = []
+        for word in words:
+            if joined and joined[-1] in valued and _NEGATIVE.match(word):
+                joined[-1] = f"{joined[-1]}={word}"
+            else:
+                joined.append(word)
+        return super().parse_known_args(joined, namespace)
 
     def _print_message(self, message: str, file: SupportsWrite[str] | None = None) -> None:
         if message:
@@ -74,3 +94,13 @@ def add_settings(parser: argparse.ArgumentParser, settings: Iterable[Setting]) -
             action = "append" if setting.kind is Kind.LIST else "store"
             target.add_argument(*setting.cli, dest=setting.name, action=action, type=typed(setting.parse),
                                 default=None, metavar=setting.metavar, help=setting.help)  # fmt: skip
+
+
+def terminal_width(out: IO[str]) -> int | None:
+    """The width to wrap findings at: ``COLUMNS`` when set, else the terminal's when ``out``
+    is one; ``None`` (no wrapping) for a pipe or a file."""
+    columns = os.environ.get("COLUMNS", "")
+    if columns.isdigit() and int(columns) >= 40:
+        return int(columns)
+    isatty = getattr(out, "isatty", None)
+    return shutil.get_terminal_size().columns if isatty is not None and isatty() else None

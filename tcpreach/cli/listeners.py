@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from tcpreach.check import check_targets
-from tcpreach.cli.args import EXIT_FAILED, EXIT_OK, typed
+from tcpreach.cli.args import EXIT_FAILED, EXIT_OK, terminal_width, typed
 from tcpreach.errors import UsageError
 from tcpreach.findings import Severity
 from tcpreach.fly.files import internal_port
@@ -72,7 +72,7 @@ def run_listeners(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     else:
         out.write(listeners.render(found, findings, source) + "\n")
         if report is not None:
-            out.write("\n" + format_report(report) + "\n")
+            out.write("\n" + format_report(report, terminal_width(out)) + "\n")
     failing = report is not None and any(o.verdict is not Verdict.OK for o in report.outcomes)
     errors = any(f.severity is Severity.ERROR for f in findings)
     return EXIT_FAILED if failing or errors else EXIT_OK

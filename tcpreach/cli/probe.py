@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from tcpreach.check import check_hosts
-from tcpreach.cli.args import EXIT_FAILED, EXIT_OK, add_settings
+from tcpreach.cli.args import EXIT_FAILED, EXIT_OK, add_settings, terminal_width
 from tcpreach.cli.progress import Progress
 from tcpreach.config import load_config, options_from, parsed
 from tcpreach.errors import UsageError
@@ -127,7 +127,7 @@ def _write(reports: Sequence[HostReport], as_json: bool, statuses: Sequence[int]
         out.write(json.dumps(doc, indent=2) + "\n")
         return
     for report, status in zip(reports, statuses, strict=True):
-        out.write(format_report(report) + "\n")
+        out.write(format_report(report, terminal_width(out)) + "\n")
         if len(reports) > 1:
             out.write(summary_line(report, status == EXIT_OK) + "\n\n")
     if len(reports) > 1:

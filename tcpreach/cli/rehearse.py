@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import IO, Any
 
-from tcpreach.cli.args import EXIT_FAILED, EXIT_OK
+from tcpreach.cli.args import EXIT_FAILED, EXIT_OK, terminal_width
 from tcpreach.rehearsal import DEFAULT_SCENARIO, SCENARIOS
 
 __all__ = ["add_parser", "run_rehearse"]
@@ -32,7 +32,7 @@ def run_rehearse(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     out.write("(on loopback: a stub DNS answers the name, stand-ins and the hello server answer the addresses)\n\n")
     with rehearse(args.scenario) as (host, options):
         report = check_host(host, options)
-    out.write(format_report(report) + "\n\n")
+    out.write(format_report(report, terminal_width(out)) + "\n\n")
     found = tuple(f.code for f in report.findings)
     if found == scenario.expected:
         out.write(f"the diagnosis is the one this deployment gets: {', '.join(found)}\n")

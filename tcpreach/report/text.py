@@ -34,8 +34,8 @@ def format_table(rows: Sequence[tuple[str, ...]], header: tuple[str, ...] = HEAD
     )
 
 
-def format_findings(findings: Iterable[Finding]) -> str:
-    return "\n".join(format_finding(f) for f in findings)
+def format_findings(findings: Iterable[Finding], width: int | None = None) -> str:
+    return "\n".join(format_finding(f, width=width) for f in findings)
 
 
 def _head(report: HostReport) -> list[str]:
@@ -67,11 +67,12 @@ def _row(outcome: TargetOutcome) -> tuple[str, ...]:
     )
 
 
-def format_report(report: HostReport) -> str:
-    """A report for a terminal: a header, the table, a note per failing target, the findings."""
+def format_report(report: HostReport, width: int | None = None) -> str:
+    """A report for a terminal: a header, the table, a note per failing target, the
+    findings (wrapped between words at ``width``, a terminal's, when given)."""
     head = _head(report)
     if not report.outcomes:
-        return "\n".join([*head, "no target to probe", format_findings(report.findings)])
+        return "\n".join([*head, "no target to probe", format_findings(report.findings, width)])
     notes = [f"  {o.target.address}: {o.explanation}" for o in report.outcomes if o.verdict is not Verdict.OK]
     notes += [
         f"  {o.target.address}: {_tls_line(o.result.tls)}"
@@ -79,7 +80,7 @@ def format_report(report: HostReport) -> str:
         if o.result.tls is not None and o.result.tls.version
     ]
     table = format_table([_row(o) for o in report.outcomes])
-    return "\n".join([*head, table, *notes, format_findings(report.findings)]).rstrip()
+    return "\n".join([*head, table, *notes, format_findings(report.findings, width)]).rstrip()
 
 
 def summary_line(report: HostReport, passed: bool) -> str:

@@ -345,3 +345,50 @@ def test_a_rehearsal_runs_without_the_repositorys_server_as_an_installed_wheel_w
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False)
     assert (done.returncode, done.stdout.splitlines()[-1]) == (
         0, "the diagnosis is the one this deployment gets: fly-shared-ipv4")  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("flag", "error"),
+    [
+        ("--timeout", "argument --timeout/--probe-timeout: the value must be a number of seconds above 0 and at most "
+                      "3600, got '-1'"),
+        ("--retries", "argument --retries: takes a whole number, 0 or more, got '-1'"),
+    ],
+)  # fmt: skip
+def test_a_negative_value_is_judged_as_a_value_not_taken_for_a_flag(cli, flag, error):
+    # -4 and -6 are flags: argparse alone would say "expected one argument"
+    done = cli("probe", "127.0.0.1", flag, "-1")
+    assert (done.returncode, done.stderr) == (2, f"python -m tcpreach probe: error: {error} (see --help)\n")
+
+
+def test_the_help_is_plain_text_with_examples_and_exit_statuses(cli):
+    text = cli("--help").stdout
+    assert "``" not in text
+    assert "examples:\n    python -m tcpreach rehearse" in text
+    assert "Exit status: rehearse, 0 when the diagnosis is the scenario's" in text
+    assert "--send 'PING\\r\\n'" in text  # escapes as a user types them
+
+
+def test_the_installed_script_names_itself_tcpreach():
+    script = Path(sys.executable).parent / "tcpreach"
+    done = subprocess.run([str(script), "probe", "127.0.0.1", "--timeout", "x"], capture_output=True, text=True,
+                          timeout=60, check=False)  # fmt: skip
+    assert done.stderr.startswith("tcpreach probe: error: argument --timeout/--probe-timeout: ")
+
+
+def test_findings_wrap_between_words_at_columns(cli, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "60")
+    lines = cli("rehearse").stdout.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("ERROR    fly-shared-ipv4:"))
+    finding = lines[start : lines.index("", start)]
+    assert max(len(line) for line in finding) <= 60
+    assert all(line.startswith(" " * 9) for line in finding[1:])
+    assert " ".join(line.strip() for line in finding).startswith(
+        "ERROR    fly-shared-ipv4: IPv6 answers while IPv4 connects and is closed without data."
+    )
+
+
+def test_findings_are_not_wrapped_into_a_pipe(cli, monkeypatch):
+    monkeypatch.delenv("COLUMNS", raising=False)
+    lines = cli("rehearse").stdout.splitlines()
+    assert any(len(line) > 120 and line.startswith("ERROR    fly-shared-ipv4:") for line in lines)
