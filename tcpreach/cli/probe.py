@@ -21,7 +21,7 @@ from tcpreach.model import Family, HostReport
 from tcpreach.options import CheckOptions
 from tcpreach.outcomes import passes
 from tcpreach.report.document import dump_report, dump_reports
-from tcpreach.report.text import format_report, summary_line
+from tcpreach.report.text import format_report, summary_line, transcript
 from tcpreach.settings import BY_NAME, CONFIG, SETTINGS, Given, Setting, Surface
 
 __all__ = ["add_parser", "exit_status", "run_probe"]
@@ -47,6 +47,10 @@ def add_parser(commands: Any, name: str, help_text: str) -> None:
     probe.add_argument(
         "--json", action="store_true", help='print one JSON document (one report; several as {"reports": [...]})'
     )
+    probe.add_argument(
+        "-v", "--verbose", action="store_true",
+        help="after each table, what happened on the wire at every target: connect, sent, received, the end",
+    )  # fmt: skip
     probe.set_defaults(func=run_probe)
 
 
@@ -121,13 +125,17 @@ def exit_status(report: HostReport, accept_shared_ipv4: bool = False) -> int:
     return EXIT_OK if passes(report, accept_shared_ipv4) else EXIT_FAILED
 
 
-def _write(reports: Sequence[HostReport], as_json: bool, statuses: Sequence[int], out: IO[str]) -> None:
+def _write(
+    reports: Sequence[HostReport], as_json: bool, statuses: Sequence[int], out: IO[str], verbose: bool = False
+) -> None:
     if as_json:
         doc = dump_report(reports[0]) if len(reports) == 1 else dump_reports(reports)
         out.write(json.dumps(doc, indent=2) + "\n")
         return
     for report, status in zip(reports, statuses, strict=True):
         out.write(format_report(report, terminal_width(out)) + "\n")
+        if verbose:
+            out.write(transcript(report) + "\n")
         if len(reports) > 1:
             out.write(summary_line(report, status == EXIT_OK) + "\n\n")
     if len(reports) > 1:
@@ -145,5 +153,5 @@ def run_probe(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     with Progress(err, quiet=piped_json) as progress:
         reports = check_hosts(requests, lambda host: _predicted(values, host), on_done=progress.done)
     statuses = [exit_status(report, accept) for report in reports]
-    _write(reports, args.json, statuses, out)
+    _write(reports, args.json, statuses, out, args.verbose)
     return EXIT_OK if all(status == EXIT_OK for status in statuses) else EXIT_FAILED

@@ -43,7 +43,7 @@ from tcpreach.exporter.metrics import exposition
 from tcpreach.exporter.page import status_page
 from tcpreach.exporter.probe import MAX_QUERY_CHARS, ProbeQuery, TargetRefusedError, parse_query, run_probe
 from tcpreach.exporter.record import ProbeRecord
-from tcpreach.report.text import format_report
+from tcpreach.report.text import format_report, transcript
 
 __all__ = ["RECENT_PROBES", "ExporterService", "Response"]
 
@@ -199,7 +199,8 @@ class ExporterService:
             self._recent.append(record)
         series = exposition(record)
         if query.debug:
-            return Response(200, _TEXT, format_report(record.report).encode() + b"\n\n" + series)
+            text = f"{format_report(record.report)}\n{transcript(record.report)}\n\n"
+            return Response(200, _TEXT, text.encode() + series)
         return Response(200, CONTENT_TYPE_LATEST, series)
 
 

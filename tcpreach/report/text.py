@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from tcpreach.diagnosis import verdict_remedy
+from tcpreach.escapes import escaped
 from tcpreach.findings import Finding, Severity, findings_for, format_finding
-from tcpreach.model import HostReport, TargetOutcome, TlsObservation, Verdict
+from tcpreach.model import Ending, HostReport, TargetOutcome, TlsObservation, Verdict
+from tcpreach.verdict import errno_text
 
 __all__ = [
     "HEADER",
@@ -15,6 +17,7 @@ __all__ = [
     "format_report",
     "format_table",
     "summary_line",
+    "transcript",
 ]
 
 
@@ -118,3 +121,41 @@ def failure_message(report: HostReport, outcome: TargetOutcome) -> str:
 
 def _sentence(text: str) -> str:
     return text if text.endswith((".", "?", "!")) else f"{text}."
+
+
+_ENDINGS = {
+    Ending.EOF: "then the server closed (FIN)",
+    Ending.RESET: "then the server reset the connection (RST)",
+    Ending.DEADLINE: "still open at the read deadline",
+    Ending.CAPPED: "then this client stopped reading at its cap",
+    Ending.STOPPED: "then this client stopped reading (the verdict was decided)",
+}
+
+
+def transcript(report: HostReport) -> str:
+    """What happened on the wire at each target, ok or not: connect, the request, every
+    byte received and how the connection ended, with times from the start of connect
+    (check_tcp's -v, blackbox_exporter's debug)."""
+    sent = report.expectation.send
+    lines = ["transcript:"]
+    for outcome in report.outcomes:
+        r = outcome.result
+        steps = [f"attempt {r.attempt} of {r.attempts}"]
+        if not r.connected:
+            steps.append(f"no connection: {outcome.explanation}")
+        else:
+            steps.append(f"connected at {_cell(r.connect_s)} ms")
+            if r.tls is not None:
+                steps.append(_tls_line(r.tls) if r.tls.version else f"TLS failed: {r.tls.detail}")
+            if sent:
+                failed = f" (failed: {errno_text(r.send_errno)})" if r.send_errno is not None else ""
+                steps.append(f"sent '{escaped(sent)}'{failed}")
+            if r.received:
+                steps.append(f"received '{escaped(r.received)}' ({len(r.received)} bytes, the first at "
+                             f"{_cell(r.first_byte_s)} ms)")  # fmt: skip
+            else:
+                steps.append("received nothing")
+            if r.ending is not None:
+                steps.append(f"{_ENDINGS[r.ending]} at {_cell(r.total_s)} ms")
+        lines.append(f"  {outcome.target.endpoint} {outcome.verdict}: " + "; ".join(steps))
+    return "\n".join(lines)

@@ -392,3 +392,17 @@ def test_findings_are_not_wrapped_into_a_pipe(cli, monkeypatch):
     monkeypatch.delenv("COLUMNS", raising=False)
     lines = cli("rehearse").stdout.splitlines()
     assert any(len(line) > 120 and line.startswith("ERROR    fly-shared-ipv4:") for line in lines)
+
+
+def test_verbose_shows_what_happened_on_the_wire_at_every_target(cli):
+    with StandIn(Behaviour.CLOSE, host="127.0.0.4") as edge, HelloServer(host="::1", port=edge.port):
+        done = cli("probe", f"127.0.0.4:{edge.port}", f"[::1]:{edge.port}", "--retries", "0", "-v")
+    out = done.stdout.splitlines()
+    lines = [out[i + 1] for i, line in enumerate(out) if line == "transcript:"]
+    untimed = [[step.split(" at ")[0] for step in line.split("; ")] for line in lines]
+    assert untimed == [
+        [f"  127.0.0.4:{edge.port} closed-without-data: attempt 1 of 1", "connected", "received nothing",
+         "then the server closed (FIN)"],
+        [f"  [::1]:{edge.port} ok: attempt 1 of 1", "connected", "received 'hello\\n' (6 bytes, the first",
+         "then the server closed (FIN)"],
+    ]  # fmt: skip

@@ -31,7 +31,7 @@ from tcpreach.model import (
     Verdict,
 )
 from tcpreach.report.document import dump_report, load_report
-from tcpreach.report.text import failure_message, format_report
+from tcpreach.report.text import failure_message, format_report, transcript
 from tcpreach.verdict import judge
 
 GOLDEN = "report.json"  # in golden/, see conftest.py
@@ -236,6 +236,7 @@ def rendered(name: str) -> dict[str, Any]:
         "text": format_report(built).splitlines(),
         "json": json.loads(json.dumps(dump_report(built))),
         "failures": [failure_message(built, o) for o in built.outcomes if o.verdict != "ok"],
+        "transcript": transcript(built).splitlines(),
     }
 
 
