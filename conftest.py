@@ -42,6 +42,7 @@ SHORT_OPTIONS = {
     "--sni": "sni",
     "--ca": "ca",
     "--resolver": "resolver",
+    "--source": "source",
     "--family": "family",
     "--probe-timeout": "probe_timeout",
     "--dns-lifetime": "dns_lifetime",

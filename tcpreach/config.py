@@ -94,6 +94,13 @@ def _tls(values: Mapping[str, Any], label: Label) -> TlsSettings | None:
     return TlsSettings(server_name=values.get("sni") or None, ca_file=values.get("ca") or None)
 
 
+def _sources(addresses: tuple[str, ...], label: Label) -> tuple[str, ...]:
+    families = [":" in a for a in addresses]
+    if len(set(families)) != len(families):
+        raise UsageError(f"{label(BY_NAME['source'])}: one address per family, got {', '.join(addresses)}")
+    return addresses
+
+
 def options_from(values: Mapping[str, Any], label: Label = _key) -> CheckOptions:
     """Parsed values (a setting that is absent takes its default) as one ``CheckOptions``."""
 
@@ -110,6 +117,7 @@ def options_from(values: Mapping[str, Any], label: Label = _key) -> CheckOptions
         retries=value("retries"),
         resolver=values.get("resolver"),
         tls=_tls(values, label),
+        sources=_sources(values.get("source") or (), label),
         vantage=values.get("vantage") or "",
     )
 

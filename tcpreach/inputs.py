@@ -21,6 +21,7 @@ __all__ = [
     "hostname_problem",
     "ipv4_shorthand",
     "is_literal",
+    "parse_address",
     "parse_ca_file",
     "parse_count",
     "parse_family",
@@ -207,6 +208,14 @@ def parse_server_name(text: str) -> str:
     if (problem := hostname_problem(name)) is not None:
         raise UsageError(f"{text!r} is not a host name: {problem}")
     return name
+
+
+def parse_address(text: str) -> str:
+    """An IP address literal (a source to connect from); names and ports are refused."""
+    spec = parse_host(text)
+    if not spec.literal or spec.port is not None:
+        raise UsageError(f"takes an IP address, got {text!r}")
+    return spec.host
 
 
 def parse_resolver(text: str) -> tuple[str, int]:

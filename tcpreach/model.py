@@ -155,6 +155,8 @@ class ProbeResult:
     """With --tls: the handshake (the bytes judged are the decrypted ones)."""
     attempt: int = 1
     """Which attempt this record is of: above 1, the first was not enough."""
+    local_address: str | None = None
+    """The address this client connected from, when it connected."""
 
     @property
     def to_verdict_s(self) -> float:

@@ -63,5 +63,7 @@ class CheckOptions:
     retries: int = DEFAULT_RETRIES
     resolver: tuple[str, int] | None = None
     tls: TlsSettings | None = None
+    sources: tuple[str, ...] = ()
+    """Local addresses to connect from, at most one per family (none: the kernel picks)."""
     vantage: str = ""
     """Where the check runs, named in its report (empty: this machine's host name)."""

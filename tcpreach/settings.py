@@ -145,6 +145,8 @@ SETTINGS: tuple[Setting, ...] = (
             _lazy("tcpreach.inputs:parse_ca_file"), "FILE"),
     Setting("resolver", "ask this DNS server alone (no system resolver, no getaddrinfo)", "",
             _lazy("tcpreach.inputs:parse_resolver"), "IP[:PORT]"),
+    Setting("source", "connect from this local address (one per family, repeatable): which network a "
+            "multi-homed client tests", (), _lazy("tcpreach.inputs:parse_address"), "ADDR", Kind.LIST),
     Setting("family", "address families to probe: 4, 6 or both (default both)", "both",
             _lazy("tcpreach.inputs:parse_family"), "4|6|both"),
     Setting("probe_timeout", "connect timeout and read deadline, each, in seconds (default 3)", "3",

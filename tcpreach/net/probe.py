@@ -90,6 +90,12 @@ async def probe_async(
     sock = socket.socket(_FAMILIES[target.family], socket.SOCK_STREAM)
     try:
         sock.setblocking(False)
+        source = next((a for a in (options.sources if options else ()) if Family.of(a) is target.family), None)
+        if source is not None:
+            try:
+                sock.bind((source, 0))
+            except OSError as exc:  # not an address of this machine: a fact about this client
+                return ProbeResult(target, connected=False, connect_errno=exc.errno, no_route=True, total_s=since())
         failed = await _connect(sock, target, timeout, since)
         if failed is not None:
             # A refusal of this client's own routes comes back at once: the kernel's route
@@ -99,13 +105,14 @@ async def probe_async(
                 return ProbeResult(target, connected=False, connect_errno=code, no_route=True, total_s=since())
             return failed
         connect_s = since()
+        local = _local_address(sock)
         stream: _Stream = _PlainStream(sock)
         observed: TlsObservation | None = None
         if tls is not None:
             wrapped, observed, ending = await _tls(sock, tls, timeout, since)
             if wrapped is None:
                 return ProbeResult(target, connected=True, ending=ending, connect_s=connect_s, total_s=since(),
-                                   tls=observed)  # fmt: skip
+                                   tls=observed, local_address=local)  # fmt: skip
             stream = wrapped
         send_errno = None if expectation is None else await _send(stream, expectation.send, timeout)
         budget = timeout if read_timeout is None else read_timeout
@@ -120,9 +127,17 @@ async def probe_async(
             first_byte_s=None if first_byte is None else first_byte - start,
             total_s=since(),
             tls=observed,
+            local_address=local,
         )
     finally:
         sock.close()
+
+
+def _local_address(sock: socket.socket) -> str | None:
+    try:
+        return str(sock.getsockname()[0])
+    except OSError:
+        return None
 
 
 class _Stream(Protocol):

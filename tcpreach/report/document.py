@@ -78,6 +78,7 @@ def _observed(r: ProbeResult) -> dict[str, Any]:
         "total_s": r.total_s,
         "elapsed_s": r.elapsed_s,
         "attempt": r.attempt,
+        "local_address": r.local_address,
     }
 
 
@@ -215,6 +216,7 @@ def _load_outcome(doc: Mapping[str, Any]) -> TargetOutcome:
         elapsed_s=seen["elapsed_s"],
         tls=_load_tls(doc["tls"]),
         attempt=seen["attempt"],
+        local_address=seen.get("local_address"),
     )
     failed = tuple(Verdict(v) for v in doc.get("failed_attempts", ()))
     return TargetOutcome(result, Verdict(doc["verdict"]), doc["explanation"], failed)

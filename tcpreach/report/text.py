@@ -144,7 +144,8 @@ def transcript(report: HostReport) -> str:
         if not r.connected:
             steps.append(f"no connection: {outcome.explanation}")
         else:
-            steps.append(f"connected at {_cell(r.connect_s)} ms")
+            source = f" from {r.local_address}" if r.local_address else ""
+            steps.append(f"connected{source} at {_cell(r.connect_s)} ms")
             if r.tls is not None:
                 steps.append(_tls_line(r.tls) if r.tls.version else f"TLS failed: {r.tls.detail}")
             if sent:

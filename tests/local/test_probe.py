@@ -300,3 +300,28 @@ def test_an_unreachable_answer_without_the_route_check_is_the_paths_not_this_cli
         routes, lambda: probe(Target(Family.IPV4, "10.9.9.9", 1848), CheckOptions(timeout=0.3), check_route=False)
     )
     assert (result.connected, result.connect_errno, result.no_route) == (False, errno.EINVAL, True)
+
+
+def test_a_source_address_is_the_one_connected_from(hello_server):
+    # 127.0.0.9 is this machine's too (all of 127.0.0.0/8 is loopback)
+    options = CheckOptions(retries=0, sources=("127.0.0.9",))
+    outcome = probe_and_judge(Target(Family.IPV4, "127.0.0.1", hello_server.port), options)
+    assert (outcome.verdict, outcome.result.local_address) == (Verdict.OK, "127.0.0.9")
+    # the IPv6 target takes no IPv4 source: the kernel picks
+    v6 = probe_and_judge(Target(Family.IPV6, "::1", hello_server.port), options)
+    assert (v6.verdict, v6.result.local_address) == (Verdict.OK, "::1")
+
+
+def test_a_source_that_is_not_this_machines_is_a_fact_about_this_client(hello_server):
+    # binding sends nothing: 192.0.2.1 (documentation) is no address of this machine
+    options = CheckOptions(retries=0, sources=("192.0.2.1",))
+    outcome = probe_and_judge(Target(Family.IPV4, "127.0.0.1", hello_server.port), options)
+    assert (outcome.verdict, outcome.result.no_route, outcome.result.connect_errno) == (
+        Verdict.UNREACHABLE, True, errno.EADDRNOTAVAIL)  # fmt: skip
+
+
+def test_one_source_per_family_on_the_command_line(cli):
+    done = cli("probe", "127.0.0.1", "--source", "127.0.0.9", "--source", "127.0.0.10")
+    assert (done.returncode, done.stderr) == (
+        2, "python -m tcpreach probe: error: --source: one address per family, got 127.0.0.9, 127.0.0.10 "
+           "(see --help)\n")  # fmt: skip

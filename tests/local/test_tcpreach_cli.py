@@ -401,8 +401,8 @@ def test_verbose_shows_what_happened_on_the_wire_at_every_target(cli):
     lines = [out[i + 1] for i, line in enumerate(out) if line == "transcript:"]
     untimed = [[step.split(" at ")[0] for step in line.split("; ")] for line in lines]
     assert untimed == [
-        [f"  127.0.0.4:{edge.port} closed-without-data: attempt 1 of 1", "connected", "received nothing",
-         "then the server closed (FIN)"],
-        [f"  [::1]:{edge.port} ok: attempt 1 of 1", "connected", "received 'hello\\n' (6 bytes, the first",
+        [f"  127.0.0.4:{edge.port} closed-without-data: attempt 1 of 1", "connected from 127.0.0.1",
+         "received nothing", "then the server closed (FIN)"],
+        [f"  [::1]:{edge.port} ok: attempt 1 of 1", "connected from ::1", "received 'hello\\n' (6 bytes, the first",
          "then the server closed (FIN)"],
     ]  # fmt: skip
