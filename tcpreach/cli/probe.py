@@ -10,13 +10,13 @@ from pathlib import Path
 from typing import IO, Any
 
 from tcpreach.check import check_hosts
-from tcpreach.cli.args import EXIT_FAILED, EXIT_OK, add_settings, terminal_width
+from tcpreach.cli.args import EXIT_FAILED, EXIT_OK, add_settings, terminal_width, typed
 from tcpreach.cli.progress import Progress
 from tcpreach.config import load_config, options_from, parsed
 from tcpreach.errors import UsageError
 from tcpreach.fly.remedies import is_fly_name
 from tcpreach.hosts_file import read_hosts_file
-from tcpreach.inputs import host_note, hostname_problem, parse_host, to_ascii
+from tcpreach.inputs import host_note, hostname_problem, parse_host, parse_seconds, to_ascii
 from tcpreach.model import Family, HostReport
 from tcpreach.options import CheckOptions
 from tcpreach.outcomes import passes
@@ -47,11 +47,24 @@ def add_parser(commands: Any, name: str, help_text: str) -> None:
     probe.add_argument(
         "--json", action="store_true", help='print one JSON document (one report; several as {"reports": [...]})'
     )
+    plugin = probe.add_argument_group("monitoring plugin (Nagios, Icinga, Naemon, Sensu, Zabbix)")
+    plugin.add_argument(
+        "--plugin", action="store_true",
+        help="one status line with performance data, exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN",
+    )  # fmt: skip
+    plugin.add_argument("-w", "--warning", type=typed(_seconds), metavar="S",
+                        help="with --plugin: WARNING when an address takes longer than S to its verdict")  # fmt: skip
+    plugin.add_argument("-c", "--critical", type=typed(_seconds), metavar="S",
+                        help="with --plugin: CRITICAL when an address takes longer than S to its verdict")  # fmt: skip
     probe.add_argument(
         "-v", "--verbose", action="store_true",
         help="after each table, what happened on the wire at every target: connect, sent, received, the end",
     )  # fmt: skip
     probe.set_defaults(func=run_probe)
+
+
+def _seconds(text: str) -> float:
+    return parse_seconds(text, "the threshold")
 
 
 def _flag(setting: Setting) -> str:
@@ -145,6 +158,10 @@ def _write(
 
 
 def run_probe(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
+    if (args.warning is not None or args.critical is not None) and not args.plugin:
+        raise UsageError("--warning and --critical go with --plugin")
+    if args.plugin and args.json:
+        raise UsageError("--plugin and --json are two outputs: give one")
     requests, values = _requests(args)
     for note in filter(None, map(host_note, args.host)):
         err.write(f"note: {note} (probing it as written)\n")
@@ -152,6 +169,12 @@ def run_probe(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     piped_json = args.json and not getattr(out, "isatty", lambda: False)()
     with Progress(err, quiet=piped_json) as progress:
         reports = check_hosts(requests, lambda host: _predicted(values, host), on_done=progress.done)
+    if args.plugin:
+        from tcpreach.plugin_output import Thresholds, plugin_status
+
+        state, line = plugin_status(reports, Thresholds(args.warning, args.critical))
+        out.write(line + "\n")
+        return int(state)
     statuses = [exit_status(report, accept) for report in reports]
     _write(reports, args.json, statuses, out, args.verbose)
     return EXIT_OK if all(status == EXIT_OK for status in statuses) else EXIT_FAILED

@@ -406,3 +406,21 @@ def test_verbose_shows_what_happened_on_the_wire_at_every_target(cli):
         [f"  [::1]:{edge.port} ok: attempt 1 of 1", "connected from ::1", "received 'hello\\n' (6 bytes, the first",
          "then the server closed (FIN)"],
     ]  # fmt: skip
+
+
+def test_the_monitoring_plugin_mode_exits_with_the_state(cli):
+    with HelloServer(host="::1", port=0) as app:
+        ok = cli("probe", f"[::1]:{app.port}", "--plugin", "--retries", "0")
+        slow = cli("probe", f"[::1]:{app.port}", "--plugin", "--retries", "0", "-w", "0.000001")
+    assert (ok.returncode, ok.stdout.split(" | ")[0]) == (0, "TCPREACH OK - ::1 OK: 1 of 1 addresses ok")
+    assert (slow.returncode, slow.stdout.split(" (")[0]) == (1, "TCPREACH WARNING - ::1 WARNING: 1 of 1 addresses ok")
+
+
+@pytest.mark.parametrize(
+    ("args", "error"),
+    [(["-w", "1"], "--warning and --critical go with --plugin"),
+     (["--plugin", "--json"], "--plugin and --json are two outputs: give one")],
+)  # fmt: skip
+def test_plugin_options_that_make_no_sense_together(cli, args, error):
+    done = cli("probe", "127.0.0.1", *args)
+    assert (done.returncode, done.stderr) == (2, f"python -m tcpreach probe: error: {error} (see --help)\n")

@@ -1,0 +1,87 @@
+"""The monitoring-plugin interface (Nagios, Icinga, Naemon, Sensu, Zabbix run such checks as
+they are): one status line, performance data after ``|``, and the exit status 0 OK,
+1 WARNING, 2 CRITICAL, 3 UNKNOWN. Pure: reports and thresholds in, the status out.
+
+A host is CRITICAL when an address fails or a finding is an error, or when an address's
+time to its verdict is over the critical threshold; WARNING when a finding is a warning or
+a time is over the warning threshold; UNKNOWN when nothing could be probed for a reason
+that is this client's (no route to any address).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import IntEnum
+
+from tcpreach.findings import Severity
+from tcpreach.model import HostReport, Verdict
+
+__all__ = ["State", "Thresholds", "plugin_status"]
+
+
+class State(IntEnum):
+    OK = 0
+    WARNING = 1
+    CRITICAL = 2
+    UNKNOWN = 3
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Seconds from the start of connect to each address's verdict (check_tcp's -w/-c)."""
+
+    warning: float | None = None
+    critical: float | None = None
+
+
+def _host_state(report: HostReport, limits: Thresholds) -> tuple[State, list[str]]:
+    failing = [o for o in report.outcomes if o.verdict is not Verdict.OK]
+    untestable = [o for o in failing if o.result.no_route]
+    errors = [f for f in report.findings if f.severity is Severity.ERROR]
+    warnings = [f for f in report.findings if f.severity is Severity.WARNING]
+    why = [f"{o.target.address} {o.verdict}" for o in failing if not o.result.no_route]
+    why += [str(f.code) for f in errors + warnings]
+    slow = [o for o in report.outcomes if o.verdict is Verdict.OK]
+    if report.outcomes and len(untestable) == len(report.outcomes):
+        return State.UNKNOWN, [f"no route from here to any address of {report.host}"]
+    state = State.OK
+    if (failing and len(untestable) < len(failing)) or errors or not report.outcomes:
+        state = State.CRITICAL
+    elif warnings:
+        state = State.WARNING
+    for limit, level in ((limits.warning, State.WARNING), (limits.critical, State.CRITICAL)):
+        over = [o for o in slow if limit is not None and o.result.to_verdict_s > limit]
+        if over and level > state:
+            state = level
+        why += [f"{o.target.address} {o.result.to_verdict_s:.3f} s > {limit:g} s" for o in over if limit is not None]
+    return state, why
+
+
+def _perfdata(report: HostReport, limits: Thresholds) -> list[str]:
+    def bound(value: float | None) -> str:
+        return "" if value is None else f"{value:g}"
+
+    data = []
+    for outcome in report.outcomes:
+        if outcome.verdict is Verdict.OK:
+            address = outcome.target.address
+            label = (address if report.host == address else f"{report.host} {address}").replace("'", "")
+            data.append(
+                f"'{label}'={outcome.result.to_verdict_s:.6f}s;{bound(limits.warning)};{bound(limits.critical)};0;"
+            )
+    return data
+
+
+def plugin_status(reports: Sequence[HostReport], limits: Thresholds = Thresholds()) -> tuple[State, str]:
+    """The run's state (the worst host's) and its output: one status line with the
+    performance data after ``|``."""
+    states = [(report, *_host_state(report, limits)) for report in reports]
+    worst = max((state for _, state, _ in states), default=State.UNKNOWN)
+    parts = []
+    for report, state, why in states:
+        count = sum(o.verdict is Verdict.OK for o in report.outcomes)
+        detail = f" ({'; '.join(dict.fromkeys(why))})" if why else ""
+        parts.append(f"{report.host} {state.name}: {count} of {len(report.outcomes)} addresses ok{detail}")
+    perf = " ".join(p for report in reports for p in _perfdata(report, limits))
+    return worst, f"TCPREACH {worst.name} - {', '.join(parts)}" + (f" | {perf}" if perf else "")

@@ -1,0 +1,60 @@
+"""The monitoring-plugin status of reports, on plain data (the report corpus's)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+from test_report_corpus import CASES, NO_ROUTE, V4, V6, dns, report, seen
+
+from tcpreach.plugin_output import State, Thresholds, plugin_status
+
+
+@pytest.mark.parametrize(
+    ("name", "state", "line"),
+    [
+        ("shared-ipv4", State.CRITICAL,
+         "TCPREACH CRITICAL - hello-server.fly.dev CRITICAL: 1 of 2 addresses ok (66.241.125.63 "
+         "closed-without-data; fly-shared-ipv4) | 'hello-server.fly.dev 2a09:8280:1::c5:a273:0'=0.017200s;;;0;"),
+        ("literal", State.OK, "TCPREACH OK - 127.0.0.1 OK: 1 of 1 addresses ok | '127.0.0.1'=0.017200s;;;0;"),
+        ("lossy-path", State.WARNING,
+         "TCPREACH WARNING - hello-server.fly.dev WARNING: 2 of 2 addresses ok (lossy-path) | "
+         "'hello-server.fly.dev 66.241.125.63'=0.017200s;;;0; 'hello-server.fly.dev 2a09:8280:1::c5:a273:0'"
+         "=0.017200s;;;0;"),
+        ("nxdomain", State.CRITICAL, "TCPREACH CRITICAL - missing.fly.dev CRITICAL: 0 of 0 addresses ok (nxdomain)"),
+    ],
+)  # fmt: skip
+def test_a_report_as_one_status_line(name, state, line):
+    assert plugin_status([CASES[name]()]) == (state, line)
+
+
+def test_no_route_to_any_address_is_unknown_not_critical():
+    # a fact about this client: the plugin cannot say anything of the service
+    unreachable = report(dns(), [NO_ROUTE(V4), NO_ROUTE(V6)])
+    assert plugin_status([unreachable])[0] is State.UNKNOWN
+
+
+def test_one_address_without_a_route_beside_one_that_answers_is_the_clients_warning():
+    assert plugin_status([report(dns(), [seen(V4), NO_ROUTE(V6)])])[0] is State.WARNING  # client-without-ipv6
+
+
+@pytest.mark.parametrize(
+    ("limits", "state"),
+    [(Thresholds(), State.OK), (Thresholds(warning=0.01), State.WARNING), (Thresholds(warning=0.01, critical=0.015),
+     State.CRITICAL), (Thresholds(warning=0.02, critical=0.03), State.OK)],
+)  # fmt: skip
+def test_thresholds_on_the_time_to_a_verdict(limits, state):
+    # both addresses answered in 17.2 ms
+    healthy = report(dns(host="dedicated.fly.dev"), [seen(V4), seen(V6)])
+    assert plugin_status([healthy], limits)[0] is state
+
+
+def test_the_worst_host_decides():
+    ok = report(dns(host="dedicated.fly.dev"), [seen(V4), seen(V6)])
+    assert plugin_status([ok, CASES["shared-ipv4"]()])[0] is State.CRITICAL
+    assert plugin_status([])[0] is State.UNKNOWN
+
+
+def test_a_quote_in_a_label_cannot_break_the_performance_data():
+    odd = dataclasses.replace(CASES["literal"](), host="it's")
+    assert plugin_status([odd])[1].endswith("| 'its 127.0.0.1'=0.017200s;;;0;")
