@@ -72,7 +72,9 @@ def check_targets(label: str, targets: Sequence[Target], options: CheckOptions |
     port = targets[0].port if targets else 0
     outcomes = probe_all(targets, opts)
     resolution = Resolution(label, literal=False, resolver="none")
-    findings = diagnose(resolution, outcomes, sent=bool(opts.expectation.send))
+    findings = diagnose(
+        resolution, outcomes, sent=bool(opts.expectation.send), cert_days=(opts.cert_warn_days, opts.cert_crit_days)
+    )
     return HostReport(
         label, port, opts.expectation, resolution, outcomes, findings, started, this_vantage(opts.vantage, targets)
     )
@@ -129,7 +131,12 @@ def check_resolutions(
         at += len(jobs)
         resolution = check.resolution
         findings = diagnose(
-            resolution, probed, check.predicted_dedicated_ipv4, plain_ipv4=plain, sent=bool(opts.expectation.send)
+            resolution,
+            probed,
+            check.predicted_dedicated_ipv4,
+            plain_ipv4=plain,
+            sent=bool(opts.expectation.send),
+            cert_days=(opts.cert_warn_days, opts.cert_crit_days),
         )
         started = check.started_at or now
         reports.append(

@@ -85,13 +85,28 @@ def _expectation(values: Mapping[str, Any]) -> Expectation:
     return Expectation(data, Match.EXACT, send, keep_open)
 
 
+_TLS_ONLY = ("cert", "key", "insecure", "min_tls")
+
+
 def _tls(values: Mapping[str, Any], label: Label) -> TlsSettings | None:
     if not values.get("tls"):
         if values.get("sni") or values.get("ca"):
             names = (label(BY_NAME["sni"]), label(BY_NAME["ca"]), label(BY_NAME["tls"]))
             raise UsageError("{} and {} go with {}".format(*names))
+        given = [label(BY_NAME[name]) for name in _TLS_ONLY if values.get(name)]
+        if given:
+            raise UsageError(f"{', '.join(given)} {'goes' if len(given) == 1 else 'go'} with {label(BY_NAME['tls'])}")
         return None
-    return TlsSettings(server_name=values.get("sni") or None, ca_file=values.get("ca") or None)
+    if values.get("key") and not values.get("cert"):
+        raise UsageError(f"{label(BY_NAME['key'])} goes with {label(BY_NAME['cert'])}")
+    return TlsSettings(
+        server_name=values.get("sni") or None,
+        ca_file=values.get("ca") or None,
+        cert_file=values.get("cert") or None,
+        key_file=values.get("key") or None,
+        insecure=bool(values.get("insecure")),
+        min_version=values.get("min_tls") or None,
+    )
 
 
 def _sources(addresses: tuple[str, ...], label: Label) -> tuple[str, ...]:
@@ -118,6 +133,8 @@ def options_from(values: Mapping[str, Any], label: Label = _key) -> CheckOptions
         resolver=values.get("resolver"),
         tls=_tls(values, label),
         sources=_sources(values.get("source") or (), label),
+        cert_warn_days=value("cert_warn"),
+        cert_crit_days=value("cert_crit"),
         vantage=values.get("vantage") or "",
     )
 

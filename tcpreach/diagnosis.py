@@ -21,6 +21,9 @@ from tcpreach.verdict import LOSS_CAN_PRODUCE
 
 __all__ = ["EXPIRY_WARNING_DAYS", "diagnose", "verdict_remedy"]
 
+EXPIRY_WARNING_DAYS = 14.0
+"""A certificate expiring within this many days is a warning, unless told otherwise."""
+
 _VERDICT_REMEDIES: dict[Verdict, str] = {
     Verdict.CLOSED_WITHOUT_DATA: (
         "a proxy or load balancer accepted the connection but found no backend, or the server closes right after "
@@ -94,6 +97,7 @@ def diagnose(
     plain_ipv4: Sequence[TargetOutcome] = (),
     *,
     sent: bool = False,
+    cert_days: tuple[float, float] = (EXPIRY_WARNING_DAYS, 0.0),
 ) -> tuple[Finding, ...]:
     """All findings for one host, errors first.
 
@@ -102,12 +106,14 @@ def diagnose(
     ``plain_ipv4``: plain-TCP probes of the IPv4 targets beside ``outcomes`` over TLS, to
     tell whether TLS with SNI is the only way through a shared IPv4. ``sent``: a request
     was written after connecting (a silent server is then no sign of a missing one).
+    ``cert_days``: a certificate expiring within the first is a warning, within the second
+    an error.
     """
     findings = [
         *dns_findings(resolution),
         *_probe_findings(resolution, outcomes, predicted_dedicated_ipv4, sent),
         *_attempt_findings(fly_name(resolution.names) or resolution.host, outcomes),
-        *_tls_findings(outcomes),
+        *_tls_findings(outcomes, cert_days),
         *tls_path_findings(resolution.host, outcomes, plain_ipv4),
     ]
     if any(f.severity is Severity.ERROR for f in findings):
@@ -237,22 +243,32 @@ def _client_findings(v4: Sequence[TargetOutcome], v6: Sequence[TargetOutcome]) -
     return findings
 
 
-EXPIRY_WARNING_DAYS = 14
-
-
-def _tls_findings(outcomes: Sequence[TargetOutcome]) -> list[Finding]:
-    """Certificates close to expiry, and TLS spoken without a name to send as SNI."""
+def _tls_findings(outcomes: Sequence[TargetOutcome], cert_days: tuple[float, float]) -> list[Finding]:
+    """Certificates close to expiry (a warning within the first of ``cert_days``, an error
+    within the second), certificates not verified, and TLS spoken without SNI."""
     findings: list[Finding] = []
-    soon = [o for o in outcomes if o.result.tls and (o.result.tls.expires_in_days or 1e9) < EXPIRY_WARNING_DAYS]
+    warn, crit = cert_days
+    soon = [o for o in outcomes if o.result.tls and (o.result.tls.expires_in_days or 1e9) < max(warn, crit)]
     if soon:
         days = min(o.result.tls.expires_in_days or 0 for o in soon if o.result.tls)
         findings.append(
             Finding(
                 FindingCode.TLS_EXPIRES_SOON,
-                Severity.WARNING,
+                Severity.ERROR if days < crit else Severity.WARNING,
                 f"the certificate expires in {days:g} days ({', '.join(addresses_of(soon))})",
                 "renew it now ('fly certs show NAME' on Fly.io tells when it renews)",
                 addresses_of(soon),
+            )
+        )
+    unverified = [o for o in outcomes if o.result.tls and o.result.tls.version and not o.result.tls.verified]
+    if unverified:
+        findings.append(
+            Finding(
+                FindingCode.TLS_NOT_VERIFIED,
+                Severity.WARNING,
+                "the certificates were not verified (--insecure): any server, or one in between, would have passed",
+                "verify them: drop --insecure, and give --ca FILE for a private CA",
+                addresses_of(unverified),
             )
         )
     unnamed = [o for o in outcomes if o.result.tls and o.result.tls.server_name is None]

@@ -39,6 +39,7 @@ class FindingCode(StrEnum):
     LOSSY_PATH = "lossy-path"
     TLS_EXPIRES_SOON = "tls-expires-soon"
     TLS_NO_SNI = "tls-no-sni"
+    TLS_NOT_VERIFIED = "tls-not-verified"
     FLY_TLS_SNI_ONLY = "fly-tls-sni-only"
     TOML_SYNTAX = "toml-syntax"
     DOCKERFILE_UNUSABLE = "dockerfile-unusable"

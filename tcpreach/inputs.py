@@ -24,13 +24,16 @@ __all__ = [
     "parse_address",
     "parse_ca_file",
     "parse_count",
+    "parse_days",
     "parse_family",
     "parse_host",
     "parse_host_text",
+    "parse_pem_file",
     "parse_port",
     "parse_resolver",
     "parse_seconds",
     "parse_server_name",
+    "parse_tls_version",
     "to_ascii",
 ]
 
@@ -200,6 +203,29 @@ def parse_ca_file(text: str) -> str:
     if not Path(text).is_file():
         raise UsageError(f"no CA file at {text!r}: give a PEM file of CA certificates")
     return text
+
+
+def parse_pem_file(text: str) -> str:
+    """A PEM file that exists (``--cert``, ``--key``)."""
+    if not Path(text).is_file():
+        raise UsageError(f"no file at {text!r}: give a PEM file")
+    return text
+
+
+def parse_tls_version(text: str) -> str:
+    """``1.2`` or ``1.3``: the oldest TLS version accepted."""
+    if text.strip() not in ("1.2", "1.3"):
+        raise UsageError(f"takes 1.2 or 1.3, got {text!r}")
+    return text.strip()
+
+
+def parse_days(text: str) -> float:
+    """A number of days, 0 or more (certificate-expiry thresholds)."""
+    raw = str(text).strip()
+    value = float(raw) if raw.isascii() and _DECIMAL.match(raw) else -1.0
+    if not 0 <= value <= 36500:
+        raise UsageError(f"takes a number of days from 0 to 36500, got {text!r}")
+    return value
 
 
 def parse_server_name(text: str) -> str:

@@ -125,6 +125,8 @@ class TlsObservation:
     """The alert, or the verification message."""
     expires_at: float | None = None
     """The certificate's notAfter, as a Unix timestamp."""
+    verified: bool = True
+    """False with --insecure: neither the chain nor the name was checked."""
 
 
 @dataclass(frozen=True)

@@ -40,6 +40,13 @@ class TlsSettings:
 
     server_name: str | None = None
     ca_file: str | None = None
+    cert_file: str | None = None
+    """This client's certificate (mutual TLS), with its key unless ``key_file`` holds it."""
+    key_file: str | None = None
+    insecure: bool = False
+    """Verify nothing: neither the chain nor the name (reported as not verified)."""
+    min_version: str | None = None
+    """``"1.2"`` or ``"1.3"``: the oldest version accepted (``None``: the system's)."""
 
 
 @dataclass(frozen=True)
@@ -63,6 +70,10 @@ class CheckOptions:
     retries: int = DEFAULT_RETRIES
     resolver: tuple[str, int] | None = None
     tls: TlsSettings | None = None
+    cert_warn_days: float = 14.0
+    """A certificate expiring within this many days is a warning."""
+    cert_crit_days: float = 0.0
+    """... and within this many an error (0: only an expired one, which fails its handshake)."""
     sources: tuple[str, ...] = ()
     """Local addresses to connect from, at most one per family (none: the kernel picks)."""
     vantage: str = ""

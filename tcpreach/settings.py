@@ -143,6 +143,18 @@ SETTINGS: tuple[Setting, ...] = (
             _lazy("tcpreach.inputs:parse_server_name"), "NAME"),
     Setting("ca", "with TLS: trust the CAs in this PEM file instead of the system's", "",
             _lazy("tcpreach.inputs:parse_ca_file"), "FILE"),
+    Setting("cert", "with TLS: this client's certificate (PEM; the key too, unless the key setting gives it): "
+            "mutual TLS", "", _lazy("tcpreach.inputs:parse_pem_file"), "FILE"),
+    Setting("key", "with TLS: the private key of the cert setting's certificate (PEM)", "",
+            _lazy("tcpreach.inputs:parse_pem_file"), "FILE"),
+    Setting("insecure", "with TLS: verify nothing, neither the chain nor the name (the report says so)", False,
+            kind=Kind.FLAG),
+    Setting("min_tls", "with TLS: the oldest version accepted, 1.2 or 1.3 (default: the system's)", "",
+            _lazy("tcpreach.inputs:parse_tls_version"), "1.2|1.3"),
+    Setting("cert_warn", "a certificate expiring within DAYS is a warning (default 14)", "14",
+            _lazy("tcpreach.inputs:parse_days"), "DAYS"),
+    Setting("cert_crit", "a certificate expiring within DAYS is an error (default 0: only an expired one)", "0",
+            _lazy("tcpreach.inputs:parse_days"), "DAYS"),
     Setting("resolver", "ask this DNS server alone (no system resolver, no getaddrinfo)", "",
             _lazy("tcpreach.inputs:parse_resolver"), "IP[:PORT]"),
     Setting("source", "connect from this local address (one per family, repeatable): which network a "

@@ -7,6 +7,7 @@ with ``AI_NUMERICHOST``, which never asks DNS).
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import errno
 import socket
 import ssl
@@ -15,8 +16,8 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from tcpreach.expectation import READ_CAP_MIN, Expectation
-from tcpreach.model import Ending, Family, ProbeResult, Target, TlsObservation
-from tcpreach.net.tls import TlsStream, handshake
+from tcpreach.model import Ending, Family, ProbeResult, Target, TlsFailure, TlsObservation
+from tcpreach.net.tls import TlsStream, alert_name, handshake
 from tcpreach.options import DEFAULT_TIMEOUT, CheckOptions, TlsSettings
 from tcpreach.verdict import LOCAL_NO_ROUTE
 
@@ -116,7 +117,14 @@ async def probe_async(
             stream = wrapped
         send_errno = None if expectation is None else await _send(stream, expectation.send, timeout)
         budget = timeout if read_timeout is None else read_timeout
-        received, ending, first_byte = await _read(stream, budget, expectation)
+        try:
+            received, ending, first_byte = await _read(stream, budget, expectation)
+        except TlsAlertError as alert:
+            detail = f"the server ended the session with the alert {alert} after the handshake"
+            base = observed or TlsObservation(tls.server_name if tls else None)
+            alerted = dataclasses.replace(base, failure=TlsFailure.HANDSHAKE, detail=detail)
+            return ProbeResult(target, connected=True, ending=Ending.RESET, send_errno=send_errno, connect_s=connect_s,
+                               total_s=since(), tls=alerted, local_address=local)  # fmt: skip
         return ProbeResult(
             target,
             connected=True,
@@ -210,6 +218,10 @@ async def _send(stream: _Stream, request: bytes, timeout: float) -> int | None:
     return None
 
 
+class TlsAlertError(Exception):
+    """The server ended the TLS session with an alert after the handshake (its name)."""
+
+
 async def _read(stream: _Stream, budget: float, expect: Expectation | None) -> tuple[bytes, Ending, float | None]:
     """Read until end-of-stream, a reset, the cap, the expectation's say-so, or the
     deadline ``budget`` from now.
@@ -228,6 +240,8 @@ async def _read(stream: _Stream, budget: float, expect: Expectation | None) -> t
             break
         except ssl.SSLEOFError:  # the TCP connection closed without a TLS close_notify
             return received, Ending.EOF, first_byte
+        except ssl.SSLError as exc:  # an alert after the handshake (TLS 1.3: a client certificate refused)
+            raise TlsAlertError(alert_name(str(exc.reason or exc))) from None
         except OSError as exc:
             if exc.errno in (errno.ECONNRESET, errno.ECONNABORTED, errno.EPIPE):
                 return received, Ending.RESET, first_byte

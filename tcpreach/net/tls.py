@@ -10,6 +10,7 @@ went wrong is read from OpenSSL's own codes (the verify code, the alert), never 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import socket
 import ssl
 import time
@@ -19,7 +20,7 @@ from typing import Any
 from tcpreach.model import TlsFailure, TlsObservation
 from tcpreach.options import TlsSettings
 
-__all__ = ["TlsStream", "context_for", "handshake"]
+__all__ = ["TlsStream", "alert_name", "context_for", "handshake"]
 
 # OpenSSL's X509_V_ERR_* codes that name a cause of their own.
 _EXPIRED, _HOSTNAME_MISMATCH = 10, 62
@@ -30,9 +31,18 @@ _NOT_TLS_REASONS = frozenset(
 _CHUNK = 65536
 
 
+_VERSIONS = {"1.2": ssl.TLSVersion.TLSv1_2, "1.3": ssl.TLSVersion.TLSv1_3}
+
+
 def context_for(settings: TlsSettings) -> ssl.SSLContext:
     context = ssl.create_default_context(cafile=settings.ca_file)
-    context.check_hostname = settings.server_name is not None
+    context.check_hostname = settings.server_name is not None and not settings.insecure
+    if settings.insecure:
+        context.verify_mode = ssl.CERT_NONE
+    if settings.cert_file is not None:
+        context.load_cert_chain(settings.cert_file, settings.key_file)
+    if settings.min_version is not None:
+        context.minimum_version = _VERSIONS[settings.min_version]
     return context
 
 
@@ -106,7 +116,8 @@ async def handshake(
         raise
     except OSError as exc:  # ssl.SSLError is an OSError
         return None, _failure(exc, name, since())
-    return stream, _observed(tls, name, since())
+    observed = _observed(tls, name, since())
+    return stream, dataclasses.replace(observed, verified=not settings.insecure)
 
 
 def _failure(exc: OSError, name: str | None, handshake_s: float) -> TlsObservation:
@@ -127,8 +138,15 @@ def _failure(exc: OSError, name: str | None, handshake_s: float) -> TlsObservati
     reason = str(getattr(exc, "reason", "") or exc)
     if reason in _NOT_TLS_REASONS:
         return TlsObservation(name, handshake_s, failure=TlsFailure.NOT_TLS, detail=reason.lower())
-    alert = reason.removeprefix("TLSV1_ALERT_").removeprefix("SSLV3_ALERT_").removeprefix("TLSV1_")
-    return TlsObservation(name, handshake_s, failure=TlsFailure.HANDSHAKE, detail=alert.lower())
+    return TlsObservation(name, handshake_s, failure=TlsFailure.HANDSHAKE, detail=alert_name(reason))
+
+
+def alert_name(reason: str) -> str:
+    """OpenSSL's reason as the alert's name: ``TLSV13_ALERT_CERTIFICATE_REQUIRED`` →
+    ``certificate_required``."""
+    for prefix in ("TLSV13_ALERT_", "TLSV1_ALERT_", "SSLV3_ALERT_", "TLSV1_"):
+        reason = reason.removeprefix(prefix)
+    return reason.lower()
 
 
 def _observed(tls: ssl.SSLObject, name: str | None, handshake_s: float) -> TlsObservation:

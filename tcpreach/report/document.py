@@ -58,6 +58,7 @@ def _tls(tls: TlsObservation) -> dict[str, Any]:
         "issuer": tls.issuer,
         "expires_in_days": tls.expires_in_days,
         "expires_at": tls.expires_at,
+        "verified": tls.verified,
         "failure": None if tls.failure is None else str(tls.failure),
         "detail": tls.detail,
         "handshake_s": tls.handshake_s,
@@ -192,6 +193,7 @@ def _load_tls(doc: Mapping[str, Any] | None) -> TlsObservation | None:
         issuer=doc["issuer"],
         expires_in_days=doc["expires_in_days"],
         expires_at=doc.get("expires_at"),
+        verified=doc.get("verified", True),
         failure=_enum(TlsFailure, doc["failure"]),
         detail=doc["detail"],
     )

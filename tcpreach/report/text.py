@@ -101,9 +101,10 @@ def _tls_line(tls: TlsObservation) -> str:
     sni = f"SNI {tls.server_name}" if tls.server_name else "no SNI (a literal address; --sni NAME sends one)"
     alpn = f", ALPN {tls.alpn}" if tls.alpn else ""
     names = ", ".join(tls.subject_names) or "-"
+    unchecked = " (not verified: --insecure)" if not tls.verified else ""
     return (
         f"{tls.version}{alpn}, {sni}; certificate for {names}, issued by {tls.issuer}, "
-        f"expires in {'?' if tls.expires_in_days is None else f'{tls.expires_in_days:g}'} days"
+        f"expires in {'?' if tls.expires_in_days is None else f'{tls.expires_in_days:g}'} days{unchecked}"
     )
 
 

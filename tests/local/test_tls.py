@@ -205,7 +205,7 @@ def test_a_server_that_never_answers_the_client_hello_is_silent(capsys, ca_file)
     assert doc["targets"][0]["tls"] == {
         "server_name": NAME, "version": None, "alpn": None, "subject_names": [], "issuer": None,
         "expires_in_days": None, "expires_at": None, "failure": None, "detail": "no answer to the ClientHello",
-        "handshake_s": None,
+        "handshake_s": None, "verified": True,
     }  # fmt: skip
 
 
@@ -239,3 +239,72 @@ def test_the_remote_suite_over_tls(inner_pytest, edge, ca_file):
     )  # fmt: skip
     result.assert_outcomes(passed=4)
     result.stdout.fnmatch_lines([f"*127.0.0.1: TLSv1.3, SNI {NAME}; certificate for {NAME}, issued by*"])
+
+
+def codes(doc):
+    return [f["code"] for f in doc["findings"]]
+
+
+def test_insecure_verifies_nothing_and_says_so(capsys, ca):
+    # a certificate from a CA this client does not trust, for another name
+    with TlsStandIn({"other.example": server_context(ca, "other.example")}, host="127.0.0.1",
+                    any_name="other.example") as server:  # fmt: skip
+        target = f"127.0.0.1:{server.port}"
+        strict = probe(capsys, target, "--tls", "--sni", NAME)
+        loose = probe(capsys, target, "--tls", "--sni", NAME, "--insecure")
+    assert (strict[0], verdicts(strict[1])) == (1, [("127.0.0.1", "tls-untrusted")])
+    assert (loose[0], verdicts(loose[1]), codes(loose[1])) == (
+        0, [("127.0.0.1", "ok")], ["tls-not-verified", "all-ok"])  # fmt: skip
+    assert loose[1]["targets"][0]["tls"]["verified"] is False
+
+
+def test_a_server_that_asks_for_a_client_certificate_gets_one_with_cert_and_key(capsys, ca, ca_file, tmp_path):
+    context = server_context(ca, NAME)
+    context.verify_mode = ssl.CERT_REQUIRED
+    ca.configure_trust(context)
+    client = ca.issue_cert("client.example")
+    cert, key = tmp_path / "client.pem", tmp_path / "client.key"
+    client.cert_chain_pems[0].write_to_path(str(cert))
+    client.private_key_pem.write_to_path(str(key))
+    with TlsStandIn({NAME: context}, host="127.0.0.1") as server:
+        args = [f"127.0.0.1:{server.port}", "--tls", "--sni", NAME, "--ca", ca_file]
+        without = probe(capsys, *args, "--timeout", "2")
+        with_cert = probe(capsys, *args, "--timeout", "2", f"--cert={cert}", f"--key={key}")
+    # TLS 1.3: the handshake completes, then the server's alert ends the session
+    assert (verdicts(without[1]), without[1]["targets"][0]["tls"]["detail"]) == (
+        [("127.0.0.1", "tls-handshake-failed")],
+        "the server ended the session with the alert certificate_required after the handshake")  # fmt: skip
+    assert (with_cert[0], verdicts(with_cert[1])) == (0, [("127.0.0.1", "ok")])
+
+
+def test_a_minimum_version_the_server_does_not_speak_fails_the_handshake(capsys, ca, ca_file):
+    context = server_context(ca, NAME)
+    context.maximum_version = ssl.TLSVersion.TLSv1_2
+    with TlsStandIn({NAME: context}, host="127.0.0.1") as server:
+        args = [f"127.0.0.1:{server.port}", "--tls", "--sni", NAME, "--ca", ca_file]
+        old = probe(capsys, *args)
+        new = probe(capsys, *args, "--min-tls", "1.3")
+    assert (old[0], old[1]["targets"][0]["tls"]["version"]) == (0, "TLSv1.2")
+    assert verdicts(new[1]) == [("127.0.0.1", "tls-handshake-failed")]
+
+
+@pytest.mark.parametrize(("flags", "found"), [([], []), (["--cert-warn", "60"], ["warning"]),
+                                              (["--cert-crit", "60"], ["error"])])  # fmt: skip
+def test_certificate_expiry_thresholds_are_the_users(capsys, ca, ca_file, flags, found):
+    # a certificate that expires in 30 days: quiet by default (14), a warning or an error within 60
+    soon = datetime.datetime.now(datetime.UTC) + datetime.timedelta(days=30)
+    with TlsStandIn({NAME: server_context(ca, NAME, not_after=soon)}, host="127.0.0.1") as server:
+        code, doc = probe(capsys, f"127.0.0.1:{server.port}", "--tls", "--sni", NAME, "--ca", ca_file, *flags)
+    severities = [f["severity"] for f in doc["findings"] if f["code"] == "tls-expires-soon"]
+    assert (severities, code) == (found, 1 if found == ["error"] else 0)
+
+
+@pytest.mark.parametrize(
+    ("args", "error"),
+    [(["--insecure"], "--insecure goes with --tls"), (["--min-tls", "1.3", "--insecure"],
+      "--insecure, --min-tls go with --tls"), (["--tls", "--key", __file__], "--key goes with --cert"),
+     (["--tls", "--min-tls", "1.1"], "argument --min-tls: takes 1.2 or 1.3, got '1.1'")],
+)  # fmt: skip
+def test_tls_options_without_what_they_need_are_usage_errors(capsys, args, error):
+    assert main(["probe", "127.0.0.1", *args]) == 2
+    assert capsys.readouterr().err == f"python -m tcpreach probe: error: {error} (see --help)\n"

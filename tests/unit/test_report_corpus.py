@@ -120,6 +120,10 @@ CASES: dict[str, Callable[[], HostReport]] = {
     "dangling-cname": lambda: report(
         aliased(dns(a=DnsStatus.NXDOMAIN, aaaa=DnsStatus.NXDOMAIN, host="old.example.org"), "deleted-app.fly.dev"), []
     ),
+    "tls-not-verified": lambda: report(
+        dns(), [seen(V4, tls=TlsObservation("hello-server.fly.dev", 0.03, "TLSv1.3", None, verified=False, **CERT)),
+                seen(V6, tls=TlsObservation("hello-server.fly.dev", 0.03, "TLSv1.3", None, verified=False, **CERT))],
+    ),
     "no-address": lambda: report(dns(a=(), aaaa=(), host="new-app.fly.dev"), []),
     "nxdomain": lambda: report(dns(a=DnsStatus.NXDOMAIN, aaaa=DnsStatus.NXDOMAIN, host="missing.fly.dev"), []),
     "no-aaaa-and-a-system-view": lambda: report(

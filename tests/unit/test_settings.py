@@ -67,6 +67,9 @@ SAMPLES = {
     "send": ("'PING\\r\\n'", b"PING\r\n"),
     "sni": ("'mail.example'", "mail.example"),
     "ca": ("'{ca}'", "{ca}"),
+    "cert": ("'{ca}'", "{ca}"),
+    "key": ("'{ca}'", "{ca}"),
+    "min_tls": ("'1.3'", "1.3"),
     "resolver": ("'[::1]:5353'", ("::1", 5353)),
     "vantage": ("'fra'", "fra"),
 }
