@@ -145,9 +145,16 @@ _CLIENT_FACTS = frozenset({FindingCode.CLIENT_WITHOUT_IPV4, FindingCode.CLIENT_W
 
 
 def _by_vantage(reports: Sequence[HostReport]) -> tuple[tuple[Finding, tuple[str, ...]], ...]:
+    """Each vantage's errors and warnings once per code. A shared-IPv4 claim about an
+    address that answered from another vantage is refuted (a shared edge never answers raw
+    TCP, from anywhere): it is left out, and vantages-disagree says what was seen."""
+    answered = {o.target.address for r in reports for o in r.outcomes if o.verdict is Verdict.OK}
+    shared = (FindingCode.FLY_SHARED_IPV4, FindingCode.FLY_SHARED_IPV4_SUSPECTED)
     found: dict[FindingCode, tuple[Finding, list[str]]] = {}
     for report in reports:
         for finding in report.findings:
+            if finding.code in shared and answered & set(finding.addresses):
+                continue
             if finding.severity is not Severity.INFO and finding.code not in _CLIENT_FACTS:
                 found.setdefault(finding.code, (finding, []))[1].append(_label(report.vantage))
     if FindingCode.FLY_SHARED_IPV4 in found:  # one vantage's suspicion, another's proof

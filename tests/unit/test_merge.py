@@ -178,3 +178,16 @@ def test_a_host_name_differing_in_case_or_final_dot_is_the_same_host():
     first = at("fra", BOTH, report(dns(), [seen(V4), seen(V6)]))
     second = dataclasses.replace(at("ord", BOTH, report(dns(), [seen(V4), seen(V6)])), host="Hello-Server.fly.dev.")
     assert [v.label for v in merge([first, second]).vantages] == ["fra", "ord"]
+
+
+def test_a_shared_ipv4_claim_is_refuted_by_another_vantage_that_got_an_answer_there():
+    # one run saw the flaky dedicated IPv4 close (with --retries 0 it had one attempt), another
+    # got the greeting from the same address: no shared edge answers raw TCP at all
+    flaky = at("ci", BOTH, report(dns(host="app.fly.dev"), [seen(V4, b""), seen(V6)]))
+    answered = at("fra", BOTH, report(dns(host="app.fly.dev"), [seen(V4), seen(V6)]))
+    assert [str(f.code) for f in flaky.findings] == ["fly-shared-ipv4"]
+    result = merge([flaky, answered])
+    assert ([str(f.code) for f in result.findings], result.by_vantage) == (["vantages-disagree"], ())
+    # the look-alike: both saw it closed, the claim stands
+    both = merge([flaky, at("fra", BOTH, report(dns(host="app.fly.dev"), [seen(V4, b""), seen(V6)]))])
+    assert [(str(f.code), v) for f, v in both.by_vantage] == [("fly-shared-ipv4", ("ci", "fra"))]
