@@ -17,7 +17,7 @@ from enum import IntEnum
 from tcpreach.findings import Severity
 from tcpreach.model import HostReport, Verdict
 
-__all__ = ["State", "Thresholds", "plugin_status"]
+__all__ = ["MISMATCH", "State", "Thresholds", "plugin_status"]
 
 
 class State(IntEnum):
@@ -27,12 +27,25 @@ class State(IntEnum):
     UNKNOWN = 3
 
 
+MISMATCH = frozenset({Verdict.WRONG_GREETING, Verdict.TRUNCATED, Verdict.EXTRA_DATA})
+"""Answers that are not the expected ones (check_tcp's "unexpected response")."""
+
+
 @dataclass(frozen=True)
 class Thresholds:
-    """Seconds from the start of connect to each address's verdict (check_tcp's -w/-c)."""
+    """Seconds from the start of connect to each address's verdict (check_tcp's -w/-c), and
+    the state a refused address and an unexpected answer stand for (its -r and -M)."""
 
     warning: float | None = None
     critical: float | None = None
+    refused: State = State.CRITICAL
+    mismatch: State = State.CRITICAL
+
+    def of(self, verdict: Verdict) -> State:
+        """The state one failing address stands for."""
+        if verdict is Verdict.REFUSED:
+            return self.refused
+        return self.mismatch if verdict in MISMATCH else State.CRITICAL
 
 
 def _host_state(report: HostReport, limits: Thresholds) -> tuple[State, list[str]]:
@@ -45,11 +58,13 @@ def _host_state(report: HostReport, limits: Thresholds) -> tuple[State, list[str
     slow = [o for o in report.outcomes if o.verdict is Verdict.OK]
     if report.outcomes and len(untestable) == len(report.outcomes):
         return State.UNKNOWN, [f"no route from here to any address of {report.host}"]
-    state = State.OK
-    if (failing and len(untestable) < len(failing)) or errors or not report.outcomes:
-        state = State.CRITICAL
-    elif warnings:
-        state = State.WARNING
+    mapped = {o.target.address: limits.of(o.verdict) for o in failing if not o.result.no_route}
+    state = State.CRITICAL if not report.outcomes else max(mapped.values(), default=State.OK)
+    for finding in errors:  # an error explaining remapped addresses alone takes their state
+        known = [mapped[a] for a in finding.addresses if a in mapped]
+        state = max(state, max(known) if known and len(known) == len(finding.addresses) else State.CRITICAL)
+    if warnings:
+        state = max(state, State.WARNING)
     for limit, level in ((limits.warning, State.WARNING), (limits.critical, State.CRITICAL)):
         over = [o for o in slow if limit is not None and o.result.to_verdict_s > limit]
         if over and level > state:

@@ -56,6 +56,12 @@ def add_parser(commands: Any, name: str, help_text: str) -> None:
                         help="with --plugin: WARNING when an address takes longer than S to its verdict")  # fmt: skip
     plugin.add_argument("-c", "--critical", type=typed(_seconds), metavar="S",
                         help="with --plugin: CRITICAL when an address takes longer than S to its verdict")  # fmt: skip
+    states = ["ok", "warning", "critical", "unknown"]
+    plugin.add_argument("-r", "--refused-state", choices=states, default="critical",
+                        help="with --plugin: the state a refused address stands for (default critical)")  # fmt: skip
+    plugin.add_argument("-M", "--mismatch-state", choices=states, default="critical",
+                        help="with --plugin: the state of an unexpected answer (wrong greeting, truncated, extra data; "
+                             "default critical)")  # fmt: skip
     probe.add_argument(
         "-v", "--verbose", action="store_true",
         help="after each table, what happened on the wire at every target: connect, sent, received, the end",
@@ -170,9 +176,10 @@ def run_probe(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     with Progress(err, quiet=piped_json) as progress:
         reports = check_hosts(requests, lambda host: _predicted(values, host), on_done=progress.done)
     if args.plugin:
-        from tcpreach.plugin_output import Thresholds, plugin_status
+        from tcpreach.plugin_output import State, Thresholds, plugin_status
 
-        state, line = plugin_status(reports, Thresholds(args.warning, args.critical))
+        mapped = (State[args.refused_state.upper()], State[args.mismatch_state.upper()])
+        state, line = plugin_status(reports, Thresholds(args.warning, args.critical, *mapped))
         out.write(line + "\n")
         return int(state)
     statuses = [exit_status(report, accept) for report in reports]

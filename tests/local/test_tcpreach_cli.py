@@ -424,3 +424,12 @@ def test_the_monitoring_plugin_mode_exits_with_the_state(cli):
 def test_plugin_options_that_make_no_sense_together(cli, args, error):
     done = cli("probe", "127.0.0.1", *args)
     assert (done.returncode, done.stderr) == (2, f"python -m tcpreach probe: error: {error} (see --help)\n")
+
+
+def test_a_refused_address_takes_the_state_given_with_refused_state(cli):
+    with StandIn(Behaviour.CLOSE, host="127.0.0.4") as free:
+        port = free.port  # nothing listens there afterwards
+    default = cli("probe", f"127.0.0.4:{port}", "--plugin", "--retries", "0")
+    warned = cli("probe", f"127.0.0.4:{port}", "--plugin", "--retries", "0", "-r", "warning")
+    assert (default.returncode, warned.returncode) == (2, 1)
+    assert warned.stdout.startswith("TCPREACH WARNING - 127.0.0.4 WARNING: 0 of 1 addresses ok (127.0.0.4 refused")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
-from test_report_corpus import CASES, NO_ROUTE, V4, V6, dns, report, seen
+from test_report_corpus import CASES, NO_ROUTE, REFUSED, V4, V6, dns, report, seen
 
 from tcpreach.plugin_output import State, Thresholds, plugin_status
 
@@ -58,3 +58,25 @@ def test_the_worst_host_decides():
 def test_a_quote_in_a_label_cannot_break_the_performance_data():
     odd = dataclasses.replace(CASES["literal"](), host="it's")
     assert plugin_status([odd])[1].endswith("| 'its 127.0.0.1'=0.017200s;;;0;")
+
+
+@pytest.mark.parametrize(
+    ("verdict_case", "limits", "state"),
+    [
+        ("refused", Thresholds(), State.CRITICAL),
+        ("refused", Thresholds(refused=State.WARNING), State.WARNING),
+        ("refused", Thresholds(refused=State.OK), State.OK),
+        ("wrong", Thresholds(mismatch=State.WARNING), State.WARNING),
+        ("wrong", Thresholds(refused=State.WARNING), State.CRITICAL),  # the look-alike: the other mapping
+        ("closed", Thresholds(refused=State.OK, mismatch=State.OK), State.CRITICAL),  # never remapped
+    ],
+)  # fmt: skip
+def test_a_refusal_and_an_unexpected_answer_take_the_state_the_user_maps_them_to(verdict_case, limits, state):
+    # both addresses alike, so the finding (service-down, failing-targets) explains them alone
+    results = {
+        "refused": REFUSED,
+        "wrong": lambda a: seen(a, b"SSH-2.0-OpenSSH\r\n"),
+        "closed": lambda a: seen(a, b""),
+    }[verdict_case]
+    host = report(dns(host="example.com"), [results(V4), results(V6)])
+    assert plugin_status([host], limits)[0] is state
