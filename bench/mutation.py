@@ -22,7 +22,7 @@ def main(argv: list[str] | None = None) -> int:
     counts: dict[str, collections.Counter[str]] = collections.defaultdict(collections.Counter)
     not_killed: dict[str, list[tuple[str, str]]] = collections.defaultdict(list)
     for line in done.stdout.splitlines():
-        match = re.match(r"\s*((tcpreach(?:\.[a-z_]+)*?)\.x_\S+): (.+)$", line)
+        match = re.match(r"\s*((tcpreach(?:\.[a-z0-9_]+)*?)\.x_\S+): (.+)$", line)
         if match:
             counts[match[2]][match[3].strip()] += 1
             if match[3].strip() not in {"killed", "not checked"}:
