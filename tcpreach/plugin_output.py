@@ -10,12 +10,12 @@ that is this client's (no route to any address).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import IntEnum
 
 from tcpreach.findings import Severity
-from tcpreach.model import HostReport, Verdict
+from tcpreach.model import HostReport, TargetOutcome, Verdict
 
 __all__ = ["MISMATCH", "State", "Thresholds", "plugin_status"]
 
@@ -40,6 +40,10 @@ class Thresholds:
     critical: float | None = None
     refused: State = State.CRITICAL
     mismatch: State = State.CRITICAL
+    connect: tuple[float | None, float | None] = (None, None)
+    """Warning and critical seconds to connect."""
+    first_byte: tuple[float | None, float | None] = (None, None)
+    """Warning and critical seconds to the first byte."""
 
     def of(self, verdict: Verdict) -> State:
         """The state one failing address stands for."""
@@ -65,11 +69,18 @@ def _host_state(report: HostReport, limits: Thresholds) -> tuple[State, list[str
         state = max(state, max(known) if known and len(known) == len(finding.addresses) else State.CRITICAL)
     if warnings:
         state = max(state, State.WARNING)
-    for limit, level in ((limits.warning, State.WARNING), (limits.critical, State.CRITICAL)):
-        over = [o for o in slow if limit is not None and o.result.to_verdict_s > limit]
-        if over and level > state:
-            state = level
-        why += [f"{o.target.address} {o.result.to_verdict_s:.3f} s > {limit:g} s" for o in over if limit is not None]
+    timings: tuple[tuple[str, Callable[[TargetOutcome], float | None], tuple[float | None, float | None]], ...] = (
+        ("", lambda o: o.result.to_verdict_s, (limits.warning, limits.critical)),
+        ("connect ", lambda o: o.result.connect_s, limits.connect),
+        ("first byte ", lambda o: o.result.first_byte_s, limits.first_byte),
+    )
+    for what, seconds, (warn, crit) in timings:
+        for limit, level in ((warn, State.WARNING), (crit, State.CRITICAL)):
+            if limit is None:
+                continue
+            over = [(o, s) for o in slow if (s := seconds(o)) is not None and s > limit]
+            state = max(state, level) if over else state
+            why += [f"{o.target.address} {what}{s:.3f} s > {limit:g} s" for o, s in over]
     return state, why
 
 

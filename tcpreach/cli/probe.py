@@ -56,6 +56,10 @@ def add_parser(commands: Any, name: str, help_text: str) -> None:
                         help="with --plugin: WARNING when an address takes longer than S to its verdict")  # fmt: skip
     plugin.add_argument("-c", "--critical", type=typed(_seconds), metavar="S",
                         help="with --plugin: CRITICAL when an address takes longer than S to its verdict")  # fmt: skip
+    for timing, what in (("connect", "to connect"), ("first-byte", "to the first byte")):
+        for level in ("warning", "critical"):
+            plugin.add_argument(f"--{timing}-{level}", type=typed(_seconds), metavar="S",
+                                help=f"with --plugin: {level.upper()} when an address takes over S {what}")  # fmt: skip
     states = ["ok", "warning", "critical", "unknown"]
     plugin.add_argument("-r", "--refused-state", choices=states, default="critical",
                         help="with --plugin: the state a refused address stands for (default critical)")  # fmt: skip
@@ -164,7 +168,9 @@ def _write(
 
 
 def run_probe(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
-    if (args.warning is not None or args.critical is not None) and not args.plugin:
+    thresholds = (args.warning, args.critical, args.connect_warning, args.connect_critical, args.first_byte_warning,
+                  args.first_byte_critical)  # fmt: skip
+    if any(limit is not None for limit in thresholds) and not args.plugin:
         raise UsageError("--warning and --critical go with --plugin")
     if args.plugin and args.json:
         raise UsageError("--plugin and --json are two outputs: give one")
@@ -179,7 +185,9 @@ def run_probe(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
         from tcpreach.plugin_output import State, Thresholds, plugin_status
 
         mapped = (State[args.refused_state.upper()], State[args.mismatch_state.upper()])
-        state, line = plugin_status(reports, Thresholds(args.warning, args.critical, *mapped))
+        limits = Thresholds(args.warning, args.critical, *mapped, connect=(args.connect_warning, args.connect_critical),
+                            first_byte=(args.first_byte_warning, args.first_byte_critical))  # fmt: skip
+        state, line = plugin_status(reports, limits)
         out.write(line + "\n")
         return int(state)
     statuses = [exit_status(report, accept) for report in reports]

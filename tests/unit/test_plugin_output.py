@@ -80,3 +80,19 @@ def test_a_refusal_and_an_unexpected_answer_take_the_state_the_user_maps_them_to
     }[verdict_case]
     host = report(dns(host="example.com"), [results(V4), results(V6)])
     assert plugin_status([host], limits)[0] is state
+
+
+@pytest.mark.parametrize(
+    ("limits", "state", "why"),
+    [
+        (Thresholds(connect=(0.01, None)), State.WARNING, "66.241.125.63 connect 0.012 s > 0.01 s"),
+        (Thresholds(connect=(None, 0.01)), State.CRITICAL, "66.241.125.63 connect 0.012 s > 0.01 s"),
+        (Thresholds(first_byte=(0.015, None)), State.WARNING, "66.241.125.63 first byte 0.016 s > 0.015 s"),
+        (Thresholds(connect=(0.02, 0.03), first_byte=(0.02, 0.03)), State.OK, ""),  # under every threshold
+    ],
+)
+def test_connect_and_first_byte_thresholds(limits, state, why):
+    # connected in 12.3 ms, the first byte at 16.1 ms, the verdict at 17.2 ms
+    healthy = report(dns(host="dedicated.fly.dev"), [seen(V4)])
+    found, line = plugin_status([healthy], limits)
+    assert (found, why in line) == (state, True)
