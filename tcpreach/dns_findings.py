@@ -145,7 +145,10 @@ def _missing_family(resolution: Resolution) -> list[Finding]:
                 )
             )
         made_up = [x for x in aaaa.addresses if synthesized_by(x, resolution.dns64_prefix)]
-        if a.status is DnsStatus.OK and (aaaa.status is DnsStatus.NO_ANSWER or made_up == list(aaaa.addresses)):
+        if a.status is DnsStatus.OK and (
+            aaaa.status is DnsStatus.NO_ANSWER
+            or (aaaa.status is DnsStatus.OK and bool(made_up) and made_up == list(aaaa.addresses))
+        ):
             dns64 = (
                 f" of its own: this network's DNS64 made up {', '.join(made_up)}, the IPv4 through its NAT64,"
                 if made_up
