@@ -9,7 +9,7 @@ diagnosis then gives). A rule that stopped checking one condition fails its row.
 from __future__ import annotations
 
 import pytest
-from test_report_corpus import NO_ROUTE, REFUSED, V4, V6, dns, report, seen
+from test_report_corpus import NO_ROUTE, REFUSED, V4, V6, aliased, dns, report, seen
 
 from tcpreach.model import DnsStatus, Verdict
 
@@ -81,6 +81,33 @@ EVIDENCE = {
              lambda: report(dns(host="example.com", a=DnsStatus.NXDOMAIN, aaaa=DnsStatus.NXDOMAIN), []), ["nxdomain"]),
             ("both queries answered", lambda: report(dns(host="example.com", a=(), aaaa=DnsStatus.TIMEOUT), []),
              ["dns-timeout"]),
+        ],
+    ),
+    "service-down": (
+        lambda: report(dns(host="example.com"), [REFUSED(V4), REFUSED(V6)]),
+        [
+            ("every address refused (one answering)",
+             lambda: report(dns(host="example.com"), [REFUSED(V4), seen(V6)]), ["ipv6-only-listener"]),
+            ("refusals, not closes",
+             lambda: report(dns(host="example.com"), [seen(V4, b""), seen(V6, b"")]), ["edge-no-app"]),
+        ],
+    ),
+    "dangling-cname": (
+        lambda: report(aliased(dns(host="old.example.org", a=DnsStatus.NXDOMAIN, aaaa=DnsStatus.NXDOMAIN),
+                               "deleted-app.fly.dev"), []),
+        [
+            ("an alias at all", lambda: report(dns(host="old.example.org", a=DnsStatus.NXDOMAIN,
+                                                   aaaa=DnsStatus.NXDOMAIN), []), ["nxdomain"]),
+            ("the target missing", lambda: report(aliased(dns(host="old.example.org"), "app.fly.dev"),
+                                                  [seen(V4), seen(V6)]), ["all-ok"]),
+        ],
+    ),
+    "dns-timeout": (
+        lambda: report(dns(a=DnsStatus.TIMEOUT), [seen(V6)]),
+        [
+            ("a query left unanswered", lambda: report(dns(a=()), [seen(V6)]), ["no-a", "all-ok"]),
+            ("an unanswered query, not an error",
+             lambda: report(dns(a=DnsStatus.ERROR, aaaa=DnsStatus.ERROR), []), ["dns-error"]),
         ],
     ),
 }  # fmt: skip
