@@ -326,9 +326,7 @@ class EdgeLab:
     # -- building ---------------------------------------------------------------------
     def _build(self) -> None:
         for ns in (self.client, self.edge, self.app):
-            self._ip("netns", "add", ns)
-            self.exec(ns, ["sysctl", "-qw", "net.ipv6.conf.all.accept_dad=0", "net.ipv6.conf.default.accept_dad=0"])
-            self._ip("-n", ns, "link", "set", "lo", "up")
+            self.add_namespace(ns)
         self.exec(self.edge, ["sysctl", "-qw", "net.ipv4.icmp_ratelimit=0", "net.ipv6.icmp.ratelimit=0"])
         self._link((self.client, "c0", ["192.0.2.2/24", "2001:db8:1::2/64"]),
                    (self.edge, "e0", ["192.0.2.1/24", "2001:db8:1::1/64"]))  # fmt: skip
@@ -444,18 +442,34 @@ class EdgeLab:
             time.sleep(0.05)
         raise RuntimeError(f"the lab did not come up within {timeout:g} s")
 
+    def add_namespace(self, ns: str) -> None:
+        """A network namespace of the lab's: loopback up, no duplicate address detection."""
+        self._ip("netns", "add", ns)
+        self.exec(ns, ["sysctl", "-qw", "net.ipv6.conf.all.accept_dad=0", "net.ipv6.conf.default.accept_dad=0"])
+        self._ip("-n", ns, "link", "set", "lo", "up")
+
+    def stop(self, name: str) -> None:
+        """Stop the daemon started as ``name`` (if any) and forget it: a part of the lab
+        torn down leaves the rest as it was."""
+        process = self.processes.pop(name, None)
+        if process is None:
+            return
+        if process.poll() is None:
+            process.terminate()
+        try:
+            process.wait(5)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(5)
+        if process.stdout is not None:
+            process.stdout.close()
+
     def close(self) -> None:
         for process in self.processes.values():
             if process.poll() is None:
-                process.terminate()
-        for process in self.processes.values():
-            try:
-                process.wait(5)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(5)
-            if process.stdout is not None:
-                process.stdout.close()
+                process.terminate()  # all at once; stop() then waits for each
+        for name in list(self.processes):
+            self.stop(name)
         for ns in (self.client, self.edge, self.app):
             subprocess.run(["ip", "netns", "del", ns], capture_output=True, check=False)
         with contextlib.suppress(OSError):

@@ -66,10 +66,4 @@ class NginxEdge:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        process = self.lab.processes.pop("nginx", None)
-        if process is not None:
-            if process.poll() is None:
-                process.terminate()
-                process.wait(10)
-            if process.stdout is not None:
-                process.stdout.close()
+        self.lab.stop("nginx")

@@ -107,9 +107,7 @@ class VantageLab:
         lab = self.lab
         short = _SHORT[name]
         ns = self.namespaces[name] = f"tr{lab.token}{short}"
-        lab._ip("netns", "add", ns)
-        lab.exec(ns, ["sysctl", "-qw", "net.ipv6.conf.all.accept_dad=0", "net.ipv6.conf.default.accept_dad=0"])
-        lab._ip("-n", ns, "link", "set", "lo", "up")
+        lab.add_namespace(ns)
         edge_side = [a.replace("::2/", "::1/").replace(".2/", ".1/") for a in addresses]
         lab._link((ns, f"c{short}", addresses), (lab.edge, f"e{short}", edge_side))
         for prefix, via in routes:
@@ -166,18 +164,7 @@ class VantageLab:
         split a module) finds the edge as it was (a tayga left attached made the next
         --mktun fail with EBUSY)."""
         for name in ("tayga", "unbound"):
-            process = self.lab.processes.pop(name, None)
-            if process is None:
-                continue
-            if process.poll() is None:
-                process.terminate()
-                try:
-                    process.wait(5)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    process.wait(5)
-            if process.stdout is not None:
-                process.stdout.close()
+            self.lab.stop(name)
         self.lab.exec(self.lab.edge, ["ip", "link", "del", f"n64{self.lab.token}"])
         for ns in self.namespaces.values():
             subprocess.run(["ip", "netns", "del", ns], capture_output=True, check=False)

@@ -31,12 +31,10 @@ from tcpreach.net.probe import probe_async
 from tcpreach.options import CheckOptions
 from tcpreach.verdict import LOSS_CAN_PRODUCE, judge
 
-__all__ = ["INCONCLUSIVE", "MAX_SLOTS", "Job", "hedge_offsets", "probe_jobs", "run_jobs", "run_sync", "slot_count"]
+__all__ = ["MAX_SLOTS", "Job", "hedge_offsets", "probe_jobs", "run_jobs", "run_sync", "slot_count"]
 
 T = TypeVar("T")
 
-INCONCLUSIVE = LOSS_CAN_PRODUCE
-"""Verdicts that packet loss alone can produce: the target may still answer another attempt."""
 MAX_SLOTS = 16384
 """Connections open at once, at most, whatever the open-file limit allows."""
 _RESERVED_FILES = 64
@@ -144,7 +142,7 @@ def _decided(finished: list[tuple[int, TargetOutcome]], attempts: int, start: fl
     first failure that loss cannot produce, else the first attempt's."""
     index, outcome = finished[-1]
     if outcome.verdict is not Verdict.OK and not outcome.result.no_route:
-        conclusive = [(i, o) for i, o in finished if o.verdict not in INCONCLUSIVE]
+        conclusive = [(i, o) for i, o in finished if o.verdict not in LOSS_CAN_PRODUCE]
         index, outcome = conclusive[0] if conclusive else min(finished, key=lambda pair: pair[0])
     result = dataclasses.replace(outcome.result, attempts=attempts, attempt=index, elapsed_s=time.monotonic() - start)
     explanation = outcome.explanation

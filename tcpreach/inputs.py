@@ -33,6 +33,7 @@ __all__ = [
     "parse_resolver",
     "parse_seconds",
     "parse_server_name",
+    "parse_target",
     "parse_tls_version",
     "to_ascii",
 ]
@@ -169,6 +170,15 @@ def host_note(text: str) -> str | None:
     if not (last.isascii() and last.isdigit() and 0 < int(last) <= 65535) or not is_literal(head):
         return None
     return f"{text!r} is the IPv6 address {text}; for port {last} on {head}, write [{head}]:{last}"
+
+
+def parse_target(text: str) -> HostSpec:
+    """A host to probe: ``parse_host``, and a name that can be a host name (IDNA applied).
+    Raises ``UsageError``: ``'bad_name!' is not a valid host name: ...``."""
+    spec = parse_host(text)
+    if not spec.literal and (problem := hostname_problem(to_ascii(spec.host))) is not None:
+        raise UsageError(f"{spec.host!r} is not a valid host name: {problem}")
+    return spec
 
 
 def parse_host_text(text: str) -> str:

@@ -22,17 +22,30 @@ __all__ = ["Merged", "Row", "merge", "tested"]
 
 @dataclass(frozen=True)
 class Merged:
-    host: str
-    port: int
-    expectation: Expectation
-    vantages: tuple[Vantage, ...]
     reports: tuple[HostReport, ...]
+    """Of one target (same host, port and expectation), each from its own vantage."""
     rows: tuple[Row, ...]
     population: tuple[Population, ...]
     findings: tuple[Finding, ...]
     """What only several vantages show."""
     by_vantage: tuple[tuple[Finding, tuple[str, ...]], ...] = ()
     """Each vantage's own errors and warnings, once per code, with the vantages that found it."""
+
+    @property
+    def host(self) -> str:
+        return self.reports[0].host
+
+    @property
+    def port(self) -> int:
+        return self.reports[0].port
+
+    @property
+    def expectation(self) -> Expectation:
+        return self.reports[0].expectation
+
+    @property
+    def vantages(self) -> tuple[Vantage, ...]:
+        return tuple(r.vantage or Vantage("?", "?") for r in self.reports)
 
 
 def _same_target(reports: Sequence[HostReport], names: Sequence[str]) -> None:
@@ -170,12 +183,7 @@ def merge(reports: Sequence[HostReport], names: Sequence[str] = ()) -> Merged:
     names = list(names) or [f"report {i}" for i in range(1, len(reports) + 1)]
     _same_target(reports, names)
     rows = _rows(reports)
-    first = reports[0]
     return Merged(
-        host=first.host,
-        port=first.port,
-        expectation=first.expectation,
-        vantages=tuple(r.vantage or Vantage("?", "?") for r in reports),
         reports=tuple(reports),
         rows=rows,
         population=populations(rows, reports),

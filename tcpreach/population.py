@@ -104,8 +104,7 @@ def _has_records(reports: Sequence[HostReport], rows: Sequence[Row], family: Fam
     answered = [
         a for r in reports for a in r.resolution.dns if a.family is family and a.status is not DnsStatus.TIMEOUT
     ]
-    literal = any(r.resolution.literal for r in reports)
-    return False if answered or literal else None
+    return False if answered else None
 
 
 def _by_family(kind: ClientKind, seen: _Seen, has: bool | None, record: str) -> Population:

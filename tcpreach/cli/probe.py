@@ -16,7 +16,7 @@ from tcpreach.config import load_config, options_from, parsed
 from tcpreach.errors import UsageError
 from tcpreach.fly.remedies import is_fly_name
 from tcpreach.hosts_file import read_hosts_file
-from tcpreach.inputs import host_note, hostname_problem, parse_host, parse_seconds, to_ascii
+from tcpreach.inputs import host_note, parse_seconds, parse_target
 from tcpreach.model import Family, HostReport
 from tcpreach.options import CheckOptions
 from tcpreach.outcomes import passes
@@ -91,9 +91,7 @@ def _values(args: argparse.Namespace, common: dict[str, Given]) -> dict[str, Any
 
 def _host(text: str, port: int | None) -> tuple[str, int | None]:
     """The host to resolve and the port it names; a name that cannot be one is refused."""
-    spec = parse_host(text)
-    if not spec.literal and (problem := hostname_problem(to_ascii(spec.host))) is not None:
-        raise UsageError(f"{spec.host!r} is not a valid host name: {problem}")
+    spec = parse_target(text)
     if spec.port is not None and port is not None and spec.port != port:
         raise UsageError(f"two ports given: {spec.port} in {text!r} and --port {port}")
     return spec.host, spec.port

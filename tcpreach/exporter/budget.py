@@ -33,8 +33,6 @@ class Budget:
 
     options: CheckOptions
     deadline_s: float | None
-    shortened: bool = False
-    """Whether the deadline shortened the module's timeout or DNS lifetime."""
 
 
 def parse_scrape_timeout(text: str | None) -> float | None:
@@ -64,4 +62,4 @@ def budget_for(options: CheckOptions, scrape_timeout: float | None, offset: floa
     dns = 0.0 if literal else min(options.dns_lifetime, deadline * DNS_SHARE)
     timeout = min(options.timeout, (deadline - dns) / WORST_CASE_TIMEOUTS)
     fitted = dataclasses.replace(options, timeout=timeout, dns_lifetime=dns or options.dns_lifetime)
-    return Budget(fitted, deadline, fitted != options)
+    return Budget(fitted, deadline)

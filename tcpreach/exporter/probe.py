@@ -17,7 +17,7 @@ from tcpreach.exporter.budget import budget_for, parse_scrape_timeout
 from tcpreach.exporter.config import ExporterConfig
 from tcpreach.exporter.policy import address_refusal, target_refusal
 from tcpreach.exporter.record import ProbeRecord
-from tcpreach.inputs import hostname_problem, parse_host, to_ascii
+from tcpreach.inputs import parse_target
 
 __all__ = ["MAX_QUERY_CHARS", "ProbeQuery", "TargetRefusedError", "parse_query", "run_probe"]
 
@@ -69,9 +69,7 @@ def run_probe(config: ExporterConfig, query: ProbeQuery, scrape_timeout: str | N
     """Resolve ``query.target`` afresh and probe every address with the module's settings,
     fitted to the scrape's deadline. Raises ``TargetRefusedError`` and ``UsageError``."""
     started = time.monotonic()
-    spec = parse_host(query.target)
-    if not spec.literal and (problem := hostname_problem(to_ascii(spec.host))) is not None:
-        raise UsageError(f"{spec.host!r} is not a valid host name: {problem}")
+    spec = parse_target(query.target)
     refusal = target_refusal(spec.host, spec.literal, config.allowance)
     if refusal is not None:
         raise TargetRefusedError(refusal)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import http.client
 import json
-import os
 import shutil
 import socket
 import subprocess
@@ -32,21 +31,23 @@ from tcpreach.testing.stub_dns import StubDNS
 pytestmark = pytest.mark.edge
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
-REQUIRED = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 EDGE, DEDICATED = "127.0.0.2", "127.0.0.3"
 
 
-def tool(name: str) -> str:
-    found = shutil.which(name)
-    if found is None:
-        problem = f"needs {name} from Debian's prometheus package (netlab/install.sh installs it as root)"
-        if REQUIRED:
-            pytest.fail(f"{problem} (CI=true: this test must run, not skip)", pytrace=False)
-        pytest.skip(problem)
-    return found
+@pytest.fixture(scope="module")
+def tool(edge_unavailable):
+    """``tool(name)``: the path of one of Debian's prometheus package's programs."""
+
+    def find(name: str) -> str:
+        found = shutil.which(name)
+        if found is None:
+            edge_unavailable(f"needs {name} from Debian's prometheus package (netlab/install.sh installs it as root)")
+        return str(found)
+
+    return find
 
 
-def test_promtool_accepts_the_example_scrape_configuration():
+def test_promtool_accepts_the_example_scrape_configuration(tool):
     done = subprocess.run([tool("promtool"), "check", "config", "prometheus.yml"], check=False, cwd=EXAMPLES,
                           capture_output=True, text=True, timeout=60)  # fmt: skip
     assert (done.returncode, done.stderr) == (0, ""), done.stdout
@@ -61,7 +62,7 @@ def test_promtool_accepts_the_example_scrape_configuration():
     ]
 
 
-def test_the_example_alerts_pass_their_unit_tests():
+def test_the_example_alerts_pass_their_unit_tests(tool):
     # shared IPv4 fires after its 5 minutes; not for a healthy name nor an app down everywhere
     done = subprocess.run([tool("promtool"), "test", "rules", "alerts.test.yml"], check=False, cwd=EXAMPLES,
                           capture_output=True, text=True, timeout=60)  # fmt: skip
@@ -116,7 +117,7 @@ def scrape_config(exporter: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def prometheus(exporter, tmp_path_factory) -> Iterator[tuple[str, int]]:
+def prometheus(exporter, tool, tmp_path_factory) -> Iterator[tuple[str, int]]:
     binary = tool("prometheus")
     folder = tmp_path_factory.mktemp("prometheus")
     (folder / "prometheus.yml").write_text(scrape_config(exporter))

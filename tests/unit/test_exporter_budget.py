@@ -16,24 +16,24 @@ MODULE = CheckOptions(timeout=3.0, dns_lifetime=5.0)
 
 
 def test_without_the_header_the_module_holds():
-    assert budget_for(MODULE, None, 0.5, literal=False) == Budget(MODULE, None, shortened=False)
+    assert budget_for(MODULE, None, 0.5, literal=False) == Budget(MODULE, None)
 
 
 def test_prometheus_default_ten_seconds_shortens_dns_and_timeout():
     # 9.5 s after the offset: DNS gets 30% (2.85 s), each target 6.65 / 2.5 = 2.66 s.
     budget = budget_for(MODULE, 10.0, 0.5, literal=False)
     assert budget == Budget(dataclasses.replace(MODULE, timeout=pytest.approx(2.66), dns_lifetime=pytest.approx(2.85)),
-                            9.5, shortened=True)  # fmt: skip
+                            9.5)  # fmt: skip
 
 
 def test_a_long_deadline_leaves_the_module_alone():
-    assert budget_for(MODULE, 30.0, 0.5, literal=False) == Budget(MODULE, 29.5, shortened=False)
+    assert budget_for(MODULE, 30.0, 0.5, literal=False) == Budget(MODULE, 29.5)
 
 
 def test_a_literal_address_gives_dns_nothing():
     # 2.5 s after the offset, all of it for the probe: 1 s a target; the lifetime is unused.
     budget = budget_for(MODULE, 3.0, 0.5, literal=True)
-    assert budget == Budget(dataclasses.replace(MODULE, timeout=1.0), 2.5, shortened=True)
+    assert budget == Budget(dataclasses.replace(MODULE, timeout=1.0), 2.5)
 
 
 def test_an_offset_that_leaves_nothing_is_a_bad_request():

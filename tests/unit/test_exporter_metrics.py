@@ -91,7 +91,7 @@ def test_the_certificate_expiry_is_a_timestamp():
 
 
 def test_a_shortened_probe_says_so():
-    budget = Budget(dataclasses.replace(CheckOptions(), timeout=0.6), 1.5, shortened=True)
+    budget = Budget(dataclasses.replace(CheckOptions(), timeout=0.6), 1.5)
     found = samples(exposition(record(CASES["shared-ipv4"](), budget)))
     assert (found[("tcpreach_probe_timeout_seconds", ())], found[("tcpreach_probe_deadline_seconds", ())]) == (0.6, 1.5)
 
