@@ -37,6 +37,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from bench import save
+
 ROOT = Path(__file__).resolve().parents[1]
 NAME = "hello.bench.test"
 CONCURRENCY = 32
@@ -253,9 +255,7 @@ def main(argv: list[str] | None = None) -> int:
         done = subprocess.run(["unshare", "--net", "--mount", "sh", "-c", script], cwd=ROOT,
                               stdout=subprocess.PIPE, text=True, check=True)  # fmt: skip
     result = json.loads(done.stdout)
-    out = ROOT / "bench" / "out"
-    out.mkdir(exist_ok=True)
-    (out / "exporter.json").write_text(json.dumps(result, indent=2) + "\n")
+    save("exporter", result)
     print(table(result))
     return 0
 

@@ -39,6 +39,8 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
+from bench import save
+
 ROOT = Path(__file__).resolve().parents[1]
 V4 = {"ok": "127.0.0.2", "refused": "127.0.0.3", "silent": "127.0.0.4"}
 V6 = {"ok": "fd00:f1ee::2", "refused": "fd00:f1ee::3", "silent": "fd00:f1ee::4"}
@@ -259,9 +261,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         cwd=ROOT, stdout=subprocess.PIPE, text=True, check=True,
     )  # fmt: skip
     result = json.loads(done.stdout)
-    out = ROOT / "bench" / "out"
-    out.mkdir(exist_ok=True)
-    (out / "fleet.json").write_text(json.dumps(result, indent=2) + "\n")
+    save("fleet", result)
     print(table(result))
     return 0
 

@@ -18,12 +18,10 @@ import statistics
 import sys
 import time
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
+from bench import save
 from netlab.lab import LOSSY_DNS_V4, EdgeLab, lab_problem
-
-OUT = Path(__file__).resolve().parent / "out"
 
 
 def run_once(lab: EdgeLab, extra: Sequence[str]) -> tuple[bool, float, int]:
@@ -70,8 +68,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"bench.loss: {problem}", file=sys.stderr)
         return 2
     results = measure(args.runs, args.loss, args.delay)
-    OUT.mkdir(exist_ok=True)
-    (OUT / "loss.json").write_text(json.dumps(results, indent=2) + "\n")
+    save("loss", results)
     print(f"lossy path: {args.loss:.0%} loss each way, {args.delay * 1000:.0f} ms each way, {args.runs} runs each")
     print("| settings | ok | median time to verdict | slowest | probes per target |")
     print("|---|---|---|---|---|")

@@ -8,18 +8,15 @@ when matplotlib is installed: pip install 'pytest-tcpreach[bench]').
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import statistics
 import time
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
-from bench import servers, suite
+from bench import OUT, save, servers, suite
 
-OUT = Path(__file__).resolve().parent / "out"
 ADDRESSES = ["127.0.0.1", "::1"]
 CONCURRENCY = [1, 16, 256]
 
@@ -141,10 +138,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     suite_data = suite_benchmarks(args.quick, probe_timeout)
     text = "\n\n".join([f"Machine: {machine}", server_table(server_data), suite_table(suite_data, probe_timeout)])
     print(text)
-    OUT.mkdir(exist_ok=True)
     results = {"machine": machine, "reps": reps, "seconds": seconds, "servers": server_data, "suite": suite_data,
                "wall_s": time.monotonic() - started}  # fmt: skip
-    (OUT / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+    save("results", results)
     (OUT / "results.md").write_text(text + "\n")
     plot(server_data)
     return 0
