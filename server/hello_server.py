@@ -185,7 +185,10 @@ class HelloServer:
         return self.bind().port
 
     def start(self) -> HelloServer:
+        """Serve in a background thread; a server already started keeps its one loop."""
         self.bind()
+        if self._thread is not None and self._thread.is_alive():
+            return self
         self._thread = threading.Thread(target=self.serve_forever, name="hello-server", daemon=True)
         self._thread.start()
         return self
