@@ -18,10 +18,13 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import gc
 import resource
+import threading
 import time
-from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -31,7 +34,10 @@ from tcpreach.net.probe import probe_async
 from tcpreach.options import CheckOptions
 from tcpreach.verdict import LOSS_CAN_PRODUCE, judge
 
-__all__ = ["MAX_SLOTS", "Job", "hedge_offsets", "probe_jobs", "run_jobs", "run_sync", "slot_count"]
+__all__ = [
+    "GC_PAUSE_JOBS", "MAX_SLOTS", "Job", "gc_paused", "hedge_offsets",
+    "probe_jobs", "run_jobs", "run_sync", "slot_count",
+]  # fmt: skip
 
 T = TypeVar("T")
 
@@ -39,6 +45,9 @@ MAX_SLOTS = 16384
 """Connections open at once, at most, whatever the open-file limit allows."""
 _RESERVED_FILES = 64
 """Descriptors left for everything else of the process (DNS sockets, files, pytest's own)."""
+
+GC_PAUSE_JOBS = 256
+"""Runs of this many jobs or more pause the cyclic garbage collector while they run."""
 
 Attempt = Callable[[Target, CheckOptions], Awaitable[ProbeResult]]
 """One attempt at a target: ``probe_async`` unless a test gives another."""
@@ -153,6 +162,40 @@ def _decided(finished: list[tuple[int, TargetOutcome]], attempts: int, start: fl
     return dataclasses.replace(outcome, result=result, explanation=explanation, failed_attempts=failed)
 
 
+class _CollectorPause:
+    """The cyclic garbage collector off while a large run is in flight, as it was afterwards.
+
+    A run of thousands of targets keeps tens of thousands of tasks, futures and timer
+    handles alive at once; the collector walked them over and over while they were being
+    made, and delayed the last connects by as much as a probe timeout (``bench.fleet``).
+    Reference counting still frees everything that is not a cycle. Runs that overlap (the
+    exporter's scrapes, in threads) share one pause: the last to end restores the
+    collector, and only if it was on before the first began."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._runs = 0
+        self._was_enabled = False
+
+    @contextmanager
+    def __call__(self) -> Iterator[None]:
+        with self._lock:
+            if self._runs == 0:
+                self._was_enabled = gc.isenabled()
+                gc.disable()
+            self._runs += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._runs -= 1
+                if self._runs == 0 and self._was_enabled:
+                    gc.enable()
+
+
+gc_paused = _CollectorPause()
+
+
 async def run_jobs(
     jobs: Sequence[Job],
     *,
@@ -172,7 +215,10 @@ async def run_jobs(
             on_done(outcome)
         return outcome
 
-    return tuple(await asyncio.gather(*(decided(job) for job in jobs)))
+    if len(jobs) < GC_PAUSE_JOBS:
+        return tuple(await asyncio.gather(*(decided(job) for job in jobs)))
+    with gc_paused():
+        return tuple(await asyncio.gather(*(decided(job) for job in jobs)))
 
 
 def run_sync(work: Coroutine[Any, Any, T]) -> T:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import errno
+import os
 import socket
 import ssl
 import time
@@ -28,6 +29,12 @@ _FAMILIES = {Family.IPV4: socket.AF_INET, Family.IPV6: socket.AF_INET6}
 
 def sockaddr(target: Target) -> tuple[Any, ...]:
     """The socket address of a literal target, scope ids included, without any lookup."""
+    if "%" not in target.address:  # no scope id: the tuple as the kernel takes it, once it is a literal
+        try:
+            socket.inet_pton(_FAMILIES[target.family], target.address)
+        except OSError:
+            raise socket.gaierror(socket.EAI_NONAME, f"not a literal address: {target.address}") from None
+        return (target.address, target.port) if target.family is Family.IPV4 else (target.address, target.port, 0, 0)
     infos = socket.getaddrinfo(
         target.address,
         target.port,
@@ -88,9 +95,8 @@ async def probe_async(
     def since() -> float:
         return time.monotonic() - start
 
-    sock = socket.socket(_FAMILIES[target.family], socket.SOCK_STREAM)
+    sock = socket.socket(_FAMILIES[target.family], socket.SOCK_STREAM | socket.SOCK_NONBLOCK)
     try:
-        sock.setblocking(False)
         source = next((a for a in (options.sources if options else ()) if Family.of(a) is target.family), None)
         if source is not None:
             try:
@@ -166,13 +172,37 @@ class _PlainStream:
         return await self._loop.sock_recv(self.sock, 65536)
 
 
+async def _sock_connect(sock: socket.socket, address: tuple[Any, ...]) -> None:
+    """``loop.sock_connect`` for a literal address on a socket of our own: the same system
+    calls, without the loop's re-parsing of the address and its transport bookkeeping (a
+    fleet makes thousands of these at once)."""
+    code = sock.connect_ex(address)
+    if code in (errno.EINPROGRESS, errno.EAGAIN):
+        loop = asyncio.get_running_loop()
+        writable = loop.create_future()
+        fd = sock.fileno()
+        loop.add_writer(fd, _settle, writable)
+        try:
+            await writable
+        finally:
+            loop.remove_writer(fd)
+        code = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+    if code:
+        raise OSError(code, os.strerror(code))
+
+
+def _settle(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
+
+
 async def _connect(
     sock: socket.socket, target: Target, timeout: float, since: Callable[[], float]
 ) -> ProbeResult | None:
     """Connect within ``timeout``: ``None`` when connected, else what was seen."""
     try:
         async with asyncio.timeout(timeout):
-            await asyncio.get_running_loop().sock_connect(sock, sockaddr(target))
+            await _sock_connect(sock, sockaddr(target))
     except TimeoutError:
         return ProbeResult(target, connected=False, connect_timed_out=True, total_s=since())
     except (ConnectionResetError, BrokenPipeError, ConnectionAbortedError):

@@ -249,9 +249,12 @@ def test_a_target_is_a_literal_address_never_a_name_to_look_up():
     from tcpreach.net.probe import sockaddr
 
     assert sockaddr(Target(Family.IPV6, "fe80::1%1", 1848)) == ("fe80::1", 1848, 0, 1)
-    with pytest.raises(socket.gaierror) as refused:
-        sockaddr(Target(Family.IPV4, "localhost", 1848))  # /etc/hosts would have an answer
-    assert refused.value.errno == socket.EAI_NONAME
+    assert sockaddr(Target(Family.IPV6, "2001:db8::1", 1848)) == ("2001:db8::1", 1848, 0, 0)
+    assert sockaddr(Target(Family.IPV4, "192.0.2.1", 1848)) == ("192.0.2.1", 1848)
+    for family, name in ((Family.IPV4, "localhost"), (Family.IPV6, "localhost"), (Family.IPV4, "::1")):
+        with pytest.raises(socket.gaierror) as refused:
+            sockaddr(Target(family, name, 1848))  # /etc/hosts would have an answer for the name
+        assert refused.value.errno == socket.EAI_NONAME
 
 
 def test_the_route_check_records_its_target_and_its_time(routes):
@@ -269,10 +272,10 @@ def test_a_reset_that_connect_itself_reports_is_a_reset_before_any_byte(monkeypa
     # as a read's (the RESET stand-in in the table above). Both are judged alike.
     from tcpreach.net.probe import probe
 
-    def reset(sock: socket.socket, address: object) -> None:
-        raise ConnectionResetError(errno.ECONNRESET, os.strerror(errno.ECONNRESET))
+    def reset(sock: socket.socket, address: object) -> int:
+        return errno.ECONNRESET
 
-    monkeypatch.setattr(socket.socket, "connect", reset)
+    monkeypatch.setattr(socket.socket, "connect_ex", reset)
     where = target("127.0.0.1", 9)
     r = probe(where, CheckOptions(timeout=0.3), check_route=False)
     assert (r.target, r.connected, r.ending, r.received, r.connect_errno, r.no_route, r.connect_timed_out) == (

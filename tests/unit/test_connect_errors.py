@@ -1,11 +1,12 @@
 """What connect()'s own error means, whichever call reports it. No socket is connected:
-the event loop's ``sock_connect`` is replaced by one that fails as a kernel would."""
+the probe's non-blocking connect is replaced by one that fails as a kernel would."""
 
 from __future__ import annotations
 
 import asyncio
 import errno
 import socket
+from unittest import mock
 
 import pytest
 
@@ -18,14 +19,11 @@ TARGET = Target(Family.IPV4, "66.241.125.63", 1848)
 
 
 def connect_failing_with(error: OSError):
+    async def sock_connect(sock, address):
+        raise error
+
     async def attempt():
-        loop = asyncio.get_running_loop()
-
-        async def sock_connect(sock, address):
-            raise error
-
-        loop.sock_connect = sock_connect  # type: ignore[method-assign]
-        with socket.socket() as sock:
+        with socket.socket() as sock, mock.patch("tcpreach.net.probe._sock_connect", sock_connect):
             return await _connect(sock, TARGET, 1.0, lambda: 0.004)
 
     return asyncio.run(attempt())

@@ -193,3 +193,45 @@ def test_synchronous_callers_inside_a_running_loop_get_their_outcomes():
 def test_a_success_after_failed_attempts_keeps_what_they_saw(answers, verdict, failed):
     (outcome,) = run(Script(*answers), [Job(target(), CheckOptions(timeout=FOREVER, retries=2))])
     assert (outcome.verdict, outcome.failed_attempts) == (verdict, failed)
+
+
+class CollectorSeen(Script):
+    """Records whether the cyclic garbage collector was on during each attempt."""
+
+    def __init__(self) -> None:
+        super().__init__(OK)
+        self.collector_on: set[bool] = set()
+
+    async def __call__(self, where: Target, options: CheckOptions) -> ProbeResult:
+        import gc
+
+        self.collector_on.add(gc.isenabled())
+        return await super().__call__(where, options)
+
+
+@pytest.mark.parametrize(("jobs", "on_during"), [(engine.GC_PAUSE_JOBS - 1, {True}), (engine.GC_PAUSE_JOBS, {False})])
+def test_a_large_run_pauses_the_garbage_collector_and_turns_it_back_on(jobs, on_during):
+    import gc
+
+    script = CollectorSeen()
+    outcomes = run(script, [Job(target(n % 250 + 1), CheckOptions(retries=0)) for n in range(jobs)])
+    assert (len(outcomes), script.collector_on, gc.isenabled()) == (jobs, on_during, True)
+
+
+def test_overlapping_pauses_end_with_the_last_and_leave_a_collector_that_was_off_off():
+    import gc
+
+    first, second = engine.gc_paused(), engine.gc_paused()
+    first.__enter__()
+    second.__enter__()
+    first.__exit__(None, None, None)
+    assert gc.isenabled() is False  # the second run is still in flight
+    second.__exit__(None, None, None)
+    assert gc.isenabled() is True
+    gc.disable()
+    try:
+        with engine.gc_paused():
+            pass
+        assert gc.isenabled() is False  # the caller had it off: it stays off
+    finally:
+        gc.enable()
