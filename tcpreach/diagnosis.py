@@ -248,16 +248,17 @@ def _tls_findings(outcomes: Sequence[TargetOutcome], cert_days: tuple[float, flo
     within the second), certificates not verified, and TLS spoken without SNI."""
     findings: list[Finding] = []
     warn, crit = cert_days
-    soon = [o for o in outcomes if o.result.tls and (o.result.tls.expires_in_days or 1e9) < max(warn, crit)]
+    left = [(o, o.result.tls.expires_in_days) for o in outcomes if o.result.tls]
+    soon = [(o, days) for o, days in left if days is not None and days < max(warn, crit)]  # 0 days is soon too
     if soon:
-        days = min(o.result.tls.expires_in_days or 0 for o in soon if o.result.tls)
+        days = min(d for _, d in soon)
         findings.append(
             Finding(
                 FindingCode.TLS_EXPIRES_SOON,
                 Severity.ERROR if days < crit else Severity.WARNING,
-                f"the certificate expires in {days:g} days ({', '.join(addresses_of(soon))})",
+                f"the certificate expires in {days:g} days ({', '.join(addresses_of(o for o, _ in soon))})",
                 "renew it now ('fly certs show NAME' on Fly.io tells when it renews)",
-                addresses_of(soon),
+                addresses_of(o for o, _ in soon),
             )
         )
     unverified = [o for o in outcomes if o.result.tls and o.result.tls.version and not o.result.tls.verified]

@@ -11,9 +11,23 @@ from __future__ import annotations
 import pytest
 from test_report_corpus import NO_ROUTE, REFUSED, V4, V6, aliased, dns, report, seen
 
-from tcpreach.model import DnsStatus, Verdict
+from tcpreach.expectation import Expectation
+from tcpreach.model import DnsStatus, Resolution, TlsObservation, Verdict
+from tcpreach.verdict import judge
 
 V4B = "66.241.125.64"
+EXAMPLE = "example.com"
+
+
+def tls(days: float | None = 61.5, *, name: str | None = "hello-server.fly.dev", verified: bool = True):
+    """What a handshake that completed showed."""
+    return TlsObservation(name, 0.03, "TLSv1.3", subject_names=("hello-server.fly.dev",), issuer="commonName=R11",
+                          expires_in_days=days, verified=verified)  # fmt: skip
+
+
+def over_tls(*results, plain=()):
+    """A report of ``results`` probed over TLS, with plain-TCP probes of the IPv4 beside."""
+    return report(dns(), list(results), plain_ipv4=tuple(judge(r, Expectation()) for r in plain))
 
 
 def codes(host_report) -> list[str]:
@@ -110,13 +124,202 @@ EVIDENCE = {
              lambda: report(dns(a=DnsStatus.ERROR, aaaa=DnsStatus.ERROR), []), ["dns-error"]),
         ],
     ),
+    "invalid-name": (
+        lambda: report(Resolution("-bad-.example", invalid_name="a label starts with '-'"), []),
+        [
+            ("a name that is not valid", lambda: report(dns(host=EXAMPLE, a=DnsStatus.NXDOMAIN,
+                                                              aaaa=DnsStatus.NXDOMAIN), []), ["nxdomain"]),
+        ],
+    ),
+    "nxdomain": (
+        lambda: report(dns(host=EXAMPLE, a=DnsStatus.NXDOMAIN, aaaa=DnsStatus.NXDOMAIN), []),
+        [
+            ("NXDOMAIN for both, not a lost query",
+             lambda: report(dns(host=EXAMPLE, a=DnsStatus.NXDOMAIN, aaaa=DnsStatus.TIMEOUT), []), ["dns-timeout"]),
+            ("no alias in the way", lambda: report(aliased(dns(host=EXAMPLE, a=DnsStatus.NXDOMAIN,
+                                                               aaaa=DnsStatus.NXDOMAIN), "gone.example.net"), []),
+             ["dangling-cname"]),
+        ],
+    ),
+    "dns-error": (
+        lambda: report(dns(host=EXAMPLE, a=DnsStatus.ERROR, aaaa=DnsStatus.ERROR), []),
+        [
+            ("a failure, not an unanswered query",
+             lambda: report(dns(host=EXAMPLE, a=DnsStatus.TIMEOUT, aaaa=DnsStatus.TIMEOUT), []), ["dns-timeout"]),
+            ("a query that failed (the other one answered)",
+             lambda: report(dns(host=EXAMPLE, a=DnsStatus.ERROR), [seen(V6)]), ["dns-error"]),
+            ("any query failing", lambda: report(dns(host=EXAMPLE), [seen(V4), seen(V6)]), ["all-ok"]),
+        ],
+    ),
+    "no-a": (
+        lambda: report(dns(host=EXAMPLE, a=()), [seen(V6)]),
+        [
+            ("AAAA with addresses", lambda: report(dns(host=EXAMPLE, a=(), aaaa=()), []), ["no-address"]),
+            ("A answered (empty), not timed out",
+             lambda: report(dns(host=EXAMPLE, a=DnsStatus.TIMEOUT), [seen(V6)]), ["dns-timeout"]),
+            ("A empty", lambda: report(dns(host=EXAMPLE), [seen(V4), seen(V6)]), ["all-ok"]),
+        ],
+    ),
+    "dns-mismatch": (
+        lambda: report(dns(host=EXAMPLE, system=(V4, "203.0.113.9")), [seen(V4), seen(V6)]),
+        [
+            ("the two views differing", lambda: report(dns(host=EXAMPLE, system=(V4, V6)), [seen(V4), seen(V6)]),
+             ["all-ok"]),
+            ("a family DNS answered (a lost AAAA compares nothing)",
+             lambda: report(dns(host=EXAMPLE, aaaa=DnsStatus.TIMEOUT, system=(V4, V6)), [seen(V4)]),
+             ["dns-timeout"]),
+            ("a system view at all", lambda: report(dns(host=EXAMPLE), [seen(V4), seen(V6)]), ["all-ok"]),
+        ],
+    ),
+    "all-ok": (
+        lambda: report(dns(host=EXAMPLE), [seen(V4), seen(V6)]),
+        [
+            ("every target ok", lambda: report(dns(host=EXAMPLE), [seen(V4), REFUSED(V6)]), ["ipv4-only-listener"]),
+            ("no error beside it", lambda: report(dns(host=EXAMPLE, aaaa=DnsStatus.TIMEOUT), [seen(V4)]),
+             ["dns-timeout"]),
+        ],
+    ),
+    "fly-shared-ipv4-suspected": (
+        lambda: report(dns(aaaa=()), [seen(V4, b"")]),
+        [
+            ("a Fly name", lambda: report(dns(host=EXAMPLE, aaaa=()), [seen(V4, b"")]),
+             ["failing-targets", "no-aaaa"]),
+            ("IPv6 not shown to answer", lambda: report(dns(), [seen(V4, b""), seen(V6)]), ["fly-shared-ipv4"]),
+            ("IPv6 not failing the same way", lambda: report(dns(), [seen(V4, b""), seen(V6, b"")]),
+             ["edge-no-app"]),
+            ("every IPv4 address as the edge does", lambda: report(dns(a=(V4, V4B), aaaa=()),
+                                                                   [seen(V4, b""), REFUSED(V4B)]),
+             ["failing-targets", "failing-targets", "no-aaaa"]),
+        ],
+    ),
+    "ipv6-only-listener": (
+        lambda: report(dns(host=EXAMPLE), [REFUSED(V4), seen(V6)]),
+        [
+            ("IPv6 answering", lambda: report(dns(host=EXAMPLE), [REFUSED(V4), REFUSED(V6)]), ["service-down"]),
+            ("IPv4 refused, not closed", lambda: report(dns(host=EXAMPLE), [seen(V4, b""), seen(V6)]),
+             ["fly-shared-ipv4"]),
+            ("every IPv4 address refused", lambda: report(dns(host=EXAMPLE, a=(V4, V4B)),
+                                                          [REFUSED(V4), seen(V4B), seen(V6)]), ["failing-targets"]),
+        ],
+    ),
+    "client-without-ipv4": (
+        lambda: report(dns(host=EXAMPLE), [NO_ROUTE(V4), seen(V6)]),
+        [
+            ("the kernel's own route (not a router's ICMP)",
+             lambda: report(dns(host=EXAMPLE), [seen(V4, b"", connected=False, connect_errno=113, ending=None,
+                                                     connect_s=None), seen(V6)]), ["failing-targets"]),
+            ("every IPv4 address without a route",
+             lambda: report(dns(host=EXAMPLE, a=(V4, V4B)), [NO_ROUTE(V4), seen(V4B), seen(V6)]),
+             ["failing-targets"]),
+        ],
+    ),
+    "failing-targets": (
+        lambda: report(dns(host=EXAMPLE), [seen(V4, b"SSH-2.0-OpenSSH_9.2\r\n"), seen(V6)]),
+        [
+            ("a target failing", lambda: report(dns(host=EXAMPLE), [seen(V4), seen(V6)]), ["all-ok"]),
+            ("no finding explaining it better", lambda: report(dns(host=EXAMPLE), [REFUSED(V4), seen(V6)]),
+             ["ipv6-only-listener"]),
+        ],
+    ),
+    "lossy-path": (
+        lambda: report(dns(host=EXAMPLE), [seen(V4, attempts=2, attempt=2), seen(V6)], failed={V4: (Verdict.TIMEOUT,)}),
+        [
+            ("only failures loss can make",
+             lambda: report(dns(host=EXAMPLE), [seen(V4, attempts=2, attempt=2), seen(V6)],
+                            failed={V4: (Verdict.TIMEOUT, Verdict.REFUSED)}), ["intermittent"]),
+            ("an ok in the end", lambda: report(dns(host=EXAMPLE), [seen(V4, b"", attempts=2), seen(V6)],
+                                                failed={V4: (Verdict.TIMEOUT,)}), ["fly-shared-ipv4"]),
+            ("a failed attempt before it", lambda: report(dns(host=EXAMPLE), [seen(V4, attempts=2), seen(V6)]),
+             ["all-ok"]),
+        ],
+    ),
+    "intermittent": (
+        lambda: report(dns(host=EXAMPLE), [seen(V4, attempts=2, attempt=2), seen(V6)],
+                       failed={V4: (Verdict.CLOSED_WITHOUT_DATA,)}),
+        [
+            ("a failure loss cannot make", lambda: report(dns(host=EXAMPLE), [seen(V4, attempts=2, attempt=2),
+                                                                             seen(V6)], failed={V4: (Verdict.SILENT,)}),
+             ["lossy-path", "all-ok"]),
+        ],
+    ),
+    "tls-expires-soon": (
+        lambda: report(dns(), [seen(V4, tls=tls(5.0)), seen(V6, tls=tls(61.5))]),
+        [
+            ("within the warning days", lambda: report(dns(), [seen(V4, tls=tls(14.5)), seen(V6, tls=tls(61.5))]),
+             ["all-ok"]),
+            ("an expiry known", lambda: report(dns(), [seen(V4, tls=tls(None)), seen(V6, tls=tls(61.5))]), ["all-ok"]),
+        ],
+    ),
+    "tls-not-verified": (
+        lambda: report(dns(), [seen(V4, tls=tls(verified=False)), seen(V6, tls=tls())]),
+        [
+            ("the chain not checked (--insecure)", lambda: report(dns(), [seen(V4, tls=tls()), seen(V6, tls=tls())]),
+             ["all-ok"]),
+        ],
+    ),
+    "tls-no-sni": (
+        lambda: report(dns(), [seen(V4, tls=tls(name=None)), seen(V6, tls=tls())]),
+        [
+            ("no name sent", lambda: report(dns(), [seen(V4, tls=tls()), seen(V6, tls=tls())]), ["all-ok"]),
+        ],
+    ),
+    "fly-tls-sni-only": (
+        lambda: over_tls(seen(V4, tls=tls()), seen(V6, tls=tls()), plain=[seen(V4, b"")]),
+        [
+            ("TLS answering on that IPv4", lambda: over_tls(seen(V4, b"", tls=tls()), seen(V6, tls=tls()),
+                                                           plain=[seen(V4, b"")]), ["fly-shared-ipv4"]),
+            ("plain TCP failing as the edge does",
+             lambda: over_tls(seen(V4, tls=tls()), seen(V6, tls=tls()), plain=[seen(V4)]), ["all-ok"]),
+            ("plain TCP failing as the edge does (a refusal is not the edge)",
+             lambda: over_tls(seen(V4, tls=tls()), seen(V6, tls=tls()), plain=[REFUSED(V4)]), ["all-ok"]),
+            ("an IPv4 address", lambda: over_tls(seen(V4, tls=tls()), seen(V6, tls=tls()), plain=[seen(V6, b"")]),
+             ["all-ok"]),
+        ],
+    ),
 }  # fmt: skip
+
+
+# What each scenario makes, whole: the finding alone, or with the warnings and the summary
+# that go with it.
+MADE = {code: [code] for code in EVIDENCE} | {
+    code: [code, "all-ok"]
+    for code in ("no-aaaa", "no-a", "dns-mismatch", "lossy-path", "tls-expires-soon", "tls-not-verified",
+                 "tls-no-sni", "fly-tls-sni-only")
+} | {"fly-shared-ipv4-suspected": ["fly-shared-ipv4-suspected", "no-aaaa"]}  # fmt: skip
 
 
 @pytest.mark.parametrize("code", sorted(EVIDENCE))
 def test_each_finding_is_made_by_its_scenario(code):
     scenario, _ = EVIDENCE[code]
-    assert code in codes(scenario())
+    assert codes(scenario()) == MADE[code]
+
+
+def test_every_finding_has_its_evidence_table():
+    from test_evidence_lint import EVIDENCE as LINT
+    from test_listeners_text import LISTENER_EVIDENCE
+    from test_merge import MERGE_EVIDENCE
+
+    from tcpreach.findings import FindingCode
+
+    tables = {
+        "live": set(EVIDENCE),
+        "lint": {name.split(" (")[0] for name in LINT} | {"toml-syntax", "dockerfile-unusable"},  # files: 2 tests
+        "listeners": {str(code) for _, codes in LISTENER_EVIDENCE for code in codes},
+        "merge": set(MERGE_EVIDENCE),
+    }
+    assert sorted(str(c) for c in FindingCode) == sorted(code for codes in tables.values() for code in codes)
+
+
+@pytest.mark.parametrize(
+    ("days", "thresholds", "severity"),
+    [(0.0, (14.0, 0.0), "warning"), (13.9, (14.0, 0.0), "warning"), (10.0, (30.0, 14.0), "error"),
+     (14.0, (30.0, 14.0), "warning")],
+)  # fmt: skip
+def test_a_certificate_close_to_expiry_is_soon_from_zero_days_on(days, thresholds, severity):
+    made = report(dns(), [seen(V4, tls=tls(days)), seen(V6, tls=tls())], cert_days=thresholds)
+    assert [(str(f.code), str(f.severity)) for f in made.findings] == (
+        [("tls-expires-soon", severity)] + ([("all-ok", "info")] if severity == "warning" else [])
+    )
 
 
 ROWS = [(code, why, make, found) for code, (_, rows) in EVIDENCE.items() for why, make, found in rows]

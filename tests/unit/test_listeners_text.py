@@ -58,23 +58,23 @@ def listening(*binds: tuple[str, str, int, str]) -> list[Listener]:
 
 
 # Each finding, and beside it the binding that looks alike but is not it.
-@pytest.mark.parametrize(
-    ("binds", "codes"),
-    [
-        ([("ipv4", "127.0.0.1", 1848, Accepts.LOOPBACK)], [FindingCode.LISTENER_LOOPBACK_ONLY]),
-        ([("ipv4", "127.0.0.1", 1848, Accepts.LOOPBACK), ("ipv6", "::", 1848, Accepts.IPV6)],
-         [FindingCode.LISTENER_IPV6_ONLY]),
-        ([("ipv4", "0.0.0.0", 1848, Accepts.IPV4)], [FindingCode.LISTENER_IPV4_ONLY]),
-        ([("ipv4", "0.0.0.0", 1848, Accepts.IPV4), ("ipv6", "::", 1848, Accepts.IPV6)], [FindingCode.LISTENER_OK]),
-        ([("ipv6", "::", 1848, Accepts.IPV6)], [FindingCode.LISTENER_IPV6_ONLY]),
-        ([("ipv6", "::", 1848, Accepts.DUAL)], [FindingCode.LISTENER_OK]),
-        ([("ipv6", "::", 1848, Accepts.UNKNOWN)], [FindingCode.LISTENER_FAMILIES_UNKNOWN]),
-        ([("ipv6", "::", 1848, Accepts.UNKNOWN), ("ipv4", "0.0.0.0", 1848, Accepts.IPV4)],
-         [FindingCode.LISTENER_IPV4_ONLY]),
-        ([("ipv6", "::", 8080, Accepts.DUAL)], [FindingCode.NO_LISTENER]),
-        ([], [FindingCode.NO_LISTENER]),
-    ],
-)  # fmt: skip
+LISTENER_EVIDENCE = [
+    ([("ipv4", "127.0.0.1", 1848, Accepts.LOOPBACK)], [FindingCode.LISTENER_LOOPBACK_ONLY]),
+    ([("ipv4", "127.0.0.1", 1848, Accepts.LOOPBACK), ("ipv6", "::", 1848, Accepts.IPV6)],
+     [FindingCode.LISTENER_IPV6_ONLY]),
+    ([("ipv4", "0.0.0.0", 1848, Accepts.IPV4)], [FindingCode.LISTENER_IPV4_ONLY]),
+    ([("ipv4", "0.0.0.0", 1848, Accepts.IPV4), ("ipv6", "::", 1848, Accepts.IPV6)], [FindingCode.LISTENER_OK]),
+    ([("ipv6", "::", 1848, Accepts.IPV6)], [FindingCode.LISTENER_IPV6_ONLY]),
+    ([("ipv6", "::", 1848, Accepts.DUAL)], [FindingCode.LISTENER_OK]),
+    ([("ipv6", "::", 1848, Accepts.UNKNOWN)], [FindingCode.LISTENER_FAMILIES_UNKNOWN]),
+    ([("ipv6", "::", 1848, Accepts.UNKNOWN), ("ipv4", "0.0.0.0", 1848, Accepts.IPV4)],
+     [FindingCode.LISTENER_IPV4_ONLY]),
+    ([("ipv6", "::", 8080, Accepts.DUAL)], [FindingCode.NO_LISTENER]),
+    ([], [FindingCode.NO_LISTENER]),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("binds", "codes"), LISTENER_EVIDENCE)
 def test_each_finding_beside_its_look_alike(binds, codes):
     assert [f.code for f in judge_listeners(listening(*binds), 1848)] == codes
 

@@ -191,3 +191,52 @@ def test_a_shared_ipv4_claim_is_refuted_by_another_vantage_that_got_an_answer_th
     # the look-alike: both saw it closed, the claim stands
     both = merge([flaky, at("fra", BOTH, report(dns(host="app.fly.dev"), [seen(V4, b""), seen(V6)]))])
     assert [(str(f.code), v) for f, v in both.by_vantage] == [("fly-shared-ipv4", ("ci", "fra"))]
+
+
+def merged_codes(*reports: HostReport) -> list[str]:
+    """The merge's own findings, then the vantages' (each once)."""
+    result = merge(list(reports))
+    return [str(f.code) for f in result.findings] + [str(f.code) for f, _ in result.by_vantage]
+
+
+EXAMPLE = "example.com"
+# The merge's own findings, condition by condition (issue 25): the vantages that make each,
+# then (condition removed, the vantages without it, the codes the merge then gives).
+MERGE_EVIDENCE = {
+    "vantages-disagree": (
+        lambda: merged_codes(at("fra", BOTH, report(dns(host=EXAMPLE), [seen(V4), seen(V6)])),
+                             at("ci", BOTH, report(dns(host=EXAMPLE), [seen(V4, b""), seen(V6)]))),
+        [
+            ("an address that answered somewhere",
+             lambda: merged_codes(at("fra", BOTH, report(dns(host=EXAMPLE), [seen(V4, b""), seen(V6)])),
+                                  at("ci", BOTH, report(dns(host=EXAMPLE), [seen(V4, b""), seen(V6)]))),
+             ["fly-shared-ipv4"]),
+            ("... and failed elsewhere",
+             lambda: merged_codes(at("fra", BOTH, report(dns(host=EXAMPLE), [seen(V4), seen(V6)])),
+                                  at("ci", BOTH, report(dns(host=EXAMPLE), [seen(V4), seen(V6)]))), []),
+            ("... where it was tested (no route is no failure)",
+             lambda: merged_codes(at("fra", BOTH, report(dns(host=EXAMPLE), [seen(V4), seen(V6)])),
+                                  at("ci", ONLY6, report(dns(host=EXAMPLE), [NO_ROUTE(V4), seen(V6)]))), []),
+        ],
+    ),
+    "family-untested": (
+        lambda: merged_codes(at("ubuntu", ONLY4, report(dns(), [seen(V4), NO_ROUTE(V6)]))),
+        [
+            ("no vantage with a route to it",
+             lambda: merged_codes(at("ubuntu", ONLY4, report(dns(), [seen(V4), NO_ROUTE(V6)])),
+                                  at("fra", BOTH, report(dns(), [seen(V4), seen(V6)]))), []),
+        ],
+    ),
+}  # fmt: skip
+MERGE_ROWS = [(code, why, make, found) for code, (_, rows) in MERGE_EVIDENCE.items() for why, make, found in rows]
+
+
+@pytest.mark.parametrize("code", sorted(MERGE_EVIDENCE))
+def test_each_merge_finding_is_made_by_its_vantages(code):
+    assert MERGE_EVIDENCE[code][0]() == [code]
+
+
+@pytest.mark.parametrize(("code", "why", "make", "found"), MERGE_ROWS,
+                         ids=[f"{c}-without-{w}" for c, w, _, _ in MERGE_ROWS])  # fmt: skip
+def test_taking_one_condition_away_from_a_merge_finding_gives_exactly_the_look_alike(code, why, make, found):
+    assert make() == found
