@@ -117,6 +117,12 @@ def test_cli_banner_with_expect_regex(capsys):
     assert (doc["expect"], doc["match"]) == ("^\\\\+OK \\\\w+\\\\r\\\\n", "regex")
 
 
+def test_cli_expect_regex_finds_a_pattern_past_the_start_as_a_user_types_it(capsys):
+    with StandIn(Behaviour.HOLD, greeting=BANNER) as pop3:
+        code, doc = run(capsys, f"127.0.0.1:{pop3.port}", "--expect-regex", r"ready\r\n$", "--keep-open")
+    assert (code, [t["verdict"] for t in doc["targets"]]) == (0, ["ok"])
+
+
 def test_cli_send_and_expect(capsys):
     with StandIn(Behaviour.REPLY) as service:
         code, doc = run(capsys, f"127.0.0.1:{service.port}", "--send", "PING\\r\\n", "--expect", "PONG\\r\\n")

@@ -16,6 +16,12 @@ from tcpreach.model import DnsStatus, Resolution, TlsObservation, Verdict
 from tcpreach.verdict import judge
 
 V4B = "66.241.125.64"
+V6B = "2a09:8280:1::c5:a273:1"
+
+
+def ICMP(address: str):  # noqa: N802 - reads like the verdict it makes
+    """Unreachable, said by a router on the way (EHOSTUNREACH): not this client's route."""
+    return seen(address, b"", connected=False, connect_errno=113, ending=None, connect_s=None)
 EXAMPLE = "example.com"
 
 
@@ -73,6 +79,12 @@ EVIDENCE = {
     "client-without-ipv6": (
         lambda: report(dns(host="example.com"), [seen(V4), NO_ROUTE(V6)]),
         [
+            ("every IPv6 address without this client's route (one a router's ICMP)",
+             lambda: report(dns(host=EXAMPLE, aaaa=(V6, V6B)), [seen(V4), NO_ROUTE(V6), ICMP(V6B)]),
+             ["failing-targets"]),
+            ("every IPv6 address unreachable (one answering)",
+             lambda: report(dns(host=EXAMPLE, aaaa=(V6, V6B)), [seen(V4), NO_ROUTE(V6), seen(V6B)]),
+             ["failing-targets"]),
             ("the kernel's own route (not a router's ICMP)",
              lambda: report(dns(host="example.com"), [seen(V4), seen(V6, b"", connected=False, connect_errno=113,
                                                                        ending=None, connect_s=None)]),
@@ -208,6 +220,9 @@ EVIDENCE = {
             ("the kernel's own route (not a router's ICMP)",
              lambda: report(dns(host=EXAMPLE), [seen(V4, b"", connected=False, connect_errno=113, ending=None,
                                                      connect_s=None), seen(V6)]), ["failing-targets"]),
+            ("every IPv4 address without this client's route (one a router's ICMP)",
+             lambda: report(dns(host=EXAMPLE, a=(V4, V4B)), [NO_ROUTE(V4), ICMP(V4B), seen(V6)]),
+             ["failing-targets"]),
             ("every IPv4 address without a route",
              lambda: report(dns(host=EXAMPLE, a=(V4, V4B)), [NO_ROUTE(V4), seen(V4B), seen(V6)]),
              ["failing-targets"]),

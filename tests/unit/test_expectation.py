@@ -134,6 +134,7 @@ def test_the_read_cap_leaves_room_to_see_a_mismatch():
         ("hello\\n", b"hello\n"),
         ("a\\r\\n\\t\\\\\\0", b"a\r\n\t\\\0"),
         ("\\x41\\xff", b"A\xff"),
+        ("\\xAB\\xab\\xFf", b"\xab\xab\xff"),  # hex digits in either case
         ("bücher", "bücher".encode()),
         ("", b""),
         ("\udcff\\n", b"\xff\n"),  # an argv byte that is not UTF-8 arrives as a surrogate: it is that byte
@@ -168,6 +169,15 @@ def test_escape_parsing_gives_bytes_or_the_documented_error(text):
         assert str(exc).startswith(("unknown escape", "a lone backslash"))  # noqa: PT017 - any text: value or error
     else:
         assert parse_escapes(escaped(data)) == data
+
+
+@pytest.mark.parametrize(
+    ("pattern", "received", "met"),
+    [(rb"OK \w+", b"+OK ready", True), (rb"^OK \w+", b"+OK ready", False), (rb"ready$", b"+OK ready", True),
+     (rb"\d{3}", b"220 mail ESMTP", True), (rb"ESMTP", b"220 mail ESMTP", True)],
+)  # fmt: skip
+def test_a_regex_is_searched_for_anywhere_unless_it_anchors_itself(pattern, received, met):
+    assert Expectation(pattern, Match.REGEX).met(received) is met
 
 
 def test_a_regex_keeps_the_bytes_typed_even_when_they_are_not_utf_8():
