@@ -22,6 +22,8 @@ V6B = "2a09:8280:1::c5:a273:1"
 def ICMP(address: str):  # noqa: N802 - reads like the verdict it makes
     """Unreachable, said by a router on the way (EHOSTUNREACH): not this client's route."""
     return seen(address, b"", connected=False, connect_errno=113, ending=None, connect_s=None)
+
+
 EXAMPLE = "example.com"
 
 
