@@ -128,6 +128,9 @@ EVIDENCE = {
                                                    aaaa=DnsStatus.NXDOMAIN), []), ["nxdomain"]),
             ("the target missing", lambda: report(aliased(dns(host="old.example.org"), "app.fly.dev"),
                                                   [seen(V4), seen(V6)]), ["all-ok"]),
+            ("the target missing (NXDOMAIN), not without records",
+             lambda: report(aliased(dns(host="old.example.org", a=(), aaaa=()), "app.example.net"), []),
+             ["no-address"]),
         ],
     ),
     "dns-timeout": (
