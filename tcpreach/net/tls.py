@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import ipaddress
 import socket
 import ssl
 import time
@@ -149,9 +150,21 @@ def alert_name(reason: str) -> str:
     return reason.lower()
 
 
+def _ip_name(value: str) -> str:
+    """An IP address name as people write it: OpenSSL spells IPv6 out (``0:0:0:0:0:0:0:1``)."""
+    try:
+        return str(ipaddress.ip_address(value.strip()))
+    except ValueError:
+        return value
+
+
 def _observed(tls: ssl.SSLObject, name: str | None, handshake_s: float) -> TlsObservation:
     cert: dict[str, Any] = tls.getpeercert() or {}
-    names = tuple(value for kind, value in cert.get("subjectAltName", ()) if kind in ("DNS", "IP Address"))
+    names = tuple(
+        value if kind == "DNS" else _ip_name(value)
+        for kind, value in cert.get("subjectAltName", ())
+        if kind in ("DNS", "IP Address")
+    )
     issuer = ", ".join(f"{k}={v}" for rdn in cert.get("issuer", ()) for k, v in rdn) or None
     expires = expires_at = None
     if "notAfter" in cert:

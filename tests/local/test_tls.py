@@ -308,3 +308,13 @@ def test_certificate_expiry_thresholds_are_the_users(capsys, ca, ca_file, flags,
 def test_tls_options_without_what_they_need_are_usage_errors(capsys, args, error):
     assert main(["probe", "127.0.0.1", *args]) == 2
     assert capsys.readouterr().err == f"python -m tcpreach probe: error: {error} (see --help)\n"
+
+
+def test_every_kind_of_certificate_name_is_shown_in_the_order_issued(capsys, ca, ca_file):
+    # DNS names, a wildcard and IP addresses of both families (trustme writes IPs as iPAddress)
+    names = (NAME, "*.example.org", "127.0.0.1", "::1")
+    with TlsStandIn({NAME: server_context(ca, *names)}, any_name=NAME) as server:
+        code, doc = probe(capsys, f"127.0.0.1:{server.port}", "--tls", "--ca", ca_file, "--sni", NAME)
+    assert (code, verdicts(doc)) == (0, [("127.0.0.1", "ok")])
+    # IPv6 as people write it, not OpenSSL's long form (0:0:0:0:0:0:0:1)
+    assert doc["targets"][0]["tls"]["subject_names"] == [NAME, "*.example.org", "127.0.0.1", "::1"]

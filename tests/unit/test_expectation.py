@@ -182,3 +182,22 @@ def test_a_regex_is_searched_for_anywhere_unless_it_anchors_itself(pattern, rece
 
 def test_a_regex_keeps_the_bytes_typed_even_when_they_are_not_utf_8():
     assert regex_bytes("^\udcff\\d") == b"^\xff\\d"  # the pattern as typed: re's escapes stay escapes
+
+
+def test_every_byte_is_shown_as_typed_by_its_class():
+    # what a user reads: printable ASCII as itself, four named escapes, everything else \xHH
+    # (control bytes, DEL, and every byte of 0x80 and over), never a raw control character
+    shown = {b: escaped(bytes([b])) for b in range(256)}
+    named = {0x09: "\\t", 0x0A: "\\n", 0x0D: "\\r", 0x5C: "\\\\"}
+    printable = {b: chr(b) for b in range(0x20, 0x7F) if b not in named}
+    hexed = {b: f"\\x{b:02x}" for b in range(256) if b not in named and b not in printable}
+    assert shown == named | printable | hexed
+    assert [shown[b] for b in (0x00, 0x1B, 0x1F, 0x7F, 0x80, 0xFF)] == [
+        "\\x00",
+        "\\x1b",
+        "\\x1f",
+        "\\x7f",
+        "\\x80",
+        "\\xff",
+    ]
+    assert all(parse_escapes(f"\\x{b:02X}") == parse_escapes(f"\\x{b:02x}") == bytes([b]) for b in range(256))
