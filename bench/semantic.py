@@ -76,20 +76,23 @@ def _pytest(copy: Path, *only: str) -> subprocess.CompletedProcess[str]:
 def _killed(copy: Path) -> str | None:
     """The test that fails with the mutant in, or ``None``. A failure counts only when that
     test fails again alone: a flake under load kills no mutant (the tiers run once more)."""
+    pytest_failed = 1  # pytest's exit status when tests ran and one failed (not: none found, 4 or 5)
     for _ in range(2):
         done = _pytest(copy)
         if done.returncode == 0:
             return None
         test = _first_failure(done.stdout)
-        if "::" not in test or _pytest(copy, test).returncode != 0:
+        if "::" not in test or _pytest(copy, test).returncode == pytest_failed:
             return test
     return None
 
 
 def _first_failure(output: str) -> str:
+    """The node id of the first failure in pytest's summary (``FAILED id - message``; an id
+    may hold spaces), else its last line."""
     for line in output.splitlines():
         if line.startswith(("FAILED ", "ERROR ")):
-            return line.split(" ", 2)[1]
+            return line.split(" ", 1)[1].split(" - ", 1)[0]
     return output.strip().splitlines()[-1] if output.strip() else "?"
 
 
