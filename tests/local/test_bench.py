@@ -28,3 +28,19 @@ def test_medians_and_ratios():
     assert (merged["rate"], merged["cpu_us_per_conn"], merged["errors"]) == (200, 10.0, {"timeout": 3})
     assert ratio(11.5, 10.0) == pytest.approx(1.15)
     assert ratio(1.0, 0.0) is None
+
+
+def test_every_hand_written_mutant_applies_to_the_code_as_it_is(capsys):
+    from bench.semantic import load, main
+
+    assert main(["--check"]) == 0
+    assert capsys.readouterr().out == f"{len(load())} mutants, each applies once\n"
+
+
+def test_a_mutant_that_no_longer_applies_is_named():
+    from bench.semantic import Mutant
+
+    stale = Mutant("gone", "wiring", "a bug", "tcpreach/engine.py", "no such text", "x")
+    with pytest.raises(ValueError) as raised:  # noqa: PT011 - the whole message is asserted below
+        stale.applied("some code")
+    assert str(raised.value) == "gone: 'no such text' is in tcpreach/engine.py 0 times, not once"
