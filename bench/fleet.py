@@ -12,7 +12,7 @@ so its peak memory is its own:
 
 Printed per engine and retry count: the time from the first probe to the last verdict
 in probe timeouts (the goal: at most 1.5), the longest a silent target took from its first
-attempt to its verdict (with hedges the floor is 1.5: the last one starts by half the
+attempt to its verdict (with hedges the floor is 1.45: the last one starts by 0.45 of the
 timeout), the CPU time the engine's process spent per target, the DNS time apart, the peak
 RSS (goal: at most 200 MB) and the most file descriptors open at once. Then two rows of the scenarios the
 issue names: one host with 8 addresses, one silent (the peers' scenario), and 100 hosts,

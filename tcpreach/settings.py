@@ -165,7 +165,7 @@ SETTINGS: tuple[Setting, ...] = (
             _lazy("tcpreach.inputs:parse_seconds"), "S", cli_flags=("--timeout", "--probe-timeout")),
     Setting("dns_lifetime", "bound on each DNS query in seconds, resends included (default 5)", "5",
             _lazy("tcpreach.inputs:parse_seconds"), "S"),
-    Setting("retries", "up to N more attempts at a target that fails, hedged (the last by half the timeout), "
+    Setting("retries", "up to N more attempts at a target that fails, hedged (the last within half the timeout), "
             "and resend lost DNS queries (default 2; the plugin's local servers: 0)", "2",
             _lazy("tcpreach.inputs:parse_count"), "N"),
     Setting("fly_toml", "the fly.toml to lint beside a Fly name: a live shared-IPv4 failure then confirms its "

@@ -4,7 +4,7 @@ Prometheus tells each scrape how long it will wait (``X-Prometheus-Scrape-Timeou
 The exporter takes an offset off that for the answer to travel, and shortens the module's
 DNS lifetime and probe timeout so that the slowest probe still ends in time: a query takes
 at most its lifetime (A and AAAA are asked together), and a target at most
-``WORST_CASE_TIMEOUTS`` probe timeouts (hedged attempts start by half a timeout; each may
+``WORST_CASE_TIMEOUTS`` probe timeouts (hedged attempts start within half a timeout; each may
 wait a timeout to connect and another for the answer).
 """
 

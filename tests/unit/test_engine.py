@@ -71,15 +71,15 @@ def run(script: Script, jobs: list[Job]):
     return asyncio.run(asyncio.wait_for(run_jobs(jobs, attempt=script), 30))
 
 
-def test_the_hedges_start_by_half_the_timeout():
+def test_the_hedges_start_by_045_of_the_timeout_evenly():
     assert hedge_offsets(3.0, 0) == (0.0,)
-    assert hedge_offsets(3.0, 1) == (0.0, 1.5)
-    assert hedge_offsets(3.0, 2) == (0.0, 0.75, 1.5)
-    assert hedge_offsets(2.0, 4) == (0.0, 0.25, 0.5, 0.75, 1.0)
+    assert hedge_offsets(3.0, 1) == pytest.approx((0.0, 1.35))
+    assert hedge_offsets(3.0, 2) == pytest.approx((0.0, 0.675, 1.35))
+    assert hedge_offsets(2.0, 4) == pytest.approx((0.0, 0.225, 0.45, 0.675, 0.9))
 
 
 def test_a_target_that_does_not_answer_is_tried_again_while_the_first_attempt_waits():
-    script = Script("hang", OK)  # attempts due at 0, 1 and 2 s: the second answers at once
+    script = Script("hang", OK)  # attempts due at 0, 0.9 and 1.8 s: the second answers at once
     (outcome,) = run(script, [Job(target(), CheckOptions(timeout=4.0, retries=2))])
     assert (outcome.verdict, outcome.result.attempt, outcome.result.attempts) == (Verdict.OK, 2, 2)
     assert outcome.explanation == "received 'hello\\n', then end-of-stream (attempt 2 of 2)"
@@ -87,7 +87,7 @@ def test_a_target_that_does_not_answer_is_tried_again_while_the_first_attempt_wa
 
 
 def test_a_silent_address_has_every_attempt_in_flight_at_once_and_the_first_decides():
-    script = Script(("after", 1.0, SILENT))  # attempts due at 0, 0.25 and 0.5 s, each silent for 1 s
+    script = Script(("after", 1.0, SILENT))  # attempts due at 0, 0.225 and 0.45 s, each silent for 1 s
     (outcome,) = run(script, [Job(target(), CheckOptions(timeout=1.0, retries=2))])
     assert (outcome.verdict, outcome.result.attempt, outcome.result.attempts) == (Verdict.SILENT, 1, 3)
     assert script.most_in_flight == 3
