@@ -127,6 +127,18 @@ def test_an_internationalised_name_is_asked_in_its_idna_form_and_shown_in_both(f
     assert table.stdout.splitlines()[0].startswith(f"xn--bcher-kva.example (bücher.example) port {port}")
 
 
+def test_retries_0_on_the_command_line_sends_each_dns_query_once(cli):
+    # the stub answers the second copy of a query only; with --retries 0 there is none
+    with StubDNS({"lossy.example": {"A": ["127.0.0.30"]}}, lose_first=1) as dns:
+        once = cli("probe", "lossy.example", "-4", "--resolver", dns.spec, "--retries", "0", "--dns-lifetime", "1.2",
+                   "--json")  # fmt: skip
+        asked = list(dns.queries)
+    assert [(a["type"], a["status"], a["detail"]) for a in json.loads(once.stdout)["dns"]] == [
+        ("A", "timeout", "no answer within 1.2 s, 1 query sent")
+    ]
+    assert asked == [("lossy.example", "A")]
+
+
 def test_a_timed_out_a_query_beside_an_answered_aaaa_fails_the_run(fly_like, cli):
     port, resolver = fly_like
     done = cli("probe", "half.fly.dev", "--port", str(port), "--resolver", resolver, "--dns-lifetime", "0.6", "--json")
