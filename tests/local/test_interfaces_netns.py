@@ -54,6 +54,7 @@ FILTER_SETUP = [
     "link add up0 type veth peer name up1",
     "addr add 10.201.0.1/24 dev up0",
     "-6 addr add fd13::1/64 dev up0 nodad",
+    "-6 addr add fe80::13/64 dev up0 nodad",  # a link-local address of our own (not every kernel makes one)
     "link set up0 up",
     "link set up1 up",
     "link add slow0 type veth peer name slow1",
@@ -84,11 +85,14 @@ def test_interface_addresses_leave_out_link_local_tentative_and_interfaces_down_
         shown = subprocess.run(["ip", "-n", namespace, "-6", "addr", "show", "dev", "slow0"], capture_output=True,
                                text=True, check=True).stdout  # fmt: skip
         assert "fd13:1::1/64 scope global tentative" in shown, shown
+        on_up0 = subprocess.run(["ip", "-n", namespace, "-6", "addr", "show", "dev", "up0"], capture_output=True,
+                                text=True, check=True).stdout  # fmt: skip
+        assert "fe80::13/64 scope link" in on_up0, on_up0
         found = in_namespace(namespace, interface_addresses)
         everything = in_namespace(namespace, local_addresses, True)
     finally:
         subprocess.run(["ip", "netns", "del", namespace], check=False)
-    # The link-local fe80:: addresses of up0, up1 and slow0, and loopback, are left out too.
+    # The link-local addresses (fe80::13 of up0, and any the kernel made), and loopback, are left out too.
     assert sorted(found) == ["10.201.0.1", "fd13::1"]
     # The local matrix: loopback in every notation, localhost's own answers (hosts file), then these.
     localhost = [str(info[4][0]) for info in socket.getaddrinfo("localhost", None, type=socket.SOCK_STREAM)]
