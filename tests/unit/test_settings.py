@@ -144,6 +144,26 @@ def test_a_bad_value_names_the_setting_and_where_it_came_from(name, value, messa
     assert str(raised.value) == message
 
 
+@pytest.mark.parametrize(
+    ("value", "hosts"),
+    [("a.example, b.example c.example", ("a.example", "b.example", "c.example")),  # text: commas or spaces
+     (["a.example", "b.example"], ("a.example", "b.example")), ("", ()), ("a.example", ("a.example",))],
+)  # fmt: skip
+def test_a_list_setting_is_text_split_at_commas_and_spaces_or_a_toml_list(value, hosts):
+    assert parsed({"host": Given(value, "TCPREACH_HOST")})["host"] == hosts
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [("source", 5, "source: takes a list of ADDR, got 5 (from tcpreach.toml:2)"),
+     ("family", ["4"], "family: takes 4|6|both, got ['4'] (from tcpreach.toml:2)")],
+)  # fmt: skip
+def test_a_value_of_the_wrong_toml_type_says_what_the_setting_takes(name, value, message):
+    with pytest.raises(UsageError) as raised:
+        parsed({name: Given(value, "tcpreach.toml:2")})
+    assert str(raised.value) == message
+
+
 def test_a_server_name_without_tls_names_each_setting_as_the_caller_spells_it():
     with pytest.raises(UsageError, match=r"^--sni and --ca go with --tls$"):
         options_from({"sni": "x.example"}, lambda s: s.cli[0])
