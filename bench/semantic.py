@@ -91,11 +91,11 @@ def _killed(copy: Path) -> str | None:
 
 def _first_failure(output: str) -> str:
     """The node id of the first failure in pytest's summary (``FAILED id - message``; an id
-    may hold spaces), else its last line."""
+    may hold spaces), else a plain word that the run failed."""
     for line in output.splitlines():
         if line.startswith(("FAILED ", "ERROR ")):
             return line.split(" ", 1)[1].split(" - ", 1)[0]
-    return output.strip().splitlines()[-1] if output.strip() else "?"
+    return "the run (no test id in its summary)"
 
 
 def run(mutants: Sequence[Mutant]) -> dict[str, Any]:

@@ -58,7 +58,11 @@ def timed(args: Sequence[str], extra_env: dict[str, str]) -> tuple[float, str]:
     # pytest's summary lines ("FAILED tests/...::test"), not a report's "ERROR    finding" lines.
     for failed in (line for line in lines if re.match(r"(FAILED|ERROR) \S+::", line)):
         print(f"  {failed}", file=sys.stderr)  # a run that fails is still timed; say which test
-    return elapsed, lines[-1] if lines else f"exit {done.returncode}"
+    if lines:
+        return elapsed, lines[-1]
+    # pytest could not start: say why (a python without the venv's plugins: "unrecognized arguments")
+    said = [line.strip() for line in done.stderr.splitlines() if "error:" in line]
+    return elapsed, f"exit {done.returncode}" + (f" ({said[-1]})" if said else "")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

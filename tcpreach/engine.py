@@ -6,10 +6,10 @@ next attempt starts at the latest after ``HEDGE_SPAN * timeout / retries``, so t
 starts by 0.45 of the timeout and an address that never answers has its verdict within 1.5
 timeouts (1.45, and the event loop's own delays), not the sum of every attempt. The first
 ``ok`` wins and ends the others. An attempt that fails starts the next one at once, without
-waiting: a failure that loss cannot produce (a refusal, a close
-without data, a wrong greeting) is conclusive and is never waited out, and a failure that
-loss can produce (no answer, silence) has already waited its timeout. A target this client
-has no route to is not tried again.
+waiting: a failure that loss cannot produce (a refusal, a close without data, a wrong
+greeting) is conclusive and is never waited out, and a failure that loss can produce (no
+answer, silence) has already waited its timeout. A target this client has no route to is
+not tried again.
 
 Attempts hold a slot only while their socket is open, and the slots are sized against the
 open-file limit. Outcomes come back in the order of the jobs.
@@ -25,7 +25,7 @@ import threading
 import time
 from collections.abc import Awaitable, Callable, Coroutine, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -219,9 +219,7 @@ async def run_jobs(
             on_done(outcome)
         return outcome
 
-    if len(jobs) < GC_PAUSE_JOBS:
-        return tuple(await asyncio.gather(*(decided(job) for job in jobs)))
-    with gc_paused():
+    with gc_paused() if len(jobs) >= GC_PAUSE_JOBS else nullcontext():
         return tuple(await asyncio.gather(*(decided(job) for job in jobs)))
 
 

@@ -58,9 +58,9 @@ class CheckOptions:
     ``timeout`` bounds the connect and, separately, the whole read; ``dns_lifetime``
     bounds each DNS query. ``retries`` is the one retry policy, the same for the command
     line, the pytest plugin and this API: a failing target is probed again that many
-    times (hedged: the next attempt starts while the last still waits, see ``tcpreach.engine``;
-    never a target this client has no route to), and with
-    ``retries`` above 0 a DNS query without an answer is sent again within its lifetime.
+    times (hedged: the next attempt starts while the last still waits, see
+    ``tcpreach.engine``; never a target this client has no route to), and with ``retries``
+    above 0 a DNS query without an answer is sent again within its lifetime.
     """
 
     port: int = DEFAULT_PORT
