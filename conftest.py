@@ -37,6 +37,8 @@ SHORT_OPTIONS = {
     "--expect-prefix": "expect_prefix",
     "--expect-regex": "expect_regex",
     "--send": "send",
+    "--step": "steps",
+    "--starttls": "starttls",
     "--keep-open": "keep_open",
     "--tls": "tls",
     "--sni": "sni",

@@ -17,11 +17,13 @@ from __future__ import annotations
 
 import difflib
 import re
+import shlex
 import tomllib
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from tcpreach.dialogue import dialogue
 from tcpreach.errors import UsageError
 from tcpreach.expectation import Expectation, Match
 from tcpreach.inputs import MAX_FILE_BYTES, read_small_file
@@ -50,13 +52,23 @@ def _value(setting: Setting, raw: Any) -> Any:
             raise UsageError(f"takes true or false (1, yes, on / 0, no, off), got {raw!r}")
         return word in _TRUE
     if setting.kind is Kind.LIST:
-        items = raw.replace(",", " ").split() if isinstance(raw, str) else raw
+        if isinstance(raw, str):
+            items: Any = _shell_words(raw) if setting.shell_words else raw.replace(",", " ").split()
+        else:
+            items = raw
         if not isinstance(items, list | tuple) or not all(isinstance(item, str) for item in items):
             raise UsageError(f"takes a list of {setting.metavar or 'values'}, got {raw!r}")
         return tuple(setting.parse(item) for item in items)
     if isinstance(raw, bool) or not isinstance(raw, str | int | float):
         raise UsageError(f"takes {setting.metavar or 'a value'}, got {raw!r}")
     return setting.parse(str(raw))
+
+
+def _shell_words(text: str) -> list[str]:
+    try:
+        return shlex.split(text)
+    except ValueError as exc:
+        raise UsageError(f"cannot split {text!r} into words: {exc}") from None
 
 
 def parsed(given: Mapping[str, Given], label: Label = _key) -> dict[str, Any]:
@@ -73,8 +85,11 @@ def parsed(given: Mapping[str, Given], label: Label = _key) -> dict[str, Any]:
     return values
 
 
-def _expectation(values: Mapping[str, Any]) -> Expectation:
-    """The expectation the values describe: a regex over a prefix over the exact bytes."""
+_ONE_STEP = ("expect", "expect_prefix", "expect_regex", "send")
+
+
+def _one_step(values: Mapping[str, Any]) -> Expectation:
+    """The one-step expectation: a regex over a prefix over the exact bytes."""
     send = values.get("send") or b""
     keep_open = bool(values.get("keep_open"))
     if values.get("expect_regex") is not None:
@@ -85,14 +100,36 @@ def _expectation(values: Mapping[str, Any]) -> Expectation:
     return Expectation(data, Match.EXACT, send, keep_open)
 
 
+def _expectation(values: Mapping[str, Any], label: Label) -> Expectation:
+    """The expectation the values describe: one step, a dialogue's steps, or a protocol's
+    STARTTLS followed by either (or by its own polite end)."""
+    steps, starttls = values.get("steps") or (), values.get("starttls")
+    single = [name for name in _ONE_STEP if values.get(name) is not None]
+    if steps and single:
+        names = ", ".join(label(BY_NAME[name]) for name in single)
+        raise UsageError(f"{label(BY_NAME['steps'])} and {names} exclude each other: write every step as a step")
+    if not steps and not starttls:
+        return _one_step(values)
+    after = steps or (_one_step(values).steps if single else ())
+    try:
+        return dialogue(after, starttls, bool(values.get("keep_open")))
+    except ValueError as exc:
+        raise UsageError(f"{label(BY_NAME['steps'])}: {exc}") from None
+
+
 _TLS_ONLY = ("cert", "key", "insecure", "min_tls")
 
 
-def _tls(values: Mapping[str, Any], label: Label) -> TlsSettings | None:
-    if not values.get("tls"):
+def _tls(values: Mapping[str, Any], label: Label, starttls: bool = False) -> TlsSettings | None:
+    if values.get("tls") and starttls:
+        raise UsageError(
+            f"{label(BY_NAME['tls'])} speaks TLS from the connect, STARTTLS upgrades in the middle of the "
+            f"stream: give one of {label(BY_NAME['tls'])} and {label(BY_NAME['starttls'])}"
+        )
+    if not values.get("tls") and not starttls:
         if values.get("sni") or values.get("ca"):
             names = (label(BY_NAME["sni"]), label(BY_NAME["ca"]), label(BY_NAME["tls"]))
-            raise UsageError("{} and {} go with {}".format(*names))
+            raise UsageError("{} and {} go with {} (or {})".format(*names, label(BY_NAME["starttls"])))
         given = [label(BY_NAME[name]) for name in _TLS_ONLY if values.get(name)]
         if given:
             raise UsageError(f"{', '.join(given)} {'goes' if len(given) == 1 else 'go'} with {label(BY_NAME['tls'])}")
@@ -123,15 +160,16 @@ def options_from(values: Mapping[str, Any], label: Label = _key) -> CheckOptions
         given = values.get(name)
         return BY_NAME[name].typed_default() if given is None else given
 
+    expectation = _expectation(values, label)
     return CheckOptions(
         port=value("port"),
-        expectation=_expectation(values),
+        expectation=expectation,
         families=value("family"),
         timeout=value("probe_timeout"),
         dns_lifetime=value("dns_lifetime"),
         retries=value("retries"),
         resolver=values.get("resolver"),
-        tls=_tls(values, label),
+        tls=_tls(values, label, expectation.starttls),
         sources=_sources(values.get("source") or (), label),
         cert_warn_days=value("cert_warn"),
         cert_crit_days=value("cert_crit"),

@@ -71,6 +71,13 @@ _CLOSED_ON_LOOPBACK = (
 )
 
 
+_STEP_VERDICTS = frozenset({Verdict.WRONG_GREETING, Verdict.TRUNCATED, Verdict.RESET})
+_STEP_REMEDY = (
+    "the server answered the dialogue otherwise at that step (its answer is above): a command it refuses "
+    "(STARTTLS without a certificate, say), or steps written for another server"
+)
+
+
 def verdict_remedy(outcome: TargetOutcome, host: str = "", sent: bool = False) -> str:
     """What to do about one target's verdict, when no finding explains it better: ``host``
     is the name checked (a platform is named only for its own names), ``sent`` whether a
@@ -78,6 +85,8 @@ def verdict_remedy(outcome: TargetOutcome, host: str = "", sent: bool = False) -
     verdict = outcome.verdict
     if verdict is Verdict.UNREACHABLE and outcome.result.no_route:
         return _NO_ROUTE_REMEDY
+    if (outcome.result.step or 0) > 1 and verdict in _STEP_VERDICTS:
+        return _STEP_REMEDY
     if verdict is Verdict.SILENT and not sent:
         return _SILENT_UNASKED
     if (

@@ -10,18 +10,39 @@ An ``Expectation`` is one of three matches over the bytes a probe receives:
 speak only when spoken to). ``keep_open`` says the server need not close: the probe stops
 reading as soon as the expectation is met. Without it, a met expectation still needs the
 server's close to be ``ok``, as for the hello server.
+
+A dialogue puts ``opening`` steps before that final request and expectation: ``send``,
+``expect`` (the same three matches) and ``starttls`` (the TLS handshake in the middle of
+the stream), in order. An opening ``expect`` is met as soon as its match is there; a
+prefix or regex step also takes the rest of the line it matched, up to ``\n``, when it
+has arrived. A regex step's groups are usable in later sends as ``${1}`` or ``${name}``.
+The close/keep-open rule applies to the final expectation alone. Without an opening, an
+``Expectation`` is the one-step case every flag has always meant.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import cached_property
 
 from tcpreach.escapes import abbreviated, escaped, parse_escapes
 
-__all__ = ["READ_CAP_MIN", "Expectation", "Match", "as_expectation", "expected_bytes", "regex_bytes", "request_bytes"]
+__all__ = [
+    "READ_CAP_MIN",
+    "Expectation",
+    "Match",
+    "Step",
+    "StepKind",
+    "as_expectation",
+    "expected_bytes",
+    "groups_of",
+    "regex_bytes",
+    "render",
+    "request_bytes",
+]
 
 READ_CAP_MIN = 4096
 
@@ -30,6 +51,103 @@ class Match(StrEnum):
     EXACT = "exact"
     PREFIX = "prefix"
     REGEX = "regex"
+
+
+def _check_pattern(data: bytes, match: Match) -> None:
+    """What is expected is not empty, and a regex compiles."""
+    if not data:
+        raise ValueError("the expected bytes are empty")
+    if match is Match.REGEX:
+        try:
+            re.compile(data)
+        except re.error as exc:
+            raise ValueError(f"bad regular expression {data!r}: {exc}") from None
+
+
+class StepKind(StrEnum):
+    SEND = "send"
+    EXPECT = "expect"
+    STARTTLS = "starttls"
+
+
+_REFERENCE = re.compile(rb"\$\{(\w+)\}")
+
+
+@dataclass(frozen=True)
+class Step:
+    """One step of a dialogue: bytes to send, bytes to expect (``match``), or the TLS
+    handshake (``starttls``, no data)."""
+
+    kind: StepKind
+    data: bytes = b""
+    match: Match = Match.EXACT
+    fails_on: bytes = b""
+    r"""An expect step's regex of the answers that end it at once, unmet (a protocol's
+    refusal, ``(?m)^[45]\d\d `` in SMTP), rather than at the deadline."""
+
+    def __post_init__(self) -> None:
+        if self.kind is StepKind.EXPECT:
+            _check_pattern(self.data, self.match)
+        if self.fails_on:
+            _check_pattern(self.fails_on, Match.REGEX)
+        elif self.kind is StepKind.STARTTLS and self.data:
+            raise ValueError("a starttls step carries no bytes")
+        elif self.kind is StepKind.SEND and not self.data:
+            raise ValueError("a send step with nothing to send")
+
+    @cached_property
+    def _pattern(self) -> re.Pattern[bytes]:
+        return re.compile(self.data)
+
+    def taken(self, pending: bytes) -> tuple[int, re.Match[bytes] | None] | None:
+        """An expect step met by ``pending``: how many bytes it takes, and the regex match
+        (for its groups); ``None`` while it is not met."""
+        found: re.Match[bytes] | None = None
+        if self.match is Match.REGEX:
+            found = self._pattern.search(pending)
+            if found is None:
+                return None
+            end = found.end()
+        elif pending.startswith(self.data):
+            end = len(self.data)
+        else:
+            return None
+        if self.match is not Match.EXACT and not self.data.endswith(b"\n"):
+            newline = pending.find(b"\n", max(end - 1, 0))
+            end = len(pending) if newline < 0 else newline + 1
+        return end, found
+
+    def hopeless(self, pending: bytes) -> bool:
+        """No further byte can meet this expect step (or an answer it fails on came)."""
+        if self.fails_on and re.search(self.fails_on, pending):
+            return True
+        return self.match is not Match.REGEX and not (pending.startswith(self.data) or self.data.startswith(pending))
+
+    def describe(self) -> str:
+        if self.kind is StepKind.STARTTLS:
+            return "STARTTLS (the TLS handshake)"
+        if self.kind is StepKind.SEND:
+            return f"send '{abbreviated(self.data)}'"
+        return f"expect {Expectation(self.data, self.match).describe()}"
+
+    def references(self) -> tuple[str, ...]:
+        """The ``${...}`` references of a send step, in order."""
+        return tuple(name.decode() for name in _REFERENCE.findall(self.data)) if self.kind is StepKind.SEND else ()
+
+
+def render(data: bytes, groups: Mapping[str, bytes]) -> bytes:
+    """``data`` with each ``${1}``/``${name}`` replaced by that group of the last regex step
+    (a reference to no known group stays as written: validation refuses it beforehand)."""
+    if not groups or b"${" not in data:
+        return data
+    return _REFERENCE.sub(lambda m: groups.get(m.group(1).decode(), m.group(0)), data)
+
+
+def groups_of(found: re.Match[bytes]) -> dict[str, bytes]:
+    """A regex match's groups by number (from 1) and by name; a group that took no part is empty."""
+    groups = {str(number): value or b"" for number, value in enumerate(found.groups(), 1)}
+    groups.update((name, value or b"") for name, value in found.groupdict().items())
+    return groups
 
 
 @dataclass(frozen=True)
@@ -41,15 +159,51 @@ class Expectation:
     match: Match = Match.EXACT
     send: bytes = b""
     keep_open: bool = False
+    opening: tuple[Step, ...] = ()
+    """A dialogue's steps before ``send`` and the final expectation (none: one step)."""
 
     def __post_init__(self) -> None:
-        if not self.data:
-            raise ValueError("the expected bytes are empty")
-        if self.match is Match.REGEX:
-            try:
-                re.compile(self.data)
-            except re.error as exc:
-                raise ValueError(f"bad regular expression {self.data!r}: {exc}") from None
+        _check_pattern(self.data, self.match)
+        if self.opening:
+            self._check_references()
+
+    def _check_references(self) -> None:
+        """Every ``${...}`` of a dialogue's send names a group of the regex step before it."""
+        known: frozenset[str] | None = None
+        for number, step in enumerate(self.steps, 1):
+            if step.kind is StepKind.EXPECT and step.match is Match.REGEX:
+                pattern = re.compile(step.data)
+                known = frozenset({*map(str, range(1, pattern.groups + 1)), *pattern.groupindex})
+            if known is not None:
+                for name in step.references():
+                    if name not in known:
+                        raise ValueError(
+                            f"step {number} ({step.describe()}) uses ${{{name}}}, "
+                            "which the regular expression before it does not capture"
+                        )
+
+    @property
+    def steps(self) -> tuple[Step, ...]:
+        """The whole dialogue in order: the opening, the request (if any), the expectation."""
+        final = Step(StepKind.EXPECT, self.data, self.match)
+        return (*self.opening, Step(StepKind.SEND, self.send), final) if self.send else (*self.opening, final)
+
+    @property
+    def starttls(self) -> bool:
+        """TLS starts in the middle of the stream, at a step, rather than after the connect."""
+        return any(step.kind is StepKind.STARTTLS for step in self.opening)
+
+    @classmethod
+    def of_steps(cls, steps: tuple[Step, ...], keep_open: bool = False) -> Expectation:
+        """The expectation a dialogue's steps make. Raises ``ValueError`` unless the last
+        step is an expect."""
+        if not steps or steps[-1].kind is not StepKind.EXPECT:
+            raise ValueError("a dialogue ends with what is expected: make the last step an expect")
+        *rest, final = steps
+        send = b""
+        if rest and rest[-1].kind is StepKind.SEND:
+            send = rest.pop().data
+        return cls(final.data, final.match, send, keep_open, tuple(rest))
 
     @cached_property
     def _pattern(self) -> re.Pattern[bytes]:
@@ -85,8 +239,9 @@ class Expectation:
 
     @property
     def read_cap(self) -> int:
-        """How many bytes a probe reads at most: enough to see a mismatch after them."""
-        return max(READ_CAP_MIN, 4 * len(self.data))
+        """How many bytes a probe reads at most (per step of a dialogue): enough to see a
+        mismatch after them."""
+        return max(READ_CAP_MIN, 4 * len(self.data), *(4 * len(step.data) for step in self.opening))
 
     def describe(self) -> str:
         """``'hello\\n'``, ``starting with '+OK'``, ``matching /^\\+OK/``, plus what is sent."""
@@ -100,6 +255,11 @@ class Expectation:
             text = f"{text} after sending '{abbreviated(self.send)}'"
         if self.keep_open:
             text += " (the server may keep the connection open)"
+        if self.opening:
+            tls = next((n for n, step in enumerate(self.opening, 1) if step.kind is StepKind.STARTTLS), None)
+            text += f" at the end of a dialogue of {len(self.steps)} steps"
+            if tls is not None:
+                text += f" (STARTTLS at step {tls})"
         return text
 
 

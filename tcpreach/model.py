@@ -18,6 +18,7 @@ __all__ = [
     "DnsAnswer",
     "DnsStatus",
     "Ending",
+    "Exchange",
     "Family",
     "HostReport",
     "ProbeResult",
@@ -130,6 +131,16 @@ class TlsObservation:
 
 
 @dataclass(frozen=True)
+class Exchange:
+    """One event of a dialogue on the wire, at seconds from the start of connect."""
+
+    at_s: float
+    event: str
+    """``sent``, ``received`` or ``tls`` (the STARTTLS handshake completed)."""
+    data: bytes = b""
+
+
+@dataclass(frozen=True)
 class ProbeResult:
     """What one connection attempt observed. Timings are seconds from the start of connect."""
 
@@ -159,6 +170,11 @@ class ProbeResult:
     """Which attempt this record is of: above 1, the first was not enough."""
     local_address: str | None = None
     """The address this client connected from, when it connected."""
+    step: int | None = None
+    """In a dialogue, the step the probe stopped at (from 1; the last when all went
+    through): ``received`` holds the bytes that step read. ``None`` for one step."""
+    exchange: tuple[Exchange, ...] = ()
+    """A dialogue's events in order (what was sent, each chunk received, the handshake)."""
 
     @property
     def to_verdict_s(self) -> float:

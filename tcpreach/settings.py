@@ -91,6 +91,10 @@ class Setting:
     surfaces: frozenset[Surface] = EVERYWHERE
     group: str = ""
     """Settings of one group exclude each other (the three ways to expect bytes)."""
+    ordered: bool = False
+    """On the command line, repeatable in order: the steps of a dialogue (``--send``, ``--expect``)."""
+    shell_words: bool = False
+    """A list given as one text splits as a shell's words (quotes keep spaces), not at commas."""
 
     @property
     def cli(self) -> tuple[str, ...]:
@@ -129,13 +133,20 @@ SETTINGS: tuple[Setting, ...] = (
             _lazy("tcpreach.inputs:parse_host_text"), "HOST", Kind.LIST),
     Setting("port", "TCP port of the service (default 1848)", "1848", _lazy("tcpreach.inputs:parse_port"), "PORT"),
     Setting("expect", r"exactly these bytes, escapes \n \r \t \\ \0 \xHH (default 'hello\n')", r"hello\n",
-            _lazy("tcpreach.expectation:expected_bytes"), "TEXT", group=_EXPECT),
+            _lazy("tcpreach.expectation:expected_bytes"), "TEXT", group=_EXPECT, ordered=True),
     Setting("expect_prefix", "bytes that start with TEXT (a banner such as '+OK'); escapes as for --expect", "",
-            _lazy("tcpreach.expectation:expected_bytes"), "TEXT", group=_EXPECT),
+            _lazy("tcpreach.expectation:expected_bytes"), "TEXT", group=_EXPECT, ordered=True),
     Setting("expect_regex", "bytes in which the regular expression REGEX (Python re) is found", "",
-            _lazy("tcpreach.expectation:regex_bytes"), "REGEX", group=_EXPECT),
+            _lazy("tcpreach.expectation:regex_bytes"), "REGEX", group=_EXPECT, ordered=True),
     Setting("send", "write TEXT (escapes as for --expect) right after connecting: a request", "",
-            _lazy("tcpreach.expectation:request_bytes"), "TEXT"),
+            _lazy("tcpreach.expectation:request_bytes"), "TEXT", ordered=True),
+    Setting("steps", "a dialogue, step by step: send:TEXT, expect:TEXT, expect-prefix:TEXT, expect-regex:REGEX, "
+            "starttls; a regex step's groups go into later sends as ${1} (on the command line, --send and "
+            "--expect* repeated in order make the same)", (), _lazy("tcpreach.dialogue:parse_step"), "KIND:TEXT",
+            Kind.LIST, cli_flags=("--step",), ordered=True, shell_words=True),
+    Setting("starttls", "upgrade to TLS the way this protocol does (smtp, imap, pop3), then judge as with TLS; "
+            "without steps after it, a whole polite session", "", _lazy("tcpreach.dialogue:parse_starttls"),
+            "PROTO"),
     Setting("keep_open", "the server need not close: ok as soon as the expectation is met", False, kind=Kind.FLAG),
     Setting("tls", "speak TLS after connecting (SNI: the host name, or the sni setting); judge the decrypted bytes",
             False, kind=Kind.FLAG),

@@ -6,7 +6,7 @@ import errno
 import os
 
 from tcpreach.escapes import escaped
-from tcpreach.expectation import Expectation, Match, as_expectation
+from tcpreach.expectation import Expectation, Match, StepKind, as_expectation
 from tcpreach.model import Ending, ProbeResult, TargetOutcome, TlsFailure, TlsObservation, Verdict
 
 __all__ = ["CONNECT_TIMEOUT_ERRNOS", "LOCAL_NO_ROUTE", "LOSS_CAN_PRODUCE", "NO_ROUTE_ERRNOS", "errno_text", "judge"]
@@ -55,8 +55,54 @@ def judge(result: ProbeResult, expect: Expectation | bytes) -> TargetOutcome:
 def _judge(r: ProbeResult, expect: Expectation) -> tuple[Verdict, str]:
     if not r.connected:
         return _connect_failure(r)
+    if r.step is not None and expect.opening:
+        return _judge_dialogue(r, expect)
     if r.tls is not None and r.tls.failure is not None:
         return _tls_failure(r.tls)
+    return _judge_bytes(r, expect)
+
+
+def _judge_dialogue(r: ProbeResult, expect: Expectation) -> tuple[Verdict, str]:
+    """A dialogue's verdict: the last step's bytes judged as one step's are (the close
+    rule included), or the step that failed, named (``step 3 of 8: ...``)."""
+    steps = expect.steps
+    number = min(r.step or len(steps), len(steps))
+    step = steps[number - 1]
+    final = Expectation(expect.data, expect.match, keep_open=expect.keep_open)
+    if number == len(steps) and r.received and (r.tls is None or r.tls.failure is None):
+        verdict, why = _judge_bytes(r, final)
+        if verdict is Verdict.OK:
+            return verdict, f"{why} (the last of {len(steps)} steps)"
+        return verdict, f"step {number} of {len(steps)}: {why}"
+    if r.tls is not None and r.tls.failure is not None:
+        verdict, why = _tls_failure(r.tls)
+    elif step.kind is StepKind.STARTTLS:
+        verdict, why = Verdict.SILENT, f"no answer to the TLS ClientHello within {_ms(r.total_s)}"
+    elif r.received:
+        verdict, why = _step_mismatch(r, Expectation(step.data, step.match) if number < len(steps) else final)
+    elif r.first_byte_s is None:  # nothing at all on this connection
+        verdict, why = _no_byte(r)
+    elif r.ending is Ending.RESET:
+        verdict, why = Verdict.RESET, f"reset (RST) before any byte of {step.describe()}"
+    elif r.ending is Ending.EOF:
+        verdict, why = Verdict.TRUNCATED, f"closed before any byte of {step.describe()}"
+    else:
+        verdict, why = Verdict.TRUNCATED, f"no byte of {step.describe()} within {_ms(r.total_s)}"
+    return verdict, f"step {number} of {len(steps)} ({step.kind}): {why}"
+
+
+def _step_mismatch(r: ProbeResult, expect: Expectation) -> tuple[Verdict, str]:
+    """An expect step that read bytes and was not met with them."""
+    shown = f"received '{escaped(r.received)}', expected {expect.describe()}"
+    if expect.could_become(r.received) or (r.ending is Ending.RESET and expect.match is Match.REGEX):
+        if r.ending is Ending.RESET:
+            return Verdict.RESET, f"{shown}: reset (RST) before the rest"
+        how = "closed" if r.ending is Ending.EOF else "nothing more until the deadline"
+        return Verdict.TRUNCATED, f"{shown}: {how}"
+    return Verdict.WRONG_GREETING, shown
+
+
+def _judge_bytes(r: ProbeResult, expect: Expectation) -> tuple[Verdict, str]:
     got = r.received
     if not got:
         return _no_byte(r)

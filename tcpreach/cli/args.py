@@ -17,7 +17,17 @@ from tcpreach.settings import Kind, Setting
 if TYPE_CHECKING:
     from _typeshed import SupportsWrite
 
-__all__ = ["EXIT_FAILED", "EXIT_OK", "EXIT_USAGE", "Parser", "add_settings", "bind_streams", "terminal_width", "typed"]
+__all__ = [
+    "EXIT_FAILED",
+    "EXIT_OK",
+    "EXIT_USAGE",
+    "ORDERED",
+    "Parser",
+    "add_settings",
+    "bind_streams",
+    "terminal_width",
+    "typed",
+]
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 T = TypeVar("T")
@@ -78,12 +88,36 @@ def typed(parse: Callable[[str], T]) -> Callable[[str], T]:
     return convert
 
 
+ORDERED = "_ordered"
+"""Where the ordered flags (a dialogue's steps) gather, as ``(setting name, value)`` pairs."""
+
+
+class _InOrder(argparse.Action):
+    """Keep the last value under the setting's own name (a list's values all), and every
+    value in the order given under ``ORDERED``, shared by all ordered flags."""
+
+    def __init__(self, *args: Any, listed: bool = False, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.listed = listed
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: Any,
+                 option_string: str | None = None) -> None:  # fmt: skip
+        setattr(namespace, self.dest, [*(getattr(namespace, self.dest) or []), values] if self.listed else values)
+        setattr(namespace, ORDERED, [*(getattr(namespace, ORDERED, None) or []), (self.dest, values)])
+
+
 def add_settings(parser: argparse.ArgumentParser, settings: Iterable[Setting]) -> None:
     """A flag for each setting, its value parsed by the setting's own parser. Nothing given
-    leaves ``None``, so what was given can be told from a default."""
+    leaves ``None``, so what was given can be told from a default. The ordered settings (a
+    dialogue's steps) are repeatable, and their values in order are kept under ``ORDERED``."""
     groups: dict[str, Any] = {}
     for setting in settings:
         target: Any = parser
+        if setting.ordered:
+            parser.add_argument(*setting.cli, dest=setting.name, action=_InOrder, type=typed(setting.parse),
+                                default=None, metavar=setting.metavar, listed=setting.kind is Kind.LIST,
+                                help=setting.help)  # fmt: skip
+            continue
         if setting.group:
             if setting.group not in groups:
                 groups[setting.group] = parser.add_mutually_exclusive_group()

@@ -10,9 +10,10 @@ from pathlib import Path
 from typing import IO, Any
 
 from tcpreach.check import check_hosts
-from tcpreach.cli.args import EXIT_FAILED, EXIT_OK, add_settings, terminal_width, typed
+from tcpreach.cli.args import EXIT_FAILED, EXIT_OK, ORDERED, add_settings, terminal_width, typed
 from tcpreach.cli.progress import Progress
 from tcpreach.config import load_config, options_from, parsed
+from tcpreach.dialogue import ordered_steps
 from tcpreach.errors import UsageError
 from tcpreach.fly.remedies import is_fly_name
 from tcpreach.hosts_file import read_hosts_file
@@ -82,8 +83,16 @@ def _flag(setting: Setting) -> str:
 
 
 def _values(args: argparse.Namespace, common: dict[str, Given]) -> dict[str, Any]:
-    """What the flags gave, over a hosts file's common settings, over the config file's."""
+    """What the flags gave, over a hosts file's common settings, over the config file's.
+    Repeated ``--send``/``--expect*`` flags, or ``--step``, are one dialogue, in order."""
     given = {s.name: value for s in _FLAGS if (value := getattr(args, s.name)) is not None}
+    try:
+        steps = ordered_steps(getattr(args, ORDERED, None) or ())
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    if steps is not None:
+        given = {name: value for name, value in given.items() if not BY_NAME[name].ordered}
+        given["steps"] = steps
     from_file = load_config(args.config) if args.config is not None else {}
     below = {k: v for k, v in {**from_file, **common}.items() if Surface.CLI in BY_NAME[k].surfaces}
     return {**parsed(below), **given}
@@ -150,8 +159,12 @@ def _write(
     reports: Sequence[HostReport], as_json: bool, statuses: Sequence[int], out: IO[str], verbose: bool = False
 ) -> None:
     if as_json:
-        doc = dump_report(reports[0]) if len(reports) == 1 else dump_reports(reports)
-        out.write(json.dumps(doc, indent=2) + "\n")
+        docs = [dump_report(report) for report in reports]
+        if verbose:  # the transcript's lines beside the record they are read from
+            for doc, report in zip(docs, reports, strict=True):
+                doc["transcript"] = transcript(report).splitlines()[1:]
+        whole = docs[0] if len(docs) == 1 else {**dump_reports(()), "reports": docs}
+        out.write(json.dumps(whole, indent=2) + "\n")
         return
     for report, status in zip(reports, statuses, strict=True):
         out.write(format_report(report, terminal_width(out)) + "\n")

@@ -11,14 +11,13 @@ import dataclasses
 import errno
 import os
 import socket
-import ssl
 import time
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Any
 
-from tcpreach.expectation import READ_CAP_MIN, Expectation
 from tcpreach.model import Ending, Family, ProbeResult, Target, TlsFailure, TlsObservation
-from tcpreach.net.tls import TlsStream, alert_name, handshake
+from tcpreach.net.conversation import PlainStream, Seen, Stream, TlsAlertError, converse, read, send_request
+from tcpreach.net.tls import TlsStream, handshake
 from tcpreach.options import DEFAULT_TIMEOUT, CheckOptions, TlsSettings
 from tcpreach.verdict import LOCAL_NO_ROUTE
 
@@ -86,7 +85,9 @@ async def probe_async(
     stops early once the expectation says it is done (met on a connection that may stay
     open, or bytes that can no longer match), and at its cap. With no options, the default
     timeout and no expectation: nothing is sent, and the read lasts until the server closes.
-    With TLS the bytes read are the decrypted ones."""
+    With TLS the bytes read are the decrypted ones. A dialogue (an expectation with an
+    opening) runs its steps in order within the read budget, STARTTLS included, and its
+    result names the step it stopped at."""
     timeout = DEFAULT_TIMEOUT if options is None else options.timeout
     expectation = None if options is None else options.expectation
     tls = None if options is None else options.tls
@@ -113,23 +114,31 @@ async def probe_async(
             return failed
         connect_s = since()
         local = _local_address(sock)
-        stream: _Stream = _PlainStream(sock)
+        if tls is not None or (expectation is not None and expectation.opening):
+            # Small writes after the first (a request after the handshake, a dialogue's
+            # next command) must not wait for the server's delayed ACK (Nagle: 40 ms).
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        stream: Stream = PlainStream(sock)
         observed: TlsObservation | None = None
-        if tls is not None:
+        if tls is not None and not (expectation is not None and expectation.starttls):
             wrapped, observed, ending = await _tls(sock, tls, timeout, since)
             if wrapped is None:
                 return ProbeResult(target, connected=True, ending=ending, connect_s=connect_s, total_s=since(),
                                    tls=observed, local_address=local)  # fmt: skip
             stream = wrapped
-        send_errno = None if expectation is None else await _send(stream, expectation.send, timeout)
         budget = timeout if read_timeout is None else read_timeout
+        seen = Seen(target, connect_s, local, observed)
         try:
-            received, ending, first_byte = await _read(stream, budget, expectation)
+            if expectation is not None and expectation.opening:
+                return await converse(sock, stream, expectation, settings=tls, timeout=timeout, budget=budget,
+                                       since=since, seen=seen)  # fmt: skip
+            send_errno = None if expectation is None else await send_request(stream, expectation.send, timeout)
+            received, ending, first_byte = await read(stream, budget, expectation, since)
         except TlsAlertError as alert:
             detail = f"the server ended the session with the alert {alert} after the handshake"
-            base = observed or TlsObservation(tls.server_name if tls else None)
+            base = seen.tls or TlsObservation(tls.server_name if tls else None)
             alerted = dataclasses.replace(base, failure=TlsFailure.HANDSHAKE, detail=detail)
-            return ProbeResult(target, connected=True, ending=Ending.RESET, send_errno=send_errno, connect_s=connect_s,
+            return ProbeResult(target, connected=True, ending=Ending.RESET, connect_s=connect_s,
                                total_s=since(), tls=alerted, local_address=local)  # fmt: skip
         return ProbeResult(
             target,
@@ -152,24 +161,6 @@ def _local_address(sock: socket.socket) -> str | None:
         return str(sock.getsockname()[0])
     except OSError:
         return None
-
-
-class _Stream(Protocol):
-    async def send(self, data: bytes) -> None: ...
-
-    async def recv(self) -> bytes: ...
-
-
-class _PlainStream:
-    def __init__(self, sock: socket.socket) -> None:
-        self.sock = sock
-        self._loop = asyncio.get_running_loop()
-
-    async def send(self, data: bytes) -> None:
-        await self._loop.sock_sendall(self.sock, data)
-
-    async def recv(self) -> bytes:
-        return await self._loop.sock_recv(self.sock, 65536)
 
 
 async def _sock_connect(sock: socket.socket, address: tuple[Any, ...]) -> None:
@@ -228,61 +219,3 @@ async def _tls(
     except TimeoutError:
         return None, TlsObservation(settings.server_name, detail="no answer to the ClientHello"), Ending.DEADLINE
     return wrapped, observed, Ending.STOPPED
-
-
-async def _send(stream: _Stream, request: bytes, timeout: float) -> int | None:
-    """Write the request, if any; the errno when the server already closed or reset.
-
-    What the server wrote before is still read afterwards, so a failed write is judged by
-    what arrived, never lost.
-    """
-    if not request:
-        return None
-    try:
-        async with asyncio.timeout(timeout):
-            await stream.send(request)
-    except TimeoutError:
-        return errno.ETIMEDOUT
-    except OSError as exc:
-        return exc.errno
-    return None
-
-
-class TlsAlertError(Exception):
-    """The server ended the TLS session with an alert after the handshake (its name)."""
-
-
-async def _read(stream: _Stream, budget: float, expect: Expectation | None) -> tuple[bytes, Ending, float | None]:
-    """Read until end-of-stream, a reset, the cap, the expectation's say-so, or the
-    deadline ``budget`` from now.
-
-    Returns the bytes, how the reading ended, and the monotonic time of the first byte.
-    """
-    deadline = time.monotonic() + budget
-    cap = READ_CAP_MIN if expect is None else expect.read_cap
-    received = b""
-    first_byte: float | None = None
-    while (remaining := deadline - time.monotonic()) > 0:
-        try:
-            async with asyncio.timeout(remaining):
-                chunk = await stream.recv()
-        except TimeoutError:
-            break
-        except ssl.SSLEOFError:  # the TCP connection closed without a TLS close_notify
-            return received, Ending.EOF, first_byte
-        except ssl.SSLError as exc:  # an alert after the handshake (TLS 1.3: a client certificate refused)
-            raise TlsAlertError(alert_name(str(exc.reason or exc))) from None
-        except OSError as exc:
-            if exc.errno in (errno.ECONNRESET, errno.ECONNABORTED, errno.EPIPE):
-                return received, Ending.RESET, first_byte
-            raise
-        if not chunk:
-            return received, Ending.EOF, first_byte
-        if first_byte is None:
-            first_byte = time.monotonic()
-        received += chunk
-        if len(received) >= cap:
-            return received[:cap], Ending.CAPPED, first_byte
-        if expect is not None and expect.done_reading(received):
-            return received, Ending.STOPPED, first_byte
-    return received, Ending.DEADLINE, first_byte

@@ -16,12 +16,13 @@ from typing import Any
 
 from tcpreach.errors import UsageError
 from tcpreach.escapes import escaped, parse_escapes
-from tcpreach.expectation import Expectation, Match
+from tcpreach.expectation import Expectation, Match, Step, StepKind
 from tcpreach.findings import Finding, FindingCode, Severity
 from tcpreach.model import (
     DnsAnswer,
     DnsStatus,
     Ending,
+    Exchange,
     Family,
     HostReport,
     ProbeResult,
@@ -80,7 +81,33 @@ def _observed(r: ProbeResult) -> dict[str, Any]:
         "elapsed_s": r.elapsed_s,
         "attempt": r.attempt,
         "local_address": r.local_address,
+        "step": r.step,
+        "exchange": [{"at_s": e.at_s, "event": e.event, "data": escaped(e.data)} for e in r.exchange],
     }
+
+
+def _step(step: Step) -> dict[str, Any]:
+    shown = {"kind": str(step.kind)}
+    if step.kind is StepKind.SEND:
+        shown["data"] = escaped(step.data)
+    elif step.kind is StepKind.EXPECT:
+        shown |= {"data": _pattern_text(step.data, step.match), "match": str(step.match)}
+        if step.fails_on:
+            shown["fails_on"] = _pattern_text(step.fails_on, Match.REGEX)
+    return shown
+
+
+def _pattern_text(data: bytes, match: Match) -> str:
+    """A regex as typed (its own escapes); other bytes escaped as for ``--expect``."""
+    return data.decode("utf-8", "surrogateescape") if match is Match.REGEX else escaped(data)
+
+
+def _load_step(doc: Mapping[str, Any]) -> Step:
+    kind = StepKind(doc["kind"])
+    match = Match(doc.get("match", "exact"))
+    text = doc.get("data", "")
+    data = text.encode("utf-8", "surrogateescape") if match is Match.REGEX else parse_escapes(text)
+    return Step(kind, data, match, doc.get("fails_on", "").encode("utf-8", "surrogateescape"))
 
 
 def _outcome(outcome: TargetOutcome) -> dict[str, Any]:
@@ -158,6 +185,7 @@ def dump_report(report: HostReport) -> dict[str, Any]:
         "match": str(report.expectation.match),
         "send": escaped(report.expectation.send),
         "keep_open": report.expectation.keep_open,
+        "steps": [_step(step) for step in report.expectation.steps],
         "expected": report.expectation.describe(),
         "started_at": None if report.started_at is None else report.started_at.isoformat(),
         "vantage": None if vantage is None else _vantage(vantage),
@@ -219,9 +247,18 @@ def _load_outcome(doc: Mapping[str, Any]) -> TargetOutcome:
         tls=_load_tls(doc["tls"]),
         attempt=seen["attempt"],
         local_address=seen.get("local_address"),
+        step=seen.get("step"),
+        exchange=tuple(Exchange(e["at_s"], e["event"], parse_escapes(e["data"])) for e in seen.get("exchange", ())),
     )
     failed = tuple(Verdict(v) for v in doc.get("failed_attempts", ()))
     return TargetOutcome(result, Verdict(doc["verdict"]), doc["explanation"], failed)
+
+
+def _load_expectation(doc: Mapping[str, Any]) -> Expectation:
+    """The dialogue's steps when the document has them (older ones do not), else the one step."""
+    if doc.get("steps"):
+        return Expectation.of_steps(tuple(_load_step(s) for s in doc["steps"]), doc["keep_open"])
+    return Expectation(parse_escapes(doc["expect"]), Match(doc["match"]), parse_escapes(doc["send"]), doc["keep_open"])
 
 
 def _load(doc: Mapping[str, Any]) -> HostReport:
@@ -250,9 +287,7 @@ def _load(doc: Mapping[str, Any]) -> HostReport:
     return HostReport(
         host=doc["host"],
         port=doc["port"],
-        expectation=Expectation(
-            parse_escapes(doc["expect"]), Match(doc["match"]), parse_escapes(doc["send"]), doc["keep_open"]
-        ),
+        expectation=_load_expectation(doc),
         resolution=resolution,
         outcomes=tuple(_load_outcome(t) for t in doc["targets"]),
         findings=tuple(

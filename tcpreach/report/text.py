@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from tcpreach.diagnosis import verdict_remedy
 from tcpreach.escapes import escaped
 from tcpreach.findings import Finding, Severity, findings_for, format_finding
-from tcpreach.model import Ending, HostReport, TargetOutcome, TlsObservation, Verdict
+from tcpreach.model import Ending, HostReport, ProbeResult, TargetOutcome, TlsObservation, Verdict
 from tcpreach.verdict import errno_text
 
 __all__ = [
@@ -133,6 +133,36 @@ _ENDINGS = {
 }
 
 
+def _one_step(r: ProbeResult, sent: bytes) -> list[str]:
+    steps = []
+    if r.tls is not None:
+        steps.append(_tls_line(r.tls) if r.tls.version else f"TLS failed: {r.tls.detail}")
+    if sent:
+        failed = f" (failed: {errno_text(r.send_errno)})" if r.send_errno is not None else ""
+        steps.append(f"sent '{escaped(sent)}'{failed}")
+    if r.received:
+        steps.append(f"received '{escaped(r.received)}' ({len(r.received)} bytes, the first at "
+                     f"{_cell(r.first_byte_s)} ms)")  # fmt: skip
+    else:
+        steps.append("received nothing")
+    return steps
+
+
+def _exchange(r: ProbeResult, steps_in_all: int) -> list[str]:
+    """A dialogue's events as they happened, then the TLS failure if the upgrade failed."""
+    steps = []
+    for event in r.exchange:
+        if event.event == "tls" and r.tls is not None:
+            steps.append(f"STARTTLS at {_cell(event.at_s)} ms: {_tls_line(r.tls)}")
+        else:
+            steps.append(f"{event.event} '{escaped(event.data)}' at {_cell(event.at_s)} ms")
+    if r.tls is not None and (r.tls.failure is not None or not r.tls.version):
+        steps.append(f"STARTTLS failed: {r.tls.detail}")
+    if r.step is not None and r.step < steps_in_all:
+        steps.append(f"stopped at step {r.step} of {steps_in_all}")
+    return steps
+
+
 def transcript(report: HostReport) -> str:
     """What happened on the wire at each target, ok or not: connect, the request, every
     byte received and how the connection ended, with times from the start of connect
@@ -147,16 +177,10 @@ def transcript(report: HostReport) -> str:
         else:
             source = f" from {r.local_address}" if r.local_address else ""
             steps.append(f"connected{source} at {_cell(r.connect_s)} ms")
-            if r.tls is not None:
-                steps.append(_tls_line(r.tls) if r.tls.version else f"TLS failed: {r.tls.detail}")
-            if sent:
-                failed = f" (failed: {errno_text(r.send_errno)})" if r.send_errno is not None else ""
-                steps.append(f"sent '{escaped(sent)}'{failed}")
-            if r.received:
-                steps.append(f"received '{escaped(r.received)}' ({len(r.received)} bytes, the first at "
-                             f"{_cell(r.first_byte_s)} ms)")  # fmt: skip
+            if r.exchange:
+                steps += _exchange(r, len(report.expectation.steps))
             else:
-                steps.append("received nothing")
+                steps += _one_step(r, sent)
             if r.ending is not None:
                 steps.append(f"{_ENDINGS[r.ending]} at {_cell(r.total_s)} ms")
         lines.append(f"  {outcome.target.endpoint} {outcome.verdict}: " + "; ".join(steps))

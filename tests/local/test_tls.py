@@ -220,7 +220,7 @@ def test_a_plain_probe_of_a_tls_port_keeps_its_meaning(capsys, edge):
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--sni", "x.example"], "--sni and --ca go with --tls"),
+        (["--sni", "x.example"], "--sni and --ca go with --tls (or --starttls)"),
         (["--tls", "--ca", "/nonexistent/ca.pem"], "no CA file at '/nonexistent/ca.pem'"),
         (["--tls", "--sni", "bad_name!"], "'bad_name!' is not a host name"),
     ],

@@ -10,7 +10,7 @@ import pytest
 
 from tcpreach.expectation import Expectation, Match
 from tcpreach.model import Ending
-from tcpreach.net import probe as probe_module
+from tcpreach.net import conversation
 
 
 class Trickle:
@@ -31,12 +31,12 @@ class Trickle:
 @pytest.fixture
 def clock(monkeypatch):
     now = [100.0]
-    monkeypatch.setattr(probe_module, "time", SimpleNamespace(monotonic=lambda: now[0]))
+    monkeypatch.setattr(conversation, "time", SimpleNamespace(monotonic=lambda: now[0]))
     return now
 
 
 def read(stream: Trickle, expectation: Expectation | None = None, budget: float = 60.0):
-    return asyncio.run(probe_module._read(stream, budget, expectation))
+    return asyncio.run(conversation.read(stream, budget, expectation, lambda: 0.0))
 
 
 def test_the_first_byte_is_the_first_chunks_time_not_the_last(clock):

@@ -87,7 +87,7 @@ def test_json_document_has_the_documented_shape():
         "observed": {
             "connected": True, "connect_errno": None, "connect_timed_out": False, "no_route": False, "ending": "eof",
             "send_errno": None, "connect_s": 0.0123, "first_byte_s": None, "total_s": 0.02, "elapsed_s": None,
-            "attempt": 1, "local_address": None,
+            "attempt": 1, "local_address": None, "step": None, "exchange": [],
         },
     }  # fmt: skip
     assert v6["received"] == "hello\\n"

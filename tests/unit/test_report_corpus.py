@@ -15,11 +15,13 @@ from typing import Any
 import pytest
 
 from tcpreach.diagnosis import diagnose
+from tcpreach.dialogue import dialogue, parse_step
 from tcpreach.expectation import Expectation, Match
 from tcpreach.model import (
     DnsAnswer,
     DnsStatus,
     Ending,
+    Exchange,
     Family,
     HostReport,
     ProbeResult,
@@ -73,6 +75,16 @@ def REFUSED(address: str) -> ProbeResult:  # noqa: N802 - reads like the verdict
 
 def NO_ROUTE(address: str) -> ProbeResult:  # noqa: N802
     return seen(address, b"", connected=False, connect_errno=101, no_route=True, ending=None, connect_s=None)
+
+
+SMTP = dialogue((), "smtp")
+CHALLENGE = dialogue(tuple(map(parse_step, (r"expect-regex:^NONCE (\d+)", r"send:ECHO ${1}\r\n",
+                                            r"expect:OK\r\n"))))  # fmt: skip
+_BANNER = b"220 mail.example ESMTP\r\n"
+_EHLO = b"250-mail.example\r\n250 STARTTLS\r\n"
+SMTP_UPGRADE = (Exchange(0.0131, "received", _BANNER), Exchange(0.0132, "sent", b"EHLO tcpreach.invalid\r\n"),
+                Exchange(0.0140, "received", _EHLO), Exchange(0.0141, "sent", b"STARTTLS\r\n"))  # fmt: skip
+MAIL_CERT = {"subject_names": ("mail.example",), "issuer": "commonName=R11", "expires_in_days": 40.0}
 
 
 def report(
@@ -225,6 +237,32 @@ CASES: dict[str, Callable[[], HostReport]] = {
                                  "commonName=R11", 80)),
          seen(V6, tls=TlsObservation("example.com", 0.015, "TLSv1.3", None, (), "commonName=R11", 80))],
     ),
+    "dialogue-with-a-capture": lambda: report(
+        dns(host="challenge.example", aaaa=()),
+        [seen(V4, b"OK\r\n", step=3, exchange=(Exchange(0.0131, "received", b"NONCE 4711\r\n"),
+                                                Exchange(0.0132, "sent", b"ECHO 4711\r\n"),
+                                                Exchange(0.0161, "received", b"OK\r\n")))],
+        CHALLENGE,
+    ),  # fmt: skip
+    "smtp-starttls-ok-and-refused": lambda: report(
+        dns(host="mail.example"),
+        [seen(V4, b"221 2.0.0 Bye\r\n", step=10, total_s=0.0412, exchange=(
+            *SMTP_UPGRADE, Exchange(0.0301, "received", b"220 2.0.0 Ready\r\n"), Exchange(0.0352, "tls"),
+            Exchange(0.0353, "sent", b"EHLO tcpreach.invalid\r\n"), Exchange(0.0391, "received", b"250 OK\r\n"),
+            Exchange(0.0392, "sent", b"QUIT\r\n"), Exchange(0.0410, "received", b"221 2.0.0 Bye\r\n")),
+            tls=TlsObservation("mail.example", 0.0352, "TLSv1.3", **MAIL_CERT)),
+         seen(V6, b"454 4.7.0 TLS not available\r\n", step=5, ending=Ending.STOPPED, exchange=(
+             *SMTP_UPGRADE, Exchange(0.0150, "received", b"454 4.7.0 TLS not available\r\n")))],
+        SMTP,
+    ),  # fmt: skip
+    "smtp-starttls-untrusted-and-closed-mid-dialogue": lambda: report(
+        dns(host="mail.example"),
+        [seen(V4, b"", step=6, ending=Ending.STOPPED, first_byte_s=0.0131, exchange=SMTP_UPGRADE,
+              tls=TlsObservation("mail.example", 0.0302, failure=TlsFailure.UNTRUSTED,
+                                 detail="self-signed certificate")),
+         seen(V6, b"", step=3, first_byte_s=0.0131, exchange=SMTP_UPGRADE[:2])],
+        SMTP,
+    ),  # fmt: skip
     "two-failures-of-one-kind": lambda: report(
         dns(host="example.com", a=(V4, "66.241.125.64")),
         [seen(V4, b"", ending=Ending.DEADLINE, total_s=1.0), seen("66.241.125.64", b"", ending=Ending.DEADLINE,

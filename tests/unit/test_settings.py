@@ -70,6 +70,7 @@ SAMPLES = {
     "cert": ("'{ca}'", "{ca}"),
     "key": ("'{ca}'", "{ca}"),
     "min_tls": ("'1.3'", "1.3"),
+    "starttls": ("'smtp'", "smtp"),
     "resolver": ("'[::1]:5353'", ("::1", 5353)),
     "vantage": ("'fra'", "fra"),
 }
@@ -165,9 +166,9 @@ def test_a_value_of_the_wrong_toml_type_says_what_the_setting_takes(name, value,
 
 
 def test_a_server_name_without_tls_names_each_setting_as_the_caller_spells_it():
-    with pytest.raises(UsageError, match=r"^--sni and --ca go with --tls$"):
+    with pytest.raises(UsageError, match=r"^--sni and --ca go with --tls \(or --starttls\)$"):
         options_from({"sni": "x.example"}, lambda s: s.cli[0])
-    with pytest.raises(UsageError, match=r"^sni and ca go with tls$"):
+    with pytest.raises(UsageError, match=r"^sni and ca go with tls \(or starttls\)$"):
         options_from({"ca": "/etc/ssl/ca.pem"})
 
 
