@@ -54,6 +54,8 @@ SHARED_V4, WAITING_V4, DEDICATED_V4, DOWN_V4, REJECT_V4 = (
 RESETTING_V4 = "66.241.124.12"  # an edge that accepts, then resets at once
 FLAKY_V4 = "66.241.124.13"  # a dedicated IPv4 whose every other connection finds no backend
 NGINX_V4 = "66.241.124.14"  # the shared edge as nginx's stream module would be it (netlab.nginx_edge)
+MAIL_V4, MAIL_V6 = "66.241.124.25", "2a09:8280:1::25"  # postfix and dovecot (netlab.mail), when started
+MAIL_NAME = "mail.fly.dev"
 APP_V6, DOWN_V6, REJECT_V6, TLS_V6 = "2a09:8280:1::10", "2a09:8280:1::30", "2a09:8280:1::88", "2a09:8280:1::40"
 TLS_NAME = "tls.fly.dev"  # a raw TCP app behind Fly's "tls" handler
 BLACKHOLE_V4, PROHIBIT_V4 = "66.241.124.66", "66.241.124.77"
@@ -75,6 +77,7 @@ ZONE = {
     "resetting": (RESETTING_V4, APP_V6),
     "flaky": (FLAKY_V4, APP_V6),
     "nginx-edge": (NGINX_V4, APP_V6),
+    "mail": (MAIL_V4, MAIL_V6),
 }
 # The DNS header is 12 bytes, "half.fly.dev" is 14 on the wire: the query type of its
 # question starts 26 bytes into the UDP payload, 34 after the UDP header's start.
@@ -336,8 +339,9 @@ class EdgeLab:
             f"{RESETTING_V4}/32",
             f"{FLAKY_V4}/32",
             f"{NGINX_V4}/32",
+            f"{MAIL_V4}/32",
             *(f"{a}/32" for a in (LOSSY_V4, LOSSY_DNS_V4)),
-            *(f"{a}/128" for a in (APP_V6, DOWN_V6, REJECT_V6, LOSSY_V6, TLS_V6, DNS_V6)),
+            *(f"{a}/128" for a in (APP_V6, DOWN_V6, REJECT_V6, LOSSY_V6, TLS_V6, DNS_V6, MAIL_V6)),
         ]
         for address in edge_lo:
             self._ip("-n", self.edge, "addr", "add", address, "dev", "lo")

@@ -101,7 +101,7 @@ def _resolver_label(options: CheckOptions) -> str:
 
 
 def _jobs(check: HostCheck) -> tuple[CheckOptions, list[Job], int]:
-    """A host's jobs: its targets, then on a Fly name with TLS its IPv4 targets in plain TCP
+    """A host's jobs: its targets, then on a Fly name with TLS from the connect its IPv4 targets in plain TCP
     (whether TLS with SNI is the only way in). Also the options used, and the target count."""
     opts, resolution = check.options, check.resolution
     if opts.tls is not None and opts.tls.server_name is None and not resolution.literal:
@@ -109,7 +109,8 @@ def _jobs(check: HostCheck) -> tuple[CheckOptions, list[Job], int]:
         opts = dataclasses.replace(opts, tls=dataclasses.replace(opts.tls, server_name=resolution.host.rstrip(".")))
     targets = targets_of(resolution, opts.port, opts.families)
     jobs = [Job(target, opts) for target in targets]
-    if opts.tls is not None and fly_name(resolution.names):
+    if opts.tls is not None and not opts.expectation.starttls and fly_name(resolution.names):
+        # (a STARTTLS check is already plain TCP to the edge: nothing to compare it with)
         plain = dataclasses.replace(opts, tls=None, retries=0)
         jobs += [Job(target, plain) for target in targets if target.family is Family.IPV4]
     return opts, jobs, len(targets)

@@ -105,7 +105,7 @@ def ordered_steps(flags: Sequence[tuple[str, bytes | Step]]) -> tuple[Step, ...]
     in either order), which keeps the meaning the flags have always had."""
     sends = sum(name == "send" for name, _ in flags)
     expects = sum(name.startswith("expect") for name, _ in flags)
-    if sends <= 1 and expects <= 1 and all(name != "step" for name, _ in flags):
+    if sends <= 1 and expects <= 1 and not any(isinstance(value, Step) for _, value in flags):
         return None
     steps: list[Step] = []
     for name, value in flags:

@@ -146,7 +146,10 @@ def test_cli_as_a_user_runs_it():
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--expect", "a", "--send", "b", "--send", "c"], "--step: a dialogue ends with what is expected: make the last step an expect"),
+        (
+            ["--expect", "a", "--send", "b", "--send", "c"],
+            "--step: a dialogue ends with what is expected: make the last step an expect",
+        ),
         (["--expect-regex", "("], "argument --expect-regex: bad regular expression b'(': missing ), unterminated"),
         (["--expect-prefix", ""], "argument --expect-prefix: the expected bytes are empty"),
         (["--send", "\\q"], "argument --send: bad escape in '\\\\q': unknown escape '\\q' at position 0"),

@@ -50,7 +50,8 @@ def test_a_minimal_configuration_takes_the_defaults(tmp_path):
         ("[modules.a]\nprot = 1\n", "{f}:2: 'prot' is not a setting: did you mean 'port'?"),
         ("[modules.a]\nhost = ['x.example']\n", "{f}:2: host is not a module setting (the target comes with each "
                                                 "scrape)"),
-        ("[modules.a]\nsni = 'x.example'\n", "modules.a.sni and modules.a.ca go with modules.a.tls (or modules.a.starttls)"),
+        ("[modules.a]\nsni = 'x.example'\n",
+         "modules.a.sni and modules.a.ca go with modules.a.tls (or modules.a.starttls)"),
         ("max_concurrent = 0\n[modules.a]\n", "{f}:1: max_concurrent must be 1 or more"),
         ("timeout_offset = -1\n[modules.a]\n", "{f}:1: timeout_offset: timeout_offset must be a number of seconds "
                                                "above 0 and at most 3600, got '-1'"),

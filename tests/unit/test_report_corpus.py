@@ -243,7 +243,7 @@ CASES: dict[str, Callable[[], HostReport]] = {
                                                 Exchange(0.0132, "sent", b"ECHO 4711\r\n"),
                                                 Exchange(0.0161, "received", b"OK\r\n")))],
         CHALLENGE,
-    ),  # fmt: skip
+    ),
     "smtp-starttls-ok-and-refused": lambda: report(
         dns(host="mail.example"),
         [seen(V4, b"221 2.0.0 Bye\r\n", step=10, total_s=0.0412, exchange=(
@@ -254,7 +254,7 @@ CASES: dict[str, Callable[[], HostReport]] = {
          seen(V6, b"454 4.7.0 TLS not available\r\n", step=5, ending=Ending.STOPPED, exchange=(
              *SMTP_UPGRADE, Exchange(0.0150, "received", b"454 4.7.0 TLS not available\r\n")))],
         SMTP,
-    ),  # fmt: skip
+    ),
     "smtp-starttls-untrusted-and-closed-mid-dialogue": lambda: report(
         dns(host="mail.example"),
         [seen(V4, b"", step=6, ending=Ending.STOPPED, first_byte_s=0.0131, exchange=SMTP_UPGRADE,
@@ -262,7 +262,7 @@ CASES: dict[str, Callable[[], HostReport]] = {
                                  detail="self-signed certificate")),
          seen(V6, b"", step=3, first_byte_s=0.0131, exchange=SMTP_UPGRADE[:2])],
         SMTP,
-    ),  # fmt: skip
+    ),
     "two-failures-of-one-kind": lambda: report(
         dns(host="example.com", a=(V4, "66.241.125.64")),
         [seen(V4, b"", ending=Ending.DEADLINE, total_s=1.0), seen("66.241.125.64", b"", ending=Ending.DEADLINE,
