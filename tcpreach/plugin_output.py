@@ -52,6 +52,23 @@ class Thresholds:
         return self.mismatch if verdict in MISMATCH else State.CRITICAL
 
 
+def _decimal(seconds: float) -> str:
+    """``0.000001``, never ``1e-06``: the guidelines' numbers have no exponent."""
+    return f"{seconds:.9f}".rstrip("0").rstrip(".") or "0"
+
+
+_Timing = tuple[str, Callable[[TargetOutcome], float | None], tuple[float | None, float | None]]
+
+
+def _timings(limits: Thresholds) -> tuple[_Timing, ...]:
+    """Each timing with its name (as the status line says it) and its two limits."""
+    return (
+        ("", lambda o: o.result.to_verdict_s, (limits.warning, limits.critical)),
+        ("connect ", lambda o: o.result.connect_s, limits.connect),
+        ("first byte ", lambda o: o.result.first_byte_s, limits.first_byte),
+    )
+
+
 def _host_state(report: HostReport, limits: Thresholds) -> tuple[State, list[str]]:
     failing = [o for o in report.outcomes if o.verdict is not Verdict.OK]
     untestable = [o for o in failing if o.result.no_route]
@@ -69,33 +86,41 @@ def _host_state(report: HostReport, limits: Thresholds) -> tuple[State, list[str
         state = max(state, max(known) if known and len(known) == len(finding.addresses) else State.CRITICAL)
     if warnings:
         state = max(state, State.WARNING)
-    timings: tuple[tuple[str, Callable[[TargetOutcome], float | None], tuple[float | None, float | None]], ...] = (
-        ("", lambda o: o.result.to_verdict_s, (limits.warning, limits.critical)),
-        ("connect ", lambda o: o.result.connect_s, limits.connect),
-        ("first byte ", lambda o: o.result.first_byte_s, limits.first_byte),
-    )
-    for what, seconds, (warn, crit) in timings:
-        for limit, level in ((warn, State.WARNING), (crit, State.CRITICAL)):
+    for what, seconds, (warn, crit) in _timings(limits):
+        counted: set[str] = set()  # an address over the critical limit is not listed again as a warning
+        for limit, level in ((crit, State.CRITICAL), (warn, State.WARNING)):
             if limit is None:
                 continue
             over = [(o, s) for o in slow if (s := seconds(o)) is not None and s > limit]
             state = max(state, level) if over else state
-            why += [f"{o.target.address} {what}{s:.3f} s > {limit:g} s" for o, s in over]
+            why += [
+                f"{o.target.address} {what}{s:.3f} s > {_decimal(limit)} s"
+                for o, s in over
+                if o.target.address not in counted
+            ]
+            counted |= {o.target.address for o, _ in over}
     return state, why
 
 
 def _perfdata(report: HostReport, limits: Thresholds) -> list[str]:
+    """Each ok address's time to its verdict, and its connect and first-byte times where
+    they have limits, each with its limits (seconds; 'HOST ADDRESS[ connect]')."""
+
     def bound(value: float | None) -> str:
-        return "" if value is None else f"{value:g}"
+        return "" if value is None else _decimal(value)
 
     data = []
     for outcome in report.outcomes:
-        if outcome.verdict is Verdict.OK:
-            address = outcome.target.address
-            label = (address if report.host == address else f"{report.host} {address}").replace("'", "")
-            data.append(
-                f"'{label}'={outcome.result.to_verdict_s:.6f}s;{bound(limits.warning)};{bound(limits.critical)};0;"
-            )
+        if outcome.verdict is not Verdict.OK:
+            continue
+        address = outcome.target.address
+        label = (address if report.host == address else f"{report.host} {address}").replace("'", "")
+        for what, seconds, (warn, crit) in _timings(limits):
+            value = seconds(outcome)
+            if value is not None and (not what or warn is not None or crit is not None):
+                data.append(
+                    f"'{label}{' ' + what.strip() if what else ''}'={value:.6f}s;{bound(warn)};{bound(crit)};0;"
+                )
     return data
 
 

@@ -48,6 +48,8 @@ def add_parser(commands: Any, name: str, help_text: str) -> None:
     probe.add_argument(
         "--json", action="store_true", help='print one JSON document (one report; several as {"reports": [...]})'
     )
+    probe.add_argument("--format", choices=("text", "json", "nagios"), default=None,
+                       help="the output: the table (default), --json's document or --plugin's status line")  # fmt: skip
     plugin = probe.add_argument_group("monitoring plugin (Nagios, Icinga, Naemon, Sensu, Zabbix)")
     plugin.add_argument(
         "--plugin", action="store_true",
@@ -178,7 +180,19 @@ def _write(
         out.write(f"{len(reports)} hosts, {targets} targets: {good} hosts ok, {len(reports) - good} failing\n")
 
 
+def _output(args: argparse.Namespace) -> None:
+    """``--format`` as ``--json`` or ``--plugin``; a second, different output is refused."""
+    if args.format is None:
+        return
+    chosen = {"text": (False, False), "json": (True, False), "nagios": (False, True)}[args.format]
+    if (args.json and not chosen[0]) or (args.plugin and not chosen[1]):
+        other = "--json" if args.json else "--plugin"
+        raise UsageError(f"--format {args.format} and {other} are two outputs: give one")
+    args.json, args.plugin = chosen
+
+
 def run_probe(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
+    _output(args)
     thresholds = (args.warning, args.critical, args.connect_warning, args.connect_critical, args.first_byte_warning,
                   args.first_byte_critical)  # fmt: skip
     if any(limit is not None for limit in thresholds) and not args.plugin:

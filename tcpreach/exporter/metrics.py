@@ -5,7 +5,10 @@ name, so existing dashboards and alerts read it), ``probe_duration_seconds``,
 ``probe_dns_lookup_time_seconds``, the DNS answers per type and each finding as
 ``tcpreach_finding{code, severity}``. Per address (labels ``family``, ``address``,
 ``port``): success, the verdict (one series per verdict, 1 for the one that holds),
-connect, first-byte and TLS-handshake seconds, attempts and the certificate's expiry.
+connect, first-byte and TLS-handshake seconds, attempts, the certificate's expiry, the TLS
+version (``tcpreach_address_tls_version_info{version}``, blackbox_exporter's
+``probe_tls_version_info``) and, for a dialogue, the step the probe stopped at (the last
+when every step went through: a failing step is the one that is not).
 """
 
 from __future__ import annotations
@@ -71,6 +74,8 @@ def _address_families(outcomes: Iterable[TargetOutcome]) -> Iterator[Metric]:
     handshake = family("tcpreach_address_tls_handshake_seconds", "Seconds from connect's start to TLS established")
     attempts = family("tcpreach_address_attempts", "Attempts started at this address (hedged: they may overlap)")
     expiry = family("tcpreach_address_tls_cert_expiry_timestamp_seconds", "The certificate's notAfter, Unix time")
+    version = family("tcpreach_address_tls_version_info", "1 for the TLS version the handshake agreed", "version")
+    step = family("tcpreach_address_dialogue_step", "The step of the dialogue the probe stopped at (from 1)")
     for outcome in outcomes:
         labels, result = _labels(outcome), outcome.result
         success.add_metric(labels, float(outcome.verdict is Verdict.OK))
@@ -85,7 +90,12 @@ def _address_families(outcomes: Iterable[TargetOutcome]) -> Iterator[Metric]:
             handshake.add_metric(labels, tls.handshake_s)
         if tls is not None and tls.expires_at is not None:
             expiry.add_metric(labels, tls.expires_at)
-    yield from (m for m in (success, verdict, connect, first, handshake, attempts, expiry) if m.samples)
+        if tls is not None and tls.version is not None:
+            version.add_metric([*labels, tls.version], 1.0)
+        if result.step is not None:
+            step.add_metric(labels, result.step)
+    made = (success, verdict, connect, first, handshake, attempts, expiry, version, step)
+    yield from (m for m in made if m.samples)
 
 
 def families(record: ProbeRecord) -> list[Metric]:

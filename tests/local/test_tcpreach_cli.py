@@ -428,10 +428,24 @@ def test_the_monitoring_plugin_mode_exits_with_the_state(cli):
     assert (slow.returncode, slow.stdout.split(" (")[0]) == (1, "TCPREACH WARNING - ::1 WARNING: 1 of 1 addresses ok")
 
 
+@pytest.mark.parametrize("limits", [(), ("-w", "0.000001", "-c", "5"), ("--connect-critical", "0.0000001",
+                                                                     "--first-byte-warning", "1")])  # fmt: skip
+def test_format_nagios_follows_the_plugin_guidelines_end_to_end(cli, parse_plugin_output, limits):
+    with HelloServer(host="::1", port=0) as app, StandIn(Behaviour.CLOSE, host="127.0.0.4") as edge:
+        done = cli("probe", f"[::1]:{app.port}", f"127.0.0.4:{edge.port}", "--format", "nagios", "--retries", "0",
+                   *limits)  # fmt: skip
+    code, status, data = parse_plugin_output(done.stdout)
+    assert (done.returncode, code, done.stderr) == (2, 2, "")
+    assert status.startswith("TCPREACH CRITICAL - ::1 ")
+    assert [d["label"] for d in data if "connect" not in d["label"] and "first" not in d["label"]] == ["'::1'"]
+
+
 @pytest.mark.parametrize(
     ("args", "error"),
     [(["-w", "1"], "--warning and --critical go with --plugin"),
-     (["--plugin", "--json"], "--plugin and --json are two outputs: give one")],
+     (["--plugin", "--json"], "--plugin and --json are two outputs: give one"),
+     (["--format", "json", "--plugin"], "--format json and --plugin are two outputs: give one"),
+     (["--format", "text", "--json"], "--format text and --json are two outputs: give one")],
 )  # fmt: skip
 def test_plugin_options_that_make_no_sense_together(cli, args, error):
     done = cli("probe", "127.0.0.1", *args)

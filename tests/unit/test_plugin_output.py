@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 
 import pytest
 from test_report_corpus import CASES, NO_ROUTE, REFUSED, V4, V6, dns, report, seen
@@ -96,3 +97,31 @@ def test_connect_and_first_byte_thresholds(limits, state, why):
     healthy = report(dns(host="dedicated.fly.dev"), [seen(V4)])
     found, line = plugin_status([healthy], limits)
     assert (found, why in line) == (state, True)
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+@pytest.mark.parametrize("limits", [Thresholds(), Thresholds(warning=0.01, critical=0.5), Thresholds(0.000001, 0.0001),
+                                    Thresholds(connect=(0.001, 0.002), first_byte=(None, 0.02))])  # fmt: skip
+def test_every_report_follows_the_plugin_guidelines(parse_plugin_output, name, limits):
+    state, line = plugin_status([CASES[name]()], limits)
+    code, _, data = parse_plugin_output(line + "\n")
+    assert code == int(state)
+    assert all(d["uom"] == "s" for d in data)
+    # each datum carries its own timing's limits: the time to the verdict's, or connect's and first byte's
+    limits_of = {"": (limits.warning, limits.critical), "connect": limits.connect, "first byte": limits.first_byte}
+    for datum in data:
+        timing = next(t for t in ("connect", "first byte", "") if datum["label"].endswith(f" {t}'") or not t)
+        assert tuple(float(b) if b else None for b in (datum["warn"], datum["crit"])) == limits_of[timing]
+    assert re.search(r"\de-\d", line) is None  # no number in exponent form, text or data
+
+
+@pytest.mark.parametrize("bad", [
+    "TCP OK\n", "TCP OK - x | 'a b=1s\n", "TCP OK - x | a=1parsecs\n", "tcp ok - x\n", "TCP OK - x\nmore\n",
+    "TCP OK - x | a=1s;@@1\n",
+])  # fmt: skip
+def test_the_guidelines_parser_refuses_what_breaks_them(parse_plugin_output, bad):
+    if bad == "TCP OK\n":  # the one that is fine: a state with no text is still a status line
+        assert parse_plugin_output(bad)[0] == 0
+        return
+    with pytest.raises(AssertionError):
+        parse_plugin_output(bad)
