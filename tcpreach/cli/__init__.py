@@ -7,6 +7,9 @@ name, merge what several vantage points saw, lint a fly.toml, serve Prometheus.
     python -m tcpreach probe hello-server.fly.dev --resolver 127.0.0.1:5353
     python -m tcpreach probe mail.example:110 --expect-prefix '+OK' --keep-open
     python -m tcpreach probe cache.example:6379 --send 'PING\r\n' --expect '+PONG\r\n' --keep-open
+    python -m tcpreach probe mail.example:25 --starttls smtp --cert-warn 30 --cert-crit 7
+    python -m tcpreach probe svc.example:7000 --expect-regex '^NONCE (\d+)' --send 'ECHO ${1}\r\n' --expect 'OK\r\n'
+    python -m tcpreach probe hello-server.fly.dev --format nagios -w 0.5 -c 2
     python -m tcpreach probe hello-server.fly.dev --config tcpreach.toml
     python -m tcpreach probe app-a.fly.dev app-b.fly.dev --hosts-file more-hosts.txt
     python -m tcpreach lint fly.toml
@@ -16,7 +19,8 @@ name, merge what several vantage points saw, lint a fly.toml, serve Prometheus.
     fly ssh console -C "cat /proc/net/tcp /proc/net/tcp6" | python -m tcpreach listeners --proc - --port 1848
 
 Exit status: rehearse, 0 when the diagnosis is the scenario's; probe, 0 when every probed
-target of every host is ``ok`` and no finding is an error, 1 otherwise; lint and listeners,
+target of every host is ``ok`` and no finding is an error, 1 otherwise (with --format nagios:
+0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN); lint and listeners,
 1 on any error finding (listeners also when the port does not answer on every address of
 the machine); merge, 1 when a kind of client
 that was tested cannot reach the service; exporter, 0 when stopped by SIGTERM or SIGINT;
