@@ -251,7 +251,10 @@ class TlsStandIn:
     """A TLS server on ``host``: it answers each SNI it has a context for (its certificate)
     with the greeting, then closes; any other SNI, or none, gets the alert
     ``unrecognized_name``, as an SNI-routing edge does. With ``any_name`` it serves
-    ``any_name``'s certificate whatever the SNI. A context manager, like ``StandIn``.
+    ``any_name``'s certificate whatever the SNI. With ``preread_timeout``, a connection
+    that sends no byte within that many seconds is closed without one, as an edge that
+    routes by SNI closes raw TCP (nginx's ``preread_timeout``). A context manager, like
+    ``StandIn``.
     """
 
     def __init__(
@@ -261,8 +264,11 @@ class TlsStandIn:
         port: int = 0,
         greeting: bytes = b"hello\n",
         any_name: str | None = None,
+        *,
+        preread_timeout: float | None = None,
     ) -> None:
         self.contexts = dict(contexts)
+        self.preread_timeout = preread_timeout
         self.greeting = greeting
         self.any_name = any_name
         self.base = self.contexts[any_name] if any_name else next(iter(self.contexts.values()))
@@ -292,6 +298,13 @@ class TlsStandIn:
 
     def _answer(self, conn: socket.socket) -> None:
         with contextlib.suppress(OSError, ValueError):
+            if self.preread_timeout is not None:
+                conn.settimeout(self.preread_timeout)
+                try:
+                    conn.recv(1, socket.MSG_PEEK)
+                except TimeoutError:
+                    conn.close()
+                    return
             conn.settimeout(5)
             tls = self.base.wrap_socket(conn, server_side=True)
             tls.sendall(self.greeting)
