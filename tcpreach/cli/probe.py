@@ -11,6 +11,7 @@ from typing import IO, Any
 
 from tcpreach.check import check_hosts
 from tcpreach.cli.args import EXIT_FAILED, EXIT_OK, ORDERED, add_settings, terminal_width, typed
+from tcpreach.cli.colour import paint, wants_colour
 from tcpreach.cli.progress import Progress
 from tcpreach.config import load_config, options_from, parsed
 from tcpreach.dialogue import ordered_steps
@@ -168,8 +169,10 @@ def _write(
         whole = docs[0] if len(docs) == 1 else {**dump_reports(()), "reports": docs}
         out.write(json.dumps(whole, indent=2) + "\n")
         return
+    colour = wants_colour(out)
     for report, status in zip(reports, statuses, strict=True):
-        out.write(format_report(report, terminal_width(out)) + "\n")
+        text = format_report(report, terminal_width(out))
+        out.write((paint(text) if colour else text) + "\n")
         if verbose:
             out.write(transcript(report) + "\n")
         if len(reports) > 1:

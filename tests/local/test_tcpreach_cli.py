@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import subprocess
 import sys
@@ -12,6 +13,7 @@ import pytest
 
 from server import HelloServer
 from tcpreach import __version__
+from tcpreach.cli import main
 from tcpreach.model import Family, Vantage
 from tcpreach.report.document import load_report, load_reports
 from tcpreach.testing.standins import Behaviour, StandIn
@@ -459,3 +461,19 @@ def test_a_refused_address_takes_the_state_given_with_refused_state(cli):
     warned = cli("probe", f"127.0.0.4:{port}", "--plugin", "--retries", "0", "-r", "warning")
     assert (default.returncode, warned.returncode) == (2, 1)
     assert warned.stdout.startswith("TCPREACH WARNING - 127.0.0.4 WARNING: 0 of 1 addresses ok (127.0.0.4 refused")
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.mark.parametrize(("no_color", "painted"), [("", True), ("1", False)])
+def test_a_terminal_gets_colour_unless_no_color(monkeypatch, no_color, painted):
+    monkeypatch.setenv("NO_COLOR", no_color)
+    monkeypatch.setenv("TERM", "xterm")
+    out, err = _Terminal(), io.StringIO()
+    with HelloServer(host="::1", port=0) as app:
+        code = main(["probe", f"[::1]:{app.port}", "--retries", "0"], out, err)
+    row = next(line for line in out.getvalue().splitlines() if line.startswith("ipv6 "))
+    assert (code, "\033[32mok\033[0m" in row, "\033[" in out.getvalue()) == (0, painted, painted)
