@@ -12,6 +12,8 @@ the deployment (Fly.io's shared-IPv4 trap included)::
         print(finding.code, finding.remedy)
 
     banner = CheckOptions(port=110, expectation=Expectation(b"+OK", Match.PREFIX, keep_open=True))
+    # STARTTLS: from tcpreach.dialogue import dialogue
+    smtp = CheckOptions(port=25, expectation=dialogue((), "smtp"), tls=TlsSettings())
 
 The same library serves ``python -m tcpreach`` and the pytest plugin (``pytest-tcpreach``).
 """
@@ -29,6 +31,9 @@ _EXPORTS = {
     "CheckOptions": "tcpreach.options",
     "Expectation": "tcpreach.expectation",
     "Match": "tcpreach.expectation",
+    "Step": "tcpreach.expectation",
+    "StepKind": "tcpreach.expectation",
+    "TlsSettings": "tcpreach.options",
     "Family": "tcpreach.model",
     "Finding": "tcpreach.findings",
     "HostReport": "tcpreach.model",
@@ -54,8 +59,11 @@ __all__ = [
     "Match",
     "Severity",
     "Source",
+    "Step",
+    "StepKind",
     "Target",
     "TargetOutcome",
+    "TlsSettings",
     "Verdict",
     "__version__",
     "check_host",
@@ -69,10 +77,10 @@ __all__ = [
 if TYPE_CHECKING:
     from tcpreach.check import check_host, check_resolved, check_targets, probe_all
     from tcpreach.diagnosis import diagnose
-    from tcpreach.expectation import Expectation, Match
+    from tcpreach.expectation import Expectation, Match, Step, StepKind
     from tcpreach.findings import Finding, Severity
     from tcpreach.model import Family, HostReport, Source, Target, TargetOutcome, Verdict
-    from tcpreach.options import CheckOptions
+    from tcpreach.options import CheckOptions, TlsSettings
     from tcpreach.verdict import judge
 
 
