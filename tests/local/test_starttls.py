@@ -22,6 +22,7 @@ from tcpreach.exporter.service import ExporterService
 from tcpreach.model import Verdict
 from tcpreach.options import TlsSettings
 from tcpreach.testing.mail import MailStandIn
+from tcpreach.testing.stub_dns import StubDNS
 
 pytestmark = pytest.mark.local
 
@@ -205,3 +206,16 @@ def test_the_json_of_a_verbose_run_carries_the_transcript(capsys):
     assert [line.split(" ok: ")[0] for line in doc["transcript"]] == [f"  127.0.0.1:{server.port}"]
     schema = json.loads((Path(__file__).resolve().parents[2] / "docs" / "report.schema.json").read_text())
     jsonschema.validate(doc, schema)
+
+
+def test_a_fly_name_over_starttls_has_no_plain_tcp_comparison(capsys, context, ca_file):
+    # --tls on a Fly name also probes its IPv4 in plain TCP (is TLS with SNI the only way
+    # in?); STARTTLS is plain TCP already: one session per address, and no such finding
+    with MailStandIn("smtp", context) as server, StubDNS({"mail.fly.dev": {"A": ["127.0.0.1"]}}) as dns:
+        code = main(["probe", f"mail.fly.dev:{server.port}", "--resolver", dns.spec, "--starttls", "smtp", "--sni",
+                     NAME, "--ca", ca_file, "--retries", "0", "--json"])  # fmt: skip
+    out, err = capsys.readouterr()
+    doc = json.loads(out)
+    found = (code, err, [t["verdict"] for t in doc["targets"]], [f["code"] for f in doc["findings"]])
+    assert found == (0, "", ["ok"], ["no-aaaa", "all-ok"])
+    assert server.lines == [b"EHLO tcpreach.invalid\r\n", b"STARTTLS\r\n", b"EHLO tcpreach.invalid\r\n", b"QUIT\r\n"]
