@@ -79,3 +79,6 @@ class CheckOptions:
     """Local addresses to connect from, at most one per family (none: the kernel picks)."""
     vantage: str = ""
     """Where the check runs, named in its report (empty: this machine's host name)."""
+    transcript: bool = False
+    """Keep every event on the wire of each probe (``-v``, ``&debug=true``): what was sent,
+    each chunk received, the handshake, with times. A dialogue keeps them always."""

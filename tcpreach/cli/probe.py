@@ -4,6 +4,7 @@ judge and diagnose."""
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 from collections.abc import Sequence
 from pathlib import Path
@@ -129,7 +130,8 @@ def _requests(args: argparse.Namespace) -> tuple[list[tuple[str, CheckOptions]],
         host, port = _host(text, args.port)  # a port in the host wins over any default, never over --port
         if port is not None:
             host_values["port"] = port
-        requests.append((host, options_from(host_values, _flag)))
+        options = options_from(host_values, _flag)
+        requests.append((host, dataclasses.replace(options, transcript=True) if args.verbose else options))
     return requests, values
 
 

@@ -74,6 +74,8 @@ def run_probe(config: ExporterConfig, query: ProbeQuery, scrape_timeout: str | N
     if refusal is not None:
         raise TargetRefusedError(refusal)
     options = config.modules[query.module]
+    if query.debug:  # the transcript under the report
+        options = dataclasses.replace(options, transcript=True)
     if spec.port is not None:
         options = dataclasses.replace(options, port=spec.port)
     budget = budget_for(options, parse_scrape_timeout(scrape_timeout), config.timeout_offset, spec.literal)

@@ -109,14 +109,19 @@ def _never(received: bytes) -> bool:
 
 
 async def read(
-    stream: Stream, budget: float, expect: Expectation | None, since: Callable[[], float]
+    stream: Stream,
+    budget: float,
+    expect: Expectation | None,
+    since: Callable[[], float],
+    log: list[Exchange] | None = None,
 ) -> tuple[bytes, Ending, float | None]:
     """Read until end-of-stream, a reset, the cap, the expectation's say-so, or the
     deadline ``budget`` from now.
 
     Returns the bytes, how the reading ended, and the monotonic time of the first byte.
     """
-    reader = _Reader(stream, time.monotonic() + budget, READ_CAP_MIN if expect is None else expect.read_cap, since)
+    cap = READ_CAP_MIN if expect is None else expect.read_cap
+    reader = _Reader(stream, time.monotonic() + budget, cap, since, log)
     ending = await reader.until(_never if expect is None else expect.done_reading)
     return reader.pending, ending or Ending.STOPPED, reader.first_byte
 

@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from tcpreach.model import Ending, Family, ProbeResult, Target, TlsFailure, TlsObservation
+from tcpreach.model import Ending, Exchange, Family, ProbeResult, Target, TlsFailure, TlsObservation
 from tcpreach.net.conversation import PlainStream, Seen, Stream, TlsAlertError, converse, read, send_request
 from tcpreach.net.tls import TlsStream, handshake
 from tcpreach.options import DEFAULT_TIMEOUT, CheckOptions, TlsSettings
@@ -120,8 +120,11 @@ async def probe_async(
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         stream: Stream = PlainStream(sock)
         observed: TlsObservation | None = None
+        log: list[Exchange] | None = [] if options is not None and options.transcript else None
         if tls is not None and not (expectation is not None and expectation.starttls):
             wrapped, observed, ending = await _tls(sock, tls, timeout, since)
+            if log is not None and wrapped is not None:
+                log.append(Exchange(since(), "tls"))
             if wrapped is None:
                 return ProbeResult(target, connected=True, ending=ending, connect_s=connect_s, total_s=since(),
                                    tls=observed, local_address=local)  # fmt: skip
@@ -133,7 +136,9 @@ async def probe_async(
                 return await converse(sock, stream, expectation, settings=tls, timeout=timeout, budget=budget,
                                        since=since, seen=seen)  # fmt: skip
             send_errno = None if expectation is None else await send_request(stream, expectation.send, timeout)
-            received, ending, first_byte = await read(stream, budget, expectation, since)
+            if log is not None and expectation is not None and expectation.send:
+                log.append(Exchange(since(), "sent", expectation.send))
+            received, ending, first_byte = await read(stream, budget, expectation, since, log)
         except TlsAlertError as alert:
             detail = f"the server ended the session with the alert {alert} after the handshake"
             base = seen.tls or TlsObservation(tls.server_name if tls else None)
@@ -151,6 +156,7 @@ async def probe_async(
             total_s=since(),
             tls=observed,
             local_address=local,
+            exchange=() if log is None else tuple(log),
         )
     finally:
         sock.close()

@@ -148,16 +148,18 @@ def _one_step(r: ProbeResult, sent: bytes) -> list[str]:
     return steps
 
 
-def _exchange(r: ProbeResult, steps_in_all: int) -> list[str]:
-    """A dialogue's events as they happened, then the TLS failure if the upgrade failed."""
+def _exchange(r: ProbeResult, steps_in_all: int, starttls: bool) -> list[str]:
+    """The events on the wire as they happened, then the TLS failure if the handshake failed."""
     steps = []
     for event in r.exchange:
         if event.event == "tls" and r.tls is not None:
-            steps.append(f"STARTTLS at {_cell(event.at_s)} ms: {_tls_line(r.tls)}")
+            steps.append(f"{'STARTTLS' if starttls else 'TLS'} at {_cell(event.at_s)} ms: {_tls_line(r.tls)}")
         else:
             steps.append(f"{event.event} '{escaped(event.data)}' at {_cell(event.at_s)} ms")
     if r.tls is not None and (r.tls.failure is not None or not r.tls.version):
-        steps.append(f"STARTTLS failed: {r.tls.detail}")
+        steps.append(f"{'STARTTLS' if starttls else 'TLS'} failed: {r.tls.detail}")
+    if not any(event.event == "received" for event in r.exchange):
+        steps.append("received nothing")
     if r.step is not None and r.step < steps_in_all:
         steps.append(f"stopped at step {r.step} of {steps_in_all}")
     return steps
@@ -172,13 +174,15 @@ def transcript(report: HostReport) -> str:
     for outcome in report.outcomes:
         r = outcome.result
         steps = [f"attempt {r.attempt} of {r.attempts}"]
+        if outcome.failed_attempts:
+            steps[0] += f" (before it: {', '.join(outcome.failed_attempts)})"
         if not r.connected:
             steps.append(f"no connection: {outcome.explanation}")
         else:
             source = f" from {r.local_address}" if r.local_address else ""
             steps.append(f"connected{source} at {_cell(r.connect_s)} ms")
             if r.exchange:
-                steps += _exchange(r, len(report.expectation.steps))
+                steps += _exchange(r, len(report.expectation.steps), report.expectation.starttls)
             else:
                 steps += _one_step(r, sent)
             if r.ending is not None:

@@ -162,6 +162,18 @@ def test_debug_shows_the_report_then_the_series(exporter):
     assert report.splitlines()[0].startswith("hello-server.fly.dev")
     assert "fly-shared-ipv4" in report
     assert samples("# HELP " + series)[("probe_success", ())] == 0
+    # the transcript of every address, from the events kept for it (a time on each)
+    wire = report.split("transcript:\n", 1)[1].splitlines()
+    port = exporter_port(series)
+    assert [line.split(": attempt")[0].strip() for line in wire] == [f"{EDGE}:{port} closed-without-data",
+                                                                     f"[::1]:{port} ok"]  # fmt: skip
+    assert "received 'hello\\n' at " in wire[1] and "received nothing" in wire[0]
+
+
+def exporter_port(series: str) -> str:
+    """The port the probed addresses were on, as the series label them."""
+    return next(dict(labels)["port"] for (name, labels), _ in samples("# HELP " + series).items()
+                if name == "tcpreach_address_success")  # fmt: skip
 
 
 def test_the_status_page_lists_the_last_probes(exporter):

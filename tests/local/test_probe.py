@@ -328,3 +328,17 @@ def test_one_source_per_family_on_the_command_line(cli):
     assert (done.returncode, done.stderr) == (
         2, "python -m tcpreach probe: error: --source: one address per family, got 127.0.0.9, 127.0.0.10 "
            "(see --help)\n")  # fmt: skip
+
+
+def test_the_wire_is_kept_only_when_a_transcript_is_asked_for():
+    from tcpreach.net.probe import probe
+
+    with StandIn(Behaviour.REPLY) as server:
+        where = Target(Family.IPV4, "127.0.0.1", server.port)
+        expect = Expectation(b"PONG\r\n", send=b"PING\r\n")
+        lean = probe(where, CheckOptions(expectation=expect))
+        kept = probe(where, CheckOptions(expectation=expect, transcript=True))
+    assert (lean.exchange, lean.received, kept.received) == ((), b"PONG\r\n", b"PONG\r\n")
+    assert [(e.event, e.data) for e in kept.exchange] == [("sent", b"PING\r\n"), ("received", b"PONG\r\n")]
+    assert 0 < kept.connect_s <= kept.exchange[0].at_s <= kept.exchange[1].at_s
+    assert kept.exchange[1].at_s == pytest.approx(kept.first_byte_s, abs=0.001)  # the same moment, read twice
