@@ -134,7 +134,7 @@ def _disagreements(rows: Sequence[Row], reports: Sequence[HostReport]) -> list[F
     return findings
 
 
-def _untested(rows: Sequence[Row], reports: Sequence[HostReport]) -> list[Finding]:
+def _untested(rows: Sequence[Row]) -> list[Finding]:
     findings = []
     for family in Family:
         native = [row for row in rows if row.family is family and row.source is not Source.DNS64]
@@ -187,6 +187,6 @@ def merge(reports: Sequence[HostReport], names: Sequence[str] = ()) -> Merged:
         reports=tuple(reports),
         rows=rows,
         population=populations(rows, reports),
-        findings=(*_disagreements(rows, reports), *_untested(rows, reports)),
+        findings=(*_disagreements(rows, reports), *_untested(rows)),
         by_vantage=_by_vantage(reports),
     )

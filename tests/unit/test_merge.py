@@ -174,10 +174,71 @@ def test_reports_that_cannot_be_merged_are_refused_in_one_line(second, error):
     assert str(raised.value) == error
 
 
-def test_a_host_name_differing_in_case_or_final_dot_is_the_same_host():
-    first = at("fra", BOTH, report(dns(), [seen(V4), seen(V6)]))
-    second = dataclasses.replace(at("ord", BOTH, report(dns(), [seen(V4), seen(V6)])), host="Hello-Server.fly.dev.")
+@pytest.mark.parametrize("hosts", [("hello-server.fly.dev", "Hello-Server.fly.dev."),
+                                   ("hello-server.fly.dev.", "HELLO-SERVER.FLY.DEV")])  # fmt: skip
+def test_a_host_name_differing_in_case_or_final_dot_is_the_same_host(hosts):
+    first = dataclasses.replace(at("fra", BOTH, report(dns(), [seen(V4), seen(V6)])), host=hosts[0])
+    second = dataclasses.replace(at("ord", BOTH, report(dns(), [seen(V4), seen(V6)])), host=hosts[1])
     assert [v.label for v in merge([first, second]).vantages] == ["fra", "ord"]
+
+
+def test_reports_without_a_vantage_and_without_any_report():
+    old = dataclasses.replace(report(dns(), [seen(V4), seen(V6)]), vantage=None)  # a report from before vantages
+    assert [v.label for v in merge([old]).vantages] == ["?"]
+    with pytest.raises(UsageError) as raised:
+        merge([old, old], ["a.json", "b.json"])
+    assert str(raised.value) == "two reports from the vantage '' (a.json, b.json): give each run its own --vantage"
+    with pytest.raises(UsageError) as raised:
+        merge([])
+    assert str(raised.value) == "give at least one report"
+
+
+def vantage_at(label: str, routes=BOTH, version="0.2.0", resolver="127.0.0.1:5353", dns64=None, ok=True):
+    resolution = dataclasses.replace(dns(host="example.com"), resolver=resolver, dns64_prefix=dns64)
+    made = report(resolution, [seen(V4) if ok else seen(V4, b""), seen(V6)])
+    return dataclasses.replace(made, vantage=Vantage(label, version, routes))
+
+
+@pytest.mark.parametrize(("good", "bad", "why"), [
+    ([vantage_at("fra")], [vantage_at("ci", ok=False)], "nothing in the vantages' facts differs"),
+    ([vantage_at("fra")], [vantage_at("ci", routes=ONLY4, ok=False)],
+     "the vantages differ in routes (fra ipv4+ipv6, ci ipv4)"),
+    ([vantage_at("fra")], [vantage_at("ci", dns64="64:ff9b::/96", ok=False)],
+     "the vantages differ in DNS64 (fra none, ci 64:ff9b::/96)"),
+    ([vantage_at("fra")], [vantage_at("ci", resolver="10.0.0.53:53", ok=False)],
+     "the vantages differ in resolver (fra 127.0.0.1:5353, ci 10.0.0.53:53)"),
+    ([vantage_at("fra")], [vantage_at("ci", version="0.1.0", ok=False)],
+     "the vantages differ in version (fra 0.2.0, ci 0.1.0)"),
+    ([vantage_at("fra"), vantage_at("ord")], [vantage_at("ci", routes=ONLY4, version="0.1.0", ok=False),
+                                              vantage_at("gh", routes=ONLY4, version="0.1.0", ok=False)],
+     "the vantages differ in routes (fra ipv4+ipv6, ord ipv4+ipv6, ci ipv4, gh ipv4); version (fra 0.2.0, "
+     "ord 0.2.0, ci 0.1.0, gh 0.1.0)"),
+    ([vantage_at("fra")], [dataclasses.replace(vantage_at("old", ok=False), vantage=None)],
+     "the vantages differ in routes (fra ipv4+ipv6, ? ?); version (fra 0.2.0, ? ?)"),
+])  # fmt: skip
+def test_a_disagreement_says_which_vantages_answer_which_fail_and_how_they_differ(good, bad, why):
+    found = [f for f in merge([*good, *bad]).findings if f.code == "vantages-disagree"]
+    answers = ", ".join(r.vantage.label if r.vantage else "?" for r in good)
+    fails = ", ".join(f"{r.vantage.label if r.vantage else '?'} (closed-without-data)" for r in bad)
+    assert [(f.message, f.addresses) for f in found] == [(f"{V4} answers from {answers} but fails from {fails}: {why}",
+                                                          (V4,))]  # fmt: skip
+
+
+@pytest.mark.parametrize(("aaaa", "message"), [
+    ((V6,), f"ipv6 (1 address) was not tested from any vantage: none has a route to it"),
+    ((V6, "2a09:8280:1::c5:a273:1"), "ipv6 (2 addresses) was not tested from any vantage: none has a route to it"),
+])  # fmt: skip
+def test_a_family_no_vantage_could_test_is_counted(aaaa, message):
+    only4 = at("ci", ONLY4, report(dns(aaaa=aaaa), [seen(V4), *(NO_ROUTE(a) for a in aaaa)]))
+    assert [(f.code, f.message, f.addresses) for f in merge([only4]).findings] == [("family-untested", message, aaaa)]
+
+
+def test_rows_are_ipv4_then_the_names_own_ipv6_then_what_dns64_made_up():
+    native = at("dual", BOTH, report(dns(a=(V4,), aaaa=(V6,), host="v4only.example"), [seen(V4), seen(V6)]))
+    behind = nat64_client("nat64", V4)
+    rows = merge([behind, native]).rows
+    assert [(r.family, r.address, r.source) for r in rows] == [
+        (Family.IPV4, V4, Source.DNS), (Family.IPV6, V6, Source.DNS), (Family.IPV6, NAT64_V4, Source.DNS64)]  # fmt: skip
 
 
 def test_a_shared_ipv4_claim_is_refuted_by_another_vantage_that_got_an_answer_there():
