@@ -193,7 +193,7 @@ def test_reports_without_a_vantage_and_without_any_report():
     assert str(raised.value) == "give at least one report"
 
 
-def vantage_at(label: str, routes=BOTH, version="0.2.0", resolver="127.0.0.1:5353", dns64=None, ok=True):
+def vantage_at(label: str, *, routes=BOTH, version="0.2.0", resolver="127.0.0.1:5353", dns64=None, ok=True):
     resolution = dataclasses.replace(dns(host="example.com"), resolver=resolver, dns64_prefix=dns64)
     made = report(resolution, [seen(V4) if ok else seen(V4, b""), seen(V6)])
     return dataclasses.replace(made, vantage=Vantage(label, version, routes))
@@ -225,7 +225,7 @@ def test_a_disagreement_says_which_vantages_answer_which_fail_and_how_they_diffe
 
 
 @pytest.mark.parametrize(("aaaa", "message"), [
-    ((V6,), f"ipv6 (1 address) was not tested from any vantage: none has a route to it"),
+    ((V6,), "ipv6 (1 address) was not tested from any vantage: none has a route to it"),
     ((V6, "2a09:8280:1::c5:a273:1"), "ipv6 (2 addresses) was not tested from any vantage: none has a route to it"),
 ])  # fmt: skip
 def test_a_family_no_vantage_could_test_is_counted(aaaa, message):
@@ -238,7 +238,10 @@ def test_rows_are_ipv4_then_the_names_own_ipv6_then_what_dns64_made_up():
     behind = nat64_client("nat64", V4)
     rows = merge([behind, native]).rows
     assert [(r.family, r.address, r.source) for r in rows] == [
-        (Family.IPV4, V4, Source.DNS), (Family.IPV6, V6, Source.DNS), (Family.IPV6, NAT64_V4, Source.DNS64)]  # fmt: skip
+        (Family.IPV4, V4, Source.DNS),
+        (Family.IPV6, V6, Source.DNS),
+        (Family.IPV6, NAT64_V4, Source.DNS64),
+    ]
 
 
 def test_a_shared_ipv4_claim_is_refuted_by_another_vantage_that_got_an_answer_there():
