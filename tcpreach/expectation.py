@@ -164,6 +164,10 @@ class Expectation:
 
     def __post_init__(self) -> None:
         _check_pattern(self.data, self.match)
+        if not self.send and self.opening and self.opening[-1].kind is StepKind.SEND:
+            # one spelling for one dialogue: a last send of the opening is the request
+            object.__setattr__(self, "send", self.opening[-1].data)
+            object.__setattr__(self, "opening", self.opening[:-1])
         if self.opening:
             self._check_references()
 

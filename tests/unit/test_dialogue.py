@@ -212,3 +212,10 @@ def at(step, received=b"", ending=Ending.STOPPED, first_byte=0.002, **fields):
 def test_each_step_is_judged_and_a_failing_one_named(expect, result, verdict, explanation):
     outcome = judge(result, expect)
     assert (outcome.verdict, outcome.explanation) == (verdict, explanation)
+
+
+def test_one_dialogue_has_one_spelling():
+    # a last send of the opening is the request: the two compare equal (merge compares them)
+    spelled = Expectation(b"OK", opening=(Step(EXPECT, b"+", Match.PREFIX), Step(SEND, b"GO\r\n")))
+    assert spelled == Expectation(b"OK", send=b"GO\r\n", opening=(Step(EXPECT, b"+", Match.PREFIX),))
+    assert Expectation(b"OK", opening=(Step(SEND, b"GO\r\n"),)) == Expectation(b"OK", send=b"GO\r\n")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from datetime import UTC
@@ -14,12 +15,13 @@ from hypothesis import strategies as st
 from tcpreach.diagnosis import diagnose
 from tcpreach.errors import UsageError
 from tcpreach.escapes import escaped, parse_escapes
-from tcpreach.expectation import Expectation, Match
+from tcpreach.expectation import Expectation, Match, Step, StepKind
 from tcpreach.findings import Finding, FindingCode, Severity
 from tcpreach.model import (
     DnsAnswer,
     DnsStatus,
     Ending,
+    Exchange,
     Family,
     HostReport,
     ProbeResult,
@@ -120,12 +122,17 @@ targets = st.builds(
 tls_seen = st.none() | st.builds(
     TlsObservation, maybe_texts, seconds, maybe_texts, maybe_texts, st.lists(texts, max_size=2).map(tuple),
     maybe_texts, st.none() | st.floats(-1e4, 1e4), st.none() | st.sampled_from(TlsFailure), texts,
+    st.none() | st.floats(0, 2e9), st.booleans(),
 )  # fmt: skip
+exchanges = st.lists(
+    st.builds(Exchange, st.floats(0, 60), st.sampled_from(["sent", "received", "tls"]), st.binary(max_size=8)),
+    max_size=3,
+).map(tuple)
 errnos = st.none() | st.integers(0, 200)
 results = st.builds(
     ProbeResult, targets, st.booleans(), errnos, st.booleans(), st.booleans(), st.binary(max_size=24),
     st.none() | st.sampled_from(Ending), errnos, seconds, seconds, st.floats(0, 3600), st.integers(1, 9), seconds,
-    tls_seen, st.integers(1, 9),
+    tls_seen, st.integers(1, 9), st.none() | addresses, st.none() | st.integers(1, 12), exchanges,
 )  # fmt: skip
 findings = st.builds(
     Finding,
@@ -137,25 +144,30 @@ findings = st.builds(
 )
 answers = st.builds(
     DnsAnswer, st.sampled_from(Family), st.sampled_from(DnsStatus), st.lists(addresses, max_size=2).map(tuple),
-    texts, st.none() | st.integers(0, 2**31 - 1),
+    texts, st.none() | st.integers(0, 2**31 - 1), st.lists(texts, max_size=2).map(tuple),
 )  # fmt: skip
 resolutions = st.builds(
     Resolution, texts, st.booleans(), texts, st.lists(answers, max_size=2).map(tuple),
-    st.none() | st.lists(addresses, max_size=2).map(tuple), maybe_texts, maybe_texts, maybe_texts,
+    st.none() | st.lists(addresses, max_size=2).map(tuple), maybe_texts, maybe_texts, maybe_texts, maybe_texts,
 )  # fmt: skip
+opening = st.lists(st.sampled_from([
+    Step(StepKind.SEND, b"EHLO x\r\n"), Step(StepKind.EXPECT, b"+OK", Match.PREFIX), Step(StepKind.STARTTLS),
+    Step(StepKind.EXPECT, rb"(?m)^250 ", Match.REGEX, rb"(?m)^5\d\d "), Step(StepKind.EXPECT, b"\x00\xff"),
+]), max_size=3).map(tuple)  # fmt: skip
 expectations = st.builds(
     Expectation, st.binary(min_size=1, max_size=12), st.sampled_from([Match.EXACT, Match.PREFIX]),
-    st.binary(max_size=12), st.booleans(),
+    st.binary(max_size=12), st.booleans(), opening,
 ) | st.builds(
     Expectation, st.sampled_from([rb"^hello", rb"\+OK \w+", rb"a|b"]), st.just(Match.REGEX),
-    st.binary(max_size=12), st.booleans(),
+    st.binary(max_size=12), st.booleans(), opening,
 )  # fmt: skip
 _reports = st.builds(
     HostReport, texts, st.integers(1, 65535), expectations, resolutions,
     st.lists(st.builds(TargetOutcome, results, st.sampled_from(Verdict), texts), max_size=3).map(tuple),
     st.lists(findings, max_size=3).map(tuple),
     st.none() | st.datetimes(timezones=st.just(UTC)),
-    st.none() | st.builds(Vantage, texts, texts, st.lists(st.sampled_from(Family), unique=True).map(tuple)),
+    st.none() | st.builds(Vantage, texts, texts, st.lists(st.sampled_from(Family), unique=True).map(tuple),
+                          st.lists(st.tuples(st.sampled_from(Family), addresses), max_size=2).map(tuple)),
 )  # fmt: skip
 reports = st.deferred(lambda: _reports)  # a short repr: hypothesis prints the strategy on failure
 
@@ -212,3 +224,32 @@ def test_a_hosts_summary_line_counts_its_verdicts_and_names_its_error_codes():
     assert summary_line(healthy, passed=True) == "ok: a.example port 1848: 1 ok"
     empty = HostReport("b.example", 1848, Expectation(), report.resolution)
     assert summary_line(empty, passed=False) == "FAILING: b.example port 1848: no target"
+
+
+def test_a_document_from_before_the_later_fields_reads_with_their_defaults():
+    """Fields added since schema 1 began (CNAMEs, DNS64, local address, dialogue steps and
+    exchange, certificate timestamp, insecure mode, failed attempts, vantage sources) may be
+    absent: an older document still reads, each with its default."""
+    from test_report_corpus import CASES
+
+    full = dataclasses.replace(CASES["tls-not-verified"](), vantage=Vantage("fra", "0.1.0", (Family.IPV4,)))
+    doc = json.loads(json.dumps(dump_report(full)))
+    for answer in doc["dns"]:
+        del answer["cnames"]
+    del doc["resolved"]["dns64_prefix"], doc["steps"], doc["vantage"]["sources"]
+    for target in doc["targets"]:
+        del target["failed_attempts"]
+        for key in ("local_address", "step", "exchange"):
+            del target["observed"][key]
+        if target["tls"] is not None:
+            del target["tls"]["expires_at"], target["tls"]["verified"]
+    older = load_report(doc)
+    assert older.expectation == full.expectation
+    assert [o.result for o in older.outcomes] == [
+        dataclasses.replace(o.result, local_address=None, step=None, exchange=(),
+                            tls=o.result.tls and dataclasses.replace(o.result.tls, expires_at=None, verified=True))
+        for o in full.outcomes
+    ]  # fmt: skip
+    assert [o.failed_attempts for o in older.outcomes] == [()] * len(full.outcomes)
+    assert (older.resolution.dns64_prefix, [a.cnames for a in older.resolution.dns], older.vantage.sources) == (
+        None, [()] * len(full.resolution.dns), ())  # fmt: skip
