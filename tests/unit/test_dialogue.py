@@ -219,3 +219,14 @@ def test_one_dialogue_has_one_spelling():
     spelled = Expectation(b"OK", opening=(Step(EXPECT, b"+", Match.PREFIX), Step(SEND, b"GO\r\n")))
     assert spelled == Expectation(b"OK", send=b"GO\r\n", opening=(Step(EXPECT, b"+", Match.PREFIX),))
     assert Expectation(b"OK", opening=(Step(SEND, b"GO\r\n"),)) == Expectation(b"OK", send=b"GO\r\n")
+
+
+def test_each_step_in_words():
+    steps = (Step(SEND, b"QUIT\r\n"), Step(EXPECT, b"+OK", Match.PREFIX), Step(EXPECT, rb"^\d+", Match.REGEX),
+             Step(TLS))  # fmt: skip
+    assert [s.describe() for s in steps] == [
+        "send 'QUIT\\r\\n'",
+        "expect starting with '+OK'",
+        "expect matching /^\\d+/",
+        "STARTTLS (the TLS handshake)",
+    ]
