@@ -31,10 +31,17 @@ NO_NET = "is in no network listed under allow.networks"
         ("2001:db8::1", True, None),
         ("2001:db9::1", True, f"2001:db9::1 {NO_NET}"),
         ("::ffff:192.0.2.7", True, None),  # the IPv4 address it maps
+        (".example.org", False, f".example.org {NO_NAME}"),  # the pattern's suffix alone is no name under it
     ],
 )
 def test_a_target_is_probed_only_when_listed(host, literal, refusal):
     assert target_refusal(host, literal, ALLOW) == refusal
+
+
+@pytest.mark.parametrize("host", ["hello-server.fly.dev", "a.example.net", "A.Example.Net."])
+def test_a_pattern_written_with_a_final_dot_matches_as_without(host):
+    dotted = Allowance(hosts=("hello-server.fly.dev.", "*.EXAMPLE.net."))
+    assert target_refusal(host, False, dotted) is None
 
 
 METADATA = "169.254.169.254 is a link-local address (cloud metadata lives there)"
