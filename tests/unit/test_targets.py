@@ -114,6 +114,32 @@ def test_a_literal_is_one_target_of_its_own_family():
     assert targets_of(Resolution("127.0.0.1", literal=True), 9, (Family.IPV6,)) == ()
 
 
+def test_local_addresses_are_loopback_then_localhosts_then_interfaces_when_asked(monkeypatch):
+    import socket
+
+    from tcpreach.host import interfaces
+
+    asked = []
+
+    def getaddrinfo(host, port, *, type):
+        asked.append((host, port, type))
+        return [(socket.AF_INET6, type, 6, "", ("::1", 0, 0, 0)), (socket.AF_INET, type, 6, "", ("127.0.1.1", 0))]
+
+    monkeypatch.setattr(interfaces.socket, "has_ipv6", True)
+    monkeypatch.setattr(interfaces.socket, "getaddrinfo", getaddrinfo)
+    monkeypatch.setattr(interfaces, "interface_addresses", lambda: ["192.0.2.5", "127.0.0.1"])
+    assert local_addresses() == ("127.0.0.1", "::1", "::ffff:127.0.0.1", "127.0.1.1")
+    assert local_addresses(True) == ("127.0.0.1", "::1", "::ffff:127.0.0.1", "127.0.1.1", "192.0.2.5")
+    assert asked == [("localhost", None, socket.SOCK_STREAM)] * 2
+
+    def unknown(host, port, *, type):
+        raise socket.gaierror(socket.EAI_NONAME, "no localhost in this hosts file")
+
+    monkeypatch.setattr(interfaces.socket, "getaddrinfo", unknown)
+    monkeypatch.setattr(interfaces.socket, "has_ipv6", False)
+    assert local_addresses() == ("127.0.0.1",)
+
+
 def test_local_addresses_cover_loopback_in_every_notation():
     addresses = local_addresses(include_interfaces=False)
     assert addresses[0] == "127.0.0.1"
