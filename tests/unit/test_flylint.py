@@ -265,6 +265,12 @@ def test_the_fixes_for_mistyped_values_say_what_to_write():
     assert [f.remedy for f in handlers if f.code == "bad-type"] == ['write handlers = ["tls"]']
     port = lint("[[services]]\nprotocol = 'tcp'\ninternal_port = '1848'\n[[services.ports]]\nport = 1848")
     assert [f.remedy for f in port if f.code == "bad-type"] == ["write internal_port = 1848 (a number, without quotes)"]
+    top = lint("swap_size_mb = '512'\n[[services]]\nprotocol = 'tcp'\ninternal_port = 1848\n[[services.ports]]\n"
+               "port = 1848")  # a key at the top: its path has no dot  # fmt: skip
+    assert [f.remedy for f in top if f.code == "bad-type"] == ["write swap_size_mb = 512 (a number, without quotes)"]
+    processes = lint("[[services]]\nprotocol = 'tcp'\ninternal_port = 1848\nprocesses = 'app'\n[[services.ports]]\n"
+                     "port = 1848")  # fmt: skip
+    assert [f.remedy for f in processes if f.code == "bad-type"] == ['write processes = ["app"]']
     missing = "[[services]]\nprotocol = 'tcp'\n[[services.ports]]\nport = 1848"
     assert [f.remedy for f in lint(missing, HELLO_DOCKERFILE) if f.code == "missing-key"] == [
         "set internal_port = 1848"
