@@ -57,6 +57,8 @@ def test_a_toml_file_gives_common_settings_and_each_hosts_own(tmp_path):
         ("fleet.toml", 'hosts = {"a.example" = 1}\n', "{path}: [hosts.'a.example'] must be a table of settings"),
         ("fleet.toml", 'host = ["a.example:99999"]\n', "{path}:1: port must be an integer in 1..65535, got '99999'"),
         ("hosts", "a.example # one # two\nb.example c # d\n", "{path}:2: one host a line, got 'b.example c'"),
+        # a key of an inline table has no line of its own: the file is named alone
+        ("fleet.toml", 'hosts = {"a.example" = {prot = 1}}\n', "{path}: 'prot' is not a setting: did you mean 'port'?"),
     ],
 )  # fmt: skip
 def test_a_mistake_is_one_error_naming_the_file_and_line(tmp_path, name, text, message):

@@ -154,10 +154,22 @@ def test_a_list_setting_is_text_split_at_commas_and_spaces_or_a_toml_list(value,
     assert parsed({"host": Given(value, "TCPREACH_HOST")})["host"] == hosts
 
 
+def test_each_item_of_a_toml_list_is_parsed():
+    assert parsed({"source": Given(["192.0.2.1", "2001:DB8::1"], "tcpreach.toml:2")})["source"] == (
+        "192.0.2.1", "2001:DB8::1")  # fmt: skip
+
+
+def test_every_setting_that_takes_a_value_names_it():
+    # the messages' fallbacks ('a value', 'values') are for settings without a metavar: there are none
+    assert [s.name for s in SETTINGS if s.kind is not Kind.FLAG and not s.metavar] == []
+
+
 @pytest.mark.parametrize(
     ("name", "value", "message"),
     [("source", 5, "source: takes a list of ADDR, got 5 (from tcpreach.toml:2)"),
-     ("family", ["4"], "family: takes 4|6|both, got ['4'] (from tcpreach.toml:2)")],
+     ("family", ["4"], "family: takes 4|6|both, got ['4'] (from tcpreach.toml:2)"),
+     ("tls", 1, "tls: takes true or false (1, yes, on / 0, no, off), got 1 (from tcpreach.toml:2)"),
+     ("source", ["192.0.2.1", 7], "source: takes a list of ADDR, got ['192.0.2.1', 7] (from tcpreach.toml:2)")],
 )  # fmt: skip
 def test_a_value_of_the_wrong_toml_type_says_what_the_setting_takes(name, value, message):
     with pytest.raises(UsageError) as raised:
