@@ -107,13 +107,18 @@ def _has_records(reports: Sequence[HostReport], rows: Sequence[Row], family: Fam
     return False if answered else None
 
 
+def _judged(seen: _Seen) -> tuple[Answer, str, tuple[str, ...]]:
+    """What the tested cells of some addresses say: the answer, why, and from where."""
+    if seen.answer is Answer.UNTESTED:
+        return Answer.UNTESTED, "not tested from any vantage", ()
+    why = "every address answered" if seen.answer is Answer.YES else seen.failures()
+    return seen.answer, why, seen.vantages
+
+
 def _by_family(kind: ClientKind, seen: _Seen, has: bool | None, record: str) -> Population:
     if has is False:
         return Population(kind, Answer.NO, f"the name has no {record} record")
-    if seen.answer is Answer.UNTESTED:
-        return Population(kind, Answer.UNTESTED, "not tested from any vantage")
-    why = "every address answered" if seen.answer is Answer.YES else seen.failures()
-    return Population(kind, seen.answer, why, seen.vantages)
+    return Population(kind, *_judged(seen))
 
 
 def _nat64(v6: Population, seen: _Seen, has_v6: bool | None) -> Population:
@@ -163,7 +168,7 @@ def _broken_ipv6(v4: Population) -> Population:
 def _literal(host: str, seen: _Seen) -> tuple[Population, ...]:
     """A literal address: only its own family's clients can use it, dual-stack ones alike."""
     family = Family.of(host)
-    own = _by_family(ClientKind.IPV4_ONLY if family is Family.IPV4 else ClientKind.IPV6_ONLY, seen, True, "")
+    own = _judged(seen)
     other = f"the target is an {family} address"
     answers = {
         ClientKind.IPV4_ONLY: own if family is Family.IPV4 else None,
@@ -173,13 +178,9 @@ def _literal(host: str, seen: _Seen) -> tuple[Population, ...]:
         ClientKind.BROKEN_IPV6: own if family is Family.IPV4 else None,
     }
     return tuple(
-        Population(kind, Answer.UNTESTED, other) if found is None else Population(kind, *_rest(found))
+        Population(kind, Answer.UNTESTED, other) if found is None else Population(kind, *found)
         for kind, found in answers.items()
     )
-
-
-def _rest(population: Population) -> tuple[Answer, str, tuple[str, ...]]:
-    return population.answer, population.why, population.judged_from
 
 
 def populations(rows: Sequence[Row], reports: Sequence[HostReport]) -> tuple[Population, ...]:

@@ -304,3 +304,19 @@ def test_each_merge_finding_is_made_by_its_vantages(code):
                          ids=[f"{c}-without-{w}" for c, w, _, _ in MERGE_ROWS])  # fmt: skip
 def test_taking_one_condition_away_from_a_merge_finding_gives_exactly_the_look_alike(code, why, make, found):
     assert make() == found
+
+
+def test_a_disagreement_on_a_later_row_is_found_after_rows_that_agree():
+    fra = at("fra", BOTH, report(dns(host="example.com"), [seen(V4), seen(V6)]))
+    ci = at("ci", BOTH, report(dns(host="example.com"), [seen(V4), seen(V6, b"")]))
+    assert [(f.code, f.addresses) for f in merge([fra, ci]).findings] == [("vantages-disagree", (V6,))]
+
+
+def test_a_refuted_claim_leaves_the_findings_after_it_in_place():
+    from tcpreach.findings import Finding, FindingCode, Severity
+
+    claim = Finding(FindingCode.FLY_SHARED_IPV4, Severity.ERROR, "shared", "dedicated", (V4,))
+    later = Finding(FindingCode.LOSSY_PATH, Severity.WARNING, "lossy", "retry", (V6,))
+    dual = dataclasses.replace(at("dual", BOTH, report(dns(), [seen(V4, b""), seen(V6)])), findings=(claim, later))
+    other = at("other", BOTH, report(dns(), [seen(V4), seen(V6)]))
+    assert [(f.code, where) for f, where in merge([dual, other]).by_vantage] == [("lossy-path", ("dual",))]

@@ -129,3 +129,49 @@ def test_a_dual_stack_client_that_prefers_ipv6(v6_seen, v4, has_v6, expected):
 ])  # fmt: skip
 def test_a_dual_stack_client_whose_ipv6_path_is_broken(v4, expected):
     assert _broken_ipv6(v4) == expected
+
+
+# What each kind of client gets from whole merges: what the name's DNS said, literals, vantage labels.
+def merged_population(*reports):
+    from tcpreach.merge import merge
+
+    return [(p.kind, p.answer, p.why, p.judged_from) for p in merge(list(reports)).population]
+
+
+def test_a_name_without_an_a_record_is_no_for_ipv4_clients_and_ipv6_for_the_rest():
+    import dataclasses
+
+    from test_report_corpus import V6 as FLY_V6
+    from test_report_corpus import dns, report
+    from test_report_corpus import seen as probed
+
+    from tcpreach.model import DnsStatus, Vantage
+
+    here = Vantage("fra", "0.2.0", (Family.IPV4, Family.IPV6))
+    no_a = dataclasses.replace(report(dns(a=(), host="v6.example"), [probed(FLY_V6)]), vantage=here)
+    assert merged_population(no_a)[:2] == [
+        (V4, Answer.NO, "the name has no A record", ()),
+        (V6, Answer.YES, "every address answered", ("fra",)),
+    ]
+    # the look-alike: an A query that timed out says nothing of the name's records
+    lost_a = dataclasses.replace(report(dns(a=DnsStatus.TIMEOUT, host="v6.example"), [probed(FLY_V6)]), vantage=here)
+    assert merged_population(lost_a)[0] == (V4, Answer.UNTESTED, "not tested from any vantage", ())
+    lost_aaaa = dataclasses.replace(report(dns(aaaa=DnsStatus.TIMEOUT, a=(A4,), host="v4.example"), [probed(A4)]),
+                                    vantage=here)  # fmt: skip
+    assert merged_population(lost_aaaa)[1] == (V6, Answer.UNTESTED, "not tested from any vantage", ())
+
+
+def test_a_literal_ipv6_target_is_for_ipv6_clients_only():
+    from test_report_corpus import report
+    from test_report_corpus import seen as probed
+
+    from tcpreach.model import Resolution, Source
+
+    literal = report(Resolution("::1", literal=True), [probed("::1", source=Source.LITERAL)])
+    assert merged_population(literal) == [
+        (V4, Answer.UNTESTED, "the target is an ipv6 address", ()),
+        (V6, Answer.YES, "every address answered", ("?",)),  # a report from before vantages: '?'
+        (ClientKind.NAT64, Answer.YES, "every address answered", ("?",)),
+        (DUAL, Answer.YES, "every address answered", ("?",)),
+        (ClientKind.BROKEN_IPV6, Answer.UNTESTED, "the target is an ipv6 address", ()),
+    ]
