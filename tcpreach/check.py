@@ -73,7 +73,7 @@ def check_targets(label: str, targets: Sequence[Target], options: CheckOptions |
     outcomes = probe_all(targets, opts)
     resolution = Resolution(label, literal=False, resolver="none")
     findings = diagnose(
-        resolution, outcomes, sent=bool(opts.expectation.send), cert_days=(opts.cert_warn_days, opts.cert_crit_days)
+        resolution, outcomes, sent=opts.expectation.sends, cert_days=(opts.cert_warn_days, opts.cert_crit_days)
     )
     return HostReport(
         label, port, opts.expectation, resolution, outcomes, findings, started, this_vantage(opts.vantage, targets)
@@ -136,7 +136,7 @@ def check_resolutions(
             probed,
             check.predicted_dedicated_ipv4,
             plain_ipv4=plain,
-            sent=bool(opts.expectation.send),
+            sent=opts.expectation.sends,
             cert_days=(opts.cert_warn_days, opts.cert_crit_days),
         )
         started = check.started_at or now

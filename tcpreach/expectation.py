@@ -193,6 +193,11 @@ class Expectation:
         return (*self.opening, Step(StepKind.SEND, self.send), final) if self.send else (*self.opening, final)
 
     @property
+    def sends(self) -> bool:
+        """The client writes something: the request, or a send step of the dialogue."""
+        return bool(self.send) or any(step.kind is StepKind.SEND for step in self.opening)
+
+    @property
     def starttls(self) -> bool:
         """TLS starts in the middle of the stream, at a step, rather than after the connect."""
         return any(step.kind is StepKind.STARTTLS for step in self.opening)

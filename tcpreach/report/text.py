@@ -103,7 +103,7 @@ def _tls_line(tls: TlsObservation) -> str:
     names = ", ".join(tls.subject_names) or "-"
     unchecked = " (not verified: --insecure)" if not tls.verified else ""
     return (
-        f"{tls.version}{alpn}, {sni}; certificate for {names}, issued by {tls.issuer}, "
+        f"{tls.version}{alpn}, {sni}; certificate for {names}, issued by {tls.issuer or '?'}, "
         f"expires in {'?' if tls.expires_in_days is None else f'{tls.expires_in_days:g}'} days{unchecked}"
     )
 
@@ -115,7 +115,7 @@ def failure_message(report: HostReport, outcome: TargetOutcome) -> str:
     if explaining:
         for finding in explaining:
             message += f" {_sentence(finding.message)} Fix: {_sentence(finding.remedy)}"
-    elif remedy := verdict_remedy(outcome, report.host, bool(report.expectation.send)):
+    elif remedy := verdict_remedy(outcome, report.host, report.expectation.sends):
         message += f" Fix: {_sentence(remedy)}"
     return message
 

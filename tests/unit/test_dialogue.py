@@ -214,6 +214,12 @@ def test_each_step_is_judged_and_a_failing_one_named(expect, result, verdict, ex
     assert (outcome.verdict, outcome.explanation) == (verdict, explanation)
 
 
+def test_a_dialogue_sends_when_any_step_does():
+    assert [Expectation().sends, Expectation(send=b"x").sends,
+            Expectation.of_steps((Step(SEND, b"x"), Step(EXPECT, b"y"), Step(EXPECT, b"z"))).sends] == [
+        False, True, True]  # fmt: skip
+
+
 def test_one_dialogue_has_one_spelling():
     # a last send of the opening is the request: the two compare equal (merge compares them)
     spelled = Expectation(b"OK", opening=(Step(EXPECT, b"+", Match.PREFIX), Step(SEND, b"GO\r\n")))

@@ -98,7 +98,7 @@ def report(
     expect = expectation or Expectation()
     outcomes = tuple(judge(r, expect) for r in results)
     outcomes = tuple(dataclasses.replace(o, failed_attempts=(failed or {}).get(o.target.address, ())) for o in outcomes)
-    findings = diagnose(resolution, outcomes, **kw)
+    findings = diagnose(resolution, outcomes, **{"sent": expect.sends, **kw})
     return HostReport(resolution.host, 1848, expect, resolution, outcomes, findings)
 
 
@@ -262,6 +262,25 @@ CASES: dict[str, Callable[[], HostReport]] = {
                                  detail="self-signed certificate")),
          seen(V6, b"", step=3, first_byte_s=0.0131, exchange=SMTP_UPGRADE[:2])],
         SMTP,
+    ),
+    # the wire as -v keeps it: TLS from the connect, a write that failed, a silent handshake,
+    # a certificate without a date, two aliases, the address connected from
+    "tls-transcript-and-a-failed-write": lambda: report(
+        aliased(dns(host="mail.example"), "edge.example.net", "hello-server.fly.dev"),
+        [seen(V4, b"hi\r\n", local_address="192.0.2.10", send_errno=32,
+              tls=TlsObservation("mail.example", 0.0140, "TLSv1.3", subject_names=("mail.example",)),
+              exchange=(Exchange(0.0140, "tls"), Exchange(0.0141, "sent", b"HELLO\r\n"),
+                        Exchange(0.0161, "received", b"hi\r\n"))),
+         seen(V6, b"", ending=Ending.DEADLINE, local_address="2001:db8::10", total_s=1.5,
+              tls=TlsObservation("mail.example", detail="no answer to the ClientHello"),
+              exchange=(Exchange(0.0001, "sent", b"x"),))],
+        Expectation(b"hi\r\n", send=b"HELLO\r\n"),
+    ),
+    "a-silent-server-asked-and-twice-refused": lambda: report(
+        dns(host="example.com", a=(V4, "66.241.125.64", "66.241.125.65")),
+        [seen(V4, b"", ending=Ending.DEADLINE, total_s=3.0, send_errno=104),
+         REFUSED("66.241.125.64"), REFUSED("66.241.125.65"), seen(V6, b"", ending=Ending.DEADLINE, total_s=3.0)],
+        Expectation(b"+PONG\r\n", send=b"PING\r\n"),
     ),
     "two-failures-of-one-kind": lambda: report(
         dns(host="example.com", a=(V4, "66.241.125.64")),
