@@ -125,3 +125,35 @@ def test_the_guidelines_parser_refuses_what_breaks_them(parse_plugin_output, bad
         return
     with pytest.raises(AssertionError):
         parse_plugin_output(bad)
+
+
+def test_limits_in_whole_seconds_and_zero_are_written_plainly(parse_plugin_output):
+    healthy = report(dns(host="dedicated.fly.dev"), [seen(V4), seen(V6)])
+    state, line = plugin_status([healthy], Thresholds(warning=0, critical=2))
+    assert line.split(" | ")[1] == (
+        "'dedicated.fly.dev 66.241.125.63'=0.017200s;0;2;0; 'dedicated.fly.dev 2a09:8280:1::c5:a273:0'=0.017200s;0;2;0;"
+    )
+    assert parse_plugin_output(line + "\n")[0] == int(state) == 1
+
+
+def test_a_time_equal_to_its_limit_is_within_it():
+    healthy = report(dns(host="dedicated.fly.dev"), [seen(V4), seen(V6)])  # 17.2 ms to each verdict
+    assert plugin_status([healthy], Thresholds(warning=0.0172))[0] is State.OK
+
+
+def test_every_reason_is_kept_and_an_address_is_listed_at_its_worst_level_only():
+    state, line = plugin_status([CASES["shared-ipv4"]()], Thresholds(warning=0.01, critical=0.015,
+                                                                     connect=(0.001, None)))  # fmt: skip
+    assert (state, line.split(" | ")[0]) == (State.CRITICAL, (
+        "TCPREACH CRITICAL - hello-server.fly.dev CRITICAL: 1 of 2 addresses ok (66.241.125.63 closed-without-data; "
+        "fly-shared-ipv4; 2a09:8280:1::c5:a273:0 0.017 s > 0.015 s; 2a09:8280:1::c5:a273:0 connect 0.012 s > 0.001 s)"
+    ))  # fmt: skip
+    # a limit on one side only still gives its timing a datum
+    assert "'hello-server.fly.dev 2a09:8280:1::c5:a273:0 connect'=0.012300s;0.001;;0;" in line.split(" | ")[1]
+
+
+def test_several_hosts_are_one_line_and_a_host_with_nothing_to_probe_is_critical():
+    empty = dataclasses.replace(CASES["literal"](), host="empty.example", outcomes=(), findings=())
+    state, line = plugin_status([CASES["literal"](), empty])
+    assert (state, line.split(" | ")[0]) == (State.CRITICAL, "TCPREACH CRITICAL - 127.0.0.1 OK: 1 of 1 addresses ok, "
+                                                             "empty.example CRITICAL: 0 of 0 addresses ok")  # fmt: skip

@@ -91,6 +91,9 @@ V4_UNTESTED = Population(V4, Answer.UNTESTED, "not tested from any vantage")
     (seen(cell("fra", A6, CLOSED), cell("ord", A6, CLOSED)), V4_YES, True,
      Population(DUAL, Answer.NO, f"IPv6 connects, then {A6} closed-without-data: no fallback to IPv4 after a connect",
                 ("fra", "ord"))),
+    (seen(cell("fra", A6, CLOSED), cell("fra", B6, CLOSED)), V4_YES, True,
+     Population(DUAL, Answer.NO, f"IPv6 connects, then {A6} closed-without-data, {B6} closed-without-data: no "
+                                 "fallback to IPv4 after a connect", ("fra",))),
     (seen(cell("fra", A6, CLOSED), cell("fra", B6, OK)), V4_YES, True,
      Population(DUAL, Answer.PARTLY,
                 f"IPv6 connects, then {A6} closed-without-data: no fallback to IPv4 after a connect", ("fra",))),

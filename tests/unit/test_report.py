@@ -253,3 +253,59 @@ def test_a_document_from_before_the_later_fields_reads_with_their_defaults():
     assert [o.failed_attempts for o in older.outcomes] == [()] * len(full.outcomes)
     assert (older.resolution.dns64_prefix, [a.cnames for a in older.resolution.dns], older.vantage.sources) == (
         None, [()] * len(full.resolution.dns), ())  # fmt: skip
+
+
+def test_a_regex_step_with_a_byte_that_is_not_utf8_reads_back():
+    steps = (Step(StepKind.EXPECT, b"^\xff+", Match.REGEX, b"\xfe"), Step(StepKind.SEND, b"x"),
+             Step(StepKind.EXPECT, b"ok"))  # fmt: skip
+    made = dataclasses.replace(sample(), expectation=Expectation.of_steps(steps, keep_open=True))
+    assert load_report(json.loads(json.dumps(dump_report(made)))) == made
+
+
+def test_an_older_document_keeps_its_keep_open():
+    from test_report_corpus import CASES
+
+    kept = CASES["banner-kept-open"]()
+    doc = json.loads(json.dumps(dump_report(kept)))
+    del doc["steps"]
+    assert load_report(doc).expectation == kept.expectation == Expectation(b"+OK", Match.PREFIX, keep_open=True)
+
+
+@pytest.mark.parametrize(("doc", "message"), [
+    ([1, 2], "not a tcpreach report of schema 1 (schema: 'list')"),
+    ({"schema": 2}, "not a tcpreach report of schema 1 (schema: 2)"),
+])  # fmt: skip
+def test_what_is_not_a_report_says_what_it_is(doc, message):
+    with pytest.raises(UsageError) as raised:
+        load_report(doc)
+    assert str(raised.value) == message
+
+
+def test_documents_of_several_reports_or_one():
+    one = sample()
+    assert load_reports(dump_report(one)) == [one]
+    with pytest.raises(UsageError) as raised:
+        load_reports({"schema": 7, "reports": []})
+    assert str(raised.value) == "not a tcpreach document of schema 1 (schema: 7)"
+    with pytest.raises(UsageError) as raised:
+        load_reports([dump_report(one)])
+    assert str(raised.value) == "not a tcpreach report of schema 1 (schema: 'list')"
+
+
+def test_a_report_without_findings_ends_with_its_last_row_and_findings_wrap_at_the_width_given():
+    from test_report_corpus import CASES
+
+    bare = dataclasses.replace(sample(), findings=())
+    assert format_report(bare).endswith("  66.241.125.63: connected, then closed (FIN) before any byte")
+    narrow = format_report(CASES["shared-ipv4"](), 60).splitlines()
+    assert max(len(line) for line in narrow if line.startswith(("ERROR", "         "))) <= 60
+    empty = dataclasses.replace(CASES["nxdomain"](), host="missing.fly.dev")
+    assert max(len(line) for line in format_report(empty, 50).splitlines()[2:]) <= 50
+
+
+def test_a_summary_counts_each_verdict_and_names_each_error_code_once():
+    from test_report_corpus import CASES
+
+    assert summary_line(CASES["a-silent-server-asked-and-twice-refused"](), passed=False) == (
+        "FAILING: example.com port 1848: 2 silent, 2 refused (failing-targets)"
+    )
