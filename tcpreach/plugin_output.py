@@ -54,7 +54,7 @@ class Thresholds:
 
 def _decimal(seconds: float) -> str:
     """``0.000001``, never ``1e-06``: the guidelines' numbers have no exponent."""
-    return f"{seconds:.9f}".rstrip("0").rstrip(".") or "0"
+    return f"{seconds:.9f}".rstrip("0").rstrip(".")  # "0.000000000" keeps its first 0
 
 
 _Timing = tuple[str, Callable[[TargetOutcome], float | None], tuple[float | None, float | None]]
