@@ -14,7 +14,7 @@ the parsers are imported only when a value is parsed.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -209,8 +209,3 @@ class Given:
 
     value: Any
     source: str
-
-
-def sourced(values: Mapping[str, Any], source: str) -> dict[str, Given]:
-    """Every value of ``values`` as given from one ``source``."""
-    return {name: Given(value, source) for name, value in values.items()}

@@ -52,3 +52,21 @@ def test_a_reset_reported_by_connect_is_an_accepted_connection_closed_without_da
 def test_the_look_alikes_that_never_connected(error, verdict):
     result = connect_failing_with(error)
     assert (result.connected, judge(result, Expectation()).verdict) == (False, verdict)
+
+
+def test_the_route_lookup_sends_nothing_it_asks_with_a_datagram_socket(monkeypatch):
+    import socket
+
+    from tcpreach.model import Family, Target
+    from tcpreach.net import probe as probe_module
+
+    made = []
+    real = socket.socket
+
+    def recording(family=-1, kind=-1, *rest):
+        made.append(kind)
+        return real(family, kind, *rest)
+
+    monkeypatch.setattr(probe_module.socket, "socket", recording)
+    assert probe_module.route_errno(Target(Family.IPV4, "127.0.0.1", 9)) is None
+    assert made == [socket.SOCK_DGRAM]

@@ -236,3 +236,17 @@ def test_each_step_in_words():
         "expect matching /^\\d+/",
         "STARTTLS (the TLS handshake)",
     ]
+
+
+HELLO_FIRST = Expectation.of_steps((Step(EXPECT, b"HELLO\r\n"), Step(SEND, b"x\r\n"), Step(EXPECT, b"y")))
+
+
+@pytest.mark.parametrize(("ending", "verdict", "how"), [
+    (Ending.EOF, Verdict.TRUNCATED, "closed"),
+    (Ending.DEADLINE, Verdict.TRUNCATED, "nothing more until the deadline"),
+    (Ending.RESET, Verdict.RESET, "reset (RST) before the rest"),
+])  # fmt: skip
+def test_an_opening_step_cut_short_says_how(ending, verdict, how):
+    outcome = judge(at(1, b"HEL", ending), HELLO_FIRST)
+    assert (outcome.verdict, outcome.explanation) == (
+        verdict, f"step 1 of 3 (expect): received 'HEL', expected 'HELLO\\r\\n': {how}")  # fmt: skip

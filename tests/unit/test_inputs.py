@@ -41,3 +41,26 @@ def test_a_url_is_refused_with_what_to_drop(text, error):
     with pytest.raises(UsageError) as raised:
         parse_host(text)
     assert str(raised.value) == error
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("192.0.2.1:80", "takes an IP address, got '192.0.2.1:80'"),
+    ("example.com", "takes an IP address, got 'example.com'"),
+    ("[::1]:1848", "takes an IP address, got '[::1]:1848'"),
+])  # fmt: skip
+def test_a_source_address_is_an_address_alone(text, message):
+    from tcpreach.inputs import parse_address
+
+    with pytest.raises(UsageError) as raised:
+        parse_address(text)
+    assert str(raised.value) == message
+    assert parse_address("2001:db8::1") == "2001:db8::1"
+
+
+def test_tls_versions_and_pem_files_as_given(tmp_path):
+    from tcpreach.inputs import parse_pem_file, parse_tls_version
+
+    assert [parse_tls_version(v) for v in ("1.2", " 1.3 ")] == ["1.2", "1.3"]
+    with pytest.raises(UsageError) as raised:
+        parse_pem_file(str(tmp_path / "none.pem"))
+    assert str(raised.value) == f"no file at {str(tmp_path / 'none.pem')!r}: give a PEM file"

@@ -37,3 +37,15 @@ def test_invalid_names_never_exist(name):
 def test_other_names_are_asked_of_dns(name):
     # .test and .example are ordinary here: rehearsals use them
     assert special_answers(name, BOTH) is None
+
+
+def test_a_dangling_alias_names_the_whole_chain_and_the_gone_fly_app():
+    from tcpreach.dns_findings import _dangling
+
+    chained = _dangling("www.example.org", ("edge.example.net", "cdn.example.net", "old-app.fly.dev."))
+    assert (chained.message, chained.remedy) == (
+        "www.example.org exists, as an alias (CNAME) of old-app.fly.dev. by way of edge.example.net, "
+        "cdn.example.net, which does not exist: the alias points at a name that is gone",
+        "the Fly app 'old-app' no longer exists (deleted, or renamed): point www.example.org's CNAME at the app's "
+        "current <app>.fly.dev ('fly apps list'), and add the domain to it with 'fly certs add www.example.org'",
+    )
