@@ -568,3 +568,19 @@ def test_a_custom_domain_pointed_at_a_fly_name_is_on_fly(aliases, fly):
     resolution = alias_of(dns("hello.example.org"), *aliases)
     (down,) = diagnose(resolution, [outcome(V4, Verdict.REFUSED), outcome(V6, Verdict.REFUSED)])
     assert (down.code, "fly status" in down.remedy) == ("service-down", fly)
+
+
+def test_two_shared_addresses_beside_two_dedicated_ones_are_each_named():
+    from test_report_corpus import seen
+
+    from tcpreach.fly.live import _shared_beside_dedicated
+    from tcpreach.model import Verdict
+    from tcpreach.verdict import judge
+
+    shared, dedicated = ("66.241.124.10", "66.241.124.11"), ("66.241.124.20", "66.241.124.21")
+    outcomes = [judge(seen(a, b""), b"hello\n") for a in shared] + [judge(seen(a), b"hello\n") for a in dedicated]
+    found = _shared_beside_dedicated(outcomes, (Verdict.CLOSED_WITHOUT_DATA,))
+    assert found is not None and found.addresses == shared
+    assert "while IPv6 and the dedicated IPv4 66.241.124.20, 66.241.124.21 answer" in found.message
+    assert found.remedy == ("release the shared address: 'fly ips release 66.241.124.10'; 'fly ips release "
+                            "66.241.124.11' ('fly ips list' shows which is shared)")  # fmt: skip

@@ -320,3 +320,9 @@ def test_a_refuted_claim_leaves_the_findings_after_it_in_place():
     dual = dataclasses.replace(at("dual", BOTH, report(dns(), [seen(V4, b""), seen(V6)])), findings=(claim, later))
     other = at("other", BOTH, report(dns(), [seen(V4), seen(V6)]))
     assert [(f.code, where) for f, where in merge([dual, other]).by_vantage] == [("lossy-path", ("dual",))]
+
+
+def test_a_pipe_in_a_vantage_label_is_escaped_in_markdown():
+    odd = at("ci|linux", ONLY4, report(dns(), [seen(V4), NO_ROUTE(V6)]))
+    table = markdown_merged(merge([odd]))
+    assert "ci\\|linux" in table and "| ci|linux |" not in table
