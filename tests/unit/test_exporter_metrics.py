@@ -114,3 +114,17 @@ def test_the_status_page_shows_each_probe_escaped():
         f"<td>{V4} closed-without-data<br>{V6} ok</td><td>error: fly-shared-ipv4</td><td>0.035 s</td>"
         '<td><a href="/probe?target=%3Cb%3Ehello%3C%2Fb%3E.fly.dev&amp;module=hello&amp;debug=true">debug</a></td>'
     )
+
+
+def test_the_certificate_expiry_and_the_scrape_deadline_each_with_its_help():
+    cert = TlsObservation("hello-server.fly.dev", 0.014, "TLSv1.3", expires_at=1_800_000_000.0)
+    tls = report(dns(aaaa=()), [seen(V4, tls=cert)])
+    lines = exposition(record(tls, Budget(CheckOptions(), 9.5))).decode().splitlines()
+    assert [line for line in lines if "cert_expiry" in line or "deadline_seconds" in line] == [
+        "# HELP tcpreach_probe_deadline_seconds The scrape timeout minus the exporter's offset",
+        "# TYPE tcpreach_probe_deadline_seconds gauge",
+        "tcpreach_probe_deadline_seconds 9.5",
+        "# HELP tcpreach_address_tls_cert_expiry_timestamp_seconds The certificate's notAfter, Unix time",
+        "# TYPE tcpreach_address_tls_cert_expiry_timestamp_seconds gauge",
+        f'tcpreach_address_tls_cert_expiry_timestamp_seconds{{address="{V4}",family="ipv4",port="1848"}} 1.8e+09',
+    ]
