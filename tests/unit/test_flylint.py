@@ -550,3 +550,20 @@ def test_a_service_that_is_not_hello_is_not_held_to_hellos_port():
 )  # fmt: skip
 def test_remedies_use_the_files_own_ports(text, code, remedy):
     assert [f.remedy for f in lint(text) if f.code == code] == [remedy]
+
+
+def test_findings_alike_but_for_an_index_are_shown_once_with_a_count():
+    import tomllib
+
+    from tcpreach.findings import Finding, FindingCode
+    from tcpreach.fly.files import grouped, parse_error
+
+    def bad(key: str, message: str) -> Finding:
+        return Finding(FindingCode.BAD_TYPE, Severity.ERROR, message, "fix", key=key)
+
+    alike = [bad(f"services[{i}].port", f"services[{i}].port must be an integer") for i in (0, 1, 12)]
+    other = bad("services[0].handlers", "services[0].handlers must be a list of strings")
+    assert [(f.key, count) for f, count in grouped([alike[0], other, *alike[1:]])] == [
+        ("services[0].port", 3), ("services[0].handlers", 1)]  # fmt: skip
+    without_place = parse_error(tomllib.TOMLDecodeError("Unclosed array"), "fly.toml")
+    assert (without_place.message, without_place.key) == ("fly.toml is not valid TOML: Unclosed array", "fly.toml")
