@@ -8,6 +8,7 @@ workplace allow no other target); ``--local-interfaces`` adds the interface addr
 
 from __future__ import annotations
 
+import errno
 import os
 import socket
 import subprocess
@@ -97,3 +98,25 @@ def test_interface_addresses_leave_out_link_local_tentative_and_interfaces_down_
     # The local matrix: loopback in every notation, localhost's own answers (hosts file), then these.
     localhost = [str(info[4][0]) for info in socket.getaddrinfo("localhost", None, type=socket.SOCK_STREAM)]
     assert everything == tuple(dict.fromkeys(["127.0.0.1", "::1", "::ffff:127.0.0.1", *localhost, *found]))
+
+
+def test_probe_asks_the_kernel_for_a_route_by_default(namespaces):
+    """An 'unreachable' route answers connect() with EHOSTUNREACH, as a router's ICMP would:
+    only the route check (on by default) tells that it is this client's own table. Nothing
+    leaves the namespace: it has loopback alone and the unreachable route."""
+    from netlab.lab import in_namespace
+    from tcpreach.model import Family, Target
+    from tcpreach.net.probe import probe
+
+    namespace = f"tcpreach-route-{os.getpid()}"
+    subprocess.run(["ip", "netns", "add", namespace], check=True)
+    try:
+        subprocess.run(["ip", "-n", namespace, "link", "set", "lo", "up"], check=True)
+        subprocess.run(["ip", "-n", namespace, "route", "add", "unreachable", "192.0.2.0/24"], check=True)
+        target = Target(Family.IPV4, "192.0.2.1", 1848)
+        checked = in_namespace(namespace, probe, target)
+        unchecked = in_namespace(namespace, lambda: probe(target, check_route=False))
+    finally:
+        subprocess.run(["ip", "netns", "del", namespace], check=False)
+    assert (checked.no_route, checked.connect_errno) == (True, errno.EHOSTUNREACH)
+    assert (unchecked.no_route, unchecked.connect_errno) == (False, errno.EHOSTUNREACH)
