@@ -7,6 +7,7 @@ import contextlib
 import errno
 import io
 import os
+import random
 import resource
 import signal
 import socket
@@ -287,10 +288,26 @@ def test_privileged_port_is_one_line_and_status_1():
     assert "CAP_NET_BIND_SERVICE" in done.stderr
 
 
+def _port_outside_the_ephemeral_range() -> int:
+    """A port free on [::] now and below the kernel's ephemeral range: a port it handed out
+    (port 0, or a client's source port, as every other test here uses) could be taken again
+    between this check and the server's bind; one below the range is never handed out."""
+    low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    for port in random.sample(range(max(1024, low - 8000), low), 50):
+        with socket.socket(socket.AF_INET6) as sock:
+            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+            try:
+                sock.bind(("::", port))
+            except OSError:
+                continue
+            return port
+    raise AssertionError("no free port below the ephemeral range")
+
+
 def test_port_environment_variable_is_honoured_and_flag_wins(spawn_server):
-    with socket.socket() as probe_sock:
-        probe_sock.bind(("127.0.0.1", 0))
-        free = probe_sock.getsockname()[1]
+    # (a flake under load, 1 of 20 runs: a port from port 0, freed, was taken again before
+    # the server's bind; one outside the ephemeral range is not)
+    free = _port_outside_the_ephemeral_range()
     from_env = spawn_server(env={"PORT": str(free)})  # spawn_server passes --port 0 ...
     assert from_env.port != free  # ... and the flag wins over $PORT
     code, _, err = from_env.stop()
