@@ -24,6 +24,7 @@ import os
 import re
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -79,7 +80,7 @@ def cold_engine() -> None:
             _sh("docker", "rmi", "-f", tag)
 
 
-def run_once(marker: str, workers: str) -> tuple[int, float, list[str]]:
+def run_once(marker: str, workers: str) -> tuple[int, float, list[str], str]:
     env = {**os.environ, "HELLO_BASE_IMAGE": os.environ.get("HELLO_BASE_IMAGE", "hello-server-base:bookworm")}
     start = time.monotonic()
     done = subprocess.run(
@@ -90,7 +91,7 @@ def run_once(marker: str, workers: str) -> tuple[int, float, list[str]]:
         env=env,
         check=False,
     )
-    return done.returncode, time.monotonic() - start, failing_tests(done.stdout)
+    return done.returncode, time.monotonic() - start, failing_tests(done.stdout), done.stdout + done.stderr
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -106,11 +107,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         for run in range(1, args.runs + 1):
             if args.cold:
                 cold_engine()
-            code, elapsed, failed = run_once(TIERS[args.tier], args.workers)
+            code, elapsed, failed, output = run_once(TIERS[args.tier], args.workers)
             status = "ok" if code == 0 else f"exit {code}"
             print(f"run {run:3}: {status:8} {elapsed:6.1f} s", flush=True)
             for test_id in failed:
                 print(f"    {test_id}", flush=True)
+            if code != 0:  # the whole output of a failing run, to read the failure itself
+                kept = Path(tempfile.gettempdir()) / f"bench-flakes-run-{run}.log"
+                kept.write_text(output)
+                print(f"    (output: {kept})", flush=True)
             failed_runs += code != 0
     load = ("no load" if args.no_load else "two busy processes") + (", each from a cold engine" if args.cold else "")
     print(f"{failed_runs} of {args.runs} runs failed (-m '{TIERS[args.tier]}' -n {args.workers}, {load})")
