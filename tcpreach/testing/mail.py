@@ -12,10 +12,8 @@ from __future__ import annotations
 import contextlib
 import socket
 import ssl
-import threading
-from types import TracebackType
 
-from tcpreach.testing.standins import _accepted, _Workers
+from tcpreach.testing.standins import _ConnectionServer
 
 __all__ = ["PROTOCOLS", "MailStandIn"]
 
@@ -28,7 +26,7 @@ _GREETING = {
 }
 
 
-class MailStandIn:
+class MailStandIn(_ConnectionServer):
     """Serves ``protocol`` on ``host`` (a context manager): ``context`` is the server's TLS
     context for the upgrade. Each connection runs in its own thread, joined by ``stop()``."""
 
@@ -43,26 +41,11 @@ class MailStandIn:
         if protocol not in PROTOCOLS:
             raise ValueError(f"no stand-in for {protocol!r}: {', '.join(PROTOCOLS)}")
         self.protocol, self.context, self.refuse_starttls = protocol, context, refuse_starttls
-        family = socket.AF_INET6 if ":" in host else socket.AF_INET
-        self._sock = socket.create_server((host, 0), family=family, backlog=64)
-        self.host = host
-        self.port: int = self._sock.getsockname()[1]
         self.lines: list[bytes] = []
         """Every line the clients sent, in order (plaintext and decrypted alike)."""
-        self._stop = threading.Event()
-        self._workers = _Workers()
-        self._wake_r, self._wake_w = socket.socketpair()
-        self._thread = threading.Thread(target=self._serve, name=f"mail-{protocol}", daemon=True)
+        super().__init__(host, 0, f"mail-{protocol}", backlog=64)
 
-    def start(self) -> MailStandIn:
-        self._thread.start()
-        return self
-
-    def _serve(self) -> None:
-        for conn in _accepted(self._sock, self._wake_r, self._stop):
-            self._workers.spawn(self._session, conn)
-
-    def _session(self, conn: socket.socket) -> None:
+    def _answer(self, conn: socket.socket) -> None:
         with contextlib.suppress(OSError, ValueError):
             conn.settimeout(5)
             conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -72,7 +55,7 @@ class MailStandIn:
                 reader = readers.enter_context(conn.makefile("rb"))
                 while line := reader.readline(1024):
                     self.lines.append(line)
-                    reply, upgrade, close = self._answer(line.strip(), channel is not conn)
+                    reply, upgrade, close = self._reply(line.strip(), channel is not conn)
                     channel.sendall(reply)
                     if upgrade and self.context is not None:
                         channel = self.context.wrap_socket(conn, server_side=True)
@@ -85,7 +68,7 @@ class MailStandIn:
                 channel.close()
         conn.close()
 
-    def _answer(self, line: bytes, secure: bool) -> tuple[bytes, bool, bool]:
+    def _reply(self, line: bytes, secure: bool) -> tuple[bytes, bool, bool]:
         """The reply to one command, whether TLS starts after it, whether the server closes."""
         word = line.split(b" ")
         tag = word[0] + b" " if self.protocol == "imap" else b""
@@ -115,20 +98,3 @@ class MailStandIn:
             }.get(command, (b"-ERR unknown command\r\n", False, False))  # fmt: skip
         answer = b"OK welcome\r\n" if line == b"ECHO 4711" else b"ERR wrong nonce\r\n"
         return answer, False, True
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._wake_w.send(b"x")
-        if self._thread.is_alive():
-            self._thread.join(5)
-        self._workers.join()
-        for sock in (self._wake_r, self._wake_w, self._sock):
-            sock.close()
-
-    def __enter__(self) -> MailStandIn:
-        return self.start()
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()

@@ -21,6 +21,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from enum import StrEnum
 from types import TracebackType
+from typing import Self
 
 __all__ = ["PING", "PONG", "Behaviour", "StandIn", "TlsStandIn"]
 
@@ -247,7 +248,50 @@ class StandIn:
         self.stop()
 
 
-class TlsStandIn:
+class _ConnectionServer:
+    """A listener on ``host`` whose every connection is answered by ``_answer`` in its own
+    thread; ``stop()`` joins them all and closes every socket. A context manager."""
+
+    def __init__(self, host: str, port: int, name: str, backlog: int = 128) -> None:
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        self._sock = socket.create_server((host, port), family=family, backlog=backlog)
+        self.host = host
+        self.port: int = self._sock.getsockname()[1]
+        self._stop = threading.Event()
+        self._workers = _Workers()
+        self._wake_r, self._wake_w = socket.socketpair()  # stop() wakes the accept loop at once
+        self._thread = threading.Thread(target=self._serve, name=name, daemon=True)
+
+    def _answer(self, conn: socket.socket) -> None:
+        raise NotImplementedError
+
+    def start(self) -> Self:
+        self._thread.start()
+        return self
+
+    def _serve(self) -> None:
+        for conn in _accepted(self._sock, self._wake_r, self._stop):
+            self._workers.spawn(self._answer, conn)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake_w.send(b"x")
+        if self._thread.is_alive():
+            self._thread.join(5)
+        self._workers.join()
+        for sock in (self._wake_r, self._wake_w, self._sock):
+            sock.close()
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+
+class TlsStandIn(_ConnectionServer):
     """A TLS server on ``host``: it answers each SNI it has a context for (its certificate)
     with the greeting, then closes; any other SNI, or none, gets the alert
     ``unrecognized_name``, as an SNI-routing edge does. With ``any_name`` it serves
@@ -273,28 +317,13 @@ class TlsStandIn:
         self.any_name = any_name
         self.base = self.contexts[any_name] if any_name else next(iter(self.contexts.values()))
         self.base.sni_callback = None if any_name else self._route
-        family = socket.AF_INET6 if ":" in host else socket.AF_INET
-        self._sock = socket.create_server((host, port), family=family, backlog=128)
-        self.host = host
-        self.port: int = self._sock.getsockname()[1]
-        self._stop = threading.Event()
-        self._workers = _Workers()
-        self._wake_r, self._wake_w = socket.socketpair()
-        self._thread = threading.Thread(target=self._serve, name="tls-standin", daemon=True)
+        super().__init__(host, port, "tls-standin")
 
     def _route(self, tls: ssl.SSLObject | ssl.SSLSocket, name: str | None, _context: ssl.SSLContext) -> int | None:
         if name is None or name.lower() not in self.contexts:
             return ssl.ALERT_DESCRIPTION_UNRECOGNIZED_NAME
         tls.context = self.contexts[name.lower()]
         return None
-
-    def start(self) -> TlsStandIn:
-        self._thread.start()
-        return self
-
-    def _serve(self) -> None:
-        for conn in _accepted(self._sock, self._wake_r, self._stop):
-            self._workers.spawn(self._answer, conn)
 
     def _answer(self, conn: socket.socket) -> None:
         with contextlib.suppress(OSError, ValueError):
@@ -312,20 +341,3 @@ class TlsStandIn:
                 tls.unwrap()  # close_notify, then the TCP close
             tls.close()
         conn.close()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._wake_w.send(b"x")
-        if self._thread.is_alive():
-            self._thread.join(5)
-        self._workers.join()
-        for sock in (self._wake_r, self._wake_w, self._sock):
-            sock.close()
-
-    def __enter__(self) -> TlsStandIn:
-        return self.start()
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
