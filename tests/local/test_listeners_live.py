@@ -32,10 +32,24 @@ def listening(host: str, v6only: bool | None = None) -> socket.socket:
 
 
 @pytest.fixture
-def bound(request) -> Iterator[int]:
+def bound(request, monkeypatch) -> Iterator[int]:
+    """A listener of this test's own; the machine's /proc read as it is, but for the IPv6
+    wildcards of other ports: the live half connects to each of those to learn what it
+    accepts, and other tests' servers on this machine count their connections."""
+    from tcpreach.host import listeners
+
     host, v6only = request.param
+    real = listeners.read_proc
     with listening(host, v6only) as sock:
-        yield sock.getsockname()[1]
+        port = sock.getsockname()[1]
+        wildcard = f" {'0' * 32}:"
+
+        def own(proc: Path = Path("/proc")) -> str:
+            lines = real(proc).splitlines(keepends=True)
+            return "".join(line for line in lines if wildcard not in line or f"{wildcard}{port:04X} " in line)
+
+        monkeypatch.setattr(listeners, "read_proc", own)
+        yield port
 
 
 @pytest.mark.parametrize(("bound", "family", "address", "accepts", "finding"), [
