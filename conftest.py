@@ -155,13 +155,16 @@ class ServerProcess:
         return self.proc.returncode, self.banner + out, err
 
 
-def start_server_process(*args: str, env: dict[str, str] | None = None, **popen: Any) -> ServerProcess:
-    """Start ``python -m server --port 0 ARGS`` and wait for its start-up line."""
+def start_server_process(
+    *args: str, env: dict[str, str] | None = None, port: int | None = 0, **popen: Any
+) -> ServerProcess:
+    """Start ``python -m server --port PORT ARGS`` (``port=None``: no ``--port``) and wait
+    for its start-up line."""
     full_env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     full_env.pop("PORT", None)
     full_env.update(env or {})
     proc = subprocess.Popen(
-        [sys.executable, "-m", "server", "--port", "0", *args],
+        [sys.executable, "-m", "server", *([] if port is None else ["--port", str(port)]), *args],
         cwd=ROOT,
         env=full_env,
         stdout=subprocess.PIPE,
@@ -254,8 +257,8 @@ def spawn_server() -> Iterator[Any]:
     """A factory for ``python -m server`` subprocesses, all stopped after the test."""
     started: list[ServerProcess] = []
 
-    def spawn(*args: str, env: dict[str, str] | None = None, **popen: Any) -> ServerProcess:
-        started.append(start_server_process(*args, env=env, **popen))
+    def spawn(*args: str, env: dict[str, str] | None = None, port: int | None = 0, **popen: Any) -> ServerProcess:
+        started.append(start_server_process(*args, env=env, port=port, **popen))
         return started[-1]
 
     yield spawn
