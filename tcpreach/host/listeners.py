@@ -23,7 +23,7 @@ import json
 import os
 import socket
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
@@ -146,9 +146,10 @@ def _v6only(port: int) -> bool:
         return probe.connect_ex(("127.0.0.1", port)) != 0
 
 
-def accepting(listeners: Sequence[Listener], live: bool) -> list[Listener]:
+def accepting(listeners: Sequence[Listener], live: bool, ports: Collection[int] | None = None) -> list[Listener]:
     """Each listener with what it accepts. An IPv6 wildcard with no IPv4 listener on its
-    port is tested with a connect to 127.0.0.1 when ``live`` (this machine), else unknown."""
+    port is tested with a connect to 127.0.0.1 when ``live`` (this machine) and its port is
+    one of ``ports`` (any port when ``None``), else unknown."""
     ipv4_ports = {item.port for item in listeners if item.family == "ipv4"}
     judged = []
     for item in listeners:
@@ -161,7 +162,7 @@ def accepting(listeners: Sequence[Listener], live: bool) -> list[Listener]:
             accepts = Accepts.IPV6
         elif item.port in ipv4_ports:
             accepts = Accepts.IPV6  # both families are listened for apart: the kernel made this one v6only
-        elif live:
+        elif live and (ports is None or item.port in ports):
             accepts = Accepts.IPV6 if _v6only(item.port) else Accepts.DUAL
         else:
             accepts = Accepts.UNKNOWN
@@ -250,11 +251,13 @@ def gather(text: str | None, port: int | None, said_by: str = "") -> tuple[list[
         source += "" if owned or not found else "; no owner visible to this user"
     else:
         source += "; owners and IPV6_V6ONLY are not in it"
-    found = accepting(found, live)
+    # Those on the app's port are shown, or every one when none is (the finding names what
+    # listens instead); only those shown are connected to, to learn what a wildcard accepts.
+    shown = None if port is None or all(item.port != port for item in found) else {port}
+    found = accepting(found, live, shown)
     if port is None:
         return found, [], source
     on_port = [item for item in found if item.port == port]
-    # Those on the app's port; every one when none is (the finding names what listens instead).
     return on_port or found, judge_listeners(found, port, said_by), source
 
 

@@ -31,25 +31,59 @@ def listening(host: str, v6only: bool | None = None) -> socket.socket:
     return sock
 
 
-@pytest.fixture
-def bound(request, monkeypatch) -> Iterator[int]:
-    """A listener of this test's own; the machine's /proc read as it is, but for the IPv6
-    wildcards of other ports: the live half connects to each of those to learn what it
-    accepts, and other tests' servers on this machine count their connections."""
+def own_wildcards_only(monkeypatch, *ports: int) -> None:
+    """This machine's /proc as it is, but for the IPv6 wildcards of other ports than
+    ``ports``: the live half connects to each wildcard it shows to learn what it accepts,
+    and other tests' servers on this machine count their connections."""
     from tcpreach.host import listeners
 
-    host, v6only = request.param
     real = listeners.read_proc
+    wildcard = f" {'0' * 32}:"
+    kept = tuple(f"{wildcard}{port:04X} " for port in ports)
+
+    def own(proc: Path = Path("/proc")) -> str:
+        lines = real(proc).splitlines(keepends=True)
+        return "".join(line for line in lines if wildcard not in line or any(k in line for k in kept))
+
+    monkeypatch.setattr(listeners, "read_proc", own)
+
+
+@pytest.fixture
+def bound(request, monkeypatch) -> Iterator[int]:
+    """A listener of this test's own, with the machine's other IPv6 wildcards left out."""
+    host, v6only = request.param
     with listening(host, v6only) as sock:
         port = sock.getsockname()[1]
-        wildcard = f" {'0' * 32}:"
-
-        def own(proc: Path = Path("/proc")) -> str:
-            lines = real(proc).splitlines(keepends=True)
-            return "".join(line for line in lines if wildcard not in line or f"{wildcard}{port:04X} " in line)
-
-        monkeypatch.setattr(listeners, "read_proc", own)
+        own_wildcards_only(monkeypatch, port)
         yield port
+
+
+def accepted(sock: socket.socket) -> int:
+    """How many connections wait in a listener's queue (taken and closed)."""
+    sock.setblocking(False)
+    count = 0
+    while True:
+        try:
+            conn, _ = sock.accept()
+        except BlockingIOError:
+            return count
+        conn.close()
+        count += 1
+
+
+def test_only_the_wildcards_shown_are_connected_to(monkeypatch):
+    with listening("::", False) as app, listening("::", False) as other, socket.socket(socket.AF_INET6) as unused:
+        unused.bind(("::", 0))  # a port of ours with nothing listening on it
+        app_port, other_port, no_port = (s.getsockname()[1] for s in (app, other, unused))
+        own_wildcards_only(monkeypatch, app_port, other_port)
+        found, _, _ = gather(None, app_port)
+        assert [(item.port, item.accepts) for item in found] == [(app_port, Accepts.DUAL)]
+        assert (accepted(app), accepted(other)) == (1, 0)  # the other port is neither shown nor touched
+        found, findings, _ = gather(None, no_port)  # nothing there: every listener is shown, and tested
+        ours = [(item.port, item.accepts) for item in found if item.port in (app_port, other_port)]
+        assert sorted(ours) == sorted([(app_port, Accepts.DUAL), (other_port, Accepts.DUAL)])
+        assert (accepted(app), accepted(other)) == (1, 1)
+        assert [str(f.code) for f in findings] == ["no-listener"]
 
 
 @pytest.mark.parametrize(("bound", "family", "address", "accepts", "finding"), [
