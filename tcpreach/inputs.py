@@ -10,6 +10,8 @@ import socket
 from dataclasses import dataclass
 from pathlib import Path
 
+import dns.ipv6
+
 from tcpreach.errors import UsageError
 from tcpreach.model import Family
 from tcpreach.ports import port_number
@@ -17,6 +19,7 @@ from tcpreach.ports import port_number
 __all__ = [
     "MAX_SECONDS",
     "HostSpec",
+    "canonical_address",
     "host_note",
     "hostname_problem",
     "ipv4_shorthand",
@@ -80,6 +83,16 @@ def parse_seconds(text: str, what: str = "the value") -> float:
 
 
 _ADDRESS_CHARS = frozenset("0123456789abcdefABCDEF:.")
+
+
+def canonical_address(address: str) -> str:
+    """An address literal in its one spelling, as dnspython writes an answer's address
+    (``2001:db8::1`` for ``2001:DB8:0::1``, ``::ffff:127.0.0.1`` for ``::ffff:7f00:1``), its
+    ``%scope`` kept: one address is one row however it was typed."""
+    head, sep, scope = address.partition("%")
+    if Family.of(head) is Family.IPV4:
+        return str(ipaddress.IPv4Address(head))
+    return dns.ipv6.inet_ntoa(dns.ipv6.inet_aton(head)) + sep + scope
 
 
 def is_literal(host: str) -> bool:
@@ -247,11 +260,12 @@ def parse_server_name(text: str) -> str:
 
 
 def parse_address(text: str) -> str:
-    """An IP address literal (a source to connect from); names and ports are refused."""
+    """An IP address literal (a source to connect from), in its one spelling; names and
+    ports are refused."""
     spec = parse_host(text)
     if not spec.literal or spec.port is not None:
         raise UsageError(f"takes an IP address, got {text!r}")
-    return spec.host
+    return canonical_address(spec.host)
 
 
 def parse_resolver(text: str) -> tuple[str, int]:

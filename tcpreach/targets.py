@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from tcpreach.inputs import canonical_address
 from tcpreach.model import Family, Resolution, Source, Target
 from tcpreach.nat64 import synthesized_by
 
@@ -16,7 +17,10 @@ def targets_of(resolution: Resolution, port: int, families: Iterable[Family]) ->
     wanted = set(families)
     if resolution.literal:
         family = Family.of(resolution.host)
-        return (Target(family, resolution.host, port, Source.LITERAL),) if family in wanted else ()
+        # In its one spelling (2001:db8::1 for 2001:DB8:0::1), as DNS answers are: an address
+        # is the same row wherever it was typed, in a report and across merged vantages.
+        address = canonical_address(resolution.host)
+        return (Target(family, address, port, Source.LITERAL),) if family in wanted else ()
     seen: set[str] = set()
     targets: list[Target] = []
     for answer in resolution.dns:

@@ -55,6 +55,7 @@ def test_a_source_address_is_an_address_alone(text, message):
         parse_address(text)
     assert str(raised.value) == message
     assert parse_address("2001:db8::1") == "2001:db8::1"
+    assert parse_address("2001:DB8:0::1") == "2001:db8::1"  # one spelling, as the targets
 
 
 def test_tls_versions_and_pem_files_as_given(tmp_path):

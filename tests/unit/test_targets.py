@@ -114,6 +114,18 @@ def test_a_literal_is_one_target_of_its_own_family():
     assert targets_of(Resolution("127.0.0.1", literal=True), 9, (Family.IPV6,)) == ()
 
 
+@pytest.mark.parametrize(
+    ("typed", "address"),
+    [("2001:DB8:0:0::1", "2001:db8::1"), ("0:0:0:0:0:0:0:1", "::1"), ("::FFFF:7F00:1", "::ffff:127.0.0.1"),
+     ("::0102:0304", "::1.2.3.4"), ("FE80::1%eth0", "fe80::1%eth0"), ("127.0.0.1", "127.0.0.1")],
+)  # fmt: skip
+def test_a_literal_target_is_its_address_in_its_one_spelling(typed, address):
+    # as a DNS answer is: one address is one row however it was typed (merged vantages too)
+    assert targets_of(Resolution(typed, literal=True), 9, (Family.IPV4, Family.IPV6)) == (
+        Target(Family.of(address), address, 9, Source.LITERAL),
+    )
+
+
 def test_local_addresses_are_loopback_then_localhosts_then_interfaces_when_asked(monkeypatch):
     import socket
 
