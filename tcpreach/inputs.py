@@ -10,8 +10,6 @@ import socket
 from dataclasses import dataclass
 from pathlib import Path
 
-import dns.ipv6
-
 from tcpreach.errors import UsageError
 from tcpreach.model import Family
 from tcpreach.ports import port_number
@@ -87,12 +85,19 @@ _ADDRESS_CHARS = frozenset("0123456789abcdefABCDEF:.")
 
 def canonical_address(address: str) -> str:
     """An address literal in its one spelling, as dnspython writes an answer's address
-    (``2001:db8::1`` for ``2001:DB8:0::1``, ``::ffff:127.0.0.1`` for ``::ffff:7f00:1``), its
-    ``%scope`` kept: one address is one row however it was typed."""
+    (``2001:db8::1`` for ``2001:DB8:0::1``; ``::ffff:127.0.0.1`` for ``::ffff:7f00:1`` and
+    ``::1.2.3.4`` for ``::102:304``, its IPv4 tail dotted), its ``%scope`` kept: one address
+    is one row however it was typed. Without dnspython, which a literal never loads."""
     head, sep, scope = address.partition("%")
     if Family.of(head) is Family.IPV4:
         return str(ipaddress.IPv4Address(head))
-    return dns.ipv6.inet_ntoa(dns.ipv6.inet_aton(head)) + sep + scope
+    packed = ipaddress.IPv6Address(head).packed
+    tail = ipaddress.IPv4Address(packed[12:])
+    if packed[:12] == bytes(10) + b"\xff\xff":
+        return f"::ffff:{tail}{sep}{scope}"
+    if packed[:12] == bytes(12) and packed[12:14] != bytes(2):  # six zero groups, then the tail
+        return f"::{tail}{sep}{scope}"
+    return f"{ipaddress.IPv6Address(packed)}{sep}{scope}"
 
 
 def is_literal(host: str) -> bool:

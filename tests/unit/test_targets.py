@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import ipaddress
+
+import dns.ipv6
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from tcpreach.errors import UsageError
 from tcpreach.host.interfaces import local_addresses
 from tcpreach.inputs import (
     HostSpec,
+    canonical_address,
     hostname_problem,
     ipv4_shorthand,
     is_literal,
@@ -317,3 +321,18 @@ def test_addresses_only_the_system_knows_come_last_once_each_with_the_port():
     )
     literal = Resolution("2001:db8::9", literal=True)
     assert targets_of(literal, 9, (Family.IPV6,)) == (Target(Family.IPV6, "2001:db8::9", 9, Source.LITERAL),)
+
+
+@given(st.binary(min_size=16, max_size=16), st.sampled_from(["", "%eth0"]))
+@example(bytes(16), "")
+@example(bytes(15) + b"\x01", "")
+@example(bytes(12) + b"\x00\x01\x00\x00", "")
+@example(bytes(12) + b"\x01\x02\x03\x04", "")
+@example(bytes(10) + b"\xff\xff" + bytes(4), "%eth0")
+@example(bytes(10) + b"\xff\xff\x7f\x00\x00\x01", "")
+@example(bytes(10) + b"\xff\xfe\x7f\x00\x00\x01", "")
+@example(b"\x20\x01" + bytes(4) + b"\x00\x01" + bytes(4) + b"\x00\x01\x00\x01", "")  # equal runs: the first is ::
+@example(b"\x20\x01" + bytes(4) + b"\x00\x01" + bytes(6) + b"\x00\x01", "")  # the longer run is ::
+def test_a_literal_is_spelled_as_dnspython_spells_an_answer(packed, scope):
+    typed = ipaddress.IPv6Address(packed).exploded.upper()
+    assert canonical_address(typed + scope) == dns.ipv6.inet_ntoa(packed) + scope
