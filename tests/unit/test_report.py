@@ -309,3 +309,10 @@ def test_a_summary_counts_each_verdict_and_names_each_error_code_once():
     assert summary_line(CASES["a-silent-server-asked-and-twice-refused"](), passed=False) == (
         "FAILING: example.com port 1848: 2 silent, 2 refused (failing-targets)"
     )
+    assert summary_line(CASES["wrong-and-truncated-and-extra"](), passed=False) == (
+        "FAILING: example.com port 1848: 1 wrong-greeting, 1 truncated, 1 extra-data (failing-targets)"
+    )  # three failing-targets findings, one code
+    assert summary_line(CASES["suspected-ipv6-refused"](), passed=False) == (
+        "FAILING: hello-server.fly.dev port 1848: 1 closed-without-data, 1 refused "
+        "(fly-shared-ipv4-suspected, failing-targets)"
+    )  # two codes, in the findings' order
