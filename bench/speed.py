@@ -21,6 +21,7 @@ that already has them, that part is quick: remove them first for a new machine's
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import re
 import statistics
@@ -32,6 +33,18 @@ from collections.abc import Sequence
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+def suite_python() -> str:
+    """The interpreter that runs the suite: this one if it has the test dependencies
+    (pytest-xdist among them), else the repository's ``.venv`` (``make venv``), so that
+    ``python -m bench.speed`` from a bare python still times the suite, not a usage error."""
+    venv = ROOT / ".venv" / "bin" / "python"
+    if importlib.util.find_spec("xdist") is None and venv.exists():
+        return str(venv)
+    return sys.executable
+
+
 RUNS: tuple[tuple[str, list[str], float | None, dict[str, str]], ...] = (
     ("unit tests", ["tests/unit", "-p", "no:cacheprovider", "-q"], 3.0, {}),
     # The landing count of hypothesis examples (tests/unit/conftest.py): not a goal.
@@ -51,7 +64,7 @@ def timed(args: Sequence[str], extra_env: dict[str, str]) -> tuple[float, str]:
     env.update(extra_env)
     start = time.monotonic()
     done = subprocess.run(
-        [sys.executable, "-m", "pytest", *args], cwd=ROOT, capture_output=True, text=True, env=env, check=False
+        [suite_python(), "-m", "pytest", *args], cwd=ROOT, capture_output=True, text=True, env=env, check=False
     )
     elapsed = time.monotonic() - start
     lines = done.stdout.strip().splitlines()
