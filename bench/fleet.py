@@ -87,9 +87,9 @@ class PeakFds:
 def _threads_engine(jobs: Sequence[Any]) -> list[Any]:
     """The engine before ``tcpreach.engine``: a thread per target (64 at once), each
     retrying one attempt after another with exponential backoff and jitter."""
+    from tcpreach.judging.verdict import judge
     from tcpreach.model import Verdict
     from tcpreach.net.probe import probe
-    from tcpreach.verdict import judge
 
     def one(job: Any) -> Any:
         attempt = 0
@@ -109,9 +109,9 @@ def measure(engine: str, resolver: str, names: int, timeout: float, retries: int
     """One engine over the fleet, in this process: DNS, then every target."""
     from tcpreach.check import resolve_all
     from tcpreach.engine import Job, probe_jobs
-    from tcpreach.inputs import parse_resolver
+    from tcpreach.judging.targets import targets_of
     from tcpreach.options import CheckOptions
-    from tcpreach.targets import targets_of
+    from tcpreach.settings.inputs import parse_resolver
 
     options = CheckOptions(port=PORT, resolver=parse_resolver(resolver), timeout=timeout, retries=retries)
     with PeakFds() as fds:

@@ -16,10 +16,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tcpreach.judging.verdict import judge
 from tcpreach.model import Family, Target, Verdict
 from tcpreach.net.probe import probe
 from tcpreach.options import CheckOptions
-from tcpreach.verdict import judge
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent

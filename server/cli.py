@@ -17,8 +17,8 @@ from types import FrameType
 from typing import NoReturn
 
 from server.hello_server import DEFAULT_GREETING, DEFAULT_PORT, MAX_GREETING, HelloServer
-from tcpreach.escapes import parse_escapes  # the one escape parser; the image carries this module
-from tcpreach.ports import port_number  # the one port parser, in the image too
+from tcpreach.settings.escapes import parse_escapes  # the one escape parser; the image carries this module
+from tcpreach.settings.ports import port_number  # the one port parser, in the image too
 
 EXIT_RUNTIME = 1
 EXIT_USAGE = 2

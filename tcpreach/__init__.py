@@ -46,8 +46,8 @@ _EXPORTS = {
     "check_resolved": "tcpreach.check",
     "check_targets": "tcpreach.check",
     "probe_all": "tcpreach.check",
-    "diagnose": "tcpreach.diagnosis",
-    "judge": "tcpreach.verdict",
+    "diagnose": "tcpreach.judging.diagnosis",
+    "judge": "tcpreach.judging.verdict",
 }
 # The public API; tests/unit/test_layout.py checks that it, _EXPORTS and the names below agree.
 __all__ = [
@@ -76,12 +76,12 @@ __all__ = [
 
 if TYPE_CHECKING:
     from tcpreach.check import check_host, check_resolved, check_targets, probe_all
-    from tcpreach.diagnosis import diagnose
     from tcpreach.expectation import Expectation, Match, Step, StepKind
     from tcpreach.findings import Finding, Severity
+    from tcpreach.judging.diagnosis import diagnose
+    from tcpreach.judging.verdict import judge
     from tcpreach.model import Family, HostReport, Source, Target, TargetOutcome, Verdict
     from tcpreach.options import CheckOptions, TlsSettings
-    from tcpreach.verdict import judge
 
 
 def __getattr__(name: str) -> Any:

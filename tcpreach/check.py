@@ -15,14 +15,14 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from tcpreach.diagnosis import diagnose
 from tcpreach.engine import Job, probe_jobs
 from tcpreach.fly.remedies import fly_name
-from tcpreach.host.vantage import this_vantage
-from tcpreach.inputs import is_literal
+from tcpreach.judging.diagnosis import diagnose
+from tcpreach.judging.targets import targets_of
+from tcpreach.machine.vantage import this_vantage
 from tcpreach.model import Family, HostReport, Resolution, Target, TargetOutcome
 from tcpreach.options import CheckOptions
-from tcpreach.targets import targets_of
+from tcpreach.settings.inputs import is_literal
 
 __all__ = [
     "HostCheck",

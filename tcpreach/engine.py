@@ -23,21 +23,21 @@ import gc
 import resource
 import threading
 import time
-from collections.abc import Awaitable, Callable, Coroutine, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from tcpreach.errors import UsageError
+from tcpreach.judging.verdict import LOSS_CAN_PRODUCE, judge
 from tcpreach.model import ProbeResult, Target, TargetOutcome, Verdict
+from tcpreach.net.loop import run_sync
 from tcpreach.net.probe import probe_async
 from tcpreach.options import CheckOptions
-from tcpreach.verdict import LOSS_CAN_PRODUCE, judge
 
 __all__ = [
     "GC_PAUSE_JOBS", "HEDGE_SPAN", "MAX_SLOTS", "Job", "gc_paused", "hedge_offsets",
-    "probe_jobs", "run_jobs", "run_sync", "slot_count",
+    "probe_jobs", "run_jobs", "slot_count",
 ]  # fmt: skip
 
 T = TypeVar("T")
@@ -221,17 +221,6 @@ async def run_jobs(
 
     with gc_paused() if len(jobs) >= GC_PAUSE_JOBS else nullcontext():
         return tuple(await asyncio.gather(*(decided(job) for job in jobs)))
-
-
-def run_sync(work: Coroutine[Any, Any, T]) -> T:
-    """Run ``work`` to its end from synchronous code: on a loop of its own, in a thread of its
-    own when the caller already runs a loop (an async test calling the plugin's fixture)."""
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return asyncio.run(work)
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(asyncio.run, work).result()
 
 
 def probe_jobs(

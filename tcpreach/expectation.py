@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from functools import cached_property
 
-from tcpreach.escapes import abbreviated, escaped, parse_escapes
+from tcpreach.settings.escapes import abbreviated, escaped, parse_escapes
 
 __all__ = [
     "READ_CAP_MIN",
@@ -273,7 +273,7 @@ class Expectation:
 
 
 def request_bytes(text: str) -> bytes:
-    """``--send``: bytes with the escapes of ``tcpreach.escapes`` (may be empty)."""
+    """``--send``: bytes with the escapes of ``tcpreach.settings.escapes`` (may be empty)."""
     try:
         return parse_escapes(text)
     except ValueError as exc:

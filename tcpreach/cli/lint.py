@@ -10,8 +10,8 @@ from typing import IO, Any
 from tcpreach.cli.args import EXIT_FAILED, EXIT_OK, typed
 from tcpreach.findings import Severity, format_finding
 from tcpreach.fly.files import grouped, lint_path
-from tcpreach.inputs import parse_port
 from tcpreach.options import DEFAULT_PORT
+from tcpreach.settings.inputs import parse_port
 
 __all__ = ["add_parser", "run_lint"]
 

@@ -15,13 +15,13 @@ from tcpreach.cli.args import EXIT_FAILED, EXIT_OK, terminal_width, typed
 from tcpreach.errors import UsageError
 from tcpreach.findings import Severity
 from tcpreach.fly.files import internal_port
-from tcpreach.host import listeners
-from tcpreach.host.interfaces import interface_addresses
-from tcpreach.inputs import parse_port, read_small_file
+from tcpreach.machine import listeners
+from tcpreach.machine.interfaces import interface_addresses
 from tcpreach.model import Family, HostReport, Target, Verdict
 from tcpreach.options import CheckOptions
 from tcpreach.report.document import dump_report
 from tcpreach.report.text import format_report
+from tcpreach.settings.inputs import parse_port, read_small_file
 
 __all__ = ["add_parser", "run_listeners", "self_probe"]
 

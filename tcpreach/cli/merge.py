@@ -9,11 +9,11 @@ from typing import IO, Any
 
 from tcpreach.cli.args import EXIT_FAILED, EXIT_OK
 from tcpreach.errors import UsageError
-from tcpreach.inputs import read_small_file
-from tcpreach.merge import merge
+from tcpreach.judging.merge import merge
 from tcpreach.model import HostReport
 from tcpreach.report.document import load_reports
 from tcpreach.report.merged import dump_merged, format_merged, markdown_merged, merged_passes
+from tcpreach.settings.inputs import read_small_file
 
 __all__ = ["add_parser", "read_report_files", "run_merge"]
 

@@ -14,18 +14,18 @@ from tcpreach.check import check_hosts
 from tcpreach.cli.args import EXIT_FAILED, EXIT_OK, ORDERED, add_settings, terminal_width, typed
 from tcpreach.cli.colour import paint, wants_colour
 from tcpreach.cli.progress import Progress
-from tcpreach.config import load_config, options_from, parsed
 from tcpreach.dialogue import ordered_steps
 from tcpreach.errors import UsageError
 from tcpreach.fly.remedies import is_fly_name
-from tcpreach.hosts_file import read_hosts_file
-from tcpreach.inputs import host_note, parse_seconds, parse_target
 from tcpreach.model import Family, HostReport
 from tcpreach.options import CheckOptions
 from tcpreach.outcomes import passes
 from tcpreach.report.document import dump_report, dump_reports
 from tcpreach.report.text import format_report, summary_line, transcript
 from tcpreach.settings import BY_NAME, CONFIG, SETTINGS, Given, Setting, Surface
+from tcpreach.settings.config import load_config, options_from, parsed
+from tcpreach.settings.hosts_file import read_hosts_file
+from tcpreach.settings.inputs import host_note, parse_seconds, parse_target
 
 __all__ = ["add_parser", "exit_status", "run_probe"]
 
@@ -212,7 +212,7 @@ def run_probe(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     with Progress(err, quiet=piped_json) as progress:
         reports = check_hosts(requests, lambda host: _predicted(values, host), on_done=progress.done)
     if args.plugin:
-        from tcpreach.plugin_output import State, Thresholds, plugin_status
+        from tcpreach.report.nagios import State, Thresholds, plugin_status
 
         mapped = (State[args.refused_state.upper()], State[args.mismatch_state.upper()])
         limits = Thresholds(args.warning, args.critical, *mapped, connect=(args.connect_warning, args.connect_critical),

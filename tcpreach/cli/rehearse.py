@@ -6,7 +6,7 @@ import argparse
 from typing import IO, Any
 
 from tcpreach.cli.args import EXIT_FAILED, EXIT_OK, terminal_width
-from tcpreach.rehearsal import DEFAULT_SCENARIO, SCENARIOS
+from tcpreach.testing.rehearsal import DEFAULT_SCENARIO, SCENARIOS
 
 __all__ = ["add_parser", "run_rehearse"]
 
@@ -24,8 +24,8 @@ def add_parser(commands: Any, name: str, help_text: str) -> None:
 
 def run_rehearse(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     from tcpreach.check import check_host
-    from tcpreach.rehearsal import rehearse
     from tcpreach.report.text import format_report
+    from tcpreach.testing.rehearsal import rehearse
 
     scenario = SCENARIOS[args.scenario]
     out.write(f"rehearsal {args.scenario}: {scenario.what}\n")

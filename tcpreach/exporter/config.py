@@ -29,12 +29,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tcpreach.config import line_of, options_from, parsed, read_toml, settings_of
 from tcpreach.errors import UsageError
 from tcpreach.exporter.policy import Allowance, Network
-from tcpreach.inputs import parse_count, parse_seconds
 from tcpreach.options import CheckOptions
 from tcpreach.settings import Setting
+from tcpreach.settings.config import line_of, options_from, parsed, read_toml, settings_of
+from tcpreach.settings.inputs import parse_count, parse_seconds
 
 __all__ = ["DEFAULT_MAX_CONCURRENT", "DEFAULT_TIMEOUT_OFFSET", "ExporterConfig", "load_exporter_config"]
 

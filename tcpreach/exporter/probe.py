@@ -17,7 +17,7 @@ from tcpreach.exporter.budget import budget_for, parse_scrape_timeout
 from tcpreach.exporter.config import ExporterConfig
 from tcpreach.exporter.policy import address_refusal, target_refusal
 from tcpreach.exporter.record import ProbeRecord
-from tcpreach.inputs import parse_target
+from tcpreach.settings.inputs import parse_target
 
 __all__ = ["MAX_QUERY_CHARS", "ProbeQuery", "TargetRefusedError", "parse_query", "run_probe"]
 

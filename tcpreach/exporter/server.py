@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 from tcpreach.errors import UsageError
 from tcpreach.exporter.service import ExporterService, Response
-from tcpreach.inputs import parse_host
+from tcpreach.settings.inputs import parse_host
 
 __all__ = ["DEFAULT_LISTEN", "ExporterServer", "parse_listen", "serve_until"]
 

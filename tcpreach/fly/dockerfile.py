@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tcpreach.options import DEFAULT_PORT
-from tcpreach.ports import port_number
+from tcpreach.settings.ports import port_number
 
 __all__ = ["Dockerfile", "parse_dockerfile"]
 

@@ -13,7 +13,7 @@ from tcpreach.errors import UsageError
 from tcpreach.findings import Finding, FindingCode, Severity
 from tcpreach.fly.dockerfile import Dockerfile, parse_dockerfile
 from tcpreach.fly.lint import lint_config
-from tcpreach.inputs import read_small_file
+from tcpreach.settings.inputs import read_small_file
 
 __all__ = [
     "LintInputError",

@@ -17,9 +17,10 @@ from typing import Any
 
 from tcpreach.model import Ending, Exchange, Family, ProbeResult, Target, TlsFailure, TlsObservation
 from tcpreach.net.conversation import PlainStream, Seen, Stream, TlsAlertError, converse, read, send_request
+from tcpreach.net.loop import run_sync
 from tcpreach.net.tls import TlsStream, handshake
 from tcpreach.options import DEFAULT_TIMEOUT, CheckOptions, TlsSettings
-from tcpreach.verdict import LOCAL_NO_ROUTE
+from tcpreach.standards.errnos import LOCAL_NO_ROUTE
 
 __all__ = ["probe", "probe_async", "route_errno", "sockaddr"]
 
@@ -67,8 +68,6 @@ def probe(
     check_route: bool = True,
 ) -> ProbeResult:
     """``probe_async`` for one target, from synchronous code."""
-    from tcpreach.engine import run_sync
-
     return run_sync(probe_async(target, options, read_timeout=read_timeout, check_route=check_route))
 
 

@@ -23,11 +23,11 @@ import dns.rdatatype
 import dns.resolver
 
 from tcpreach.errors import UsageError
-from tcpreach.inputs import hostname_problem, is_literal, to_ascii
 from tcpreach.model import DnsAnswer, DnsStatus, Family, Resolution
-from tcpreach.nat64 import IPV4ONLY_ARPA, prefix_from_ipv4only
 from tcpreach.options import CheckOptions
-from tcpreach.special_names import SPECIAL_RESOLVER, special_answers
+from tcpreach.settings.inputs import hostname_problem, is_literal, to_ascii
+from tcpreach.standards.nat64 import IPV4ONLY_ARPA, prefix_from_ipv4only
+from tcpreach.standards.special_names import SPECIAL_RESOLVER, special_answers
 
 __all__ = ["MAX_ALIASES", "RESEND_EVERY", "RESEND_FIRST", "ask", "nameservers", "query", "resolve", "system_addresses"]
 

@@ -92,11 +92,11 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     names = set(metafunc.fixturenames) & _OUR_ARGUMENTS
     if not names:
         return
-    from tcpreach.host.interfaces import local_addresses
-    from tcpreach.inputs import parse_host
+    from tcpreach.judging.targets import targets_of
+    from tcpreach.machine.interfaces import local_addresses
     from tcpreach.model import Family
     from tcpreach.pytest_plugin.fixture import RemoteTarget
-    from tcpreach.targets import targets_of
+    from tcpreach.settings.inputs import parse_host
 
     state = _state(metafunc.config)
     hosts = state.settings.hosts

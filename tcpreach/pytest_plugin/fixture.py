@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import pytest
 
 from tcpreach.findings import FindingCode, errors, findings_for
-from tcpreach.host.interfaces import local_addresses
+from tcpreach.machine.interfaces import local_addresses
 from tcpreach.model import DnsStatus, Family, HostReport, Target, Verdict
 from tcpreach.pytest_plugin.state import State
 from tcpreach.report.text import failure_message

@@ -15,16 +15,16 @@ from pathlib import Path
 import pytest
 
 from tcpreach.check import HostCheck, check_resolutions, check_targets, resolve_all
-from tcpreach.config import load_config, options_from, parsed
 from tcpreach.expectation import Expectation
 from tcpreach.fly.files import LintInputError, predicts_for
-from tcpreach.inputs import parse_host
 from tcpreach.model import HostReport, Resolution, Target
 from tcpreach.options import DEFAULT_RETRIES, CheckOptions
 from tcpreach.pytest_plugin import options as plugin_options
 from tcpreach.pytest_plugin.options import PLUGIN_SETTINGS
 from tcpreach.report.document import dump_report, load_report
 from tcpreach.settings import BY_NAME, CONFIG, PREFIX, Setting
+from tcpreach.settings.config import load_config, options_from, parsed
+from tcpreach.settings.inputs import parse_host
 
 __all__ = ["Settings", "State", "read_settings"]
 

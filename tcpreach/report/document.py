@@ -15,7 +15,6 @@ from datetime import datetime
 from typing import Any
 
 from tcpreach.errors import UsageError
-from tcpreach.escapes import escaped, parse_escapes
 from tcpreach.expectation import Expectation, Match, Step, StepKind
 from tcpreach.findings import Finding, FindingCode, Severity
 from tcpreach.model import (
@@ -35,6 +34,7 @@ from tcpreach.model import (
     Vantage,
     Verdict,
 )
+from tcpreach.settings.escapes import escaped, parse_escapes
 
 __all__ = ["SCHEMA_VERSION", "dump_report", "dump_reports", "load_report", "load_reports"]
 

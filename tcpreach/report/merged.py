@@ -7,9 +7,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from tcpreach.findings import Severity, format_finding
-from tcpreach.merge import Merged
+from tcpreach.judging.merge import Merged
+from tcpreach.judging.population import Answer
 from tcpreach.model import TargetOutcome
-from tcpreach.population import Answer
 from tcpreach.report.document import SCHEMA_VERSION, dump_report
 from tcpreach.report.text import format_table
 

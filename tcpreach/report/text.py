@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from tcpreach.diagnosis import verdict_remedy
-from tcpreach.escapes import escaped
 from tcpreach.findings import Finding, Severity, findings_for, format_finding
+from tcpreach.judging.diagnosis import verdict_remedy
 from tcpreach.model import Ending, HostReport, ProbeResult, TargetOutcome, TlsObservation, Verdict
-from tcpreach.verdict import errno_text
+from tcpreach.settings.escapes import escaped
+from tcpreach.standards.errnos import errno_text
 
 __all__ = [
     "HEADER",

@@ -119,7 +119,7 @@ def test_a_container_that_never_greets_fails_with_its_logs(fresh_container):
 
 
 def test_the_listener_reader_runs_in_the_image_and_sees_one_dual_stack_socket(hello_container):
-    code, output = hello_container.exec("python3", "-m", "tcpreach.host.listeners", "--port", "1848", "--json")
+    code, output = hello_container.exec("python3", "-m", "tcpreach.machine.listeners", "--port", "1848", "--json")
     doc = json.loads(output)
     assert code == 0, output
     assert [(i["family"], i["address"], i["port"], i["accepts"], i["pid"], i["process"]) for i in doc["listeners"]] == [

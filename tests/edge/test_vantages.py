@@ -13,8 +13,8 @@ import pytest
 
 from netlab.lab import DEDICATED_V4
 from netlab.vantages import VANTAGES, VantageLab, vantages_problem
-from tcpreach.merge import merge
-from tcpreach.population import Answer, ClientKind
+from tcpreach.judging.merge import merge
+from tcpreach.judging.population import Answer, ClientKind
 from tcpreach.report.document import load_report
 
 pytestmark = pytest.mark.edge

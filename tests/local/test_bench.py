@@ -52,20 +52,22 @@ def test_the_mutation_score_counts_functions_and_methods_and_timeouts_as_caught(
     from bench.mutation import row, tally
 
     results = """
-    tcpreach.config.x__value__mutmut_1: killed
-    tcpreach.config.x__value__mutmut_2: survived
-    tcpreach.population.xǁ_Seenǁfailures__mutmut_5: killed
+    tcpreach.settings.config.x__value__mutmut_1: killed
+    tcpreach.settings.config.x__value__mutmut_2: survived
+    tcpreach.judging.population.xǁ_Seenǁfailures__mutmut_5: killed
     tcpreach.net.conversation.x_read__mutmut_9: timeout
-    tcpreach.nat64.x_synthesized_by__mutmut_3: not checked
+    tcpreach.standards.nat64.x_synthesized_by__mutmut_3: not checked
     a line that is not a result
     """
     counts, survivors = tally(results)
     assert {module: dict(seen) for module, seen in counts.items()} == {
-        "tcpreach.config": {"killed": 1, "survived": 1},
-        "tcpreach.population": {"killed": 1},
+        "tcpreach.settings.config": {"killed": 1, "survived": 1},
+        "tcpreach.judging.population": {"killed": 1},
         "tcpreach.net.conversation": {"timeout": 1},
-        "tcpreach.nat64": {"not checked": 1},
+        "tcpreach.standards.nat64": {"not checked": 1},
     }
-    assert dict(survivors) == {"tcpreach.config": [("tcpreach.config.x__value__mutmut_2", "survived")]}
+    assert dict(survivors) == {
+        "tcpreach.settings.config": [("tcpreach.settings.config.x__value__mutmut_2", "survived")]
+    }
     total = sum(counts.values(), collections.Counter())
     assert row("all", total) == "| all | 2 | 1 | 1 | 1 | 60% |"

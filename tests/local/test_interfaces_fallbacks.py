@@ -12,8 +12,8 @@ import io
 
 import pytest
 
-from tcpreach.host import interfaces
-from tcpreach.host.interfaces import interface_addresses
+from tcpreach.machine import interfaces
+from tcpreach.machine.interfaces import interface_addresses
 
 pytestmark = pytest.mark.local
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tcpreach.host.interfaces import interface_addresses, local_addresses
+from tcpreach.machine.interfaces import interface_addresses, local_addresses
 
 pytestmark = pytest.mark.local
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tcpreach.host.listeners import Accepts, Listener, gather, main, owners, read_proc
+from tcpreach.machine.listeners import Accepts, Listener, gather, main, owners, read_proc
 
 pytestmark = pytest.mark.local
 
@@ -35,7 +35,7 @@ def own_wildcards_only(monkeypatch, *ports: int) -> None:
     """This machine's /proc as it is, but for the IPv6 wildcards of other ports than
     ``ports``: the live half connects to each wildcard it shows to learn what it accepts,
     and other tests' servers on this machine count their connections."""
-    from tcpreach.host import listeners
+    from tcpreach.machine import listeners
 
     real = listeners.read_proc
     wildcard = f" {'0' * 32}:"
@@ -125,11 +125,11 @@ def test_the_command_on_this_machine(bound, capsys):
 def test_the_command_ends_unreadable_or_wrong_input_in_one_line(tmp_path, capsys):
     assert main(["--proc", str(tmp_path / "missing")]) == 2
     assert capsys.readouterr().err == (
-        f"python3 -m tcpreach.host.listeners: error: cannot read {tmp_path / 'missing'}: No such file or directory\n"
+        f"python3 -m tcpreach.machine.listeners: error: cannot read {tmp_path / 'missing'}: No such file or directory\n"
     )
     (tmp_path / "bad").write_text("not proc\n")
     assert main(["--proc", str(tmp_path / "bad")]) == 2
-    assert capsys.readouterr().err.startswith("python3 -m tcpreach.host.listeners: error: line 1 is not a line of ")
+    assert capsys.readouterr().err.startswith("python3 -m tcpreach.machine.listeners: error: line 1 is not a line of ")
 
 
 def fake_proc(root: Path, tcp: str, tcp6: str, thread_self: bool) -> Path:

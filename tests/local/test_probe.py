@@ -17,10 +17,10 @@ import pytest
 from server import HelloServer
 from tcpreach.check import check_targets, probe_and_judge
 from tcpreach.expectation import Expectation
+from tcpreach.judging.verdict import judge
 from tcpreach.model import Ending, Family, Target, TargetOutcome, Verdict
 from tcpreach.options import CheckOptions
 from tcpreach.testing.standins import Behaviour, StandIn
-from tcpreach.verdict import judge
 
 pytestmark = pytest.mark.local
 

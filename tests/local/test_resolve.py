@@ -9,10 +9,10 @@ import pytest
 
 from server import HelloServer
 from tcpreach.check import check_host
+from tcpreach.judging.targets import targets_of
 from tcpreach.model import DnsStatus, Family, Source
 from tcpreach.net.resolve import resolve
 from tcpreach.options import BOTH, CheckOptions
-from tcpreach.targets import targets_of
 from tcpreach.testing.stub_dns import StubDNS
 
 pytestmark = pytest.mark.local

@@ -25,10 +25,10 @@ from server import HelloServer
 from server.cli import explain_bind_error, signal_handler
 from server.cli import main as server_main
 from tcpreach.expectation import Expectation
+from tcpreach.judging.verdict import judge
 from tcpreach.model import Ending, Family, Target, Verdict
 from tcpreach.net.probe import probe
 from tcpreach.options import CheckOptions
-from tcpreach.verdict import judge
 
 pytestmark = pytest.mark.local
 

@@ -11,9 +11,9 @@ from unittest import mock
 import pytest
 
 from tcpreach.expectation import Expectation
+from tcpreach.judging.verdict import judge
 from tcpreach.model import Ending, Family, Target, Verdict
 from tcpreach.net.probe import _connect
-from tcpreach.verdict import judge
 
 TARGET = Target(Family.IPV4, "66.241.125.63", 1848)
 

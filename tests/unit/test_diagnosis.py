@@ -6,10 +6,10 @@ import dataclasses
 
 import pytest
 
-from tcpreach.diagnosis import diagnose, verdict_remedy
 from tcpreach.expectation import Expectation
 from tcpreach.findings import Finding, Severity, errors, findings_for
 from tcpreach.fly.live import tls_path_findings
+from tcpreach.judging.diagnosis import diagnose, verdict_remedy
 from tcpreach.model import (
     DnsAnswer,
     DnsStatus,
@@ -574,8 +574,8 @@ def test_two_shared_addresses_beside_two_dedicated_ones_are_each_named():
     from test_report_corpus import seen
 
     from tcpreach.fly.live import _shared_beside_dedicated
+    from tcpreach.judging.verdict import judge
     from tcpreach.model import Verdict
-    from tcpreach.verdict import judge
 
     shared, dedicated = ("66.241.124.10", "66.241.124.11"), ("66.241.124.20", "66.241.124.21")
     outcomes = [judge(seen(a, b""), b"hello\n") for a in shared] + [judge(seen(a), b"hello\n") for a in dedicated]

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import pytest
 
-from tcpreach.config import options_from, parsed
 from tcpreach.dialogue import dialogue, ordered_steps, parse_starttls, parse_step, starttls_steps
 from tcpreach.errors import UsageError
 from tcpreach.expectation import Expectation, Match, Step, StepKind, groups_of, render
+from tcpreach.judging.verdict import judge
 from tcpreach.model import Ending, Family, ProbeResult, Target, TlsFailure, TlsObservation, Verdict
 from tcpreach.settings import Given
-from tcpreach.verdict import judge
+from tcpreach.settings.config import options_from, parsed
 
 SEND, EXPECT, TLS = StepKind.SEND, StepKind.EXPECT, StepKind.STARTTLS
 

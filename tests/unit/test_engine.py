@@ -14,6 +14,7 @@ from tcpreach import engine
 from tcpreach.engine import Job, hedge_offsets, run_jobs, slot_count
 from tcpreach.errors import UsageError
 from tcpreach.model import Ending, Family, ProbeResult, Target, Verdict
+from tcpreach.net.loop import run_sync
 from tcpreach.options import CheckOptions
 
 # A wait longer than any test: a policy that waited an attempt out would hang, and the
@@ -175,7 +176,7 @@ def test_synchronous_callers_inside_a_running_loop_get_their_outcomes():
     script = Script(OK)
 
     async def caller():
-        return engine.run_sync(run_jobs([Job(target(), CheckOptions(retries=0))], attempt=script))
+        return run_sync(run_jobs([Job(target(), CheckOptions(retries=0))], attempt=script))
 
     (outcome,) = asyncio.run(caller())
     assert outcome.verdict is Verdict.OK

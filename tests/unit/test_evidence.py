@@ -12,8 +12,8 @@ import pytest
 from test_report_corpus import NO_ROUTE, REFUSED, V4, V6, aliased, dns, report, seen
 
 from tcpreach.expectation import Expectation
+from tcpreach.judging.verdict import judge
 from tcpreach.model import DnsStatus, Resolution, TlsObservation, Verdict
-from tcpreach.verdict import judge
 
 V4B = "66.241.125.64"
 V6B = "2a09:8280:1::c5:a273:1"

@@ -6,10 +6,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tcpreach.escapes import escaped, parse_escapes
 from tcpreach.expectation import Expectation, Match, as_expectation, regex_bytes
+from tcpreach.judging.verdict import judge
 from tcpreach.model import Ending, Family, ProbeResult, Target, Verdict
-from tcpreach.verdict import judge
+from tcpreach.settings.escapes import escaped, parse_escapes
 
 TARGET = Target(Family.IPV4, "192.0.2.1", 110)
 BANNER = Expectation(b"+OK", Match.PREFIX)

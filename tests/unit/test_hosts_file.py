@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from tcpreach.errors import UsageError
-from tcpreach.hosts_file import read_hosts_file
 from tcpreach.settings import Given
+from tcpreach.settings.hosts_file import read_hosts_file
 
 
 def write(tmp_path: Path, name: str, text: str) -> Path:

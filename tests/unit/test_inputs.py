@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tcpreach.errors import UsageError
-from tcpreach.inputs import host_note, parse_host
+from tcpreach.settings.inputs import host_note, parse_host
 
 
 @pytest.mark.parametrize(
@@ -49,7 +49,7 @@ def test_a_url_is_refused_with_what_to_drop(text, error):
     ("[::1]:1848", "takes an IP address, got '[::1]:1848'"),
 ])  # fmt: skip
 def test_a_source_address_is_an_address_alone(text, message):
-    from tcpreach.inputs import parse_address
+    from tcpreach.settings.inputs import parse_address
 
     with pytest.raises(UsageError) as raised:
         parse_address(text)
@@ -59,7 +59,7 @@ def test_a_source_address_is_an_address_alone(text, message):
 
 
 def test_tls_versions_and_pem_files_as_given(tmp_path):
-    from tcpreach.inputs import parse_pem_file, parse_tls_version
+    from tcpreach.settings.inputs import parse_pem_file, parse_tls_version
 
     assert [parse_tls_version(v) for v in ("1.2", " 1.3 ")] == ["1.2", "1.3"]
     with pytest.raises(UsageError) as raised:

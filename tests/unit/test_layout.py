@@ -47,3 +47,74 @@ def test_the_lazy_exports_are_the_public_api_and_each_resolves(package):
     assert imported == {(where, name) for name, where in exports.items()}
     for name in exports:
         assert getattr(module, name).__name__ == name
+
+
+def _imports(path: Path) -> set[str]:
+    """The tcpreach modules ``path`` imports, at its top or inside a function (a lazy import
+    is still an import), leaving out what only the type checker reads."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    typed = {
+        id(n)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test)
+        for n in ast.walk(node)
+    }
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if id(node) in typed:
+            continue
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("tcpreach"):
+            found |= {_module(f"{node.module}.{a.name}") or node.module for a in node.names}
+        elif isinstance(node, ast.Import):
+            found |= {a.name for a in node.names if a.name.startswith("tcpreach")}
+    return found - {_name(path)}
+
+
+def _module(dotted: str) -> str | None:
+    """``dotted`` when it names a module of the package (``from tcpreach.net import probe``)."""
+    return dotted if dotted in {_name(p) for p in MODULES} else None
+
+
+GRAPH = {_name(p): _imports(p) for p in MODULES}
+
+
+def test_no_module_imports_itself_back_through_others():
+    def cycle_from(start: str) -> list[str] | None:
+        stack, seen = [(start, [start])], set()
+        while stack:
+            here, path = stack.pop()
+            for there in GRAPH.get(here, ()):
+                if there == start:
+                    return [*path, start]
+                if there not in seen:
+                    seen.add(there)
+                    stack.append((there, [*path, there]))
+        return None
+
+    assert [c for m in GRAPH if (c := cycle_from(m))] == []
+
+
+@pytest.mark.parametrize(
+    ("layer", "never"),
+    [
+        (("tcpreach.net", "tcpreach.machine", "tcpreach.standards"), "tcpreach.judging"),
+        (("tcpreach.judging",), "tcpreach.net"),
+        (("tcpreach.judging",), "tcpreach.machine"),
+        (("tcpreach.judging", "tcpreach.net", "tcpreach.report"), "tcpreach.cli"),
+        (("tcpreach.judging", "tcpreach.net", "tcpreach.report"), "tcpreach.exporter"),
+        (("tcpreach.judging", "tcpreach.net", "tcpreach.report"), "tcpreach.pytest_plugin"),
+    ],
+    ids=lambda v: v if isinstance(v, str) else "+".join(x.rsplit(".", 1)[-1] for x in v),
+)
+def test_a_layer_never_imports_what_it_must_not(layer, never):
+    crossing = sorted(
+        f"{m} -> {i}" for m, imported in GRAPH.items() if m.startswith(layer) for i in imported if i.startswith(never)
+    )
+    assert crossing == []
+
+
+def test_the_top_holds_the_vocabulary_and_the_run_alone():
+    top = sorted(p.stem for p in PACKAGE.glob("*.py") if p.stem not in {"__init__", "__main__"})
+    assert top == [
+        "check", "dialogue", "engine", "errors", "expectation", "findings", "model", "options", "outcomes",
+    ]  # fmt: skip

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tcpreach.findings import FindingCode
-from tcpreach.host.listeners import Accepts, Listener, accepting, gather, judge_listeners, main, parse_proc
+from tcpreach.machine.listeners import Accepts, Listener, accepting, gather, judge_listeners, main, parse_proc
 
 CAPTURED = Path(__file__).resolve().parent / "golden" / "proc"
 GOLDEN = "listeners.json"  # in golden/, see conftest.py
@@ -119,11 +119,11 @@ def test_the_images_command_ends_bad_input_in_one_line(tmp_path, capsys):
     (tmp_path / "netstat.txt").write_text("Active Internet connections\n")
     assert main(["--proc", str(tmp_path / "missing.txt")]) == 2
     assert capsys.readouterr().err == (
-        f"python3 -m tcpreach.host.listeners: error: cannot read {tmp_path / 'missing.txt'}: "
+        f"python3 -m tcpreach.machine.listeners: error: cannot read {tmp_path / 'missing.txt'}: "
         "No such file or directory\n"
     )
     assert main(["--proc", str(tmp_path / "netstat.txt"), "--port", "1848"]) == 2
     assert capsys.readouterr().err == (
-        "python3 -m tcpreach.host.listeners: error: line 1 is not a line of /proc/net/tcp or tcp6: "
+        "python3 -m tcpreach.machine.listeners: error: line 1 is not a line of /proc/net/tcp or tcp6: "
         "'Active Internet connections'\n"
     )

@@ -15,9 +15,9 @@ from test_report_corpus import NO_ROUTE, REFUSED, V4, V6, dns, report, seen
 
 from tcpreach.errors import UsageError
 from tcpreach.expectation import Expectation, Match
-from tcpreach.merge import Merged, merge
+from tcpreach.judging.merge import Merged, merge
+from tcpreach.judging.population import Answer, ClientKind
 from tcpreach.model import Family, HostReport, Resolution, Source, Vantage
-from tcpreach.population import Answer, ClientKind
 from tcpreach.report.merged import dump_merged, format_merged, markdown_merged, merged_passes
 
 GOLDEN = "merge.json"  # in golden/, see conftest.py

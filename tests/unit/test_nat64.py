@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tcpreach.nat64 import embedded_ipv4, prefix_from_ipv4only, synthesized_by
+from tcpreach.standards.nat64 import embedded_ipv4, prefix_from_ipv4only, synthesized_by
 
 
 @pytest.mark.parametrize(

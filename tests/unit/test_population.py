@@ -6,8 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from tcpreach.model import Family, ProbeResult, Target, TargetOutcome, Verdict
-from tcpreach.population import (
+from tcpreach.judging.population import (
     Answer,
     ClientKind,
     Population,
@@ -17,6 +16,7 @@ from tcpreach.population import (
     _nat64,
     _Seen,
 )
+from tcpreach.model import Family, ProbeResult, Target, TargetOutcome, Verdict
 
 A4, B4, A6, B6 = "192.0.2.1", "192.0.2.2", "2001:db8::1", "2001:db8::2"
 
@@ -136,7 +136,7 @@ def test_a_dual_stack_client_whose_ipv6_path_is_broken(v4, expected):
 
 # What each kind of client gets from whole merges: what the name's DNS said, literals, vantage labels.
 def merged_population(*reports):
-    from tcpreach.merge import merge
+    from tcpreach.judging.merge import merge
 
     return [(p.kind, p.answer, p.why, p.judged_from) for p in merge(list(reports)).population]
 

@@ -12,11 +12,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tcpreach.diagnosis import diagnose
 from tcpreach.errors import UsageError
-from tcpreach.escapes import escaped, parse_escapes
 from tcpreach.expectation import Expectation, Match, Step, StepKind
 from tcpreach.findings import Finding, FindingCode, Severity
+from tcpreach.judging.diagnosis import diagnose
+from tcpreach.judging.verdict import judge
 from tcpreach.model import (
     DnsAnswer,
     DnsStatus,
@@ -36,7 +36,7 @@ from tcpreach.model import (
 )
 from tcpreach.report.document import SCHEMA_VERSION, dump_report, dump_reports, load_report, load_reports
 from tcpreach.report.text import format_report, summary_line
-from tcpreach.verdict import judge
+from tcpreach.settings.escapes import escaped, parse_escapes
 
 
 def sample() -> HostReport:

@@ -14,9 +14,10 @@ from typing import Any
 
 import pytest
 
-from tcpreach.diagnosis import diagnose
 from tcpreach.dialogue import dialogue, parse_step
 from tcpreach.expectation import Expectation, Match
+from tcpreach.judging.diagnosis import diagnose
+from tcpreach.judging.verdict import judge
 from tcpreach.model import (
     DnsAnswer,
     DnsStatus,
@@ -34,7 +35,6 @@ from tcpreach.model import (
 )
 from tcpreach.report.document import dump_report, load_report
 from tcpreach.report.text import failure_message, format_report, transcript
-from tcpreach.verdict import judge
 
 GOLDEN = "report.json"  # in golden/, see conftest.py
 V4, V6 = "66.241.125.63", "2a09:8280:1::c5:a273:0"

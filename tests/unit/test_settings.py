@@ -11,13 +11,13 @@ from pathlib import Path
 import pytest
 
 from tcpreach.cli import build_parser
-from tcpreach.config import load_config, options_from, parsed
 from tcpreach.errors import UsageError
 from tcpreach.expectation import Expectation, Match
 from tcpreach.model import Family
 from tcpreach.options import CheckOptions, TlsSettings
 from tcpreach.pytest_plugin.options import value_of
 from tcpreach.settings import BY_NAME, CONFIG, SETTINGS, Given, Kind, Setting, Surface
+from tcpreach.settings.config import load_config, options_from, parsed
 
 README = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
 PLUGIN_ONLY = {"local_interfaces"}  # only pytest has local servers whose addresses it checks

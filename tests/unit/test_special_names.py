@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tcpreach.model import DnsAnswer, DnsStatus, Family
-from tcpreach.special_names import special_answers
+from tcpreach.standards.special_names import special_answers
 
 BOTH = (Family.IPV4, Family.IPV6)
 
@@ -40,7 +40,7 @@ def test_other_names_are_asked_of_dns(name):
 
 
 def test_a_dangling_alias_names_the_whole_chain_and_the_gone_fly_app():
-    from tcpreach.dns_findings import _dangling
+    from tcpreach.judging.dns_findings import _dangling
 
     chained = _dangling("www.example.org", ("edge.example.net", "cdn.example.net", "old-app.fly.dev."))
     assert (chained.message, chained.remedy) == (

@@ -10,8 +10,10 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from tcpreach.errors import UsageError
-from tcpreach.host.interfaces import local_addresses
-from tcpreach.inputs import (
+from tcpreach.judging.targets import targets_of
+from tcpreach.machine.interfaces import local_addresses
+from tcpreach.model import DnsAnswer, DnsStatus, Family, Resolution, Source, Target
+from tcpreach.settings.inputs import (
     HostSpec,
     canonical_address,
     hostname_problem,
@@ -25,8 +27,6 @@ from tcpreach.inputs import (
     parse_server_name,
     to_ascii,
 )
-from tcpreach.model import DnsAnswer, DnsStatus, Family, Resolution, Source, Target
-from tcpreach.targets import targets_of
 
 
 @pytest.mark.parametrize(
@@ -133,7 +133,7 @@ def test_a_literal_target_is_its_address_in_its_one_spelling(typed, address):
 def test_local_addresses_are_loopback_then_localhosts_then_interfaces_when_asked(monkeypatch):
     import socket
 
-    from tcpreach.host import interfaces
+    from tcpreach.machine import interfaces
 
     asked = []
 

@@ -8,7 +8,7 @@ import socket
 import pytest
 
 from tcpreach import __version__
-from tcpreach.host import vantage
+from tcpreach.machine import vantage
 from tcpreach.model import Family, Target, Vantage
 
 SOURCES = {Family.IPV4: "192.0.2.2", Family.IPV6: "2001:db8:1::2"}

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from tcpreach.judging.verdict import judge
 from tcpreach.model import Ending, Family, ProbeResult, Target, TlsFailure, TlsObservation, Verdict
-from tcpreach.verdict import judge
 
 TARGET = Target(Family.IPV4, "192.0.2.1", 1848)
 EXPECT = b"hello\n"

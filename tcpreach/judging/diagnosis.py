@@ -11,13 +11,13 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Sequence
 
-from tcpreach.dns_findings import dns_findings
 from tcpreach.findings import Finding, FindingCode, Severity
 from tcpreach.fly.live import edge_finding, tls_path_findings
 from tcpreach.fly.remedies import fly_name, is_fly_name
+from tcpreach.judging.dns_findings import dns_findings
+from tcpreach.judging.verdict import LOSS_CAN_PRODUCE
 from tcpreach.model import Family, Resolution, TargetOutcome, Verdict
 from tcpreach.outcomes import addresses_of, all_are, any_is, by_family, listing
-from tcpreach.verdict import LOSS_CAN_PRODUCE
 
 __all__ = ["EXPIRY_WARNING_DAYS", "diagnose", "verdict_remedy"]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from tcpreach.findings import Finding, FindingCode, Severity
 from tcpreach.fly.remedies import fly_name, is_fly_name
 from tcpreach.model import DnsStatus, Family, Resolution
-from tcpreach.nat64 import synthesized_by
+from tcpreach.standards.nat64 import synthesized_by
 
 __all__ = ["dns_findings"]
 

@@ -8,7 +8,7 @@ import re
 import pytest
 from test_report_corpus import CASES, NO_ROUTE, REFUSED, V4, V6, dns, report, seen
 
-from tcpreach.plugin_output import State, Thresholds, plugin_status
+from tcpreach.report.nagios import State, Thresholds, plugin_status
 
 
 @pytest.mark.parametrize(

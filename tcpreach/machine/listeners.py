@@ -12,7 +12,7 @@ connect to 127.0.0.1, which only loopback sees; from text alone it stays unknown
 report says so.
 
 Standard library only, with ``tcpreach.findings``: the hello image carries this module, so
-``python3 -m tcpreach.host.listeners`` runs in it.
+``python3 -m tcpreach.machine.listeners`` runs in it.
 """
 
 from __future__ import annotations
@@ -199,7 +199,7 @@ def judge_listeners(listeners: Sequence[Listener], port: int, said_by: str = "")
     if kinds & {Accepts.UNKNOWN} and not ipv4:
         return [Finding(FindingCode.LISTENER_FAMILIES_UNKNOWN, Severity.WARNING,
                         f"port {port} listens on the IPv6 wildcard ({listed}); whether it accepts IPv4 too "
-                        "(IPV6_V6ONLY off) is not in /proc", "run 'python3 -m tcpreach.host.listeners' on the "
+                        "(IPV6_V6ONLY off) is not in /proc", "run 'python3 -m tcpreach.machine.listeners' on the "
                         "machine itself, or probe the app's private IPv4 from it")]  # fmt: skip
     if not ipv6:
         return [Finding(FindingCode.LISTENER_IPV4_ONLY, Severity.ERROR,
@@ -262,8 +262,8 @@ def gather(text: str | None, port: int | None, said_by: str = "") -> tuple[list[
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python3 -m tcpreach.host.listeners [--port N] [--json] [--proc FILE|-]``."""
-    parser = argparse.ArgumentParser(prog="python3 -m tcpreach.host.listeners", description=__doc__.split("\n")[0])
+    """``python3 -m tcpreach.machine.listeners [--port N] [--json] [--proc FILE|-]``."""
+    parser = argparse.ArgumentParser(prog="python3 -m tcpreach.machine.listeners", description=__doc__.split("\n")[0])
     parser.add_argument("--port", type=int, default=None, help="the app's port, to judge the listeners against")
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--proc", default=None, metavar="FILE", help="the text of /proc/net/tcp[6], or - for stdin")

@@ -1,6 +1,6 @@
 """Reports from several vantage points merged: one matrix of addresses by vantages, and the
 findings only several vantages can show. Pure: reports in, a ``Merged`` out (what each
-kind of client gets is ``tcpreach.population``'s).
+kind of client gets is ``tcpreach.judging.population``'s).
 
 A cell is *tested* when that vantage probed the address with a route to it: a missing
 route is a fact about the client, not about the service, and never counts as a failure.
@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from tcpreach.errors import UsageError
 from tcpreach.expectation import Expectation
 from tcpreach.findings import Finding, FindingCode, Severity
+from tcpreach.judging.population import Population, Row, populations, tested
 from tcpreach.model import Family, HostReport, Source, TargetOutcome, Vantage, Verdict
-from tcpreach.population import Population, Row, populations, tested
 
 __all__ = ["Merged", "Row", "merge", "tested"]
 

@@ -27,10 +27,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from tcpreach.config import read_toml, settings_of
 from tcpreach.errors import UsageError
-from tcpreach.inputs import parse_host, read_small_file
 from tcpreach.settings import Given
+from tcpreach.settings.config import read_toml, settings_of
+from tcpreach.settings.inputs import parse_host, read_small_file
 
 __all__ = ["MAX_HOSTS_FILE_BYTES", "HostsFile", "parse_hosts_lines", "read_hosts_file"]
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from tcpreach.errors import UsageError
 from tcpreach.model import Family
-from tcpreach.ports import port_number
+from tcpreach.settings.ports import port_number
 
 __all__ = [
     "MAX_SECONDS",

@@ -3,40 +3,17 @@
 from __future__ import annotations
 
 import errno
-import os
 
-from tcpreach.escapes import escaped
 from tcpreach.expectation import Expectation, Match, StepKind, as_expectation
 from tcpreach.model import Ending, ProbeResult, TargetOutcome, TlsFailure, TlsObservation, Verdict
+from tcpreach.settings.escapes import escaped
+from tcpreach.standards.errnos import CONNECT_TIMEOUT_ERRNOS, LOCAL_NO_ROUTE, NO_ROUTE_ERRNOS, errno_text
 
-__all__ = ["CONNECT_TIMEOUT_ERRNOS", "LOCAL_NO_ROUTE", "LOSS_CAN_PRODUCE", "NO_ROUTE_ERRNOS", "errno_text", "judge"]
+__all__ = ["LOSS_CAN_PRODUCE", "judge"]
 
 LOSS_CAN_PRODUCE = frozenset({Verdict.TIMEOUT, Verdict.SILENT, Verdict.NO_CLOSE, Verdict.TRUNCATED})
 """Verdicts that packet loss alone can produce: the target may still answer another attempt.
 Every other failure (a refusal, a close without data, a wrong greeting) is the server's."""
-
-NO_ROUTE_ERRNOS = frozenset(
-    {errno.ENETUNREACH, errno.EHOSTUNREACH, errno.EADDRNOTAVAIL, errno.EAFNOSUPPORT, errno.ENETDOWN}
-)
-# What the kernel says when this client's own routing table forbids the address: asked
-# with a UDP connect(), which sends nothing, so each of these is a fact about this client.
-LOCAL_NO_ROUTE = {
-    errno.ENETUNREACH: "no route to that network",
-    errno.EHOSTUNREACH: "an unreachable route",
-    errno.EINVAL: "a blackhole route",
-    errno.EACCES: "a prohibit route or a local firewall rule",
-    errno.EPERM: "a prohibit route or a local firewall rule",
-    errno.EADDRNOTAVAIL: "no source address of that family",
-    errno.EAFNOSUPPORT: "no support for that address family",
-    errno.ENETDOWN: "the network is down",
-}
-CONNECT_TIMEOUT_ERRNOS = frozenset({errno.ETIMEDOUT})
-
-
-def errno_text(code: int | None) -> str:
-    if code is None:
-        return "unknown error"
-    return f"{errno.errorcode.get(code, str(code))} ({os.strerror(code)})"
 
 
 def _ms(seconds: float) -> str:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from tcpreach.inputs import canonical_address
 from tcpreach.model import Family, Resolution, Source, Target
-from tcpreach.nat64 import synthesized_by
+from tcpreach.settings.inputs import canonical_address
+from tcpreach.standards.nat64 import synthesized_by
 
 __all__ = ["targets_of"]
 

@@ -7,6 +7,10 @@ the pytest plugin's options, environment variables and ini keys (``--tcpreach-po
 (``port = 1848``). Values from any of them become one ``CheckOptions`` through
 ``options_from``, and a bad value's error names where it came from.
 
+The package holds the settings' sources and parsers beside the table: ``inputs`` (one
+value: an address, a port, a duration, a host), ``escapes`` and ``ports`` (shared with the
+hello server), ``config`` (a TOML configuration file) and ``hosts_file`` (a fleet's list).
+
 Light on purpose: the pytest plugin reads this table in every run of its environment, so
 the parsers are imported only when a value is parsed.
 """
@@ -130,8 +134,9 @@ class Setting:
 _EXPECT = "the expectation"
 SETTINGS: tuple[Setting, ...] = (
     Setting("host", "deployed host to verify: name, name:port, address, [v6]:port (repeatable)", (),
-            _lazy("tcpreach.inputs:parse_host_text"), "HOST", Kind.LIST),
-    Setting("port", "TCP port of the service (default 1848)", "1848", _lazy("tcpreach.inputs:parse_port"), "PORT"),
+            _lazy("tcpreach.settings.inputs:parse_host_text"), "HOST", Kind.LIST),
+    Setting("port", "TCP port of the service (default 1848)", "1848",
+            _lazy("tcpreach.settings.inputs:parse_port"), "PORT"),
     Setting("expect", r"exactly these bytes, escapes \n \r \t \\ \0 \xHH (default 'hello\n')", r"hello\n",
             _lazy("tcpreach.expectation:expected_bytes"), "TEXT", group=_EXPECT, ordered=True),
     Setting("expect_prefix", "bytes that start with TEXT (a banner such as '+OK'); escapes as for --expect", "",
@@ -151,34 +156,34 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("tls", "speak TLS after connecting (SNI: the host name, or the sni setting); judge the decrypted bytes",
             False, kind=Kind.FLAG),
     Setting("sni", "with TLS: the name sent as SNI and checked on the certificate", "",
-            _lazy("tcpreach.inputs:parse_server_name"), "NAME"),
+            _lazy("tcpreach.settings.inputs:parse_server_name"), "NAME"),
     Setting("ca", "with TLS: trust the CAs in this PEM file instead of the system's", "",
-            _lazy("tcpreach.inputs:parse_ca_file"), "FILE"),
+            _lazy("tcpreach.settings.inputs:parse_ca_file"), "FILE"),
     Setting("cert", "with TLS: this client's certificate (PEM; the key too, unless the key setting gives it): "
-            "mutual TLS", "", _lazy("tcpreach.inputs:parse_pem_file"), "FILE"),
+            "mutual TLS", "", _lazy("tcpreach.settings.inputs:parse_pem_file"), "FILE"),
     Setting("key", "with TLS: the private key of the cert setting's certificate (PEM)", "",
-            _lazy("tcpreach.inputs:parse_pem_file"), "FILE"),
+            _lazy("tcpreach.settings.inputs:parse_pem_file"), "FILE"),
     Setting("insecure", "with TLS: verify nothing, neither the chain nor the name (the report says so)", False,
             kind=Kind.FLAG),
     Setting("min_tls", "with TLS: the oldest version accepted, 1.2 or 1.3 (default: the system's)", "",
-            _lazy("tcpreach.inputs:parse_tls_version"), "1.2|1.3"),
+            _lazy("tcpreach.settings.inputs:parse_tls_version"), "1.2|1.3"),
     Setting("cert_warn", "a certificate expiring within DAYS is a warning (default 14)", "14",
-            _lazy("tcpreach.inputs:parse_days"), "DAYS"),
+            _lazy("tcpreach.settings.inputs:parse_days"), "DAYS"),
     Setting("cert_crit", "a certificate expiring within DAYS is an error (default 0: only an expired one)", "0",
-            _lazy("tcpreach.inputs:parse_days"), "DAYS"),
+            _lazy("tcpreach.settings.inputs:parse_days"), "DAYS"),
     Setting("resolver", "ask this DNS server alone (no system resolver, no getaddrinfo)", "",
-            _lazy("tcpreach.inputs:parse_resolver"), "IP[:PORT]"),
+            _lazy("tcpreach.settings.inputs:parse_resolver"), "IP[:PORT]"),
     Setting("source", "connect from this local address (one per family, repeatable): which network a "
-            "multi-homed client tests", (), _lazy("tcpreach.inputs:parse_address"), "ADDR", Kind.LIST),
+            "multi-homed client tests", (), _lazy("tcpreach.settings.inputs:parse_address"), "ADDR", Kind.LIST),
     Setting("family", "address families to probe: 4, 6 or both (default both)", "both",
-            _lazy("tcpreach.inputs:parse_family"), "4|6|both"),
+            _lazy("tcpreach.settings.inputs:parse_family"), "4|6|both"),
     Setting("probe_timeout", "connect timeout and read deadline, each, in seconds (default 3)", "3",
-            _lazy("tcpreach.inputs:parse_seconds"), "S", cli_flags=("--timeout", "--probe-timeout")),
+            _lazy("tcpreach.settings.inputs:parse_seconds"), "S", cli_flags=("--timeout", "--probe-timeout")),
     Setting("dns_lifetime", "bound on each DNS query in seconds, resends included (default 5)", "5",
-            _lazy("tcpreach.inputs:parse_seconds"), "S"),
+            _lazy("tcpreach.settings.inputs:parse_seconds"), "S"),
     Setting("retries", "up to N more attempts at a target that fails, hedged (the last within half the timeout), "
             "and resend lost DNS queries (default 2; the plugin's local servers: 0)", "2",
-            _lazy("tcpreach.inputs:parse_count"), "N"),
+            _lazy("tcpreach.settings.inputs:parse_count"), "N"),
     Setting("fly_toml", "the fly.toml to lint beside a Fly name: a live shared-IPv4 failure then confirms its "
             "prediction (default ./fly.toml, when it exists)", "fly.toml", metavar="PATH"),
     Setting("accept_shared_ipv4", "Fly.io's known shared-IPv4 failure is accepted: an xfail in pytest, exit 0 "

@@ -26,9 +26,9 @@ from typing import Any
 from tcpreach.dialogue import dialogue
 from tcpreach.errors import UsageError
 from tcpreach.expectation import Expectation, Match
-from tcpreach.inputs import MAX_FILE_BYTES, read_small_file
 from tcpreach.options import CheckOptions, TlsSettings
 from tcpreach.settings import BY_NAME, Given, Kind, Setting, Surface
+from tcpreach.settings.inputs import MAX_FILE_BYTES, read_small_file
 
 __all__ = ["Label", "line_of", "load_config", "options_from", "parsed", "read_toml", "settings_of"]
 

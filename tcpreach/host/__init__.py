@@ -1,3 +1,0 @@
-"""This machine's own view: its addresses and interfaces."""
-
-__all__ = []
