@@ -43,7 +43,7 @@ _EXPORTS = {
     "TargetOutcome": "tcpreach.model",
     "Verdict": "tcpreach.model",
     "check_host": "tcpreach.check",
-    "check_resolved": "tcpreach.check",
+    "check_hosts": "tcpreach.check",
     "check_targets": "tcpreach.check",
     "probe_all": "tcpreach.check",
     "diagnose": "tcpreach.judging.diagnosis",
@@ -67,7 +67,7 @@ __all__ = [
     "Verdict",
     "__version__",
     "check_host",
-    "check_resolved",
+    "check_hosts",
     "check_targets",
     "diagnose",
     "judge",
@@ -75,7 +75,7 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
-    from tcpreach.check import check_host, check_resolved, check_targets, probe_all
+    from tcpreach.check import check_host, check_hosts, check_targets, probe_all
     from tcpreach.expectation import Expectation, Match, Step, StepKind
     from tcpreach.findings import Finding, Severity
     from tcpreach.judging.diagnosis import diagnose

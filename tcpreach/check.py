@@ -1,26 +1,31 @@
-"""Resolve, probe every target of every host at once, judge, diagnose.
+"""Resolve, probe every target of every host, judge, diagnose: on one event loop.
 
-The one place where gathering and judging meet: the CLI, the pytest plugin and the
-benchmarks all call ``check_hosts``, ``check_host`` or ``check_targets`` with
-``CheckOptions``. However many hosts a run has, their names are resolved concurrently and
-all their targets share one engine (``tcpreach.engine``), so the run takes about one
-probe's time.
+The one place where gathering and judging meet: the CLI, the pytest plugin, the exporter
+and the benchmarks all call ``check_hosts`` (or its coroutine, ``check_hosts_async``),
+``check_host`` or ``check_targets`` with ``CheckOptions``. Each host goes its own way
+through the run: its probes start as soon as its own names are answered, so a slow or
+dead DNS name delays itself alone, and all hosts' targets share one engine
+(``tcpreach.engine``): a fleet takes about its slowest host's time. Reports can be handed
+over as hosts finish (``on_report``), in the order given, so that a fleet's output streams
+and its memory is what is in flight.
 """
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
-from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterable, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from tcpreach.engine import Job, probe_jobs
+from tcpreach.engine import GC_PAUSE_JOBS, MAX_SLOTS, Engine, Job, gc_paused, probe_jobs
 from tcpreach.fly.remedies import fly_name
 from tcpreach.judging.diagnosis import diagnose
 from tcpreach.judging.targets import targets_of
 from tcpreach.machine.vantage import this_vantage
 from tcpreach.model import Family, HostReport, Resolution, Target, TargetOutcome
+from tcpreach.net.loop import run_sync
 from tcpreach.options import CheckOptions
 from tcpreach.settings.inputs import is_literal
 
@@ -28,16 +33,23 @@ __all__ = [
     "HostCheck",
     "check_host",
     "check_hosts",
+    "check_hosts_async",
     "check_resolutions",
-    "check_resolved",
     "check_targets",
     "probe_all",
     "probe_and_judge",
     "resolve_all",
+    "resolve_one",
 ]
 
-MAX_RESOLVING = 32
+MAX_RESOLVING = 256
 """Names resolved at once, at most (each asks A and AAAA at the same time)."""
+HOSTS_IN_FLIGHT = MAX_SLOTS // 2
+"""Hosts between their first DNS question and their report at once, at most: what a fleet
+holds in memory is bounded by this, not by its size."""
+
+OnDone = Callable[[TargetOutcome], None]
+OnReport = Callable[[int, HostReport], None]
 
 
 @dataclass(frozen=True)
@@ -80,24 +92,36 @@ def check_targets(label: str, targets: Sequence[Target], options: CheckOptions |
     )
 
 
-def resolve_all(hosts: Sequence[tuple[str, CheckOptions]]) -> list[Resolution]:
-    """Each host's resolution, names resolved concurrently (bounded); a literal address asks
-    no DNS and loads no DNS library."""
-    if all(is_literal(host) for host, _ in hosts):
-        return [Resolution(host, literal=True, resolver=_resolver_label(o)) for host, o in hosts]
-    from tcpreach.net.resolve import resolve  # dnspython only when a name is checked
-
-    if len(hosts) == 1:
-        return [resolve(*hosts[0])]
-    with ThreadPoolExecutor(max_workers=min(MAX_RESOLVING, len(hosts))) as pool:
-        return list(pool.map(lambda item: resolve(*item), hosts))
-
-
 def _resolver_label(options: CheckOptions) -> str:
     if options.resolver is None:
         return "system"
     host, port = options.resolver
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+async def resolve_one(host: str, options: CheckOptions) -> Resolution:
+    """``host``'s resolution within its DNS lifetime; a literal address asks no DNS and
+    loads no DNS library."""
+    if is_literal(host):
+        return Resolution(host, literal=True, resolver=_resolver_label(options))
+    from tcpreach.net.resolve import resolve_async  # dnspython only when a name is checked
+
+    return await resolve_async(host, options)
+
+
+def resolve_all(hosts: Sequence[tuple[str, CheckOptions]]) -> list[Resolution]:
+    """Each host's resolution, names resolved concurrently (bounded)."""
+
+    async def every() -> list[Resolution]:
+        names = asyncio.Semaphore(MAX_RESOLVING)
+
+        async def one(host: str, options: CheckOptions) -> Resolution:
+            async with names:
+                return await resolve_one(host, options)
+
+        return list(await asyncio.gather(*(one(host, options) for host, options in hosts)))
+
+    return run_sync(every())
 
 
 def _jobs(check: HostCheck) -> tuple[CheckOptions, list[Job], int]:
@@ -116,50 +140,97 @@ def _jobs(check: HostCheck) -> tuple[CheckOptions, list[Job], int]:
     return opts, jobs, len(targets)
 
 
-def check_resolutions(
-    checks: Sequence[HostCheck], on_done: Callable[[TargetOutcome], None] | None = None
+async def check_resolution_async(check: HostCheck, engine: Engine, on_done: OnDone | None = None) -> HostReport:
+    """One host's targets probed on ``engine``, then the host diagnosed."""
+    started = check.started_at or datetime.now(UTC)
+    opts, jobs, count = _jobs(check)
+    outcomes = await engine.run(jobs, on_done)
+    probed, plain = outcomes[:count], outcomes[count:]
+    resolution = check.resolution
+    findings = diagnose(
+        resolution,
+        probed,
+        check.predicted_dedicated_ipv4,
+        plain_ipv4=plain,
+        sent=opts.expectation.sends,
+        cert_days=(opts.cert_warn_days, opts.cert_crit_days),
+    )
+    vantage = this_vantage(opts.vantage, [job.target for job in jobs])
+    return HostReport(resolution.host, opts.port, opts.expectation, resolution, probed, findings, started, vantage)
+
+
+def _wanted(options: Iterable[CheckOptions]) -> int:
+    """The slots a run may want: two families of a few addresses, every attempt at once."""
+    return sum(4 * (max(0, o.retries) + 1) for o in options)
+
+
+def check_resolutions(checks: Sequence[HostCheck], on_done: OnDone | None = None) -> list[HostReport]:
+    """Every target of every given resolution probed on one engine, each host diagnosed."""
+
+    async def every() -> list[HostReport]:
+        engine = Engine(_wanted(c.options for c in checks))
+        return list(await asyncio.gather(*(check_resolution_async(c, engine, on_done) for c in checks)))
+
+    return run_sync(every()) if checks else []
+
+
+class _InOrder:
+    """Hands reports on in the order of their hosts, each as soon as every host before it
+    is done: what waits is what finished early, never the whole fleet."""
+
+    def __init__(self, on_report: OnReport) -> None:
+        self.on_report, self.next, self.waiting = on_report, 0, dict[int, HostReport]()
+
+    def done(self, index: int, report: HostReport) -> None:
+        self.waiting[index] = report
+        while self.next in self.waiting:
+            self.on_report(self.next, self.waiting.pop(self.next))
+            self.next += 1
+
+
+async def check_hosts_async(
+    hosts: Sequence[tuple[str, CheckOptions]],
+    predicted: Callable[[str], bool] = lambda host: False,
+    on_done: OnDone | None = None,
+    on_report: OnReport | None = None,
 ) -> list[HostReport]:
-    """Every target of every host probed in one engine run, then each host diagnosed."""
-    now = datetime.now(UTC)
-    planned = [_jobs(check) for check in checks]
-    outcomes = probe_jobs([job for _, jobs, _ in planned for job in jobs], on_done=on_done)
-    towards = [job.target for _, jobs, _ in planned for job in jobs]
-    vantage = this_vantage(checks[0].options.vantage, towards) if checks else None
-    reports: list[HostReport] = []
-    at = 0
-    for check, (opts, jobs, count) in zip(checks, planned, strict=True):
-        probed, plain = outcomes[at : at + count], outcomes[at + count : at + len(jobs)]
-        at += len(jobs)
-        resolution = check.resolution
-        findings = diagnose(
-            resolution,
-            probed,
-            check.predicted_dedicated_ipv4,
-            plain_ipv4=plain,
-            sent=opts.expectation.sends,
-            cert_days=(opts.cert_warn_days, opts.cert_crit_days),
-        )
-        started = check.started_at or now
-        reports.append(
-            HostReport(resolution.host, opts.port, opts.expectation, resolution, probed, findings, started, vantage)
-        )
-    return reports
+    """Every host resolved and probed, each on its own way through one engine; reports in
+    the order given. With ``on_report`` each report is handed over (in that order) as soon
+    as it can be, and none is kept: the list returned is empty. ``predicted(host)``: the
+    fly.toml lint predicts its shared-IPv4 failure (asked before anything is probed)."""
+    started = datetime.now(UTC)
+    flags = [predicted(host) for host, _ in hosts]
+    engine = Engine(min(MAX_SLOTS, _wanted(o for _, o in hosts)))
+    names = asyncio.Semaphore(MAX_RESOLVING)
+    reports: dict[int, HostReport] = {}
+    order = _InOrder(on_report) if on_report is not None else None
+    pending = iter(enumerate(hosts))
+
+    async def worker() -> None:
+        for index, (host, options) in pending:
+            async with names:
+                resolution = await resolve_one(host, options)
+            check = HostCheck(resolution, options, flags[index], started)
+            report = await check_resolution_async(check, engine, on_done)
+            if order is not None:
+                order.done(index, report)
+            else:
+                reports[index] = report
+
+    workers = min(len(hosts), max(64, HOSTS_IN_FLIGHT))
+    with gc_paused() if len(hosts) * 2 >= GC_PAUSE_JOBS else nullcontext():
+        await asyncio.gather(*(worker() for _ in range(workers)))
+    return [reports[i] for i in range(len(hosts))] if order is None else []
 
 
 def check_hosts(
     hosts: Sequence[tuple[str, CheckOptions]],
     predicted: Callable[[str], bool] = lambda host: False,
-    on_done: Callable[[TargetOutcome], None] | None = None,
+    on_done: OnDone | None = None,
+    on_report: OnReport | None = None,
 ) -> list[HostReport]:
-    """Resolve every host concurrently, then probe all their targets at once; reports in
-    the order given. ``predicted(host)``: the fly.toml lint predicts its shared-IPv4 failure."""
-    started = datetime.now(UTC)
-    resolutions = resolve_all(hosts)
-    checks = [
-        HostCheck(resolution, options, predicted(host), started)
-        for (host, options), resolution in zip(hosts, resolutions, strict=True)
-    ]
-    return check_resolutions(checks, on_done)
+    """``check_hosts_async`` from synchronous code."""
+    return run_sync(check_hosts_async(hosts, predicted, on_done, on_report))
 
 
 def check_host(host: str, options: CheckOptions | None = None, *, predicted_dedicated_ipv4: bool = False) -> HostReport:
@@ -167,16 +238,3 @@ def check_host(host: str, options: CheckOptions | None = None, *, predicted_dedi
     literal needs no DNS), probe every address on ``options.port``, judge, diagnose."""
     opts = CheckOptions() if options is None else options
     return check_hosts([(host, opts)], lambda _: predicted_dedicated_ipv4)[0]
-
-
-def check_resolved(
-    resolution: Resolution,
-    options: CheckOptions | None = None,
-    *,
-    predicted_dedicated_ipv4: bool = False,
-    started_at: datetime | None = None,
-) -> HostReport:
-    """Probe every target of an existing resolution (the pytest plugin resolves at
-    collection time, so the tests and the probes see the same addresses)."""
-    opts = CheckOptions() if options is None else options
-    return check_resolutions([HostCheck(resolution, opts, predicted_dedicated_ipv4, started_at)])[0]

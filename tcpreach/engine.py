@@ -26,7 +26,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
 from tcpreach.errors import UsageError
 from tcpreach.judging.verdict import LOSS_CAN_PRODUCE, judge
@@ -36,11 +36,9 @@ from tcpreach.net.probe import probe_async
 from tcpreach.options import CheckOptions
 
 __all__ = [
-    "GC_PAUSE_JOBS", "HEDGE_SPAN", "MAX_SLOTS", "Job", "gc_paused", "hedge_offsets",
-    "probe_jobs", "run_jobs", "slot_count",
+    "GC_PAUSE_JOBS", "HEDGE_SPAN", "MAX_SLOTS", "Engine", "Job", "gc_paused", "hedge_offsets",
+    "probe_jobs", "run_jobs", "slot_count", "wanted_slots",
 ]  # fmt: skip
-
-T = TypeVar("T")
 
 MAX_SLOTS = 16384
 """Connections open at once, at most, whatever the open-file limit allows."""
@@ -200,6 +198,34 @@ class _CollectorPause:
 gc_paused = _CollectorPause()
 
 
+class Engine:
+    """Slots shared by every job of a run, however the jobs arrive: a fleet hands each host's
+    jobs over as soon as its names are resolved, and all of them share the open-file budget."""
+
+    def __init__(self, wanted: int, attempt: Attempt = probe_async) -> None:
+        self.slots = asyncio.Semaphore(slot_count(wanted))
+        self.attempt = attempt
+
+    async def run(
+        self, jobs: Sequence[Job], on_done: Callable[[TargetOutcome], None] | None = None
+    ) -> tuple[TargetOutcome, ...]:
+        """Every job at once; outcomes in the order of ``jobs``. ``on_done`` hears each
+        target's outcome as soon as it is decided (a progress line)."""
+
+        async def decided(job: Job) -> TargetOutcome:
+            outcome = await _target(job, self.slots, self.attempt)
+            if on_done is not None:
+                on_done(outcome)
+            return outcome
+
+        return tuple(await asyncio.gather(*(decided(job) for job in jobs)))
+
+
+def wanted_slots(jobs: Sequence[Job]) -> int:
+    """The connections ``jobs`` would open if every attempt ran at once."""
+    return sum(len(hedge_offsets(j.options.timeout, j.options.retries)) for j in jobs)
+
+
 async def run_jobs(
     jobs: Sequence[Job],
     *,
@@ -210,17 +236,8 @@ async def run_jobs(
     ``on_done`` hears each target's outcome as soon as it is decided (a progress line)."""
     if not jobs:
         return ()
-    wanted = sum(len(hedge_offsets(j.options.timeout, j.options.retries)) for j in jobs)
-    slots = asyncio.Semaphore(slot_count(wanted))
-
-    async def decided(job: Job) -> TargetOutcome:
-        outcome = await _target(job, slots, attempt)
-        if on_done is not None:
-            on_done(outcome)
-        return outcome
-
     with gc_paused() if len(jobs) >= GC_PAUSE_JOBS else nullcontext():
-        return tuple(await asyncio.gather(*(decided(job) for job in jobs)))
+        return await Engine(wanted_slots(jobs), attempt).run(jobs, on_done)
 
 
 def probe_jobs(

@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import IO
 
 from tcpreach import __version__
-from tcpreach.cli.args import EXIT_USAGE, Parser, bind_streams
+from tcpreach.cli.args import EXIT_INTERRUPTED, EXIT_USAGE, Parser, bind_streams
 from tcpreach.errors import UsageError
 
 __all__ = ["build_parser", "main", "run_captured"]
@@ -102,6 +102,9 @@ def main(argv: Sequence[str] | None = None, stdout: IO[str] | None = None, stder
     except UsageError as exc:
         err.write(f"{parser.prog} {args.command}: error: {exc} (see --help)\n")
         return EXIT_USAGE
+    except KeyboardInterrupt:  # SIGINT before or after a command's own run, which handles it
+        err.write(f"{parser.prog}: interrupted\n")
+        return EXIT_INTERRUPTED
     return code
 
 

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "EXIT_FAILED",
+    "EXIT_INTERRUPTED",
     "EXIT_OK",
     "EXIT_USAGE",
     "ORDERED",
@@ -30,6 +31,8 @@ __all__ = [
 ]
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+EXIT_INTERRUPTED = 128 + 2
+"""SIGINT's status, as a shell gives it (SIGTERM's is 143)."""
 T = TypeVar("T")
 _NEGATIVE = re.compile(r"^-[0-9.]")
 

@@ -5,23 +5,21 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
-from collections.abc import Sequence
+import time
 from pathlib import Path
 from typing import IO, Any
 
-from tcpreach.check import check_hosts
-from tcpreach.cli.args import EXIT_FAILED, EXIT_OK, ORDERED, add_settings, terminal_width, typed
-from tcpreach.cli.colour import paint, wants_colour
+from tcpreach.check import check_hosts_async
+from tcpreach.cli.args import EXIT_FAILED, EXIT_OK, ORDERED, add_settings, typed
+from tcpreach.cli.output import ReportWriter, signal_name
 from tcpreach.cli.progress import Progress
 from tcpreach.dialogue import ordered_steps
 from tcpreach.errors import UsageError
 from tcpreach.fly.remedies import is_fly_name
 from tcpreach.model import Family, HostReport
+from tcpreach.net.loop import run_until_signalled
 from tcpreach.options import CheckOptions
 from tcpreach.outcomes import passes
-from tcpreach.report.document import dump_report, dump_reports
-from tcpreach.report.text import format_report, summary_line, transcript
 from tcpreach.settings import BY_NAME, CONFIG, SETTINGS, Given, Setting, Surface
 from tcpreach.settings.config import load_config, options_from, parsed
 from tcpreach.settings.hosts_file import read_hosts_file
@@ -160,31 +158,6 @@ def exit_status(report: HostReport, accept_shared_ipv4: bool = False) -> int:
     return EXIT_OK if passes(report, accept_shared_ipv4) else EXIT_FAILED
 
 
-def _write(
-    reports: Sequence[HostReport], as_json: bool, statuses: Sequence[int], out: IO[str], verbose: bool = False
-) -> None:
-    if as_json:
-        docs = [dump_report(report) for report in reports]
-        if verbose:  # the transcript's lines beside the record they are read from
-            for doc, report in zip(docs, reports, strict=True):
-                doc["transcript"] = transcript(report).splitlines()[1:]
-        whole = docs[0] if len(docs) == 1 else {**dump_reports(()), "reports": docs}
-        out.write(json.dumps(whole, indent=2) + "\n")
-        return
-    colour = wants_colour(out)
-    for report, status in zip(reports, statuses, strict=True):
-        text = format_report(report, terminal_width(out))
-        out.write((paint(text) if colour else text) + "\n")
-        if verbose:
-            out.write(transcript(report) + "\n")
-        if len(reports) > 1:
-            out.write(summary_line(report, status == EXIT_OK) + "\n\n")
-    if len(reports) > 1:
-        good = sum(status == EXIT_OK for status in statuses)
-        targets = sum(len(r.outcomes) for r in reports)
-        out.write(f"{len(reports)} hosts, {targets} targets: {good} hosts ok, {len(reports) - good} failing\n")
-
-
 def _output(args: argparse.Namespace) -> None:
     """``--format`` as ``--json`` or ``--plugin``; a second, different output is refused."""
     if args.format is None:
@@ -209,17 +182,38 @@ def run_probe(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
         err.write(f"note: {note} (probing it as written)\n")
     accept = bool(values.get("accept_shared_ipv4"))
     piped_json = args.json and not getattr(out, "isatty", lambda: False)()
+    writer = None if args.plugin else ReportWriter(out, len(requests), as_json=args.json, verbose=args.verbose)
+    kept: list[HostReport] = []
+    failed = False
+
+    def handed(index: int, report: HostReport) -> None:
+        nonlocal failed
+        if writer is None:
+            kept.append(report)
+            return
+        status = exit_status(report, accept)
+        failed = failed or status != EXIT_OK
+        writer.write(report, status)
+
+    started = time.monotonic()
     with Progress(err, quiet=piped_json) as progress:
-        reports = check_hosts(requests, lambda host: _predicted(values, host), on_done=progress.done)
-    if args.plugin:
+        work = check_hosts_async(requests, lambda host: _predicted(values, host), progress.done, handed)
+        _, interrupted = run_until_signalled(work)
+    if interrupted is not None:
+        if writer is not None:
+            writer.finish(interrupted, time.monotonic() - started)
+        else:
+            out.write(f"TCPREACH UNKNOWN - interrupted by {signal_name(interrupted)}: "
+                      f"{len(kept)} of {len(requests)} hosts judged\n")  # fmt: skip
+        return 128 + interrupted
+    if writer is None:
         from tcpreach.report.nagios import State, Thresholds, plugin_status
 
         mapped = (State[args.refused_state.upper()], State[args.mismatch_state.upper()])
         limits = Thresholds(args.warning, args.critical, *mapped, connect=(args.connect_warning, args.connect_critical),
                             first_byte=(args.first_byte_warning, args.first_byte_critical))  # fmt: skip
-        state, line = plugin_status(reports, limits)
+        state, line = plugin_status(kept, limits)
         out.write(line + "\n")
         return int(state)
-    statuses = [exit_status(report, accept) for report in reports]
-    _write(reports, args.json, statuses, out, args.verbose)
-    return EXIT_OK if all(status == EXIT_OK for status in statuses) else EXIT_FAILED
+    writer.finish()
+    return EXIT_FAILED if failed else EXIT_OK

@@ -1,49 +1,75 @@
-"""Gathering: a host's A and AAAA records (dnspython), and the system's own answer.
+"""Gathering: a host's A and AAAA records (dnspython, on the running event loop), and the
+system's own answer (``getaddrinfo``, bounded).
 
 DNS failures come back as data (``DnsStatus``), never as exceptions. With an explicit
-resolver, that server alone is asked: no ``getaddrinfo`` and no system resolver.
+resolver, that server alone is asked: no ``getaddrinfo`` and no system resolver. Without
+one, the servers of ``/etc/resolv.conf`` are asked directly, and ``getaddrinfo`` (the hosts
+file, nsswitch) runs beside them in a daemon thread that is abandoned at the host's DNS
+deadline: glibc's own timeouts (5 s a server, and its attempts) never hold a check up, and
+a process never waits for such a thread to exit.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import dataclasses
 import os
 import socket
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+import weakref
+from typing import Any
 
+import dns.asyncquery
 import dns.exception
 import dns.flags
 import dns.message
 import dns.name
-import dns.query
 import dns.rcode
 import dns.rdatatype
 import dns.resolver
 
 from tcpreach.errors import UsageError
 from tcpreach.model import DnsAnswer, DnsStatus, Family, Resolution
+from tcpreach.net.loop import run_sync
 from tcpreach.options import CheckOptions
 from tcpreach.settings.inputs import hostname_problem, is_literal, to_ascii
 from tcpreach.standards.nat64 import IPV4ONLY_ARPA, prefix_from_ipv4only
 from tcpreach.standards.special_names import SPECIAL_RESOLVER, special_answers
 
-__all__ = ["MAX_ALIASES", "RESEND_EVERY", "RESEND_FIRST", "ask", "nameservers", "query", "resolve", "system_addresses"]
+__all__ = [
+    "MAX_ALIASES", "MAX_LOOKUP_THREADS", "RESEND_EVERY", "RESEND_FIRST", "ask", "nameservers", "query",
+    "resolve", "resolve_async", "system_addresses",
+]  # fmt: skip
 
 RESEND_FIRST = RESEND_EVERY = 0.5
 """A query without an answer is sent again every half second, within its lifetime."""
+MAX_LOOKUP_THREADS = 64
+"""``getaddrinfo`` calls alive at once, per event loop: a hung system resolver holds at
+most this many threads, and a lookup that finds none free within its deadline is not made."""
+
+_CONFIGURED: dict[tuple[int, int], list[tuple[str, int]]] = {}
 
 
 def nameservers(server: tuple[str, int] | None) -> list[tuple[str, int]]:
-    """``server`` alone when given, else the system's configured name servers."""
+    """``server`` alone when given, else the system's configured name servers (read with
+    dnspython, again only when ``/etc/resolv.conf`` changes)."""
     if server is not None:
         return [server]
-    configured = dns.resolver.Resolver(configure=True)
-    return [(str(ns), configured.port) for ns in configured.nameservers]
+    try:
+        seen = os.stat("/etc/resolv.conf")
+        key = (seen.st_mtime_ns, seen.st_ino)
+    except OSError:
+        key = (0, 0)
+    if key not in _CONFIGURED:
+        configured = dns.resolver.Resolver(configure=True)
+        _CONFIGURED.clear()
+        _CONFIGURED[key] = [(str(ns), configured.port) for ns in configured.nameservers]
+    return list(_CONFIGURED[key])
 
 
-def ask(servers: list[tuple[str, int]], name: str, family: Family, lifetime: float, resend: bool) -> DnsAnswer:
+async def ask(servers: list[tuple[str, int]], name: str, family: Family, lifetime: float, resend: bool) -> DnsAnswer:
     """One question (A or AAAA), asked over UDP until an answer or the end of ``lifetime``.
 
     With ``resend`` a question that has no answer yet is sent again every half second, to
@@ -55,36 +81,39 @@ def ask(servers: list[tuple[str, int]], name: str, family: Family, lifetime: flo
     if not servers:
         return DnsAnswer(family, DnsStatus.NO_NAMESERVERS, detail="no name server is configured (/etc/resolv.conf)")
     question = dns.message.make_query(dns.name.from_text(name), rdtype)
-    deadline = time.time() + lifetime  # dnspython's expirations are wall-clock times
+    loop = asyncio.get_running_loop()
+    deadline = time.monotonic() + lifetime
     sent = 0
     errors: list[str] = []
     sockets: dict[int, socket.socket] = {}
+    wire = question.to_wire()
     try:
         wait = RESEND_FIRST
-        while (now := time.time()) < deadline:
+        while (now := time.monotonic()) < deadline:
             where = servers[sent % len(servers)]
             family_of_server = socket.AF_INET6 if ":" in where[0] else socket.AF_INET
             sock = sockets.get(family_of_server)
-            if sock is None:
-                sock = sockets[family_of_server] = socket.socket(family_of_server, socket.SOCK_DGRAM)
-                sock.setblocking(False)  # dnspython waits for readability up to each expiration
             try:
-                dns.query.send_udp(sock, question, where, deadline)
+                if sock is None:
+                    sock = sockets[family_of_server] = socket.socket(family_of_server, socket.SOCK_DGRAM)
+                    sock.setblocking(False)
+                await loop.sock_sendto(sock, wire, where)
                 sent += 1
             except OSError as exc:
                 errors.append(f"{_label(where)}: {exc.strerror or exc}")
                 if len(errors) >= len(servers) and not sent:
                     break
-                time.sleep(0.05)  # a server we cannot send to: try the next, never in a busy loop
+                await asyncio.sleep(0.05)  # a server we cannot send to: try the next, never in a busy loop
                 continue
             expiration = min(deadline, now + wait) if resend else deadline
             wait = RESEND_EVERY
-            response = _receive(sock, question, expiration)
+            response = await _receive(sock, question, expiration)
             if response is None:
-                time.sleep(max(0.0, expiration - time.time()))  # never faster than the schedule
+                await asyncio.sleep(max(0.0, expiration - time.monotonic()))  # never faster than the schedule
                 continue
             if response.flags & dns.flags.TC:
-                response = dns.query.tcp(question, where[0], timeout=max(0.1, deadline - time.time()), port=where[1])
+                left = max(0.1, deadline - time.monotonic())
+                response = await dns.asyncquery.tcp(question, where[0], timeout=left, port=where[1])
             return _answer(response, name, family, rdtype)
     except dns.exception.Timeout:
         pass
@@ -99,18 +128,24 @@ def ask(servers: list[tuple[str, int]], name: str, family: Family, lifetime: flo
     return DnsAnswer(family, DnsStatus.TIMEOUT, detail=f"no answer within {lifetime:g} s, {tries}")
 
 
-def _receive(sock: socket.socket, question: dns.message.Message, expiration: float) -> dns.message.Message | None:
-    """The response to any copy of ``question``, or ``None`` at ``expiration``."""
-    while True:
+async def _receive(sock: socket.socket, question: dns.message.Message, expiration: float) -> dns.message.Message | None:
+    """The response to any copy of ``question``, or ``None`` at ``expiration`` (monotonic)."""
+    loop = asyncio.get_running_loop()
+    while (left := expiration - time.monotonic()) > 0:
         try:
-            received = dns.query.receive_udp(sock, None, expiration, ignore_unexpected=True)
-            response: dns.message.Message = received[0]
-        except dns.exception.Timeout:
+            async with asyncio.timeout(left):
+                data, _ = await loop.sock_recvfrom(sock, 65535)
+        except TimeoutError:
             return None
+        except OSError:
+            continue  # an ICMP error for an earlier copy: the schedule goes on
+        try:
+            response = dns.message.from_wire(data)
         except dns.exception.FormError:
             continue  # garbage on our port: not an answer
         if question.is_response(response):
             return response
+    return None
 
 
 def _answer(response: dns.message.Message, name: str, family: Family, rdtype: dns.rdatatype.RdataType) -> DnsAnswer:
@@ -138,17 +173,20 @@ MAX_ALIASES = 8
 """CNAMEs followed, at most (a loop ends there)."""
 
 
-def query(servers: list[tuple[str, int]], name: str, family: Family, lifetime: float, resend: bool) -> DnsAnswer:
+async def query(servers: list[tuple[str, int]], name: str, family: Family, lifetime: float, resend: bool) -> DnsAnswer:
     """``ask`` the question, then, when the answer is an alias and nothing more (a server
-    authoritative for the alias alone), ask again for the name it points at."""
-    answer = ask(servers, name, family, lifetime, resend)
+    authoritative for the alias alone), ask again for the name it points at: the whole
+    chain within ``lifetime``."""
+    deadline = time.monotonic() + lifetime
+    answer = await ask(servers, name, family, lifetime, resend)
     seen = [name.rstrip(".").lower()]
     while answer.status is DnsStatus.NO_ANSWER and answer.cnames and len(seen) <= MAX_ALIASES:
         target = answer.cnames[-1]
-        if target.lower() in seen:
+        left = deadline - time.monotonic()
+        if target.lower() in seen or left <= 0:
             break
         seen.append(target.lower())
-        further = ask(servers, target, family, lifetime, resend)
+        further = await ask(servers, target, family, left, resend)
         answer = dataclasses.replace(further, cnames=(*answer.cnames, *further.cnames))
         if further.status is DnsStatus.NXDOMAIN:
             answer = dataclasses.replace(
@@ -157,59 +195,73 @@ def query(servers: list[tuple[str, int]], name: str, family: Family, lifetime: f
     return answer
 
 
-def system_addresses(name: str) -> tuple[tuple[str, ...] | None, str | None]:
-    """What ``getaddrinfo`` (hosts file, nsswitch, the system resolver) returns."""
+_LOOKUP_SLOTS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = weakref.WeakKeyDictionary()
+
+
+def _getaddrinfo(name: str) -> tuple[tuple[str, ...], str | None]:
     try:
         infos = socket.getaddrinfo(name, None, type=socket.SOCK_STREAM)
     except socket.gaierror as exc:
         return (), f"getaddrinfo: {exc.strerror}"
+    except (OSError, UnicodeError) as exc:
+        return (), f"getaddrinfo: {exc}"
     return tuple(dict.fromkeys(str(info[4][0]) for info in infos)), None
 
 
-_POOLS: dict[int, ThreadPoolExecutor] = {}
-_POOL_LOCK = threading.Lock()
-QUERY_THREADS = 96
-"""Queries (and ``getaddrinfo`` calls) in flight at once, shared by every ``resolve`` of the
-process: 32 names resolved at once ask three questions each. Threads are made once, not per
-name (a thread costs more than a query on loopback)."""
-
-
-def _network_namespace() -> int:
-    """The calling thread's network namespace (a thread's sockets are made in the namespace
-    of the thread that runs them, and a thread starts in its creator's)."""
+async def system_addresses(name: str, timeout: float) -> tuple[tuple[str, ...] | None, str | None]:
+    """What ``getaddrinfo`` (hosts file, nsswitch, the system resolver) returns within
+    ``timeout``; ``(None, why)`` when it has not answered by then. The call runs in a daemon
+    thread of its own (made here, so in this thread's network namespace), which is left to
+    finish alone when it is late."""
+    loop = asyncio.get_running_loop()
+    slots = _LOOKUP_SLOTS.setdefault(loop, asyncio.Semaphore(MAX_LOOKUP_THREADS))
+    answered: asyncio.Future[tuple[tuple[str, ...], str | None]] = loop.create_future()
+    late = f"getaddrinfo: no answer within {timeout:g} s (the system resolver; abandoned)"
     try:
-        return os.stat("/proc/thread-self/ns/net").st_ino
-    except OSError:
-        return 0
+        async with asyncio.timeout(timeout):
+            await slots.acquire()
+    except TimeoutError:
+        return None, late
+
+    def lookup() -> None:
+        found = _getaddrinfo(name)
+        with contextlib.suppress(RuntimeError):  # the loop is gone: nobody waits any more
+            loop.call_soon_threadsafe(_settle, answered, found, slots)
+
+    threading.Thread(target=lookup, name="tcpreach-getaddrinfo", daemon=True).start()
+    try:
+        async with asyncio.timeout(timeout):
+            return await asyncio.shield(answered)
+    except TimeoutError:
+        return None, late
 
 
-def _queries() -> ThreadPoolExecutor:
-    """The pool for the caller's network namespace: never a thread of another one."""
-    key = _network_namespace()
-    with _POOL_LOCK:
-        if key not in _POOLS:
-            _POOLS[key] = ThreadPoolExecutor(max_workers=QUERY_THREADS, thread_name_prefix="tcpreach-dns")
-        return _POOLS[key]
+def _settle(answered: asyncio.Future[Any], found: Any, slots: asyncio.Semaphore) -> None:
+    slots.release()
+    if not answered.done():
+        answered.set_result(found)
 
 
 _DNS64: dict[tuple[tuple[str, int], ...], str | None] = {}
 
 
-def dns64_prefix(servers: list[tuple[str, int]], lifetime: float, resend: bool) -> str | None:
+async def dns64_prefix(servers: list[tuple[str, int]], lifetime: float, resend: bool) -> str | None:
     """The NAT64 prefix these name servers synthesize AAAA records with, asked once per
     process as RFC 7050 says (the AAAA of ``ipv4only.arpa``); ``None``: they do not."""
     key = tuple(servers)
     if key not in _DNS64:
-        answer = query(servers, IPV4ONLY_ARPA, Family.IPV6, lifetime, resend)
+        answer = await query(servers, IPV4ONLY_ARPA, Family.IPV6, lifetime, resend)
+        if answer.status is DnsStatus.TIMEOUT and key not in _DNS64:
+            return None  # not known yet: asked again for the next name
         _DNS64[key] = prefix_from_ipv4only(answer.addresses)
     return _DNS64[key]
 
 
-def resolve(host: str, options: CheckOptions | None = None) -> Resolution:
+async def resolve_async(host: str, options: CheckOptions | None = None) -> Resolution:
     """Query A and AAAA (``options.families``) concurrently, through ``options.resolver``
-    alone when given, each within ``options.dns_lifetime``, resending a lost query when
-    ``options.retries`` is above 0; keep the system's view beside them unless an explicit
-    resolver was given. A literal host needs no DNS at all."""
+    alone when given, all within ``options.dns_lifetime``, resending a lost query when
+    ``options.retries`` is above 0; keep the system's view beside them (within the same
+    deadline) unless an explicit resolver was given. A literal host needs no DNS at all."""
     opts = CheckOptions() if options is None else options
     families, resolver, lifetime, resend = opts.families, opts.resolver, opts.dns_lifetime, opts.retries > 0
     resolver_label = "system" if resolver is None else _label(resolver)
@@ -232,20 +284,25 @@ def resolve(host: str, options: CheckOptions | None = None) -> Resolution:
     except dns.resolver.NoResolverConfiguration as exc:
         answers = tuple(DnsAnswer(f, DnsStatus.NO_NAMESERVERS, detail=str(exc)) for f in families)
         return Resolution(host, resolver=resolver_label, dns=answers)
-    pool = _queries()
-    futures = [pool.submit(query, servers, host, family, lifetime, resend) for family in families]
-    system = pool.submit(system_addresses, host) if resolver is None else None
-    answers = tuple(f.result() for f in futures)
-    system_view, system_error = system.result() if system is not None else (None, None)
+    deadline = time.monotonic() + lifetime
+    system = asyncio.ensure_future(system_addresses(host, lifetime)) if resolver is None else None
+    answers = tuple(await asyncio.gather(*(query(servers, host, family, lifetime, resend) for family in families)))
+    system_view, system_error = await system if system is not None else (None, None)
+    left = deadline - time.monotonic()
     prefix = (
-        dns64_prefix(servers, lifetime, resend)
-        if any(a.addresses for a in answers if a.family is Family.IPV6)
+        await dns64_prefix(servers, left, resend)
+        if left > 0 and any(a.addresses for a in answers if a.family is Family.IPV6)
         else None
     )
     return Resolution(
         host, resolver=resolver_label, dns=answers, system=system_view, system_error=system_error, unicode_host=given,
         dns64_prefix=prefix,
     )  # fmt: skip
+
+
+def resolve(host: str, options: CheckOptions | None = None) -> Resolution:
+    """``resolve_async`` from synchronous code."""
+    return run_sync(resolve_async(host, options))
 
 
 def _label(resolver: tuple[str, int]) -> str:

@@ -11,6 +11,7 @@ import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 
@@ -27,6 +28,8 @@ from tcpreach.settings.config import load_config, options_from, parsed
 from tcpreach.settings.inputs import parse_host
 
 __all__ = ["Settings", "State", "read_settings"]
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -92,6 +95,9 @@ class State:
     (to collect) resolves them all, the first that needs their reports probes them all, and
     every other worker reads what it wrote. A run whose tests need neither sends nothing."""
     _shared_read: set[str] = field(default_factory=set)
+    cut_short: str | None = None
+    """Why an earlier test's probe did not end (pytest-timeout's alarm, say): the hosts are
+    not probed again for every later test, each of which would be cut short the same way."""
 
     def _shared_file(self, name: str, make: Callable[[], str]) -> str | None:
         """The shared file ``name``: read, or made by ``make`` under a lock; ``None`` when
@@ -151,14 +157,28 @@ class State:
                 )
                 for h in wanted
             ]
-            for h, report in zip(wanted, check_resolutions(checks), strict=True):
+            for h, report in zip(wanted, self._probed(lambda: check_resolutions(checks)), strict=True):
                 self.reports[f"host {h}"] = report
         return self.reports[key]
+
+    def _probed(self, probe: Callable[[], T]) -> T:
+        if self.cut_short is not None:
+            pytest.fail(
+                f"tcpreach: not probed again: an earlier test's probe was cut short ({self.cut_short}); give the "
+                "tests more time, or the probes less (--tcpreach-probe-timeout, --tcpreach-dns-lifetime)",
+                pytrace=False,
+            )
+        try:
+            return probe()
+        except BaseException as exc:
+            self.cut_short = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise
 
     def group_report(self, label: str, targets: Sequence[Target]) -> HostReport:
         key = f"group {label} {' '.join(t.endpoint for t in targets)}"
         if key not in self.reports:
-            self.reports[key] = check_targets(label, targets, self.settings.options_for(remote=False))
+            options = self.settings.options_for(remote=False)
+            self.reports[key] = self._probed(lambda: check_targets(label, targets, options))
         return self.reports[key]
 
     def every_host_report(self) -> str:

@@ -135,14 +135,15 @@ def test_a_lost_query_is_sent_again_within_the_lifetime_and_not_without_retries(
 
 def test_a_second_name_server_over_ipv6_answers_what_the_first_never_does():
     # resolv.conf's order: the first server (IPv4) is silent, the next (IPv6) answers the resend
+    from tcpreach.net.loop import run_sync
     from tcpreach.net.resolve import ask
 
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as silent, StubDNS(ZONE, host="::1") as second:
         silent.bind(("127.0.0.1", 0))
         servers = [silent.getsockname(), second.address]
-        answered = ask(servers, "v4only.example", Family.IPV4, lifetime=3.0, resend=True)
+        answered = run_sync(ask(servers, "v4only.example", Family.IPV4, lifetime=3.0, resend=True))
         asked_after_one = list(second.queries)
-        once = ask(servers, "v4only.example", Family.IPV4, lifetime=0.3, resend=False)
+        once = run_sync(ask(servers, "v4only.example", Family.IPV4, lifetime=0.3, resend=False))
     assert (answered.status, answered.addresses) == (DnsStatus.OK, ("127.0.0.30",))
     assert asked_after_one == [("v4only.example", "A")]  # the resend went to the next server, over IPv6
     assert (once.status, once.detail) == (DnsStatus.TIMEOUT, "no answer within 0.3 s, 1 query sent")
