@@ -30,7 +30,8 @@ def _written(reports, *, as_json, hosts=None, interrupted=None, statuses=None):
 @pytest.mark.parametrize("count", [1, 2, 3])
 def test_json_written_report_by_report_is_the_whole_document(count):
     reports = REPORTS[:count]
-    whole = dump_report(reports[0]) if count == 1 else {**dump_reports(()), "reports": [dump_report(r) for r in reports]}
+    docs = [dump_report(r) for r in reports]
+    whole = docs[0] if count == 1 else {**dump_reports(()), "reports": docs}
     assert _written(reports, as_json=True) == json.dumps(whole, indent=2) + "\n"
 
 
