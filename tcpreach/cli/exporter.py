@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import argparse
 import logging
-import signal
-import threading
 from pathlib import Path
 from typing import IO, Any
 
 from tcpreach.cli.args import EXIT_OK, typed
 from tcpreach.errors import UsageError
+from tcpreach.net.loop import run_until_signalled
 
 __all__ = ["add_parser", "run_exporter"]
 
@@ -44,22 +43,10 @@ def add_parser(commands: Any, name: str, help_text: str) -> None:
     exporter.set_defaults(func=run_exporter)
 
 
-def _stop_on_signals() -> threading.Event:
-    stop = threading.Event()
-
-    def handler(signum: int, frame: object) -> None:
-        stop.set()
-
-    if threading.current_thread() is threading.main_thread():  # Python sets handlers there only
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(signum, handler)
-    return stop
-
-
 def run_exporter(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     try:
         from tcpreach.exporter.config import load_exporter_config
-        from tcpreach.exporter.server import DEFAULT_LISTEN, ExporterServer, parse_listen, serve_until
+        from tcpreach.exporter.server import DEFAULT_LISTEN, ExporterServer, parse_listen
         from tcpreach.exporter.service import ExporterService
     except ModuleNotFoundError as exc:
         raise UsageError(f"the exporter needs {exc.name}: pip install 'pytest-tcpreach[exporter]'") from None
@@ -70,10 +57,12 @@ def run_exporter(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     except OSError as exc:
         raise UsageError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
     logging.basicConfig(stream=err, level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    stop = _stop_on_signals()
     modules = ", ".join(config.modules)
-    out.write(f"tcpreach exporter on {server.url} (config {config.source}; modules {modules})\n")
-    out.flush()
-    serve_until(server, stop)
+
+    def ready() -> None:
+        out.write(f"tcpreach exporter on {server.url} (config {config.source}; modules {modules})\n")
+        out.flush()
+
+    run_until_signalled(server.serve(ready))  # SIGTERM and SIGINT end it; nothing else does
     out.write("tcpreach exporter stopped\n")
     return EXIT_OK

@@ -4,7 +4,7 @@ Prometheus tells each scrape how long it will wait (``X-Prometheus-Scrape-Timeou
 The exporter takes an offset off that for the answer to travel, and shortens the module's
 DNS lifetime and probe timeout so that the slowest probe still ends in time: a query takes
 at most its lifetime (A and AAAA are asked together), and a target at most
-``WORST_CASE_TIMEOUTS`` probe timeouts (hedged attempts start within half a timeout; each may
+``WORST_CASE_TIMEOUTS`` probe timeouts (hedged attempts start within ``HEDGE_SPAN`` of a timeout; each may
 wait a timeout to connect and another for the answer).
 """
 
@@ -13,15 +13,16 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
+from tcpreach.engine import HEDGE_SPAN
 from tcpreach.errors import UsageError
 from tcpreach.options import CheckOptions
 
 __all__ = ["DNS_SHARE", "SCRAPE_TIMEOUT_HEADER", "WORST_CASE_TIMEOUTS", "Budget", "budget_for", "parse_scrape_timeout"]
 
 SCRAPE_TIMEOUT_HEADER = "X-Prometheus-Scrape-Timeout-Seconds"
-WORST_CASE_TIMEOUTS = 2.5
-"""A target's slowest verdict, in probe timeouts: the last hedge starts by 0.5, then a
-connect and a read may each take one."""
+WORST_CASE_TIMEOUTS = 2 + HEDGE_SPAN
+"""A target's slowest verdict, in probe timeouts: the last hedge starts by the engine's
+``HEDGE_SPAN``, then a connect and a read may each take one."""
 DNS_SHARE = 0.3
 """The part of a short deadline left to DNS, at most."""
 
@@ -49,9 +50,12 @@ def parse_scrape_timeout(text: str | None) -> float | None:
     return seconds
 
 
-def budget_for(options: CheckOptions, scrape_timeout: float | None, offset: float, literal: bool) -> Budget:
-    """The module's options fitted to a scrape's deadline (scrape timeout minus offset).
-    Raises ``UsageError`` when the offset leaves no time at all."""
+def budget_for(
+    options: CheckOptions, scrape_timeout: float | None, offset: float, literal: bool, waited: float = 0.0
+) -> Budget:
+    """The module's options fitted to a scrape's deadline (scrape timeout minus offset),
+    less the ``waited`` seconds the request has already spent since it arrived. Raises
+    ``UsageError`` when the offset leaves no time at all."""
     if scrape_timeout is None:
         return Budget(options, None)
     deadline = scrape_timeout - offset
@@ -59,7 +63,8 @@ def budget_for(options: CheckOptions, scrape_timeout: float | None, offset: floa
         raise UsageError(
             f"a scrape timeout of {scrape_timeout:g} s leaves no time after the exporter's offset of {offset:g} s"
         )
-    dns = 0.0 if literal else min(options.dns_lifetime, deadline * DNS_SHARE)
-    timeout = min(options.timeout, (deadline - dns) / WORST_CASE_TIMEOUTS)
+    left = max(deadline - waited, 0.001)
+    dns = 0.0 if literal else min(options.dns_lifetime, left * DNS_SHARE)
+    timeout = min(options.timeout, (left - dns) / WORST_CASE_TIMEOUTS)
     fitted = dataclasses.replace(options, timeout=timeout, dns_lifetime=dns or options.dns_lifetime)
     return Budget(fitted, deadline)

@@ -1,31 +1,46 @@
 """One scrape's probe: the query checked against the configuration, the name resolved
-afresh, every address probed within the scrape's deadline.
+afresh, every address probed within the scrape's deadline, on the exporter's event loop.
 
-``TargetRefusedError`` (403) and ``UsageError`` (400) carry one line for the client; nothing else a
-request can cause is raised.
+``TargetRefusedError`` (403), ``UsageError`` (400) and ``DeadlineError`` (504) carry one
+line for the client; nothing else a request can cause is raised.
 """
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import time
 from collections.abc import Mapping, Sequence
 
-from tcpreach.check import HostCheck, check_resolutions, resolve_all
+from tcpreach.check import HostCheck, check_resolution_async, resolve_one
+from tcpreach.engine import Engine
 from tcpreach.errors import TcpreachError, UsageError
 from tcpreach.exporter.budget import budget_for, parse_scrape_timeout
 from tcpreach.exporter.config import ExporterConfig
 from tcpreach.exporter.policy import address_refusal, target_refusal
 from tcpreach.exporter.record import ProbeRecord
-from tcpreach.settings.inputs import parse_target
+from tcpreach.settings.inputs import HostSpec, parse_target
 
-__all__ = ["MAX_QUERY_CHARS", "ProbeQuery", "TargetRefusedError", "parse_query", "run_probe"]
+__all__ = [
+    "MAX_QUERY_CHARS",
+    "DeadlineError",
+    "ProbeQuery",
+    "TargetRefusedError",
+    "admit",
+    "parse_query",
+    "run_probe",
+]
 
 MAX_QUERY_CHARS = 2048
 
 
 class TargetRefusedError(TcpreachError):
     """The configuration does not allow this target (403)."""
+
+
+class DeadlineError(TcpreachError):
+    """The probe would have outlived the scrape's deadline (504): a bound kept, never met in
+    practice, since the budget fits the probe inside it."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -65,24 +80,45 @@ def parse_query(query: Mapping[str, Sequence[str]], config: ExporterConfig) -> P
     return ProbeQuery(target, module, debug == "true")
 
 
-def run_probe(config: ExporterConfig, query: ProbeQuery, scrape_timeout: str | None) -> ProbeRecord:
-    """Resolve ``query.target`` afresh and probe every address with the module's settings,
-    fitted to the scrape's deadline. Raises ``TargetRefusedError`` and ``UsageError``."""
-    started = time.monotonic()
+def admit(config: ExporterConfig, query: ProbeQuery) -> HostSpec:
+    """The target, parsed and checked against the configuration before anything waits for a
+    slot. Raises ``TargetRefusedError`` and ``UsageError``."""
     spec = parse_target(query.target)
     refusal = target_refusal(spec.host, spec.literal, config.allowance)
     if refusal is not None:
         raise TargetRefusedError(refusal)
+    return spec
+
+
+async def run_probe(
+    config: ExporterConfig,
+    query: ProbeQuery,
+    spec: HostSpec,
+    scrape_timeout: str | None,
+    *,
+    engine: Engine,
+    arrived: float | None = None,
+) -> ProbeRecord:
+    """Resolve ``spec`` afresh and probe every address with the module's settings on
+    ``engine``, fitted to the scrape's deadline counted from ``arrived`` (monotonic; the
+    request's arrival, so that time spent waiting counts). Raises ``TargetRefusedError``,
+    ``UsageError`` and ``DeadlineError``."""
+    started = time.monotonic() if arrived is None else arrived
     options = config.modules[query.module]
     if query.debug:  # the transcript under the report
         options = dataclasses.replace(options, transcript=True)
     if spec.port is not None:
         options = dataclasses.replace(options, port=spec.port)
-    budget = budget_for(options, parse_scrape_timeout(scrape_timeout), config.timeout_offset, spec.literal)
-    resolution = resolve_all([(spec.host, budget.options)])[0]
-    dns_s = None if spec.literal else time.monotonic() - started
-    for address in (*resolution.dns_addresses, *(resolution.system or ())):
-        if (refusal := address_refusal(address, config.allowance)) is not None:
-            raise TargetRefusedError(f"{spec.host} resolves to {refusal}")
-    report = check_resolutions([HostCheck(resolution, budget.options)])[0]
+    waited = time.monotonic() - started
+    budget = budget_for(options, parse_scrape_timeout(scrape_timeout), config.timeout_offset, spec.literal, waited)
+    try:
+        async with asyncio.timeout(None if budget.deadline_s is None else budget.deadline_s - waited):
+            resolution = await resolve_one(spec.host, budget.options)
+            dns_s = None if spec.literal else time.monotonic() - started
+            for address in (*resolution.dns_addresses, *(resolution.system or ())):
+                if (refusal := address_refusal(address, config.allowance)) is not None:
+                    raise TargetRefusedError(f"{spec.host} resolves to {refusal}")
+            report = await check_resolution_async(HostCheck(resolution, budget.options), engine)
+    except TimeoutError:
+        raise DeadlineError(f"the probe did not end within the scrape's deadline of {budget.deadline_s:g} s") from None
     return ProbeRecord(query.module, query.target, report, budget, dns_s, time.monotonic() - started, time.time())

@@ -1,20 +1,29 @@
-"""The exporter over HTTP: a threaded ``http.server`` carrying ``ExporterService``'s answers.
+"""The exporter over HTTP: aiohttp's web server carrying ``ExporterService``'s answers, on
+the same event loop as every probe.
 
-Each request has a thread; a client that sends nothing is dropped after
-``REQUEST_TIMEOUT`` seconds. ``serve_until`` stops within a second of its event being set
-(SIGTERM or SIGINT from the CLI), leaving running probes to end on their own.
+aiohttp parses HTTP (a request that is not HTTP, an unknown version, a line too long: a
+status line and one line of text, never a traceback in the log), keeps connections alive
+for Prometheus, and cancels a scrape's probe when its client goes away. ``serve`` stops
+accepting at once when it is cancelled, gives scrapes in flight a moment to answer, then
+closes the rest; ``serve_until`` runs it until a ``threading.Event`` is set (tests, and
+programs that embed the exporter).
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import ipaddress
+import logging
 import socket
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import urlsplit
+import time
+from collections.abc import Callable
+
+from aiohttp import web
 
 from tcpreach.errors import UsageError
-from tcpreach.exporter.service import ExporterService, Response
+from tcpreach.exporter.service import ExporterService
 from tcpreach.settings.inputs import parse_host
 
 __all__ = ["DEFAULT_LISTEN", "ExporterServer", "parse_listen", "serve_until"]
@@ -22,7 +31,13 @@ __all__ = ["DEFAULT_LISTEN", "ExporterServer", "parse_listen", "serve_until"]
 DEFAULT_LISTEN = "127.0.0.1:9848"
 """Loopback: any other address is given explicitly. (Prometheus's list of exporter ports,
 9100-9999, is full; 9848 echoes the hello server's 1848.)"""
-REQUEST_TIMEOUT = 10.0
+KEEPALIVE_S = 10.0
+"""An idle kept-alive connection is closed after this (Prometheus reconnects at once)."""
+STOP_GRACE_S = 0.5
+"""On a stop, scrapes in flight have this long to answer before their connections close."""
+_ALLOWED = "GET, HEAD"
+_TEXT = "text/plain; charset=utf-8"
+log = logging.getLogger("tcpreach.exporter")
 
 
 def parse_listen(text: str) -> tuple[str, int]:
@@ -38,72 +53,76 @@ def parse_listen(text: str) -> tuple[str, int]:
     return spec.host, 0 if any_port else spec.port
 
 
-class _Handler(BaseHTTPRequestHandler):
-    server: ExporterServer
-    timeout = REQUEST_TIMEOUT
-    server_version = "tcpreach-exporter"
-    protocol_version = "HTTP/1.1"  # keep-alive: Prometheus reuses its connections
-    # The headers and the body are two writes: without TCP_NODELAY the body waits for the
-    # client's delayed ACK of the headers (a second and more on some stacks).
-    disable_nagle_algorithm = True
-    # http.server's own errors (a request that is not HTTP, an unknown method) in one line too.
-    error_message_format = "%(code)d %(message)s\n"
-    error_content_type = "text/plain; charset=utf-8"
+class _ClientFaults(logging.Filter):
+    """What aiohttp logs about a connection (a request that is not HTTP, a client gone
+    mid-answer) is the client's doing: one debug line of ours, never a traceback."""
 
-    def _send(self, response: Response, body: bool = True) -> None:
-        self.send_response(response.status)
-        self.send_header("Content-Type", response.content_type)
-        self.send_header("Content-Length", str(len(response.body)))
-        self.end_headers()
-        if body:
-            self.wfile.write(response.body)
-
-    def _answer(self, body: bool) -> None:
-        url = urlsplit(self.path)
-        headers = {key: value for key, value in self.headers.items()}
-        self._send(self.server.service.handle(url.path, url.query, headers), body)
-
-    def do_GET(self) -> None:
-        self._answer(body=True)
-
-    def do_HEAD(self) -> None:
-        self._answer(body=False)
-
-    def log_message(self, format: str, *args: object) -> None:
-        """No access log: Prometheus scrapes often, and its own metrics count the probes."""
+    def filter(self, record: logging.LogRecord) -> bool:
+        fault = record.exc_info[1] if record.exc_info else None
+        log.debug("client: %s%s", record.getMessage(), f": {fault!r}" if fault is not None else "")
+        return False
 
 
-class ExporterServer(ThreadingHTTPServer):
-    daemon_threads = True
-    block_on_close = False
-    # socketserver's default backlog is 5: Prometheus opening its connections at once
-    # would have SYNs dropped and retried a second later.
-    request_queue_size = 1024
+_server_log = logging.getLogger("tcpreach.exporter.http")
+_server_log.addFilter(_ClientFaults())
+
+
+class ExporterServer:
+    """``service`` over HTTP on ``host``:``port``; the socket is bound at once (an address
+    that cannot be had is an ``OSError`` here, before anything is served)."""
 
     def __init__(self, service: ExporterService, host: str, port: int) -> None:
         self.service = service
-        if ipaddress.ip_address(host).version == 6:
-            self.address_family = socket.AF_INET6
-        super().__init__((host, port), _Handler)
+        family = socket.AF_INET6 if ipaddress.ip_address(host).version == 6 else socket.AF_INET
+        # [::] is every address of both families (dual-stack), as the hello server's is.
+        # Prometheus opens its connections at once: a short backlog would drop SYNs.
+        both = family == socket.AF_INET6 and ipaddress.ip_address(host).is_unspecified and socket.has_dualstack_ipv6()
+        self.socket = socket.create_server((host, port), family=family, backlog=1024, dualstack_ipv6=both)
+        self.server_address: tuple[str, int] = self.socket.getsockname()[:2]
 
     @property
     def url(self) -> str:
-        host, port = self.server_address[:2]
-        text = host.decode() if isinstance(host, bytes) else host
-        shown = f"[{text}]" if ":" in text else text
+        host, port = self.server_address
+        shown = f"[{host}]" if ":" in host else host
         return f"http://{shown}:{port}"
+
+    async def _answer(self, request: web.Request) -> web.StreamResponse:
+        arrived = time.monotonic()
+        if request.method not in ("GET", "HEAD"):
+            return web.Response(
+                status=405, body=f"{request.method} is not served: use GET\n".encode(),
+                headers={"Allow": _ALLOWED, "Content-Type": _TEXT},
+            )  # fmt: skip
+        answer = await self.service.handle(request.path, request.query_string, dict(request.headers), arrived)
+        return web.Response(status=answer.status, body=answer.body, headers={"Content-Type": answer.content_type})
+
+    async def serve(self, ready: Callable[[], None] = lambda: None) -> None:
+        """Serve until cancelled; ``ready`` is called once requests are taken."""
+        app = web.Application()
+        app.router.add_route("*", "/{path:.*}", self._answer)
+        runner = web.AppRunner(
+            app, handle_signals=False, access_log=None, handler_cancellation=True, shutdown_timeout=STOP_GRACE_S,
+            keepalive_timeout=KEEPALIVE_S, logger=_server_log,
+        )  # fmt: skip
+        await runner.setup()
+        try:
+            await web.SockSite(runner, self.socket).start()
+            ready()
+            await asyncio.Event().wait()
+        finally:
+            await asyncio.shield(runner.cleanup())
+            self.socket.close()
 
 
 def serve_until(server: ExporterServer, stop: threading.Event) -> None:
-    """Serve until ``stop`` is set, then close the listening socket (within a second)."""
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2}, daemon=True)
-    thread.start()
-    try:
-        # Waking every 0.2 s: a signal the kernel gives another thread only runs its Python
-        # handler when the main thread runs again (an endless wait could miss SIGTERM).
-        while not stop.wait(0.2):
-            pass
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
+    """Serve on a loop of this thread's own until ``stop`` is set (checked every 0.1 s)."""
+
+    async def run() -> None:
+        serving = asyncio.ensure_future(server.serve())
+        while not stop.is_set() and not serving.done():
+            await asyncio.sleep(0.1)
+        serving.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await serving
+
+    asyncio.run(run())

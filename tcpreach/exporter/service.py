@@ -3,7 +3,9 @@ status, a content type and a body out. ``server`` only carries it over HTTP.
 
 - ``/probe``: a probe in Prometheus's text format (``debug=true``: the text report and
   the series, as plain text); 400 for a bad query, 403 for a target the configuration
-  does not allow, 503 when ``max_concurrent`` probes are already running.
+  does not allow (both judged before the probe may take a slot), 503 when
+  ``max_concurrent`` probes are already running, 504 for a probe that would outlive the
+  scrape's deadline.
 - ``/metrics``: the exporter's own series and the Python client's process metrics.
 - ``/``: the status page.
 Nothing a request can cause sends a traceback to the client.
@@ -13,14 +15,9 @@ from __future__ import annotations
 
 import collections
 import logging
-import os
-import queue
-import threading
 import time
-from collections.abc import Callable, Mapping
-from concurrent.futures import Future
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, TypeVar
 from urllib.parse import parse_qs
 
 from prometheus_client import (
@@ -37,21 +34,27 @@ from prometheus_client import (
 )
 
 from tcpreach import __version__
+from tcpreach.engine import MAX_SLOTS, Engine
 from tcpreach.errors import UsageError
 from tcpreach.exporter.config import ExporterConfig
 from tcpreach.exporter.metrics import exposition
 from tcpreach.exporter.page import status_page
-from tcpreach.exporter.probe import MAX_QUERY_CHARS, ProbeQuery, TargetRefusedError, parse_query, run_probe
+from tcpreach.exporter.probe import (
+    MAX_QUERY_CHARS,
+    DeadlineError,
+    ProbeQuery,
+    TargetRefusedError,
+    admit,
+    parse_query,
+    run_probe,
+)
 from tcpreach.exporter.record import ProbeRecord
 from tcpreach.report.text import format_report, transcript
+from tcpreach.settings.inputs import HostSpec
 
 __all__ = ["RECENT_PROBES", "ExporterService", "Response"]
 
 MAX_QUERY_FIELDS = 16
-RUNNING_PROBES = 2 * (os.cpu_count() or 1)
-"""Probes that run at once; the other admitted ones wait their turn, first come first
-served. A probe is mostly Python (the GIL): more at once only add threads that starve
-each other, unfairly (a lock wakes no one in order)."""
 RECENT_PROBES = 100
 """Probes the status page keeps."""
 _TEXT = "text/plain; charset=utf-8"
@@ -63,39 +66,6 @@ class Response:
     status: int
     content_type: str
     body: bytes
-
-
-T = TypeVar("T")
-
-
-class _Workers:
-    """A few daemon threads taking work first come, first served: a stop (SIGTERM) never
-    waits for a probe in flight, as ``ThreadPoolExecutor``'s exit would."""
-
-    def __init__(self, count: int) -> None:
-        self._count = count
-        self._queue: queue.SimpleQueue[tuple[Future[Any], Callable[[], Any]]] = queue.SimpleQueue()
-        self._started = False
-        self._lock = threading.Lock()
-
-    def _serve(self) -> None:
-        while True:
-            future, work = self._queue.get()
-            if future.set_running_or_notify_cancel():
-                try:
-                    future.set_result(work())
-                except BaseException as exc:  # handed to the caller, who decides
-                    future.set_exception(exc)
-
-    def run(self, work: Callable[[], T]) -> T:
-        with self._lock:
-            if not self._started:
-                for n in range(self._count):
-                    threading.Thread(target=self._serve, name=f"tcpreach-probe-{n}", daemon=True).start()
-                self._started = True
-        future: Future[T] = Future()
-        self._queue.put((future, work))
-        return future.result()
 
 
 def _text(status: int, line: str) -> Response:
@@ -133,26 +103,31 @@ class _OwnMetrics:
 
 
 class ExporterService:
-    """The exporter's answers; safe to call from many threads at once."""
+    """The exporter's answers, on one event loop: each scrape's probe runs there, beside
+    every other one, on one engine whose sockets are bounded by the open-file limit."""
 
     def __init__(self, config: ExporterConfig) -> None:
         self.config = config
         self.metrics = _OwnMetrics()
-        self._slots = threading.BoundedSemaphore(config.max_concurrent)
-        self._workers = _Workers(RUNNING_PROBES)
+        self.running = 0
+        self._engine: Engine | None = None
         self._recent: collections.deque[ProbeRecord] = collections.deque(maxlen=RECENT_PROBES)
-        self._lock = threading.Lock()
 
-    def handle(self, path: str, query: str, headers: Mapping[str, str]) -> Response:
-        """Answer one GET."""
+    @property
+    def engine(self) -> Engine:
+        """Made on first use, on the loop that serves (its semaphore belongs to it)."""
+        if self._engine is None:
+            self._engine = Engine(MAX_SLOTS)
+        return self._engine
+
+    async def handle(self, path: str, query: str, headers: Mapping[str, str], arrived: float | None = None) -> Response:
+        """Answer one GET; ``arrived`` (monotonic) is when the request came in."""
         if path == "/probe":
-            return self._probe(query, headers)
+            return await self._probe(query, headers, time.monotonic() if arrived is None else arrived)
         if path == "/metrics":
             return Response(200, CONTENT_TYPE_LATEST, generate_latest(self.metrics.registry))
         if path == "/":
-            with self._lock:
-                recent = list(self._recent)
-            page = status_page(__version__, self.config.modules, recent)
+            page = status_page(__version__, self.config.modules, list(self._recent))
             return Response(200, "text/html; charset=utf-8", page.encode())
         return _text(404, f"no page at {path}: try /probe, /metrics or /")
 
@@ -160,43 +135,47 @@ class ExporterService:
         self.metrics.refused.labels(reason).inc()
         return _text(status, line)
 
-    def _probe(self, raw: str, headers: Mapping[str, str]) -> Response:
+    async def _probe(self, raw: str, headers: Mapping[str, str], arrived: float) -> Response:
         if len(raw) > MAX_QUERY_CHARS:
             return self._refuse(400, "bad_request", f"the query is over {MAX_QUERY_CHARS} characters")
         try:
             fields = parse_qs(raw, keep_blank_values=True, max_num_fields=MAX_QUERY_FIELDS)
         except ValueError:
             return self._refuse(400, "bad_request", f"the query has over {MAX_QUERY_FIELDS} parameters")
-        try:
+        try:  # everything a request says is judged before it may take a slot
             query = parse_query(fields, self.config)
-        except UsageError as exc:
-            return self._refuse(400, "bad_request", str(exc))
-        if not self._slots.acquire(blocking=False):
-            busy = f"busy: {self.config.max_concurrent} probes are running (max_concurrent); try again later"
-            return self._refuse(503, "busy", busy)
-        try:
-            return self._probed(query, headers)
-        finally:
-            self._slots.release()
-
-    def _probed(self, query: ProbeQuery, headers: Mapping[str, str]) -> Response:
-        started = time.monotonic()
-        try:
-            with self.metrics.in_flight.track_inprogress():
-                timeout = _header(headers, "X-Prometheus-Scrape-Timeout-Seconds")
-                record = self._workers.run(lambda: run_probe(self.config, query, timeout))
+            spec = admit(self.config, query)
         except TargetRefusedError as exc:
             return self._refuse(403, "forbidden", str(exc))
         except UsageError as exc:
             return self._refuse(400, "bad_request", str(exc))
+        if self.running >= self.config.max_concurrent:
+            busy = f"busy: {self.config.max_concurrent} probes are running (max_concurrent); try again later"
+            return self._refuse(503, "busy", busy)
+        self.running += 1
+        try:
+            return await self._probed(query, spec, headers, arrived)
+        finally:
+            self.running -= 1
+
+    async def _probed(self, query: ProbeQuery, spec: HostSpec, headers: Mapping[str, str], arrived: float) -> Response:
+        try:
+            with self.metrics.in_flight.track_inprogress():
+                timeout = _header(headers, "X-Prometheus-Scrape-Timeout-Seconds")
+                record = await run_probe(self.config, query, spec, timeout, engine=self.engine, arrived=arrived)
+        except TargetRefusedError as exc:
+            return self._refuse(403, "forbidden", str(exc))
+        except UsageError as exc:
+            return self._refuse(400, "bad_request", str(exc))
+        except DeadlineError as exc:
+            return self._refuse(504, "deadline", str(exc))
         except Exception:  # a bug: logged with its traceback here, one line to the client
             log.exception("probe of %r with module %r failed", query.target, query.module)
             self.metrics.errors.inc()
             return _text(500, "the probe failed inside the exporter: see its log")
-        self.metrics.durations.labels(query.module).observe(time.monotonic() - started)
+        self.metrics.durations.labels(query.module).observe(time.monotonic() - arrived)
         self.metrics.probes.labels(query.module, "success" if record.success else "failure").inc()
-        with self._lock:
-            self._recent.append(record)
+        self._recent.append(record)
         series = exposition(record)
         if query.debug:
             text = f"{format_report(record.report)}\n{transcript(record.report)}\n\n"

@@ -5,14 +5,13 @@ Fly user would place one per region: it starts from the configuration mounted at
 from __future__ import annotations
 
 import http.client
+import importlib.util
 import json
 import shutil
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import dns
-import prometheus_client
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -21,6 +20,22 @@ from tcpreach.testing.container import build_image, remove_image
 pytestmark = pytest.mark.docker
 
 ROOT = Path(__file__).resolve().parents[2]
+SITE_MODULES = (
+    "dns",
+    "prometheus_client",
+    "aiohttp",
+    "aiohappyeyeballs",
+    "aiosignal",
+    "attr",
+    "attrs",
+    "frozenlist",
+    "multidict",
+    "propcache",
+    "yarl",
+    "idna",
+    "typing_extensions",
+)
+"""What docker/exporter-site.sh installs from PyPI: the exporter's dependencies and theirs."""
 CONFIG = """\
 [allow]
 networks = ["127.0.0.0/8"]
@@ -39,9 +54,16 @@ def context_with_site(folder: Path) -> Path:
     (folder / "docker").mkdir()
     shutil.copy(ROOT / "docker" / "Dockerfile", folder / "docker" / "Dockerfile")
     shutil.copy(ROOT / ".dockerignore", folder / ".dockerignore")
-    for package in (dns, prometheus_client):
-        source = Path(package.__path__[0])
-        shutil.copytree(source, folder / "docker" / "site" / source.name, ignore=shutil.ignore_patterns("__pycache__"))
+    site = folder / "docker" / "site"
+    site.mkdir()
+    for name in SITE_MODULES:
+        spec = importlib.util.find_spec(name)
+        assert spec is not None and spec.origin is not None, f"{name} is not installed here"
+        source = Path(spec.origin)
+        if source.name == "__init__.py":
+            shutil.copytree(source.parent, site / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy(source, site / source.name)
     return folder
 
 

@@ -5,6 +5,7 @@ the edge tier). Certificates from trustme."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import ssl
 from pathlib import Path
@@ -140,7 +141,7 @@ def test_an_exporter_module_with_starttls(context, ca_file, tmp_path):
         config.write_text(f"[allow]\nnetworks = ['127.0.0.0/8']\n[modules.pop3]\nport = {server.port}\n"
                           f"starttls = 'pop3'\nsni = '{NAME}'\nca = '{ca_file}'\nretries = 0\n")  # fmt: skip
         service = ExporterService(load_exporter_config(config))
-        response = service.handle("/probe", "target=127.0.0.1&module=pop3", {})
+        response = asyncio.run(service.handle("/probe", "target=127.0.0.1&module=pop3", {}))
     found = {s.name: s.value for f in text_string_to_metric_families(response.body.decode()) for s in f.samples}
     assert (response.status, found["probe_success"]) == (200, 1)
 

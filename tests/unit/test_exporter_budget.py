@@ -20,10 +20,18 @@ def test_without_the_header_the_module_holds():
 
 
 def test_prometheus_default_ten_seconds_shortens_dns_and_timeout():
-    # 9.5 s after the offset: DNS gets 30% (2.85 s), each target 6.65 / 2.5 = 2.66 s.
+    # 9.5 s after the offset: DNS gets 30% (2.85 s), each target 6.65 / 2.45 (the engine's hedges end by
+    # 0.45 of a timeout, then a connect and a read) = 2.71 s.
     budget = budget_for(MODULE, 10.0, 0.5, literal=False)
-    assert budget == Budget(dataclasses.replace(MODULE, timeout=pytest.approx(2.66), dns_lifetime=pytest.approx(2.85)),
-                            9.5)  # fmt: skip
+    fitted = dataclasses.replace(MODULE, timeout=pytest.approx(6.65 / 2.45), dns_lifetime=pytest.approx(2.85))
+    assert budget == Budget(fitted, 9.5)
+
+
+def test_time_spent_waiting_since_the_request_arrived_comes_off_the_deadline():
+    # 9.5 s less the 3.5 s waited: 6 s; DNS 1.8 s, each target 4.2 / 2.45 s. The deadline shown stays 9.5 s.
+    budget = budget_for(MODULE, 10.0, 0.5, literal=False, waited=3.5)
+    fitted = dataclasses.replace(MODULE, timeout=pytest.approx(4.2 / 2.45), dns_lifetime=pytest.approx(1.8))
+    assert budget == Budget(fitted, 9.5)
 
 
 def test_a_long_deadline_leaves_the_module_alone():
@@ -31,9 +39,9 @@ def test_a_long_deadline_leaves_the_module_alone():
 
 
 def test_a_literal_address_gives_dns_nothing():
-    # 2.5 s after the offset, all of it for the probe: 1 s a target; the lifetime is unused.
+    # 2.5 s after the offset, all of it for the probe: 2.5 / 2.45 s a target; the lifetime is unused.
     budget = budget_for(MODULE, 3.0, 0.5, literal=True)
-    assert budget == Budget(dataclasses.replace(MODULE, timeout=1.0), 2.5)
+    assert budget == Budget(dataclasses.replace(MODULE, timeout=pytest.approx(2.5 / 2.45)), 2.5)
 
 
 def test_an_offset_that_leaves_nothing_is_a_bad_request():

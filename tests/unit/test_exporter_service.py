@@ -4,6 +4,7 @@ comes before DNS or a probe would."""
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 
 import pytest
@@ -25,7 +26,7 @@ TEXT = "text/plain; charset=utf-8"
 
 
 def answer(service: ExporterService, query: str, headers: dict[str, str] | None = None) -> Response:
-    return service.handle("/probe", query, headers or {})
+    return asyncio.run(service.handle("/probe", query, headers or {}))
 
 
 def line(status: int, text: str) -> Response:
@@ -78,15 +79,14 @@ def test_a_bad_scrape_timeout_header_is_a_400():
 
 def test_a_full_exporter_answers_503_at_once():
     service = ExporterService(CONFIG)
-    for _ in range(CONFIG.max_concurrent):  # as many probes as it runs at once, in flight
-        assert service._slots.acquire(blocking=False)
+    service.running = CONFIG.max_concurrent  # as many probes as it runs at once, in flight
     assert answer(service, "target=a.fly.dev&module=hello") == line(
         503, "busy: 2 probes are running (max_concurrent); try again later"
     )
 
 
 def own_samples(service: ExporterService) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
-    body = service.handle("/metrics", "", {}).body.decode()
+    body = asyncio.run(service.handle("/metrics", "", {})).body.decode()
     return {
         (s.name, tuple(sorted(s.labels.items()))): s.value
         for family in text_string_to_metric_families(body)
@@ -110,19 +110,19 @@ def test_refusals_are_counted_by_reason_and_nothing_else_moves():
 
 
 def test_metrics_carry_the_process_series_of_the_client():
-    body = ExporterService(CONFIG).handle("/metrics", "", {}).body.decode()
+    body = asyncio.run(ExporterService(CONFIG).handle("/metrics", "", {})).body.decode()
     names = {family.name for family in text_string_to_metric_families(body)}
     assert {"process_resident_memory_bytes", "process_open_fds", "python_info", "python_gc_objects_collected"} <= names
 
 
 def test_an_unknown_path_is_a_404():
-    assert ExporterService(CONFIG).handle("/probes", "", {}) == line(
+    assert asyncio.run(ExporterService(CONFIG).handle("/probes", "", {})) == line(
         404, "no page at /probes: try /probe, /metrics or /"
     )
 
 
 def test_the_status_page_lists_the_modules_before_any_probe():
-    page = ExporterService(CONFIG).handle("/", "", {})
+    page = asyncio.run(ExporterService(CONFIG).handle("/", "", {}))
     assert (page.status, page.content_type) == (200, "text/html; charset=utf-8")
     text = page.body.decode()
     assert (
@@ -139,7 +139,7 @@ NOTHING_ALLOWED = ExporterConfig(modules={"hello": CheckOptions()})
 def test_no_query_makes_the_service_raise_or_answer_more_than_one_line(path, query):
     # Nothing is allowed, so no query can reach DNS or a socket: every answer is a page or
     # one line, never an exception.
-    found = ExporterService(NOTHING_ALLOWED).handle(path, query, {})
+    found = asyncio.run(ExporterService(NOTHING_ALLOWED).handle(path, query, {}))
     if path in ("/", "/metrics"):
         assert found.status == 200
     else:
