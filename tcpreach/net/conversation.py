@@ -16,6 +16,7 @@ from typing import Protocol
 from tcpreach.expectation import READ_CAP_MIN, Expectation, Step, StepKind, groups_of, render
 from tcpreach.model import Ending, Exchange, ProbeResult, Target, TlsObservation
 from tcpreach.net.tls import alert_name, handshake
+from tcpreach.net.wait import receive
 from tcpreach.options import TlsSettings
 
 __all__ = ["PlainStream", "Seen", "Stream", "TlsAlertError", "converse", "read", "send_request"]
@@ -25,6 +26,11 @@ class Stream(Protocol):
     async def send(self, data: bytes) -> None: ...
 
     async def recv(self) -> bytes: ...
+
+    def ready(self) -> bytes | None:
+        """What has arrived already, without waiting (``b""``: the end of the stream;
+        ``None``: nothing)."""
+        ...
 
 
 class PlainStream:
@@ -36,7 +42,15 @@ class PlainStream:
         await self._loop.sock_sendall(self.sock, data)
 
     async def recv(self) -> bytes:
-        return await self._loop.sock_recv(self.sock, 65536)
+        return await receive(self.sock, 65536)
+
+    def ready(self) -> bytes | None:
+        try:
+            return self.sock.recv(65536, socket.MSG_DONTWAIT)
+        except BlockingIOError:
+            return None
+        except OSError:
+            return None  # a reset: the next read says so, and the deadline has passed anyway
 
 
 async def send_request(stream: Stream, request: bytes, timeout: float) -> int | None:
@@ -75,20 +89,10 @@ class _Reader:
         """``None`` once ``done(pending)``; else how the reading ended."""
         if self.pending and done(self.pending):
             return None
-        while (remaining := self.deadline - time.monotonic()) > 0:
-            try:
-                async with asyncio.timeout(remaining):
-                    chunk = await self.stream.recv()
-            except TimeoutError:
-                break
-            except ssl.SSLEOFError:  # the TCP connection closed without a TLS close_notify
-                return Ending.EOF
-            except ssl.SSLError as exc:  # an alert after the handshake (TLS 1.3: a client certificate refused)
-                raise TlsAlertError(alert_name(str(exc.reason or exc))) from None
-            except OSError as exc:
-                if exc.errno in (errno.ECONNRESET, errno.ECONNABORTED, errno.EPIPE):
-                    return Ending.RESET
-                raise
+        while True:
+            chunk = await self._next()
+            if isinstance(chunk, Ending):
+                return chunk
             if not chunk:
                 return Ending.EOF
             if self.first_byte is None:
@@ -101,7 +105,28 @@ class _Reader:
                 return Ending.CAPPED
             if done(self.pending):
                 return None
-        return Ending.DEADLINE
+
+    async def _next(self) -> bytes | Ending:
+        """The next bytes (``b""`` at the end of the stream), or how the reading ended."""
+        try:
+            remaining = self.deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError
+            async with asyncio.timeout(remaining):
+                return await self.stream.recv()
+        except TimeoutError:
+            # The deadline passed on our clock: what the socket already holds arrived in
+            # time, although the loop may have been too busy to read it then.
+            late = self.stream.ready()
+            return Ending.DEADLINE if late is None else late
+        except ssl.SSLEOFError:  # the TCP connection closed without a TLS close_notify
+            return Ending.EOF
+        except ssl.SSLError as exc:  # an alert after the handshake (TLS 1.3: a client certificate refused)
+            raise TlsAlertError(alert_name(str(exc.reason or exc))) from None
+        except OSError as exc:
+            if exc.errno in (errno.ECONNRESET, errno.ECONNABORTED, errno.EPIPE):
+                return Ending.RESET
+            raise
 
 
 def _never(received: bytes) -> bool:

@@ -10,6 +10,7 @@ import asyncio
 import dataclasses
 import errno
 import os
+import select
 import socket
 import time
 from collections.abc import Callable
@@ -19,6 +20,7 @@ from tcpreach.model import Ending, Exchange, Family, ProbeResult, Target, TlsFai
 from tcpreach.net.conversation import PlainStream, Seen, Stream, TlsAlertError, converse, read, send_request
 from tcpreach.net.loop import run_sync
 from tcpreach.net.tls import TlsStream, handshake
+from tcpreach.net.wait import writable
 from tcpreach.options import DEFAULT_TIMEOUT, CheckOptions, TlsSettings
 from tcpreach.standards.errnos import LOCAL_NO_ROUTE
 
@@ -174,22 +176,10 @@ async def _sock_connect(sock: socket.socket, address: tuple[Any, ...]) -> None:
     fleet makes thousands of these at once)."""
     code = sock.connect_ex(address)
     if code in (errno.EINPROGRESS, errno.EAGAIN):
-        loop = asyncio.get_running_loop()
-        writable = loop.create_future()
-        fd = sock.fileno()
-        loop.add_writer(fd, _settle, writable)
-        try:
-            await writable
-        finally:
-            loop.remove_writer(fd)
+        await writable(sock)
         code = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
     if code:
         raise OSError(code, os.strerror(code))
-
-
-def _settle(future: asyncio.Future[None]) -> None:
-    if not future.done():
-        future.set_result(None)
 
 
 async def _connect(
@@ -200,7 +190,14 @@ async def _connect(
         async with asyncio.timeout(timeout):
             await _sock_connect(sock, sockaddr(target))
     except TimeoutError:
-        return ProbeResult(target, connected=False, connect_timed_out=True, total_s=since())
+        # The deadline passed on our clock; the socket says whether the network's did. A
+        # connect that completed, or failed, while the loop was too busy to see it is that.
+        code = settled_connect(sock)
+        if code is None:
+            return ProbeResult(target, connected=False, connect_timed_out=True, total_s=since())
+        if code == 0:
+            return None
+        return _connect_error(target, OSError(code, os.strerror(code)), since)
     except (ConnectionResetError, BrokenPipeError, ConnectionAbortedError):
         # Some stacks (gVisor) report an RST that follows the handshake at once as
         # connect()'s error (ECONNRESET, EPIPE, ECONNABORTED): the peer accepted, then
@@ -208,10 +205,23 @@ async def _connect(
         elapsed = since()
         return ProbeResult(target, connected=True, ending=Ending.RESET, connect_s=elapsed, total_s=elapsed)
     except OSError as exc:
-        # A blackhole, prohibit or local firewall answer never comes from the network.
-        local = exc.errno in (errno.EINVAL, errno.EACCES, errno.EPERM)
-        return ProbeResult(target, connected=False, connect_errno=exc.errno, no_route=local, total_s=since())
+        return _connect_error(target, exc, since)
     return None
+
+
+def _connect_error(target: Target, exc: OSError, since: Callable[[], float]) -> ProbeResult:
+    # A blackhole, prohibit or local firewall answer never comes from the network.
+    local = exc.errno in (errno.EINVAL, errno.EACCES, errno.EPERM)
+    return ProbeResult(target, connected=False, connect_errno=exc.errno, no_route=local, total_s=since())
+
+
+def settled_connect(sock: socket.socket) -> int | None:
+    """How a non-blocking connect stands now, asked of the socket itself: ``None`` while it
+    is still in progress, ``0`` when it completed, else its errno."""
+    writable = select.select([], [sock], [], 0)[1]
+    if not writable:
+        return None
+    return sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
 
 
 async def _tls(

@@ -33,6 +33,7 @@ import dns.resolver
 from tcpreach.errors import UsageError
 from tcpreach.model import DnsAnswer, DnsStatus, Family, Resolution
 from tcpreach.net.loop import run_sync
+from tcpreach.net.wait import receive_from
 from tcpreach.options import CheckOptions
 from tcpreach.settings.inputs import hostname_problem, is_literal, to_ascii
 from tcpreach.standards.nat64 import IPV4ONLY_ARPA, prefix_from_ipv4only
@@ -130,14 +131,21 @@ async def ask(servers: list[tuple[str, int]], name: str, family: Family, lifetim
 
 async def _receive(sock: socket.socket, question: dns.message.Message, expiration: float) -> dns.message.Message | None:
     """The response to any copy of ``question``, or ``None`` at ``expiration`` (monotonic)."""
-    loop = asyncio.get_running_loop()
-    while (left := expiration - time.monotonic()) > 0:
+    while True:
+        left = expiration - time.monotonic()
         try:
-            async with asyncio.timeout(left):
-                data, _ = await loop.sock_recvfrom(sock, 65535)
+            if left > 0:
+                async with asyncio.timeout(left):
+                    data, _ = await receive_from(sock, 65535)
+            else:  # past the expiration: what is in the socket came in time, however late the loop
+                data, _ = sock.recvfrom(65535)
         except TimeoutError:
+            continue  # the next pass takes the last looks
+        except BlockingIOError:
             return None
         except OSError:
+            if left <= 0:
+                return None
             continue  # an ICMP error for an earlier copy: the schedule goes on
         try:
             response = dns.message.from_wire(data)
@@ -145,7 +153,6 @@ async def _receive(sock: socket.socket, question: dns.message.Message, expiratio
             continue  # garbage on our port: not an answer
         if question.is_response(response):
             return response
-    return None
 
 
 def _answer(response: dns.message.Message, name: str, family: Family, rdtype: dns.rdatatype.RdataType) -> DnsAnswer:

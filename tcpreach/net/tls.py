@@ -19,6 +19,7 @@ from collections.abc import Callable
 from typing import Any
 
 from tcpreach.model import TlsFailure, TlsObservation
+from tcpreach.net.wait import receive
 from tcpreach.options import TlsSettings
 
 __all__ = ["TlsStream", "alert_name", "context_for", "handshake"]
@@ -65,7 +66,7 @@ class TlsStream:
             await self._loop.sock_sendall(self.sock, pending)
 
     async def _fill(self) -> None:
-        data = await self._loop.sock_recv(self.sock, _CHUNK)
+        data = await receive(self.sock, _CHUNK)
         if data:
             self._incoming.write(data)
         else:
@@ -95,6 +96,29 @@ class TlsStream:
                 await self._fill()
             except ssl.SSLZeroReturnError:
                 return b""
+
+    def ready(self) -> bytes | None:
+        """Decrypted bytes that have arrived already, without waiting (``b""``: the server's
+        close_notify; ``None``: nothing whole yet)."""
+        for attempt in range(2):
+            try:
+                return self.tls.read(_CHUNK)
+            except ssl.SSLWantReadError:
+                pass
+            except ssl.SSLZeroReturnError:
+                return b""
+            except ssl.SSLError:
+                return None
+            if attempt == 0:
+                try:
+                    data = self.sock.recv(_CHUNK, socket.MSG_DONTWAIT)
+                except OSError:  # BlockingIOError among them: nothing has arrived
+                    return None
+                if data:
+                    self._incoming.write(data)
+                else:
+                    self._incoming.write_eof()
+        return None
 
 
 async def handshake(
