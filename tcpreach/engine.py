@@ -3,16 +3,20 @@ hedged attempts instead of serial retries.
 
 A target that has not answered is tried again while its first attempt still waits: the
 next attempt starts at the latest after ``HEDGE_SPAN * timeout / retries``, so the last one
-starts by 0.45 of the timeout and an address that never answers has its verdict within 1.5
-timeouts (1.45, and the event loop's own delays), not the sum of every attempt. The first
-``ok`` wins and ends the others. An attempt that fails starts the next one at once, without
-waiting: a failure that loss cannot produce (a refusal, a close without data, a wrong
-greeting) is conclusive and is never waited out, and a failure that loss can produce (no
-answer, silence) has already waited its timeout. A target this client has no route to is
-not tried again.
+starts by 0.45 of the timeout. A hedge's own deadlines end by ``HEDGE_END`` (1.2) timeouts
+after the first attempt began, so an address that never answers has its verdict within
+1.2 timeouts, not the sum of every attempt. The first ``ok`` wins and ends the others.
+
+A failure that loss cannot produce (a refusal, a close without data, a wrong greeting, a
+reset) is conclusive: its confirmations (an intermittent server, the shared-IPv4 claim)
+start all at once, at once, and cost one round trip, never a wait. A failure that loss can
+produce (no answer, silence) has already waited its timeout and starts the next attempt at
+once. A target this client has no route to is not tried again.
 
 Attempts hold a slot only while their socket is open, and the slots are sized against the
-open-file limit. Outcomes come back in the order of the jobs.
+open-file limit. A new attempt starts only when the loop can serve it (``LagGate``): a
+loop running late makes a run slower, never its verdicts wrong (the probe asks the socket
+itself at each deadline). Outcomes come back in the order of the jobs.
 """
 
 from __future__ import annotations
@@ -36,8 +40,9 @@ from tcpreach.net.probe import probe_async
 from tcpreach.options import CheckOptions
 
 __all__ = [
-    "GC_PAUSE_JOBS", "HEDGE_SPAN", "MAX_SLOTS", "Engine", "Job", "gc_paused", "hedge_offsets",
-    "probe_jobs", "run_jobs", "slot_count", "wanted_slots",
+    "GC_PAUSE_JOBS", "HEDGE_END", "HEDGE_SPAN", "LAG_LIMIT_S", "MAX_SLOTS", "Engine", "Job", "LagGate",
+    "attempt_timeout", "gc_paused", "hedge_offsets", "probe_jobs", "run_jobs", "slot_count", "wanted_slots",
+    "worst_case_timeouts",
 ]  # fmt: skip
 
 MAX_SLOTS = 16384
@@ -46,8 +51,13 @@ _RESERVED_FILES = 64
 """Descriptors left for everything else of the process (DNS sockets, files, pytest's own)."""
 
 HEDGE_SPAN = 0.45
-"""The last hedge starts by this share of the timeout. With half, a silent address took
-1.51 timeouts in ``bench.fleet`` (1.5 and the loop's delays); 0.45 keeps it within 1.5."""
+"""The last hedge starts by this share of the timeout."""
+HEDGE_END = 1.2
+"""Every hedge's connect and read deadlines end by this many timeouts after the first
+attempt began (the first attempt keeps its whole timeout for each)."""
+LAG_LIMIT_S = 0.05
+"""A new attempt waits while the loop runs later than this behind its own timers."""
+LAG_TICK_S = 0.01
 GC_PAUSE_JOBS = 256
 """Runs of this many jobs or more pause the cyclic garbage collector while they run."""
 
@@ -72,6 +82,49 @@ def hedge_offsets(timeout: float, retries: int) -> tuple[float, ...]:
     return tuple(i * step for i in range(retries + 1))
 
 
+def attempt_timeout(timeout: float, offset: float) -> float:
+    """The connect and read timeout of an attempt that starts ``offset`` after the first:
+    the whole ``timeout`` for the first, then what is left before ``HEDGE_END``."""
+    return timeout if offset <= 0 else max(0.0, min(timeout, HEDGE_END * timeout - offset))
+
+
+def worst_case_timeouts(retries: int) -> float:
+    """A target's slowest verdict, in timeouts: the latest end of any attempt, each of which
+    may take its timeout to connect and its timeout again to read."""
+    return max(offset + 2 * attempt_timeout(1.0, offset) for offset in hedge_offsets(1.0, retries))
+
+
+class LagGate:
+    """Admits new attempts only while the loop keeps its own time: a watcher sleeps
+    ``LAG_TICK_S`` over and over and measures how late it wakes, and an attempt waits while
+    that lag is over ``LAG_LIMIT_S``. The watcher stops itself once nothing is admitted."""
+
+    def __init__(self) -> None:
+        self.lag = 0.0
+        self.worst = 0.0
+        self._asked = False
+        self._watcher: asyncio.Task[None] | None = None
+
+    async def admit(self) -> None:
+        self._asked = True
+        if self._watcher is None or self._watcher.done():
+            self._watcher = asyncio.get_running_loop().create_task(self._watch())
+        while self.lag > LAG_LIMIT_S:
+            await asyncio.sleep(LAG_TICK_S)
+
+    async def _watch(self) -> None:
+        loop = asyncio.get_running_loop()
+        quiet = 0
+        while quiet < 50:
+            before = loop.time()
+            await asyncio.sleep(LAG_TICK_S)
+            self.lag = max(0.0, loop.time() - before - LAG_TICK_S)
+            self.worst = max(self.worst, self.lag)
+            quiet = 0 if self._asked else quiet + 1
+            self._asked = False
+        self.lag = 0.0
+
+
 def slot_count(wanted: int) -> int:
     """How many connections may be open at once: ``wanted``, within ``MAX_SLOTS`` and the
     open-file limit (raised to its hard limit when that helps). Raises ``UsageError`` when
@@ -92,60 +145,81 @@ def slot_count(wanted: int) -> int:
     return available
 
 
-async def _target(job: Job, slots: asyncio.Semaphore, attempt: Attempt) -> TargetOutcome:
-    """Every attempt at one target, hedged; the outcome that decides its verdict. The
-    hedges count from when the first attempt got its slot, not from the queue."""
-    options = job.options
-    offsets = hedge_offsets(options.timeout, options.retries)
-    started = asyncio.Event()
-    start = 0.0
-    running: dict[asyncio.Task[Any], int] = {}
-    finished: list[tuple[int, TargetOutcome]] = []
+class _Hedged:
+    """Every attempt at one target, hedged: ``decide()`` is the outcome that decides its
+    verdict. The hedges count from when the first attempt got its slot, not the queue."""
 
-    async def one() -> TargetOutcome:
-        nonlocal start
-        async with slots:
-            if not started.is_set():
-                start = time.monotonic()
-                started.set()
-            observed = await attempt(job.target, options)
+    def __init__(self, job: Job, slots: asyncio.Semaphore, attempt: Attempt, gate: LagGate | None) -> None:
+        self.job, self.slots, self.attempt, self.gate = job, slots, attempt, gate
+        self.offsets = hedge_offsets(job.options.timeout, job.options.retries)
+        self.started = asyncio.Event()
+        self.start = 0.0
+        self.running: dict[asyncio.Task[Any], int] = {}
+        self.finished: list[tuple[int, TargetOutcome]] = []
+
+    async def one(self, number: int) -> TargetOutcome:
+        options = self.job.options
+        if self.gate is not None:
+            await self.gate.admit()
+        async with self.slots:
+            if not self.started.is_set():
+                self.start = time.monotonic()
+                self.started.set()
+            budget = attempt_timeout(options.timeout, self.offsets[number - 1])
+            own = options if budget == options.timeout else dataclasses.replace(options, timeout=budget)
+            observed = await self.attempt(self.job.target, own)
         return judge(observed, options.expectation)
 
-    def launch() -> None:
-        running[asyncio.create_task(one())] = len(running) + len(finished) + 1
+    @property
+    def launched(self) -> int:
+        return len(self.running) + len(self.finished)
 
-    if len(offsets) == 1:  # no retries: one attempt, nothing to schedule
-        return _decided([(1, await one())], 1, start)
-    launch()
-    waiting_for_slot = asyncio.create_task(started.wait())
-    try:
-        while running:
-            launched = len(running) + len(finished)
-            wait = None
-            if started.is_set() and launched < len(offsets):
-                wait = max(0.0, offsets[launched] - (time.monotonic() - start))
-            watched: set[asyncio.Task[Any]] = {*running}
-            if not waiting_for_slot.done():
-                watched.add(waiting_for_slot)
-            done, _ = await asyncio.wait(watched, timeout=wait, return_when=asyncio.FIRST_COMPLETED)
-            done.discard(waiting_for_slot)
-            if not done:
-                if wait is not None:
-                    launch()  # still no answer: hedge
-                continue
-            for task in done:
-                outcome: TargetOutcome = task.result()
-                finished.append((running.pop(task), outcome))
-                if outcome.verdict is Verdict.OK or outcome.result.no_route:
-                    return _decided(finished, len(running) + len(finished), start)
-                if len(running) + len(finished) < len(offsets):
-                    launch()  # a failure: the next attempt now, never a wait
-    finally:
-        waiting_for_slot.cancel()
-        for task in running:
-            task.cancel()
-        await asyncio.gather(waiting_for_slot, *running, return_exceptions=True)
-    return _decided(finished, len(finished), start)
+    def launch(self) -> None:
+        number = self.launched + 1
+        self.running[asyncio.create_task(self.one(number))] = number
+
+    async def decide(self) -> TargetOutcome:
+        if len(self.offsets) == 1:  # no retries: one attempt, nothing to schedule
+            return _decided([(1, await self.one(1))], 1, self.start)
+        self.launch()
+        waiting_for_slot = asyncio.create_task(self.started.wait())
+        try:
+            while self.running:
+                wait = None
+                if self.started.is_set() and self.launched < len(self.offsets):
+                    wait = max(0.0, self.offsets[self.launched] - (time.monotonic() - self.start))
+                watched: set[asyncio.Task[Any]] = {*self.running}
+                if not waiting_for_slot.done():
+                    watched.add(waiting_for_slot)
+                done, _ = await asyncio.wait(watched, timeout=wait, return_when=asyncio.FIRST_COMPLETED)
+                done.discard(waiting_for_slot)
+                if not done and wait is not None:
+                    self.launch()  # still no answer: hedge
+                if self._settled(done):
+                    return _decided(self.finished, self.launched, self.start)
+        finally:
+            waiting_for_slot.cancel()
+            for task in self.running:
+                task.cancel()
+            await asyncio.gather(waiting_for_slot, *self.running, return_exceptions=True)
+        return _decided(self.finished, len(self.finished), self.start)
+
+    def _settled(self, done: set[asyncio.Task[Any]]) -> bool:
+        """Take the attempts that ended: ``True`` once one decides (an ``ok``, no route; of
+        several at once, the earliest attempt, kept last). After a failure the next attempt
+        starts now, never after a wait; after a conclusive one every confirmation starts at
+        once (each costs a round trip, not a timeout)."""
+        batch = sorted((self.running.pop(task), task.result()) for task in done)
+        deciding = [(n, o) for n, o in batch if o.verdict is Verdict.OK or o.result.no_route]
+        self.finished += [pair for pair in batch if pair not in deciding] + deciding[1:] + deciding[:1]
+        if deciding:
+            return True
+        conclusive = any(o.verdict not in LOSS_CAN_PRODUCE for _, o in batch)
+        while batch and self.launched < len(self.offsets):
+            self.launch()
+            if not conclusive:
+                break
+        return False
 
 
 def _decided(finished: list[tuple[int, TargetOutcome]], attempts: int, start: float) -> TargetOutcome:
@@ -205,6 +279,7 @@ class Engine:
     def __init__(self, wanted: int, attempt: Attempt = probe_async) -> None:
         self.slots = asyncio.Semaphore(slot_count(wanted))
         self.attempt = attempt
+        self.gate = LagGate()
 
     async def run(
         self, jobs: Sequence[Job], on_done: Callable[[TargetOutcome], None] | None = None
@@ -213,7 +288,7 @@ class Engine:
         target's outcome as soon as it is decided (a progress line)."""
 
         async def decided(job: Job) -> TargetOutcome:
-            outcome = await _target(job, self.slots, self.attempt)
+            outcome = await _Hedged(job, self.slots, self.attempt, self.gate).decide()
             if on_done is not None:
                 on_done(outcome)
             return outcome

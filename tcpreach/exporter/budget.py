@@ -4,8 +4,8 @@ Prometheus tells each scrape how long it will wait (``X-Prometheus-Scrape-Timeou
 The exporter takes an offset off that for the answer to travel, and shortens the module's
 DNS lifetime and probe timeout so that the slowest probe still ends in time: a query takes
 at most its lifetime (A and AAAA are asked together), and a target at most
-``WORST_CASE_TIMEOUTS`` probe timeouts (hedged attempts start within ``HEDGE_SPAN`` of a timeout; each may
-wait a timeout to connect and another for the answer).
+``worst_case_timeouts(retries)`` probe timeouts (the engine's: each attempt may wait its
+timeout to connect and again for the answer, and the hedges end by 1.2 timeouts).
 """
 
 from __future__ import annotations
@@ -13,16 +13,13 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-from tcpreach.engine import HEDGE_SPAN
+from tcpreach.engine import worst_case_timeouts
 from tcpreach.errors import UsageError
 from tcpreach.options import CheckOptions
 
-__all__ = ["DNS_SHARE", "SCRAPE_TIMEOUT_HEADER", "WORST_CASE_TIMEOUTS", "Budget", "budget_for", "parse_scrape_timeout"]
+__all__ = ["DNS_SHARE", "SCRAPE_TIMEOUT_HEADER", "Budget", "budget_for", "parse_scrape_timeout"]
 
 SCRAPE_TIMEOUT_HEADER = "X-Prometheus-Scrape-Timeout-Seconds"
-WORST_CASE_TIMEOUTS = 2 + HEDGE_SPAN
-"""A target's slowest verdict, in probe timeouts: the last hedge starts by the engine's
-``HEDGE_SPAN``, then a connect and a read may each take one."""
 DNS_SHARE = 0.3
 """The part of a short deadline left to DNS, at most."""
 
@@ -65,6 +62,6 @@ def budget_for(
         )
     left = max(deadline - waited, 0.001)
     dns = 0.0 if literal else min(options.dns_lifetime, left * DNS_SHARE)
-    timeout = min(options.timeout, (left - dns) / WORST_CASE_TIMEOUTS)
+    timeout = min(options.timeout, (left - dns) / worst_case_timeouts(options.retries))
     fitted = dataclasses.replace(options, timeout=timeout, dns_lifetime=dns or options.dns_lifetime)
     return Budget(fitted, deadline)

@@ -140,7 +140,7 @@ def _attempt_findings(host: str, outcomes: Sequence[TargetOutcome]) -> list[Find
     for outcome in outcomes:
         if outcome.verdict is not Verdict.OK or not outcome.failed_attempts:
             continue
-        seen = ", ".join(str(v) for v in outcome.failed_attempts)
+        seen = ", ".join(dict.fromkeys(str(v) for v in outcome.failed_attempts))  # each verdict once
         answered = f"{outcome.target.endpoint} answered on attempt {outcome.result.attempt}"
         if any(v not in LOSS_CAN_PRODUCE for v in outcome.failed_attempts):
             logs = " ('fly logs', 'fly machine list' on Fly.io)" if is_fly_name(host) else ""

@@ -530,6 +530,18 @@ def test_a_success_after_failures_loss_cannot_produce_is_an_intermittent_service
         assert findings[0].addresses == (V4,)
 
 
+@pytest.mark.parametrize(
+    ("failed", "seen"),
+    [
+        ((Verdict.CLOSED_WITHOUT_DATA, Verdict.CLOSED_WITHOUT_DATA), "closed-without-data"),  # confirmations at once
+        ((Verdict.REFUSED, Verdict.CLOSED_WITHOUT_DATA), "refused, closed-without-data"),  # look-alike: two kinds
+    ],
+)
+def test_the_failed_attempts_are_named_each_kind_once_in_order(failed, seen):
+    (finding,) = diagnose(dns("example.com"), [after(V4, *failed), outcome(V6, Verdict.OK)])
+    assert finding.message.split(", after attempts that saw ")[1].split(": the service")[0] == seen
+
+
 def test_an_intermittent_service_fails_the_run():
     report = HostReport("example.com", 1848, Expectation(), dns("example.com"),
                         (after(V4, Verdict.CLOSED_WITHOUT_DATA), outcome(V6, Verdict.OK)))  # fmt: skip

@@ -41,6 +41,7 @@ class Script:
         self.answers = answers
         self.elsewhere = elsewhere or {}
         self.started: list[tuple[str, int]] = []
+        self.timeouts: list[float] = []
         self.cancelled: list[int] = []
         self.in_flight = 0
         self.most_in_flight = 0
@@ -48,6 +49,7 @@ class Script:
     async def __call__(self, where: Target, options: CheckOptions) -> ProbeResult:
         index = sum(1 for address, _ in self.started if address == where.address) + 1
         self.started.append((where.address, index))
+        self.timeouts.append(options.timeout)
         self.in_flight += 1
         self.most_in_flight = max(self.most_in_flight, self.in_flight)
         try:
@@ -94,18 +96,48 @@ def test_a_silent_address_has_every_attempt_in_flight_at_once_and_the_first_deci
     assert script.most_in_flight == 3
 
 
+def test_every_hedge_ends_by_1_2_timeouts_after_the_first_attempt_began():
+    script = Script(("after", 1.0, SILENT))
+    run(script, [Job(target(), CheckOptions(timeout=1.0, retries=2))])
+    assert script.timeouts == pytest.approx([1.0, 0.975, 0.75])  # starting at 0, 0.225 and 0.45
+
+
+@pytest.mark.parametrize(("retries", "worst"), [(0, 2.0), (1, 2.0), (2, 2.175), (4, 2.175)])
+def test_the_slowest_verdict_is_the_latest_end_of_any_attempts_connect_and_read(retries, worst):
+    assert engine.worst_case_timeouts(retries) == pytest.approx(worst)
+
+
+def test_the_gate_holds_new_attempts_while_the_loop_runs_late_and_admits_them_once_it_keeps_time():
+    async def scenario() -> tuple[float, bool, bool]:
+        gate = engine.LagGate()
+        await gate.admit()  # the watcher starts
+        await asyncio.sleep(engine.LAG_TICK_S / 2)
+        __import__("time").sleep(0.3)  # the loop blocked: the watcher wakes 0.3 s late
+        for _ in range(3):  # its timer, then its step
+            await asyncio.sleep(0)
+        seen = gate.lag
+        admitted = asyncio.ensure_future(gate.admit())
+        await asyncio.sleep(0)
+        held = not admitted.done()
+        await asyncio.wait_for(admitted, 5)
+        return seen, held, admitted.done()
+
+    seen, held, admitted = asyncio.run(scenario())
+    assert (seen > engine.LAG_LIMIT_S, held, admitted) == (True, True, True)
+
+
 @pytest.mark.parametrize(("answer", "verdict"), [(REFUSED, Verdict.REFUSED), (CLOSED, Verdict.CLOSED_WITHOUT_DATA)])
 def test_a_conclusive_failure_is_tried_again_at_once_never_waited_out(answer, verdict):
     script = Script(answer)
     (outcome,) = run(script, [Job(target(), CheckOptions(timeout=FOREVER, retries=3))])
     assert (outcome.verdict, outcome.result.attempt, outcome.result.attempts) == (verdict, 1, 4)
-    assert script.most_in_flight == 1  # one after the other, each as soon as the last ended
+    assert script.most_in_flight == 3  # every confirmation at once, as soon as the first ended
 
 
 def test_an_intermittent_target_is_ok_on_the_attempt_that_answered():
-    script = Script(CLOSED, OK)
+    script = Script(CLOSED, OK)  # the two confirmations at once: both answer, the earlier decides
     (outcome,) = run(script, [Job(target(), CheckOptions(timeout=FOREVER, retries=2))])
-    assert (outcome.verdict, outcome.result.attempt, outcome.result.attempts) == (Verdict.OK, 2, 2)
+    assert (outcome.verdict, outcome.result.attempt, outcome.result.attempts) == (Verdict.OK, 2, 3)
 
 
 def test_a_conclusive_failure_decides_over_silence():

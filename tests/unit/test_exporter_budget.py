@@ -8,8 +8,9 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
+from tcpreach.engine import worst_case_timeouts
 from tcpreach.errors import UsageError
-from tcpreach.exporter.budget import WORST_CASE_TIMEOUTS, Budget, budget_for, parse_scrape_timeout
+from tcpreach.exporter.budget import Budget, budget_for, parse_scrape_timeout
 from tcpreach.options import CheckOptions
 
 MODULE = CheckOptions(timeout=3.0, dns_lifetime=5.0)
@@ -20,17 +21,17 @@ def test_without_the_header_the_module_holds():
 
 
 def test_prometheus_default_ten_seconds_shortens_dns_and_timeout():
-    # 9.5 s after the offset: DNS gets 30% (2.85 s), each target 6.65 / 2.45 (the engine's hedges end by
-    # 0.45 of a timeout, then a connect and a read) = 2.71 s.
+    # 9.5 s after the offset: DNS gets 30% (2.85 s), each target 6.65 / 2.175 (with two retries an attempt's
+    # connect and read end by 2.175 timeouts: the engine's worst_case_timeouts) = 3.06 s, kept at the module's 3.
     budget = budget_for(MODULE, 10.0, 0.5, literal=False)
-    fitted = dataclasses.replace(MODULE, timeout=pytest.approx(6.65 / 2.45), dns_lifetime=pytest.approx(2.85))
+    fitted = dataclasses.replace(MODULE, timeout=3.0, dns_lifetime=pytest.approx(2.85))
     assert budget == Budget(fitted, 9.5)
 
 
 def test_time_spent_waiting_since_the_request_arrived_comes_off_the_deadline():
-    # 9.5 s less the 3.5 s waited: 6 s; DNS 1.8 s, each target 4.2 / 2.45 s. The deadline shown stays 9.5 s.
+    # 9.5 s less the 3.5 s waited: 6 s; DNS 1.8 s, each target 4.2 / 2.175 s. The deadline shown stays 9.5 s.
     budget = budget_for(MODULE, 10.0, 0.5, literal=False, waited=3.5)
-    fitted = dataclasses.replace(MODULE, timeout=pytest.approx(4.2 / 2.45), dns_lifetime=pytest.approx(1.8))
+    fitted = dataclasses.replace(MODULE, timeout=pytest.approx(4.2 / 2.175), dns_lifetime=pytest.approx(1.8))
     assert budget == Budget(fitted, 9.5)
 
 
@@ -39,9 +40,9 @@ def test_a_long_deadline_leaves_the_module_alone():
 
 
 def test_a_literal_address_gives_dns_nothing():
-    # 2.5 s after the offset, all of it for the probe: 2.5 / 2.45 s a target; the lifetime is unused.
+    # 2.5 s after the offset, all of it for the probe: 2.5 / 2.175 s a target; the lifetime is unused.
     budget = budget_for(MODULE, 3.0, 0.5, literal=True)
-    assert budget == Budget(dataclasses.replace(MODULE, timeout=pytest.approx(2.5 / 2.45)), 2.5)
+    assert budget == Budget(dataclasses.replace(MODULE, timeout=pytest.approx(2.5 / 2.175)), 2.5)
 
 
 def test_an_offset_that_leaves_nothing_is_a_bad_request():
@@ -66,11 +67,12 @@ def test_the_header_read(text, seconds):
 
 @given(
     timeout=st.floats(0.01, 60), lifetime=st.floats(0.01, 60), scrape=st.floats(0.02, 120),
-    offset=st.floats(0, 1), literal=st.booleans(),
+    offset=st.floats(0, 1), literal=st.booleans(), retries=st.integers(0, 5),
 )  # fmt: skip
-def test_the_slowest_probe_ends_by_the_deadline(timeout, lifetime, scrape, offset, literal):
+def test_the_slowest_probe_ends_by_the_deadline(*, timeout, lifetime, scrape, offset, literal, retries):
     assume(scrape > offset)
-    budget = budget_for(CheckOptions(timeout=timeout, dns_lifetime=lifetime), scrape, offset, literal)
+    module = CheckOptions(timeout=timeout, dns_lifetime=lifetime, retries=retries)
+    budget = budget_for(module, scrape, offset, literal)
     dns = 0.0 if literal else budget.options.dns_lifetime
-    assert dns + WORST_CASE_TIMEOUTS * budget.options.timeout <= scrape - offset + 1e-9
+    assert dns + worst_case_timeouts(retries) * budget.options.timeout <= scrape - offset + 1e-9
     assert budget.options.timeout <= timeout and budget.options.dns_lifetime <= lifetime
