@@ -6,8 +6,8 @@ and the benchmarks all call ``check_hosts`` (or its coroutine, ``check_hosts_asy
 through the run: its probes start as soon as its own names are answered, so a slow or
 dead DNS name delays itself alone, and all hosts' targets share one engine
 (``tcpreach.engine``): a fleet takes about its slowest host's time. Reports can be handed
-over as hosts finish (``on_report``), in the order given, so that a fleet's output streams
-and its memory is what is in flight.
+over as hosts finish (``on_report``), so that a fleet's output streams and its memory is
+what is in flight, never the fleet.
 """
 
 from __future__ import annotations
@@ -44,9 +44,10 @@ __all__ = [
 
 MAX_RESOLVING = 256
 """Names resolved at once, at most (each asks A and AAAA at the same time)."""
-HOSTS_IN_FLIGHT = MAX_SLOTS // 2
+HOSTS_IN_FLIGHT = 1024
 """Hosts between their first DNS question and their report at once, at most: what a fleet
-holds in memory is bounded by this, not by its size."""
+holds in memory is bounded by this, not by its size (each host's own time is its DNS and
+one probe's, so a fleet's is about its slowest host's, plus its size over this many)."""
 
 OnDone = Callable[[TargetOutcome], None]
 OnReport = Callable[[int, HostReport], None]
@@ -174,20 +175,6 @@ def check_resolutions(checks: Sequence[HostCheck], on_done: OnDone | None = None
     return run_sync(every()) if checks else []
 
 
-class _InOrder:
-    """Hands reports on in the order of their hosts, each as soon as every host before it
-    is done: what waits is what finished early, never the whole fleet."""
-
-    def __init__(self, on_report: OnReport) -> None:
-        self.on_report, self.next, self.waiting = on_report, 0, dict[int, HostReport]()
-
-    def done(self, index: int, report: HostReport) -> None:
-        self.waiting[index] = report
-        while self.next in self.waiting:
-            self.on_report(self.next, self.waiting.pop(self.next))
-            self.next += 1
-
-
 async def check_hosts_async(
     hosts: Sequence[tuple[str, CheckOptions]],
     predicted: Callable[[str], bool] = lambda host: False,
@@ -195,15 +182,15 @@ async def check_hosts_async(
     on_report: OnReport | None = None,
 ) -> list[HostReport]:
     """Every host resolved and probed, each on its own way through one engine; reports in
-    the order given. With ``on_report`` each report is handed over (in that order) as soon
-    as it can be, and none is kept: the list returned is empty. ``predicted(host)``: the
-    fly.toml lint predicts its shared-IPv4 failure (asked before anything is probed)."""
+    the order given. With ``on_report`` each report is handed over with its index as soon
+    as its host is done (in the order hosts finish), and none is kept: the list returned
+    is empty. ``predicted(host)``: the fly.toml lint predicts its shared-IPv4 failure
+    (asked before anything is probed)."""
     started = datetime.now(UTC)
     flags = [predicted(host) for host, _ in hosts]
     engine = Engine(min(MAX_SLOTS, _wanted(o for _, o in hosts)))
     names = asyncio.Semaphore(MAX_RESOLVING)
     reports: dict[int, HostReport] = {}
-    order = _InOrder(on_report) if on_report is not None else None
     pending = iter(enumerate(hosts))
 
     async def worker() -> None:
@@ -212,15 +199,15 @@ async def check_hosts_async(
                 resolution = await resolve_one(host, options)
             check = HostCheck(resolution, options, flags[index], started)
             report = await check_resolution_async(check, engine, on_done)
-            if order is not None:
-                order.done(index, report)
+            if on_report is not None:
+                on_report(index, report)
             else:
                 reports[index] = report
 
-    workers = min(len(hosts), max(64, HOSTS_IN_FLIGHT))
+    workers = min(len(hosts), HOSTS_IN_FLIGHT)
     with gc_paused() if len(hosts) * 2 >= GC_PAUSE_JOBS else nullcontext():
         await asyncio.gather(*(worker() for _ in range(workers)))
-    return [reports[i] for i in range(len(hosts))] if order is None else []
+    return [reports[i] for i in range(len(hosts))] if on_report is None else []
 
 
 def check_hosts(

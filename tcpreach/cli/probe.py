@@ -183,13 +183,13 @@ def run_probe(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     accept = bool(values.get("accept_shared_ipv4"))
     piped_json = args.json and not getattr(out, "isatty", lambda: False)()
     writer = None if args.plugin else ReportWriter(out, len(requests), as_json=args.json, verbose=args.verbose)
-    kept: list[HostReport] = []
+    kept: list[tuple[int, HostReport]] = []
     failed = False
 
     def handed(index: int, report: HostReport) -> None:
         nonlocal failed
         if writer is None:
-            kept.append(report)
+            kept.append((index, report))
             return
         status = exit_status(report, accept)
         failed = failed or status != EXIT_OK
@@ -212,7 +212,7 @@ def run_probe(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
         mapped = (State[args.refused_state.upper()], State[args.mismatch_state.upper()])
         limits = Thresholds(args.warning, args.critical, *mapped, connect=(args.connect_warning, args.connect_critical),
                             first_byte=(args.first_byte_warning, args.first_byte_critical))  # fmt: skip
-        state, line = plugin_status(kept, limits)
+        state, line = plugin_status([report for _, report in sorted(kept, key=lambda pair: pair[0])], limits)
         out.write(line + "\n")
         return int(state)
     writer.finish()

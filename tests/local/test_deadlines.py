@@ -181,7 +181,7 @@ def test_a_host_is_probed_while_another_hosts_dns_is_still_waited_for():
     finally:
         held.close()
     assert reports == []  # handed over, not kept
-    assert events == ["judged 127.0.0.1", "judged 127.0.0.1", "report held.example", "report 127.0.0.1"]
+    assert events == ["judged 127.0.0.1", "report 127.0.0.1", "judged 127.0.0.1", "report held.example"]
 
 
 def _probe_until_signalled(signum: int, *extra: str) -> tuple[int, str, str]:
