@@ -12,10 +12,13 @@ the deployment (Fly.io's shared-IPv4 trap included)::
         print(finding.code, finding.remedy)
 
     banner = CheckOptions(port=110, expectation=Expectation(b"+OK", Match.PREFIX, keep_open=True))
-    # STARTTLS: from tcpreach.dialogue import dialogue
+    # STARTTLS, a dialogue of steps: from tcpreach.dialogue import dialogue
     smtp = CheckOptions(port=25, expectation=dialogue((), "smtp"), tls=TlsSettings())
+    reports = check_hosts([("a.example", CheckOptions()), ("b.example", CheckOptions())])
+    merged = merge([load_report(doc) for doc in documents_from_several_vantages])
 
-The same library serves ``python -m tcpreach`` and the pytest plugin (``pytest-tcpreach``).
+The same library serves ``python -m tcpreach``, the pytest plugin (``pytest-tcpreach``) and
+the Prometheus exporter. Every error it raises on purpose is a ``TcpreachError``.
 """
 
 from __future__ import annotations
@@ -28,60 +31,55 @@ __version__ = "0.2.0"
 # Names are imported on first use (PEP 562), so that importing a submodule, as the pytest
 # plugin does in every run, loads nothing else.
 _EXPORTS = {
+    # checking: one host, a fleet, given targets, one target
+    "check_host": "tcpreach.check",
+    "check_hosts": "tcpreach.check",
+    "check_hosts_async": "tcpreach.check",
+    "check_targets": "tcpreach.check",
+    "probe_all": "tcpreach.check",
+    # what a check is asked: the options, the expectation and dialogues, TLS
     "CheckOptions": "tcpreach.options",
+    "TlsSettings": "tcpreach.options",
     "Expectation": "tcpreach.expectation",
     "Match": "tcpreach.expectation",
     "Step": "tcpreach.expectation",
     "StepKind": "tcpreach.expectation",
-    "TlsSettings": "tcpreach.options",
-    "Family": "tcpreach.model",
-    "Finding": "tcpreach.findings",
+    # what a check answers: reports, verdicts, findings and their codes
     "HostReport": "tcpreach.model",
-    "Severity": "tcpreach.findings",
-    "Source": "tcpreach.model",
-    "Target": "tcpreach.model",
     "TargetOutcome": "tcpreach.model",
+    "Target": "tcpreach.model",
+    "Family": "tcpreach.model",
+    "Source": "tcpreach.model",
     "Verdict": "tcpreach.model",
-    "check_host": "tcpreach.check",
-    "check_hosts": "tcpreach.check",
-    "check_targets": "tcpreach.check",
-    "probe_all": "tcpreach.check",
-    "diagnose": "tcpreach.judging.diagnosis",
+    "Finding": "tcpreach.findings",
+    "FindingCode": "tcpreach.findings",
+    "Severity": "tcpreach.findings",
     "judge": "tcpreach.judging.verdict",
+    "diagnose": "tcpreach.judging.diagnosis",
+    # reports as JSON documents, and several vantages' reports merged
+    "dump_report": "tcpreach.report.document",
+    "dump_reports": "tcpreach.report.document",
+    "load_report": "tcpreach.report.document",
+    "load_reports": "tcpreach.report.document",
+    "merge": "tcpreach.judging.merge",
+    # the error every deliberate failure is (UsageError: input a user can fix)
+    "TcpreachError": "tcpreach.errors",
+    "UsageError": "tcpreach.errors",
 }
 # The public API; tests/unit/test_layout.py checks that it, _EXPORTS and the names below agree.
-__all__ = [
-    "CheckOptions",
-    "Expectation",
-    "Family",
-    "Finding",
-    "HostReport",
-    "Match",
-    "Severity",
-    "Source",
-    "Step",
-    "StepKind",
-    "Target",
-    "TargetOutcome",
-    "TlsSettings",
-    "Verdict",
-    "__version__",
-    "check_host",
-    "check_hosts",
-    "check_targets",
-    "diagnose",
-    "judge",
-    "probe_all",
-]
+__all__ = sorted([*_EXPORTS, "__version__"])
 
 if TYPE_CHECKING:
-    from tcpreach.check import check_host, check_hosts, check_targets, probe_all
+    from tcpreach.check import check_host, check_hosts, check_hosts_async, check_targets, probe_all
+    from tcpreach.errors import TcpreachError, UsageError
     from tcpreach.expectation import Expectation, Match, Step, StepKind
-    from tcpreach.findings import Finding, Severity
+    from tcpreach.findings import Finding, FindingCode, Severity
     from tcpreach.judging.diagnosis import diagnose
+    from tcpreach.judging.merge import merge
     from tcpreach.judging.verdict import judge
     from tcpreach.model import Family, HostReport, Source, Target, TargetOutcome, Verdict
     from tcpreach.options import CheckOptions, TlsSettings
+    from tcpreach.report.document import dump_report, dump_reports, load_report, load_reports
 
 
 def __getattr__(name: str) -> Any:

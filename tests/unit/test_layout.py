@@ -118,3 +118,11 @@ def test_the_top_holds_the_vocabulary_and_the_run_alone():
     assert top == [
         "check", "dialogue", "engine", "errors", "expectation", "findings", "model", "options", "outcomes",
     ]  # fmt: skip
+
+
+def test_no_public_name_is_also_a_submodule_of_the_package():
+    """``tcpreach.NAME`` would be the module once anything imported it, not the export."""
+    import tcpreach
+
+    submodules = {p.stem for p in PACKAGE.glob("*.py")} | {p.name for p in PACKAGE.iterdir() if p.is_dir()}
+    assert sorted(set(tcpreach.__all__) & submodules) == []
