@@ -196,7 +196,10 @@ def inside(scrapes: int) -> dict[str, Any]:
         assert servers.stdout is not None and servers.stdout.readline() == "ready\n"
         reference = own_probe_s(("127.0.0.1", 53), 1848)
         config = folder / "exporter.toml"
-        config.write_text(f'[allow]\nhosts = ["{NAME}"]\n[modules.hello]\nport = 1848\nresolver = "127.0.0.1:53"\n')
+        config.write_text(
+            f'[allow]\nhosts = ["{NAME}"]\nnetworks = ["127.0.0.0/8", "::1/128"]\n'
+            '[modules.hello]\nport = 1848\nresolver = "127.0.0.1:53"\n'
+        )
         listen = f"{TCPREACH[0]}:{TCPREACH[1]}"
         command = [sys.executable, "-m", "tcpreach", "exporter", "--config", str(config), "--listen", listen]
         path = f"/probe?target={NAME}&module=hello"

@@ -67,7 +67,38 @@ _EXPORTS = {
     "UsageError": "tcpreach.errors",
 }
 # The public API; tests/unit/test_layout.py checks that it, _EXPORTS and the names below agree.
-__all__ = sorted([*_EXPORTS, "__version__"])
+__all__ = [
+    "CheckOptions",
+    "Expectation",
+    "Family",
+    "Finding",
+    "FindingCode",
+    "HostReport",
+    "Match",
+    "Severity",
+    "Source",
+    "Step",
+    "StepKind",
+    "Target",
+    "TargetOutcome",
+    "TcpreachError",
+    "TlsSettings",
+    "UsageError",
+    "Verdict",
+    "__version__",
+    "check_host",
+    "check_hosts",
+    "check_hosts_async",
+    "check_targets",
+    "diagnose",
+    "dump_report",
+    "dump_reports",
+    "judge",
+    "load_report",
+    "load_reports",
+    "merge",
+    "probe_all",
+]
 
 if TYPE_CHECKING:
     from tcpreach.check import check_host, check_hosts, check_hosts_async, check_targets, probe_all

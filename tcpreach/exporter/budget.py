@@ -5,7 +5,7 @@ The exporter takes an offset off that for the answer to travel, and shortens the
 DNS lifetime and probe timeout so that the slowest probe still ends in time: a query takes
 at most its lifetime (A and AAAA are asked together), and a target at most
 ``worst_case_timeouts(retries)`` probe timeouts (the engine's: each attempt may wait its
-timeout to connect and again for the answer, and the hedges end by 1.2 timeouts).
+timeout to connect and again for the answer, and the last hedge starts by 0.45 of one).
 """
 
 from __future__ import annotations

@@ -24,17 +24,19 @@ Every module's settings are checked as ``probe --config`` checks them; any probl
 from __future__ import annotations
 
 import ipaddress
+import resource
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tcpreach.engine import MAX_SLOTS
 from tcpreach.errors import UsageError
 from tcpreach.exporter.policy import Allowance, Network
 from tcpreach.options import CheckOptions
 from tcpreach.settings import Setting
 from tcpreach.settings.config import line_of, options_from, parsed, read_toml, settings_of
-from tcpreach.settings.inputs import parse_count, parse_seconds
+from tcpreach.settings.inputs import hostname_problem, parse_count, parse_seconds
 
 __all__ = ["DEFAULT_MAX_CONCURRENT", "DEFAULT_TIMEOUT_OFFSET", "ExporterConfig", "load_exporter_config"]
 
@@ -77,6 +79,9 @@ def _strings(file: _File, table: Mapping[str, Any], key: str) -> list[str]:
 
 
 def _allowance(file: _File, table: Any) -> Allowance:
+    if table is None:
+        raise UsageError(f"{file.path}: no [allow] table: the exporter probes only what it lists, e.g. "
+                         '[allow] hosts = ["*.example.org"], networks = ["192.0.2.0/24"]')  # fmt: skip
     if not isinstance(table, Mapping):
         raise file.fail("allow", "[allow] must be a table: hosts = [...], networks = [...]")
     unknown = sorted(set(table) - {"hosts", "networks"})
@@ -84,15 +89,18 @@ def _allowance(file: _File, table: Any) -> Allowance:
         raise file.fail(unknown[0], f"allow.{unknown[0]} is not known: allow takes hosts and networks")
     hosts = _strings(file, table, "hosts")
     for host in hosts:
-        name = host.removeprefix("*.")
-        if not name or "*" in name or any(c.isspace() for c in name):
-            raise file.fail("hosts", f"{host!r} is no host name or *.pattern")
+        name = host.removeprefix("*.").rstrip(".")
+        problem = hostname_problem(name) if name and "*" not in name else "it is empty or has a '*' inside"
+        if problem is not None:
+            raise file.fail("hosts", f"allow.hosts: {host!r} is no host name or *.pattern: {problem}")
     networks: list[Network] = []
     for text in _strings(file, table, "networks"):
         try:
             networks.append(ipaddress.ip_network(text, strict=True))
         except ValueError as exc:
             raise file.fail("networks", f"{text!r} is no network: {exc}") from None
+    if not hosts and not networks:
+        raise file.fail("allow", "[allow] allows nothing: list hosts = [...] or networks = [...]")
     return Allowance(tuple(hosts), tuple(networks))
 
 
@@ -118,6 +126,18 @@ def _number(file: _File, table: Mapping[str, Any], key: str, parse: Any, default
         raise file.fail(key, f"{key}: {exc}") from None
 
 
+SOCKETS_PER_PROBE = 8
+"""What one scrape's probe may hold open at once: a few addresses, hedged attempts, DNS."""
+
+
+def most_concurrent() -> int:
+    """The most probes the open-file limit (its hard limit, which the engine raises to) and
+    the engine's own cap leave room for."""
+    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    files = MAX_SLOTS if hard == resource.RLIM_INFINITY else min(MAX_SLOTS, hard - 64)
+    return max(1, files // SOCKETS_PER_PROBE)
+
+
 def load_exporter_config(path: Path) -> ExporterConfig:
     """The configuration in ``path``. Raises ``UsageError`` naming ``FILE:LINE``."""
     table, lines = read_toml(path, "the exporter's TOML configuration")
@@ -129,11 +149,15 @@ def load_exporter_config(path: Path) -> ExporterConfig:
     if not isinstance(modules, Mapping) or not modules:
         raise UsageError(f"{path}: no module: add one, e.g. [modules.hello] with port = 1848")
     max_concurrent = _number(file, table, "max_concurrent", parse_count, DEFAULT_MAX_CONCURRENT)
-    if max_concurrent < 1:
-        raise file.fail("max_concurrent", "max_concurrent must be 1 or more")
+    most = most_concurrent()
+    if not 1 <= max_concurrent <= most:
+        raise file.fail(
+            "max_concurrent", f"max_concurrent must be 1 to {most:,} (each probe may hold {SOCKETS_PER_PROBE} sockets "
+            f"and the open-file limit allows {most * SOCKETS_PER_PROBE:,}), got {max_concurrent:,}",
+        )  # fmt: skip
     return ExporterConfig(
         modules={name: _module(file, name, own) for name, own in modules.items()},
-        allowance=_allowance(file, table.get("allow", {})),
+        allowance=_allowance(file, table.get("allow")),
         max_concurrent=max_concurrent,
         timeout_offset=_number(file, table, "timeout_offset", lambda t: parse_seconds(t, "timeout_offset"), 0.5),
         source=str(path),

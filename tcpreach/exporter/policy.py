@@ -3,8 +3,11 @@
 A target is probed only when the configuration allows it: a name listed under
 ``[allow] hosts`` (exactly, or by a ``*.`` pattern that matches one label or more), or a
 literal address inside a network listed under ``[allow] networks``. Whatever a name
-resolves to, a link-local or cloud-metadata address is never probed unless a network
-listed explicitly for it (one inside its range) holds it. Plain functions over plain data.
+resolves to, an address of a guarded range (this machine's loopback, the unspecified
+address, link-local, multicast, the cloud metadata addresses; in their IPv4-mapped and
+NAT64 forms too) is never probed unless a network listed explicitly for it (one inside
+the range) holds it: whoever controls an allowed name's DNS must not point the exporter
+at its own machine. Plain functions over plain data.
 """
 
 from __future__ import annotations
@@ -12,6 +15,8 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Sequence
 from dataclasses import dataclass
+
+from tcpreach.standards.nat64 import WELL_KNOWN_PREFIX
 
 __all__ = ["GUARDED", "Allowance", "address_refusal", "guarded_range", "target_refusal"]
 
@@ -23,6 +28,12 @@ GUARDED: tuple[tuple[Network, str], ...] = (
     (ipaddress.ip_network("fe80::/10"), "a link-local address"),
     (ipaddress.ip_network("fd00:ec2::254/128"), "a cloud metadata address (AWS)"),
     (ipaddress.ip_network("100.100.100.200/32"), "a cloud metadata address (Alibaba Cloud)"),
+    (ipaddress.ip_network("127.0.0.0/8"), "a loopback address (the exporter's own machine)"),
+    (ipaddress.ip_network("::1/128"), "a loopback address (the exporter's own machine)"),
+    (ipaddress.ip_network("0.0.0.0/8"), "an unspecified address (the exporter's own machine)"),
+    (ipaddress.ip_network("::/128"), "an unspecified address (the exporter's own machine)"),
+    (ipaddress.ip_network("224.0.0.0/4"), "a multicast address"),
+    (ipaddress.ip_network("ff00::/8"), "a multicast address"),
 )
 """Addresses never probed unless a listed network inside the range holds them."""
 
@@ -35,13 +46,20 @@ class Allowance:
     networks: tuple[Network, ...] = ()
 
 
+_NAT64 = ipaddress.ip_network(WELL_KNOWN_PREFIX)
+
+
 def _address(text: str) -> Address | None:
+    """The address ``text`` reaches: an IPv4-mapped or NAT64 (64:ff9b::/96) address is the
+    IPv4 address inside it."""
     try:
         address = ipaddress.ip_address(text.split("%", 1)[0])
     except ValueError:
         return None
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
         return address.ipv4_mapped
+    if isinstance(address, ipaddress.IPv6Address) and address in _NAT64:
+        return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
     return address
 
 

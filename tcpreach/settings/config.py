@@ -75,6 +75,7 @@ def parsed(given: Mapping[str, Given], label: Label = _key) -> dict[str, Any]:
     """Every given value parsed by its setting. Raises ``UsageError``: ``--tcpreach-port:
     port must be an integer in 1..65535, got 'abc' (from TCPREACH_PORT)``."""
     values: dict[str, Any] = {}
+    _one_of_each_group(given, label)
     for name, item in given.items():
         setting = BY_NAME[name]
         try:
@@ -83,6 +84,23 @@ def parsed(given: Mapping[str, Given], label: Label = _key) -> dict[str, Any]:
             where = f" (from {item.source})" if item.source else ""
             raise UsageError(f"{label(setting)}: {exc}{where}") from None
     return values
+
+
+def _one_of_each_group(given: Mapping[str, Given], label: Label) -> None:
+    """Settings of one group exclude each other: two of them from one source is an error,
+    never one of them dropped. Raises ``UsageError``."""
+    groups: dict[str, list[str]] = {}
+    for name in given:
+        if BY_NAME[name].group:
+            groups.setdefault(BY_NAME[name].group, []).append(name)
+    for names in groups.values():
+        if len(names) > 1:
+            first, second = (BY_NAME[n] for n in names[:2])
+            where = given[names[1]].source or given[names[0]].source
+            raise UsageError(
+                f"{label(first)} and {label(second)} are two expectations: give one"
+                + (f" (from {where})" if where else "")
+            )
 
 
 _ONE_STEP = ("expect", "expect_prefix", "expect_regex", "send")

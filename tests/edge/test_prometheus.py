@@ -92,7 +92,8 @@ def exporter(tmp_path_factory) -> Iterator[str]:
     ):  # fmt: skip
         config = folder / "exporter.toml"
         config.write_text(
-            f'[allow]\nhosts = ["*.fly.dev"]\n[modules.hello]\nport = {app.port}\nresolver = "{dns.spec}"\n'
+            f'[allow]\nhosts = ["*.fly.dev"]\nnetworks = ["127.0.0.0/8", "::1/128"]  # the rehearsal is on loopback\n'
+            f'[modules.hello]\nport = {app.port}\nresolver = "{dns.spec}"\n'
         )
         server = ExporterServer(ExporterService(load_exporter_config(config)), "127.0.0.1", 0)
         stop = threading.Event()

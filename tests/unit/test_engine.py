@@ -96,13 +96,20 @@ def test_a_silent_address_has_every_attempt_in_flight_at_once_and_the_first_deci
     assert script.most_in_flight == 3
 
 
-def test_every_hedge_ends_by_1_2_timeouts_after_the_first_attempt_began():
+def test_every_hedge_has_its_whole_timeout_and_ends_by_hedge_end():
     script = Script(("after", 1.0, SILENT))
     run(script, [Job(target(), CheckOptions(timeout=1.0, retries=2))])
-    assert script.timeouts == pytest.approx([1.0, 0.975, 0.75])  # starting at 0, 0.225 and 0.45
+    assert script.timeouts == pytest.approx([1.0, 1.0, 1.0])  # starting at 0, 0.225 and 0.45: all by 1.45
 
 
-@pytest.mark.parametrize(("retries", "worst"), [(0, 2.0), (1, 2.0), (2, 2.175), (4, 2.175)])
+@pytest.mark.parametrize(("end", "offset", "budget"), [(1.2, 0.0, 1.0), (1.2, 0.225, 0.975), (1.2, 0.45, 0.75),
+                                                       (1.45, 0.45, 1.0)])  # fmt: skip
+def test_an_attempts_timeout_is_what_is_left_before_hedge_end(monkeypatch, end, offset, budget):
+    monkeypatch.setattr(engine, "HEDGE_END", end)
+    assert engine.attempt_timeout(1.0, offset) == pytest.approx(budget)
+
+
+@pytest.mark.parametrize(("retries", "worst"), [(0, 2.0), (1, 2.45), (2, 2.45), (4, 2.45)])
 def test_the_slowest_verdict_is_the_latest_end_of_any_attempts_connect_and_read(retries, worst):
     assert engine.worst_case_timeouts(retries) == pytest.approx(worst)
 

@@ -21,17 +21,17 @@ def test_without_the_header_the_module_holds():
 
 
 def test_prometheus_default_ten_seconds_shortens_dns_and_timeout():
-    # 9.5 s after the offset: DNS gets 30% (2.85 s), each target 6.65 / 2.175 (with two retries an attempt's
-    # connect and read end by 2.175 timeouts: the engine's worst_case_timeouts) = 3.06 s, kept at the module's 3.
+    # 9.5 s after the offset: DNS gets 30% (2.85 s), each target 6.65 / 2.45 (the last hedge starts by 0.45 of a
+    # timeout, then a connect and a read: the engine's worst_case_timeouts) = 2.71 s.
     budget = budget_for(MODULE, 10.0, 0.5, literal=False)
-    fitted = dataclasses.replace(MODULE, timeout=3.0, dns_lifetime=pytest.approx(2.85))
+    fitted = dataclasses.replace(MODULE, timeout=pytest.approx(6.65 / 2.45), dns_lifetime=pytest.approx(2.85))
     assert budget == Budget(fitted, 9.5)
 
 
 def test_time_spent_waiting_since_the_request_arrived_comes_off_the_deadline():
-    # 9.5 s less the 3.5 s waited: 6 s; DNS 1.8 s, each target 4.2 / 2.175 s. The deadline shown stays 9.5 s.
+    # 9.5 s less the 3.5 s waited: 6 s; DNS 1.8 s, each target 4.2 / 2.45 s. The deadline shown stays 9.5 s.
     budget = budget_for(MODULE, 10.0, 0.5, literal=False, waited=3.5)
-    fitted = dataclasses.replace(MODULE, timeout=pytest.approx(4.2 / 2.175), dns_lifetime=pytest.approx(1.8))
+    fitted = dataclasses.replace(MODULE, timeout=pytest.approx(4.2 / 2.45), dns_lifetime=pytest.approx(1.8))
     assert budget == Budget(fitted, 9.5)
 
 
@@ -40,9 +40,9 @@ def test_a_long_deadline_leaves_the_module_alone():
 
 
 def test_a_literal_address_gives_dns_nothing():
-    # 2.5 s after the offset, all of it for the probe: 2.5 / 2.175 s a target; the lifetime is unused.
+    # 2.5 s after the offset, all of it for the probe: 2.5 / 2.45 s a target; the lifetime is unused.
     budget = budget_for(MODULE, 3.0, 0.5, literal=True)
-    assert budget == Budget(dataclasses.replace(MODULE, timeout=pytest.approx(2.5 / 2.175)), 2.5)
+    assert budget == Budget(dataclasses.replace(MODULE, timeout=pytest.approx(2.5 / 2.45)), 2.5)
 
 
 def test_an_offset_that_leaves_nothing_is_a_bad_request():

@@ -10,7 +10,7 @@ import pytest
 
 from tcpreach.errors import UsageError
 from tcpreach.expectation import Expectation, Match
-from tcpreach.exporter.config import ExporterConfig, load_exporter_config
+from tcpreach.exporter.config import ExporterConfig, load_exporter_config, most_concurrent
 from tcpreach.exporter.policy import Allowance
 from tcpreach.options import CheckOptions, TlsSettings
 
@@ -52,13 +52,26 @@ def test_a_minimal_configuration_takes_the_defaults(tmp_path):
                                                 "scrape)"),
         ("[modules.a]\nsni = 'x.example'\n",
          "modules.a.sni and modules.a.ca go with modules.a.tls (or modules.a.starttls)"),
-        ("max_concurrent = 0\n[modules.a]\n", "{f}:1: max_concurrent must be 1 or more"),
-        ("timeout_offset = -1\n[modules.a]\n", "{f}:1: timeout_offset: timeout_offset must be a number of seconds "
-                                               "above 0 and at most 3600, got '-1'"),
+        ("max_concurrent = 0\n[modules.a]\n", "{f}:1: max_concurrent must be 1 to {most:,} (each probe may hold 8 "
+                                              "sockets and the open-file limit allows {files:,}), got 0"),
+        ("max_concurrent = 1000000000000\n[modules.a]\n", "{f}:1: max_concurrent must be 1 to {most:,} (each probe "
+         "may hold 8 sockets and the open-file limit allows {files:,}), got 1,000,000,000,000"),
+        ("timeout_offset = -1\n[modules.a]\n[allow]\nhosts = ['a.example']\n", "{f}:1: timeout_offset: "
+         "timeout_offset must be a number of seconds above 0 and at most 3600, got '-1'"),
+        ("[modules.a]\n", "{f}: no [allow] table: the exporter probes only what it lists, e.g. [allow] hosts = "
+                          '["*.example.org"], networks = ["192.0.2.0/24"]'),
+        ("[modules.a]\n[allow]\n", "{f}:2: [allow] allows nothing: list hosts = [...] or networks = [...]"),
+        ("[modules.a]\n[allow]\nhosts = []\nnetworks = []\n",
+         "{f}:2: [allow] allows nothing: list hosts = [...] or networks = [...]"),
+        ("[modules.a]\n[allow]\nhosts = ['bad_name!']\n", "{f}:3: allow.hosts: 'bad_name!' is no host name or "
+         "*.pattern: label 'bad_name!' is not 1-63 letters, digits or inner hyphens"),
+        ("[modules.a]\nexpect = 'a'\nexpect_prefix = 'b'\n[allow]\nhosts = ['a.example']\n",
+         "modules.a.expect and modules.a.expect_prefix are two expectations: give one (from {f}:3)"),
         ("[modules.a]\n[allow]\nnetworks = ['10.0.0.1/8']\n", "{f}:3: '10.0.0.1/8' is no network: 10.0.0.1/8 has "
                                                                "host bits set"),
         ("[modules.a]\n[allow]\nhosts = 'x.example'\n", "{f}:3: allow.hosts takes a list of strings, got 'x.example'"),
-        ("[modules.a]\n[allow]\nhosts = ['*']\n", "{f}:3: '*' is no host name or *.pattern"),
+        ("[modules.a]\n[allow]\nhosts = ['*']\n", "{f}:3: allow.hosts: '*' is no host name or *.pattern: it is empty "
+                                               "or has a '*' inside"),
         ("[modules.a]\n[allow]\nnames = []\n", "{f}:3: allow.names is not known: allow takes hosts and networks"),
         ("[modules]\na = 1\n", "{f}:2: modules.a must be a table of settings"),
         ("[modules.a\n", "{f}: not valid TOML: Expected ']' at the end of a table declaration (at line 1, column 11)"),
@@ -69,7 +82,8 @@ def test_a_mistake_is_one_line_naming_where(tmp_path, text, error):
     path.write_text(text)
     with pytest.raises(UsageError) as raised:
         load_exporter_config(path)
-    assert str(raised.value) == error.format(f=path)
+    most = most_concurrent()
+    assert str(raised.value) == error.format(f=path, most=most, files=most * 8)
 
 
 def test_a_missing_file_is_one_line(tmp_path):

@@ -65,7 +65,22 @@ UNLESS = "never probed unless allow.networks lists it"
         ("100.100.100.200", ("100.64.0.0/10",), "100.100.100.200 is a cloud metadata address (Alibaba Cloud): "
                                                 f"{UNLESS} (100.100.100.200/32 or inside it)"),
         ("100.100.100.201", (), None),  # the next address is an ordinary one
-        ("127.0.0.1", (), None),  # a name the configuration allows may point at loopback
+        # this machine, however it is written: never, unless listed (its DNS must not point the exporter home)
+        ("127.0.0.1", (), f"127.0.0.1 is a loopback address (the exporter's own machine): {UNLESS} (127.0.0.0/8 or "
+                          "inside it)"),
+        ("127.0.0.1", ("127.0.0.0/8",), None),
+        ("::1", (), f"::1 is a loopback address (the exporter's own machine): {UNLESS} (::1/128 or inside it)"),
+        ("::ffff:127.0.0.1", (), f"::ffff:127.0.0.1 is a loopback address (the exporter's own machine): {UNLESS} "
+                                 "(127.0.0.0/8 or inside it)"),
+        ("0.0.0.0", (), f"0.0.0.0 is an unspecified address (the exporter's own machine): {UNLESS} (0.0.0.0/8 or "
+                        "inside it)"),
+        ("::", (), f":: is an unspecified address (the exporter's own machine): {UNLESS} (::/128 or inside it)"),
+        ("224.0.0.1", (), f"224.0.0.1 is a multicast address: {UNLESS} (224.0.0.0/4 or inside it)"),
+        ("ff02::1", (), f"ff02::1 is a multicast address: {UNLESS} (ff00::/8 or inside it)"),
+        # metadata through NAT64: the IPv4 inside the well-known prefix is what is reached
+        ("64:ff9b::a9fe:a9fe", (), f"64:ff9b::a9fe:a9fe is a link-local address (cloud metadata lives there): "
+                                   f"{UNLESS} (169.254.0.0/16 or inside it)"),
+        ("64:ff9b::c000:201", (), None),  # the look-alike: an ordinary IPv4 behind NAT64
         ("not-an-address", (), "not-an-address is not an IP address"),
     ],
 )  # fmt: skip

@@ -116,7 +116,6 @@ def test_the_readme_table_names_every_plugin_setting():
          CheckOptions(port=1848, timeout=2.5, retries=0, families=(Family.IPV6,))),
         ({"expect_prefix": "+OK", "keep_open": True, "send": "PING\\r\\n"},
          CheckOptions(expectation=Expectation(b"+OK", Match.PREFIX, b"PING\r\n", keep_open=True))),
-        ({"expect_regex": "^a", "expect_prefix": "b"}, CheckOptions(expectation=Expectation(b"^a", Match.REGEX))),
         ({"tls": "yes", "sni": "mail.example."}, CheckOptions(tls=TlsSettings(server_name="mail.example"))),
         ({"tls": False, "resolver": "[::1]:5353"}, CheckOptions(resolver=("::1", 5353))),
     ],
@@ -124,6 +123,27 @@ def test_the_readme_table_names_every_plugin_setting():
 def test_toml_and_text_values_become_one_check_options(values, expected):
     given = {name: Given(value, "tcpreach.toml") for name, value in values.items()}
     assert options_from(parsed(given)) == expected
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        ({"expect_regex": "^a", "expect_prefix": "b"},
+         "expect_regex and expect_prefix are two expectations: give one (from tcpreach.toml:3)"),
+        ({"expect": "a", "expect_prefix": "b"},
+         "expect and expect_prefix are two expectations: give one (from tcpreach.toml:3)"),
+    ],
+)  # fmt: skip
+def test_two_expectations_from_one_source_are_refused_never_one_dropped(values, message):
+    given = {name: Given(value, "tcpreach.toml:3") for name, value in values.items()}
+    with pytest.raises(UsageError) as raised:
+        parsed(given)
+    assert str(raised.value) == message
+
+
+def test_one_expectation_beside_a_send_is_no_conflict():  # the look-alike: send is of no group
+    given = {"expect_prefix": Given("+OK", "a"), "send": Given("PING\\r\\n", "a")}
+    assert options_from(parsed(given)).expectation == Expectation(b"+OK", Match.PREFIX, b"PING\r\n")
 
 
 @pytest.mark.parametrize(
