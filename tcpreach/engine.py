@@ -11,7 +11,8 @@ A failure that loss cannot produce (a refusal, a close without data, a wrong gre
 reset) is conclusive: its confirmations (an intermittent server, the shared-IPv4 claim)
 start all at once, at once, and cost one round trip, never a wait. A failure that loss can
 produce (no answer, silence) has already waited its timeout and starts the next attempt at
-once. A target this client has no route to is not tried again.
+once. A target this client has no route to, or that a router says is unreachable, is not tried
+again.
 
 Attempts hold a slot only while their socket is open, and the slots are sized against the
 open-file limit. A new attempt starts only when the loop can serve it (``LagGate``): a
@@ -63,6 +64,10 @@ LAG_LIMIT_S = 0.05
 LAG_TICK_S = 0.01
 GC_PAUSE_JOBS = 256
 """Runs of this many jobs or more pause the cyclic garbage collector while they run."""
+
+FINAL = frozenset({Verdict.UNREACHABLE})
+"""Failures no further attempt is made after: a router's answer about the path (ICMP
+unreachable), which no diagnosis asks to be confirmed."""
 
 Attempt = Callable[[Target, CheckOptions], Awaitable[ProbeResult]]
 """One attempt at a target: ``probe_async`` unless a test gives another."""
@@ -215,7 +220,7 @@ class _Hedged:
         batch = sorted((self.running.pop(task), task.result()) for task in done)
         deciding = [(n, o) for n, o in batch if o.verdict is Verdict.OK or o.result.no_route]
         self.finished += [pair for pair in batch if pair not in deciding] + deciding[1:] + deciding[:1]
-        if deciding:
+        if deciding or (batch and all(o.verdict in FINAL for _, o in batch)):
             return True
         conclusive = any(o.verdict not in LOSS_CAN_PRODUCE for _, o in batch)
         while batch and self.launched < len(self.offsets):

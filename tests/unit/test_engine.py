@@ -30,6 +30,7 @@ OK = {"connected": True, "received": b"hello\n", "ending": Ending.EOF}
 CLOSED = {"connected": True, "ending": Ending.EOF}
 REFUSED = {"connected": False, "connect_errno": errno.ECONNREFUSED}
 NO_ROUTE = {"connected": False, "connect_errno": errno.ENETUNREACH, "no_route": True}
+ROUTER_SAYS_UNREACHABLE = {"connected": False, "connect_errno": errno.EHOSTUNREACH}
 SILENT = {"connected": True, "ending": Ending.DEADLINE}
 
 
@@ -151,6 +152,14 @@ def test_a_conclusive_failure_decides_over_silence():
     script = Script(("after", 0.3, SILENT), REFUSED)
     (outcome,) = run(script, [Job(target(), CheckOptions(timeout=0.3, retries=1))])
     assert (outcome.verdict, outcome.result.attempt, outcome.result.attempts) == (Verdict.REFUSED, 2, 2)
+
+
+def test_a_routers_unreachable_is_not_tried_again_but_a_refusal_is():
+    unreachable, refused = Script(ROUTER_SAYS_UNREACHABLE), Script(REFUSED)
+    (first,) = run(unreachable, [Job(target(), CheckOptions(timeout=FOREVER, retries=2))])
+    (second,) = run(refused, [Job(target(), CheckOptions(timeout=FOREVER, retries=2))])
+    assert (first.verdict, first.result.attempts, len(unreachable.started)) == (Verdict.UNREACHABLE, 1, 1)
+    assert (second.verdict, second.result.attempts, len(refused.started)) == (Verdict.REFUSED, 3, 3)
 
 
 def test_no_route_is_not_tried_again():
