@@ -94,7 +94,8 @@ class ExporterServer:
                 headers={"Allow": _ALLOWED, "Content-Type": _TEXT},
             )  # fmt: skip
         answer = await self.service.handle(request.path, request.query_string, dict(request.headers), arrived)
-        return web.Response(status=answer.status, body=answer.body, headers={"Content-Type": answer.content_type})
+        headers = {"Content-Type": answer.content_type, **dict(answer.headers)}
+        return web.Response(status=answer.status, body=answer.body, headers=headers)
 
     async def serve(self, ready: Callable[[], None] = lambda: None) -> None:
         """Serve until cancelled; ``ready`` is called once requests are taken."""

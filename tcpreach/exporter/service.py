@@ -55,6 +55,8 @@ from tcpreach.settings.inputs import HostSpec
 __all__ = ["RECENT_PROBES", "ExporterService", "Response"]
 
 MAX_QUERY_FIELDS = 16
+RETRY_AFTER_S = "1"
+"""What a 503 tells its client to wait, in seconds: a probe slot frees within a scrape."""
 RECENT_PROBES = 100
 """Probes the status page keeps."""
 _TEXT = "text/plain; charset=utf-8"
@@ -66,6 +68,8 @@ class Response:
     status: int
     content_type: str
     body: bytes
+    headers: tuple[tuple[str, str], ...] = ()
+    """Headers beyond the content type (a 503's ``Retry-After``)."""
 
 
 def _text(status: int, line: str) -> Response:
@@ -151,7 +155,8 @@ class ExporterService:
             return self._refuse(400, "bad_request", str(exc))
         if self.running >= self.config.max_concurrent:
             busy = f"busy: {self.config.max_concurrent} probes are running (max_concurrent); try again later"
-            return self._refuse(503, "busy", busy)
+            refused = self._refuse(503, "busy", busy)
+            return Response(refused.status, refused.content_type, refused.body, (("Retry-After", RETRY_AFTER_S),))
         self.running += 1
         try:
             return await self._probed(query, spec, headers, arrived)

@@ -197,6 +197,10 @@ def test_a_full_exporter_answers_503_while_its_probes_run(fly, tmp_path):
             time.sleep(0.01)
         status, _, body = get(server.server_address, "/probe?target=dedicated.fly.dev&module=hello")
         assert (status, body) == (503, "busy: 1 probes are running (max_concurrent); try again later\n")
+        connection = http.client.HTTPConnection(*server.server_address[:2], timeout=30)
+        connection.request("GET", "/probe?target=dedicated.fly.dev&module=hello")
+        assert connection.getresponse().getheader("Retry-After") == "1"
+        connection.close()
         first.join()
         assert get(server.server_address, "/probe?target=dedicated.fly.dev&module=hello")[0] == 200
     finally:

@@ -80,9 +80,18 @@ def test_a_bad_scrape_timeout_header_is_a_400():
 def test_a_full_exporter_answers_503_at_once():
     service = ExporterService(CONFIG)
     service.running = CONFIG.max_concurrent  # as many probes as it runs at once, in flight
-    assert answer(service, "target=a.fly.dev&module=hello") == line(
-        503, "busy: 2 probes are running (max_concurrent); try again later"
+    busy = line(503, "busy: 2 probes are running (max_concurrent); try again later")
+    assert answer(service, "target=a.fly.dev&module=hello") == Response(
+        busy.status, busy.content_type, busy.body, (("Retry-After", "1"),)
     )
+
+
+def test_a_bad_query_or_a_forbidden_target_is_answered_before_a_full_exporter_says_busy():
+    service = ExporterService(CONFIG)
+    service.running = CONFIG.max_concurrent
+    assert [answer(service, q).status for q in ("target=bad_name!.fly.dev&module=hello",
+                                                "target=example.com&module=hello", "target=a.fly.dev&module=x")] == [
+        400, 403, 400]  # fmt: skip
 
 
 def own_samples(service: ExporterService) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
