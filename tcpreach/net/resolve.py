@@ -35,7 +35,7 @@ from tcpreach.model import DnsAnswer, DnsStatus, Family, Resolution
 from tcpreach.net.loop import run_sync
 from tcpreach.net.wait import receive_from
 from tcpreach.options import CheckOptions
-from tcpreach.settings.inputs import hostname_problem, is_literal, to_ascii
+from tcpreach.settings.inputs import canonical_address, hostname_problem, is_literal, to_ascii
 from tcpreach.standards.nat64 import IPV4ONLY_ARPA, prefix_from_ipv4only
 from tcpreach.standards.special_names import SPECIAL_RESOLVER, special_answers
 
@@ -169,7 +169,7 @@ def _answer(response: dns.message.Message, name: str, family: Family, rdtype: dn
     if rcode != dns.rcode.NOERROR:
         return DnsAnswer(family, DnsStatus.ERROR, detail=f"the server answered {dns.rcode.to_text(rcode)}")
     rrset = None if chained is None else chained.answer
-    addresses = tuple(sorted({rdata.to_text() for rdata in rrset or ()}))  # CNAMEs followed
+    addresses = tuple(sorted({canonical_address(rdata.to_text()) for rdata in rrset or ()}))  # CNAMEs followed
     if not addresses or rrset is None:
         last = cnames[-1] if cnames else name
         return DnsAnswer(family, DnsStatus.NO_ANSWER, detail=f"{last} has no {rdtype.name} record", cnames=cnames)

@@ -84,19 +84,17 @@ _ADDRESS_CHARS = frozenset("0123456789abcdefABCDEF:.")
 
 
 def canonical_address(address: str) -> str:
-    """An address literal in its one spelling, as dnspython writes an answer's address
-    (``2001:db8::1`` for ``2001:DB8:0::1``; ``::ffff:127.0.0.1`` for ``::ffff:7f00:1`` and
-    ``::1.2.3.4`` for ``::102:304``, its IPv4 tail dotted), its ``%scope`` kept: one address
-    is one row however it was typed. Without dnspython, which a literal never loads."""
+    """An address literal in its one spelling, RFC 5952's (``2001:db8::1`` for
+    ``2001:DB8:0::1``; ``::ffff:127.0.0.1`` for ``::ffff:7f00:1``, an IPv4-mapped address's
+    tail dotted, and only then: ``::1:1848`` stays ``::1:1848``), its ``%scope`` kept. DNS
+    answers are written the same way: one address is one row however it was typed or
+    answered. Without dnspython, which a literal never loads."""
     head, sep, scope = address.partition("%")
     if Family.of(head) is Family.IPV4:
         return str(ipaddress.IPv4Address(head))
     packed = ipaddress.IPv6Address(head).packed
-    tail = ipaddress.IPv4Address(packed[12:])
     if packed[:12] == bytes(10) + b"\xff\xff":
-        return f"::ffff:{tail}{sep}{scope}"
-    if packed[:12] == bytes(12) and packed[12:14] != bytes(2):  # six zero groups, then the tail
-        return f"::{tail}{sep}{scope}"
+        return f"::ffff:{ipaddress.IPv4Address(packed[12:])}{sep}{scope}"
     return f"{ipaddress.IPv6Address(packed)}{sep}{scope}"
 
 

@@ -49,6 +49,16 @@ def test_the_same_banner_without_keep_open_is_no_close():
     assert (outcome.verdict, outcome.result.ending) == (Verdict.NO_CLOSE, Ending.DEADLINE)
 
 
+@pytest.mark.parametrize(
+    "expectation", [Expectation(b"+OK", Match.PREFIX), Expectation(rb"^\+OK", Match.REGEX)], ids=["prefix", "regex"]
+)
+def test_a_long_answer_that_meets_the_expectation_then_closes_is_ok_not_no_close(expectation):
+    # +OK and 5,000 bytes more, then the close: the read stops at its cap before the close
+    with StandIn(Behaviour.HELLO, greeting=b"+OK" + b"x" * 5000) as server:
+        outcome = outcome_of(server, expectation)
+    assert (outcome.verdict, outcome.result.ending) == (Verdict.OK, Ending.CAPPED)
+
+
 def test_a_request_gets_its_response():
     with StandIn(Behaviour.REPLY) as service:
         outcome = outcome_of(service, Expectation(b"PONG\r\n", send=b"PING\r\n"))

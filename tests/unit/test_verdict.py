@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from tcpreach.expectation import Expectation, Match
 from tcpreach.judging.verdict import judge
 from tcpreach.model import Ending, Family, ProbeResult, Target, TlsFailure, TlsObservation, Verdict
 
@@ -154,3 +155,22 @@ def connected_tls(observation: TlsObservation, received: bytes = b"", ending: En
 )  # fmt: skip
 def test_whole_explanations(result, verdict, explanation):
     assert (judge(result, EXPECT).verdict, judge(result, EXPECT).explanation) == (verdict, explanation)
+
+
+@pytest.mark.parametrize(
+    ("expect", "ending", "verdict"),
+    [
+        # a met prefix or regex whose read stopped at the cap: the server's close is unseen, never a failure
+        (Expectation(b"+OK", Match.PREFIX), Ending.CAPPED, Verdict.OK),
+        (Expectation(rb"^\+OK", Match.REGEX), Ending.CAPPED, Verdict.OK),
+        # the look-alikes: the connection seen still open is no close; exact bytes followed by more are extra
+        (Expectation(b"+OK", Match.PREFIX), Ending.DEADLINE, Verdict.NO_CLOSE),
+        (Expectation(b"+OK", Match.EXACT), Ending.CAPPED, Verdict.EXTRA_DATA),
+    ],
+    ids=["prefix-capped", "regex-capped", "prefix-still-open", "exact-capped"],
+)
+def test_a_capped_read_is_never_the_reason_a_met_expectation_fails(expect, ending, verdict):
+    outcome = judge(connected(b"+OK" + b"x" * 5000, ending), expect)
+    assert outcome.verdict is verdict
+    if verdict is Verdict.OK:
+        assert outcome.explanation.endswith("(5,003 bytes read, the most a probe reads)")
