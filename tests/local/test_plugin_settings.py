@@ -106,7 +106,9 @@ PATH_OPTIONS = ("--ca", "--tcpreach-ca", "--fly-toml", "--tcpreach-fly-toml", "-
 def test_the_readme_writes_every_path_option_of_pytest_with_an_equals_sign():
     # pytest takes the folder of a path among its arguments as its rootdir before it knows
     # these options: "--ca /path/ca.pem" loses this repository's conftest and its aliases
-    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text().splitlines()
+    root = Path(__file__).resolve().parents[2]
+    readme = [line for page in (root / "README.md", *sorted((root / "docs").glob("*.md")))
+              for line in page.read_text(encoding="utf-8").splitlines()]  # fmt: skip
     pytest_lines = [line for line in readme if line.startswith(("pytest ", "| `--"))]  # commands, the options table
     spaced = [line for line in pytest_lines for option in PATH_OPTIONS if re.search(rf"{option} [A-Z/.a-z]", line)]
     assert spaced == []

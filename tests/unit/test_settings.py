@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import argparse
 import re
-from pathlib import Path
 
 import pytest
 
@@ -16,10 +15,9 @@ from tcpreach.expectation import Expectation, Match
 from tcpreach.model import Family
 from tcpreach.options import CheckOptions, TlsSettings
 from tcpreach.pytest_plugin.options import value_of
-from tcpreach.settings import BY_NAME, CONFIG, SETTINGS, Given, Kind, Setting, Surface
+from tcpreach.settings import BY_NAME, SETTINGS, Given, Kind, Setting, Surface
 from tcpreach.settings.config import load_config, options_from, parsed
 
-README = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
 PLUGIN_ONLY = {"local_interfaces"}  # only pytest has local servers whose addresses it checks
 
 
@@ -98,15 +96,6 @@ def test_every_setting_is_a_config_key_with_one_default(setting, tmp_path):
 def test_nothing_given_is_the_librarys_own_default_options():
     assert options_from({}) == CheckOptions()
     assert CheckOptions().expectation.data == BY_NAME["expect"].typed_default()
-
-
-def test_the_readme_table_names_every_plugin_setting():
-    rows = [line for line in README.splitlines() if line.startswith("| ") and "--tcpreach-" in line]
-    for setting in (s for s in SETTINGS if Surface.PLUGIN in s.surfaces):
-        row = next((r for r in rows if f"`{setting.plugin_flag}`" in r), None)
-        assert row is not None, setting.plugin_flag
-        assert f"`{setting.ini}`" in row
-    assert any(f"`{CONFIG.plugin_flag}`" in r for r in rows)
 
 
 @pytest.mark.parametrize(
