@@ -21,5 +21,6 @@ def test_every_relative_link_resolves(page):
 
 def test_the_readme_links_every_page_of_docs():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    pages = sorted(p.name for p in (ROOT / "docs").iterdir() if p.suffix in (".md", ".json") and p.name != "mutation.md")
+    pages = sorted(p.name for p in (ROOT / "docs").iterdir() if p.suffix in (".md", ".json"))
+    pages.remove("mutation.md")  # linked from testing.md, where the mutation score is
     assert [name for name in pages if f"](docs/{name})" not in readme] == []
