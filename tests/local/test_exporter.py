@@ -300,10 +300,10 @@ def test_a_signal_during_a_probe_does_not_wait_for_it(fly, tmp_path):
 
 
 def test_scrapes_at_once_are_probed_at_once_each_within_its_own_deadline(fly, tmp_path):
-    # 16 scrapes of a silent address, 5 s each from Prometheus: every probe is in flight
+    # 16 scrapes of a silent address, 3 s each from Prometheus: every probe is in flight
     # (its connection accepted) before any answers, and each ends within its own deadline.
     server, stop, thread = start(tmp_path, config_text(fly["port"], fly["resolver"]))
-    headers = {"X-Prometheus-Scrape-Timeout-Seconds": "5"}
+    headers = {"X-Prometheus-Scrape-Timeout-Seconds": "3"}
     answers: list[tuple[int, str | None, str]] = []
     silent = fly["silent"]
     before = silent.accepted
@@ -325,8 +325,8 @@ def test_scrapes_at_once_are_probed_at_once_each_within_its_own_deadline(fly, tm
     assert in_flight_when_all_accepted == (16, 0)
     found = [samples(body) for _, _, body in answers]
     assert [status for status, _, _ in answers] == [200] * 16
-    assert {(f[("probe_success", ())], f[("tcpreach_probe_deadline_seconds", ())]) for f in found} == {(0, 4.5)}
-    assert all(f[("probe_duration_seconds", ())] <= 4.5 for f in found)
+    assert {(f[("probe_success", ())], f[("tcpreach_probe_deadline_seconds", ())]) for f in found} == {(0, 2.5)}
+    assert all(f[("probe_duration_seconds", ())] <= 2.5 for f in found)
 
 
 def test_sigterm_with_a_scrape_waiting_on_dns_ends_at_once_and_quietly(fly, tmp_path):
@@ -363,3 +363,28 @@ def test_sigterm_with_a_scrape_waiting_on_dns_ends_at_once_and_quietly(fly, tmp_
             process.kill()
     assert (process.returncode, out, err) == (0, "tcpreach exporter stopped\n", "")
     assert outcome in (["RemoteDisconnected"], ["ConnectionResetError"])  # closed, never a 500
+
+
+def test_a_scraper_that_goes_away_cancels_its_probe(fly, tmp_path, caplog):
+    import socket
+
+    server, stop, thread = start(tmp_path, config_text(fly["port"], fly["resolver"]))
+    try:
+
+        def in_flight() -> float:
+            return samples(get(server.server_address, "/metrics")[2])[("tcpreach_exporter_probes_in_flight", ())]
+
+        with caplog.at_level(logging.DEBUG), socket.create_connection(server.server_address[:2], timeout=10) as raw:
+            raw.sendall(b"GET /probe?target=silent.fly.dev&module=slow HTTP/1.1\r\nHost: x\r\n\r\n")
+            deadline = time.monotonic() + 10
+            while in_flight() < 1:
+                assert time.monotonic() < deadline, "the probe never started"
+                time.sleep(0.01)
+        deadline = time.monotonic() + 5  # the probe alone would wait 10 s
+        while in_flight() > 0:
+            assert time.monotonic() < deadline, "the probe went on without its scraper"
+            time.sleep(0.01)
+    finally:
+        stop.set()
+        thread.join()
+    assert [r.getMessage() for r in caplog.records if r.levelno > logging.DEBUG or r.exc_info] == []

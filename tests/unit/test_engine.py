@@ -98,9 +98,9 @@ def test_a_silent_address_has_every_attempt_in_flight_at_once_and_the_first_deci
 
 
 def test_every_hedge_has_its_whole_timeout_and_ends_by_hedge_end():
-    script = Script(("after", 1.0, SILENT))
-    run(script, [Job(target(), CheckOptions(timeout=1.0, retries=2))])
-    assert script.timeouts == pytest.approx([1.0, 1.0, 1.0])  # starting at 0, 0.225 and 0.45: all by 1.45
+    script = Script(("after", 0.2, SILENT))
+    run(script, [Job(target(), CheckOptions(timeout=0.2, retries=2))])
+    assert script.timeouts == pytest.approx([0.2, 0.2, 0.2])  # starting at 0, 0.045 and 0.09: all by 1.45 timeouts
 
 
 @pytest.mark.parametrize(("end", "offset", "budget"), [(1.2, 0.0, 1.0), (1.2, 0.225, 0.975), (1.2, 0.45, 0.75),
