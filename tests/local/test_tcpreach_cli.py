@@ -18,6 +18,7 @@ from tcpreach.model import Family, Vantage
 from tcpreach.report.document import load_report, load_reports
 from tcpreach.testing.standins import Behaviour, StandIn
 from tcpreach.testing.stub_dns import StubDNS
+from tests.builders import parse_plugin_output
 
 pytestmark = pytest.mark.local
 
@@ -433,7 +434,7 @@ def test_the_monitoring_plugin_mode_exits_with_the_state(cli):
 
 @pytest.mark.parametrize("limits", [(), ("-w", "0.000001", "-c", "5"), ("--connect-critical", "0.0000001",
                                                                      "--first-byte-warning", "1")])  # fmt: skip
-def test_format_nagios_follows_the_plugin_guidelines_end_to_end(cli, parse_plugin_output, limits):
+def test_format_nagios_follows_the_plugin_guidelines_end_to_end(cli, limits):
     with HelloServer(host="::1", port=0) as app, StandIn(Behaviour.CLOSE, host="127.0.0.4") as edge:
         done = cli("probe", f"[::1]:{app.port}", f"127.0.0.4:{edge.port}", "--format", "nagios", "--retries", "0",
                    *limits)  # fmt: skip

@@ -9,6 +9,7 @@ import pytest
 from test_report_corpus import CASES, NO_ROUTE, REFUSED, V4, V6, dns, report, seen
 
 from tcpreach.report.nagios import State, Thresholds, plugin_status
+from tests.builders import parse_plugin_output
 
 
 @pytest.mark.parametrize(
@@ -102,7 +103,7 @@ def test_connect_and_first_byte_thresholds(limits, state, why):
 @pytest.mark.parametrize("name", sorted(CASES))
 @pytest.mark.parametrize("limits", [Thresholds(), Thresholds(warning=0.01, critical=0.5), Thresholds(0.000001, 0.0001),
                                     Thresholds(connect=(0.001, 0.002), first_byte=(None, 0.02))])  # fmt: skip
-def test_every_report_follows_the_plugin_guidelines(parse_plugin_output, name, limits):
+def test_every_report_follows_the_plugin_guidelines(name, limits):
     state, line = plugin_status([CASES[name]()], limits)
     code, _, data = parse_plugin_output(line + "\n")
     assert code == int(state)
@@ -119,7 +120,7 @@ def test_every_report_follows_the_plugin_guidelines(parse_plugin_output, name, l
     "TCP OK\n", "TCP OK - x | 'a b=1s\n", "TCP OK - x | a=1parsecs\n", "tcp ok - x\n", "TCP OK - x\nmore\n",
     "TCP OK - x | a=1s;@@1\n",
 ])  # fmt: skip
-def test_the_guidelines_parser_refuses_what_breaks_them(parse_plugin_output, bad):
+def test_the_guidelines_parser_refuses_what_breaks_them(bad):
     if bad == "TCP OK\n":  # the one that is fine: a state with no text is still a status line
         assert parse_plugin_output(bad)[0] == 0
         return
@@ -127,7 +128,7 @@ def test_the_guidelines_parser_refuses_what_breaks_them(parse_plugin_output, bad
         parse_plugin_output(bad)
 
 
-def test_limits_in_whole_seconds_and_zero_are_written_plainly(parse_plugin_output):
+def test_limits_in_whole_seconds_and_zero_are_written_plainly():
     healthy = report(dns(host="dedicated.fly.dev"), [seen(V4), seen(V6)])
     state, line = plugin_status([healthy], Thresholds(warning=0, critical=2))
     assert line.split(" | ")[1] == (
