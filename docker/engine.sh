@@ -33,7 +33,7 @@ install_engine() {
 # The bridge's IPv6 gateway would run duplicate address detection when its first container
 # brings the link up, and the container's first IPv6 connections would wait 1-2 s for it.
 # A speed-up only: the docker tier passes on a stock engine too (HELLO_DOCKER_NODAD=0 skips
-# it, as bench/flakes.py --cold does to check that).
+# it, as quality/flakes.py --cold does to check that).
 no_dad_on_bridge() {
     [ "${HELLO_DOCKER_NODAD:-1}" = 1 ] || return 0
     [ "$(id -u)" -eq 0 ] && ip link show docker0 >/dev/null 2>&1 || return 0

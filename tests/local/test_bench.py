@@ -33,14 +33,14 @@ def test_medians_and_ratios():
 
 
 def test_every_hand_written_mutant_applies_to_the_code_as_it_is(capsys):
-    from bench.semantic import load, main
+    from quality.semantic import load, main
 
     assert main(["--check"]) == 0
     assert capsys.readouterr().out == f"{len(load())} mutants, each applies once\n"
 
 
 def test_a_mutant_that_no_longer_applies_is_named():
-    from bench.semantic import Mutant
+    from quality.semantic import Mutant
 
     stale = Mutant("gone", "wiring", "a bug", "tcpreach/engine.py", "no such text", "x")
     with pytest.raises(ValueError) as raised:  # noqa: PT011 - the whole message is asserted below
@@ -49,7 +49,7 @@ def test_a_mutant_that_no_longer_applies_is_named():
 
 
 def test_the_mutation_score_counts_functions_and_methods_and_timeouts_as_caught():
-    from bench.mutation import row, tally
+    from quality.mutation import row, tally
 
     results = """
     tcpreach.settings.config.x__value__mutmut_1: killed

@@ -56,7 +56,7 @@ def edge(ca):
 
 def probe(capsys, *args):
     # 1.5 s: 0.3 s was too short for a handshake on a loaded machine (a flake under
-    # bench.flakes); the plain-TCP probes beside TLS ones end at the edge's preread close.
+    # quality.flakes); the plain-TCP probes beside TLS ones end at the edge's preread close.
     code = main(["probe", *args, "--json", "--retries", "0", *([] if "--timeout" in args else ["--timeout", "1.5"])])
     out, err = capsys.readouterr()
     assert err == ""

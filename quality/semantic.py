@@ -1,6 +1,6 @@
-"""Hand-written semantic mutants against the fast tiers: ``python -m bench.semantic``.
+"""Hand-written semantic mutants against the fast tiers: ``python -m quality.semantic``.
 
-mutmut changes operators and constants everywhere; the mutants in ``bench/mutants.toml``
+mutmut changes operators and constants everywhere; the mutants in ``quality/mutants.toml``
 are instead the bugs people make (a finding claimed on partial evidence, a detail a user
 sees, a timing or an option lost on its way), written by hand, one per entry. Each is
 applied alone to a copy of this working tree, and the fast tiers (``-m 'not docker and not
@@ -8,9 +8,9 @@ edge and not remote'``) run against it, stopping at the first failure: a mutant 
 is killed, one they pass survives. Prints the score per kind and each survivor; the result
 goes to ``bench/out/semantic.json``.
 
-    python -m bench.semantic                  # every mutant (about 20 s each here)
-    python -m bench.semantic --only regex-anchored --only escape-upper-hex
-    python -m bench.semantic --check          # only check that every mutant applies
+    python -m quality.semantic                  # every mutant (about 20 s each here)
+    python -m quality.semantic --only regex-anchored --only escape-upper-hex
+    python -m quality.semantic --check          # only check that every mutant applies
 """
 
 from __future__ import annotations
@@ -29,10 +29,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench import save
+from bench import save  # the one place figures are written (bench/out)
 
 ROOT = Path(__file__).resolve().parents[1]
-MUTANTS = ROOT / "bench" / "mutants.toml"
+MUTANTS = ROOT / "quality" / "mutants.toml"
 FAST = "not docker and not edge and not remote"
 _CHECKS_THE_MUTANTS = "tests/local/test_bench.py::test_every_hand_written_mutant_applies_to_the_code_as_it_is"
 """Fails with any mutant in (its text is gone from the file): it checks this list, not the code."""
@@ -144,7 +144,7 @@ def table(result: dict[str, Any]) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.semantic", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m quality.semantic", description=__doc__.split("\n\n")[0])
     parser.add_argument("--only", action="append", default=[], metavar="ID", help="run this mutant (repeatable)")
     parser.add_argument("--check", action="store_true", help="check that every mutant applies, run nothing")
     args = parser.parse_args(argv)
@@ -153,11 +153,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         for mutant in mutants:
             mutant.applied((ROOT / mutant.file).read_text(encoding="utf-8"))
     except (ValueError, OSError, TypeError) as exc:
-        print(f"bench.semantic: {exc}", file=sys.stderr)
+        print(f"quality.semantic: {exc}", file=sys.stderr)
         return 2
     unknown = sorted(set(args.only) - {m.id for m in mutants})
     if unknown:
-        print(f"bench.semantic: no mutant {', '.join(unknown)}", file=sys.stderr)
+        print(f"quality.semantic: no mutant {', '.join(unknown)}", file=sys.stderr)
         return 2
     if args.check:
         print(f"{len(mutants)} mutants, each applies once")

@@ -1,4 +1,4 @@
-"""How long the suite takes, as a developer runs it: ``python -m bench.speed``.
+"""How long the suite takes, as a developer runs it: ``python -m quality.speed``.
 
 Runs, in this order and once each (``--repeat N`` for medians): the unit tests (also under
 ``CI=true``, which runs 200 hypothesis examples a property instead of 25), the local tier
@@ -6,9 +6,9 @@ with ``-n auto``, and the whole suite with ``-n auto`` as ``make test`` runs it 
 container and edge tiers need root and an engine, as there). Prints wall-clock seconds
 beside the goals from issue 13; nothing is asserted: this machine is shared and noisy.
 
-    python -m bench.speed
-    python -m bench.speed --repeat 3
-    python -m bench.speed --fresh      # also: make test in a fresh clone (venv, set-up, suite)
+    python -m quality.speed
+    python -m quality.speed --repeat 3
+    python -m quality.speed --fresh      # also: make test in a fresh clone (venv, set-up, suite)
 
 ``--fresh`` clones this repository (its committed state) into a temporary folder and times
 ``make test`` there: the venv from the package index, and as root the system's part (apt,
@@ -38,7 +38,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def suite_python() -> str:
     """The interpreter that runs the suite: this one if it has the test dependencies
     (pytest-xdist among them), else the repository's ``.venv`` (``make venv``), so that
-    ``python -m bench.speed`` from a bare python still times the suite, not a usage error."""
+    ``python -m quality.speed`` from a bare python still times the suite, not a usage error."""
     venv = ROOT / ".venv" / "bin" / "python"
     if importlib.util.find_spec("xdist") is None and venv.exists():
         return str(venv)
@@ -79,7 +79,7 @@ def timed(args: Sequence[str], extra_env: dict[str, str]) -> tuple[float, str]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.speed", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m quality.speed", description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--fresh", action="store_true", help="also time make test in a fresh clone")
     args = parser.parse_args(argv)

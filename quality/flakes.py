@@ -1,15 +1,15 @@
-"""Does the suite flake under load? ``python -m bench.flakes``.
+"""Does the suite flake under load? ``python -m quality.flakes``.
 
 Runs the fast tiers (``-m 'not docker and not edge and not remote' -n 2``) N times while
 two busy processes keep both of this machine's cores loaded, as a shared CI machine is,
 and prints each failing test's id with the run it failed in. Nothing is asserted: the
 count of failing runs is the result (the goal is 0 of 30).
 
-    python -m bench.flakes                 # 30 runs under load
-    python -m bench.flakes --runs 10 --no-load
-    python -m bench.flakes --tier docker   # -m docker alone (an engine is needed)
-    python -m bench.flakes --tier docker --cold --runs 10 --no-load   # root
-    python -m bench.flakes --tier all --cold --runs 5 --no-load      # the whole suite, root
+    python -m quality.flakes                 # 30 runs under load
+    python -m quality.flakes --runs 10 --no-load
+    python -m quality.flakes --tier docker   # -m docker alone (an engine is needed)
+    python -m quality.flakes --tier docker --cold --runs 10 --no-load   # root
+    python -m quality.flakes --tier all --cold --runs 5 --no-load      # the whole suite, root
 
 ``--cold`` starts each run from a cold engine, as a user's own would be: the engine this
 repository started is stopped, the docker0 bridge deleted, the tier's images removed, and
