@@ -43,7 +43,7 @@ _BUILD = {"dockerfile", "image", "build-target", "args", "ignorefile", "builder"
 _IGNORED = {"script_checks", "restart_limit"}  # flyctl drops these silently
 _HANDLERS = {"http", "tls", "pg_tls", "proxy_proto"}
 _TERMINATES = {"http": "HTTP", "pg_tls": "PostgreSQL's TLS negotiation"}  # the handlers that break raw TCP
-_DURATION = re.compile(r"^(?:\d+(?:\.\d+)?(?:ns|us|µs|ms|s|m|h))+$")
+_DURATION = re.compile(r"(?:\d+(?:\.\d+)?(?:ns|us|µs|ms|s|m|h))+")
 
 
 def _keys(f: Findings, table: Any, known: set[str], where: str, misplaced: Mapping[str, str] | None = None) -> None:
@@ -68,7 +68,7 @@ def _duration(f: Findings, value: int | float | str, where: str) -> float | None
     milliseconds in checks); a Go duration string in seconds. The type was checked first."""
     if not isinstance(value, str):
         return float(value)
-    if not _DURATION.match(value):
+    if not _DURATION.fullmatch(value):
         f.add(FindingCode.BAD_DURATION, Severity.ERROR, where, f"{where} = {value!r} is not a duration",
               'write a number with a unit, such as "500ms", "15s" or "1m"')  # fmt: skip
         return None

@@ -39,7 +39,8 @@ __all__ = [
     "to_ascii",
 ]
 
-_LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
+_LABEL = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)")
+"""A label, matched whole (``fullmatch``: ``$`` would also match before a final newline)."""
 
 
 @dataclass(frozen=True)
@@ -52,7 +53,7 @@ class HostSpec:
 
 
 MAX_SECONDS = 3600.0
-_DECIMAL = re.compile(r"^[0-9]+(\.[0-9]*)?$|^\.[0-9]+$")
+_DECIMAL = re.compile(r"[0-9]+(\.[0-9]*)?|\.[0-9]+")
 
 
 def parse_port(text: str | int) -> int:
@@ -74,7 +75,7 @@ def parse_count(text: str) -> int:
 def parse_seconds(text: str, what: str = "the value") -> float:
     """A positive, finite number of seconds up to an hour, for timeouts and lifetimes."""
     raw = str(text).strip()
-    value = float(raw) if raw.isascii() and _DECIMAL.match(raw) else -1.0
+    value = float(raw) if raw.isascii() and _DECIMAL.fullmatch(raw) else -1.0
     if not 0 < value <= MAX_SECONDS:
         raise UsageError(f"{what} must be a number of seconds above 0 and at most {MAX_SECONDS:g}, got {text!r}")
     return value
@@ -139,7 +140,7 @@ def hostname_problem(name: str) -> str | None:
     if len(stripped) > 253:
         return f"the name is {len(stripped)} characters long; at most 253"
     for label in stripped.split("."):
-        if not _LABEL.match(label):
+        if not _LABEL.fullmatch(label):
             return f"label {label!r} is not 1-63 letters, digits or inner hyphens"
     return None
 
@@ -248,7 +249,7 @@ def parse_tls_version(text: str) -> str:
 def parse_days(text: str) -> float:
     """A number of days, 0 or more (certificate-expiry thresholds)."""
     raw = str(text).strip()
-    value = float(raw) if raw.isascii() and _DECIMAL.match(raw) else -1.0
+    value = float(raw) if raw.isascii() and _DECIMAL.fullmatch(raw) else -1.0
     if not 0 <= value <= 36500:
         raise UsageError(f"takes a number of days from 0 to 36500, got {text!r}")
     return value

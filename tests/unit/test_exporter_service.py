@@ -154,3 +154,8 @@ def test_no_query_makes_the_service_raise_or_answer_more_than_one_line(path, que
     else:
         assert found.status in (400, 403, 404)
         assert found.content_type == TEXT and found.body.decode().count("\n") == 1
+
+
+def test_a_target_whose_label_ends_in_a_newline_is_a_bad_request():
+    # '$' in a pattern also matches before a final newline: the name is checked whole
+    assert answer(ExporterService(CONFIG), "target=name%0a.fly.dev&module=hello").status == 400

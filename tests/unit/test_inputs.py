@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tcpreach.errors import UsageError
-from tcpreach.settings.inputs import host_note, parse_host
+from tcpreach.settings.inputs import host_note, hostname_problem, parse_host
 
 
 @pytest.mark.parametrize(
@@ -65,3 +65,12 @@ def test_tls_versions_and_pem_files_as_given(tmp_path):
     with pytest.raises(UsageError) as raised:
         parse_pem_file(str(tmp_path / "none.pem"))
     assert str(raised.value) == f"no file at {str(tmp_path / 'none.pem')!r}: give a PEM file"
+
+
+@pytest.mark.parametrize("name", ["name\n.example", "name.example\n", "na\nme.example", "name\x00.example"])
+def test_a_name_with_a_newline_or_nul_anywhere_is_refused(name):
+    assert hostname_problem(name) is not None
+
+
+def test_the_same_name_without_it_is_a_name():  # the look-alike
+    assert hostname_problem("name.example") is None
