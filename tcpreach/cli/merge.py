@@ -13,7 +13,7 @@ from tcpreach.judging.merge import merge
 from tcpreach.model import HostReport
 from tcpreach.report.document import load_reports
 from tcpreach.report.merged import dump_merged, format_merged, markdown_merged, merged_passes
-from tcpreach.settings.inputs import read_small_file
+from tcpreach.settings.documents import STDIN, read_document
 
 __all__ = ["add_parser", "read_report_files", "run_merge"]
 
@@ -29,7 +29,7 @@ def add_parser(commands: Any, name: str, help_text: str) -> None:
     parser = commands.add_parser(
         name, help=help_text, epilog=_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("reports", nargs="+", type=Path, metavar="REPORT.json", help="reports, one per vantage")
+    parser.add_argument("reports", nargs="+", type=Path, metavar="REPORT.json", help="reports, one per vantage (- for standard input)")
     shown = parser.add_mutually_exclusive_group()
     shown.add_argument("--json", action="store_true", help="one JSON document: matrix, clients, findings, reports")
     shown.add_argument("--markdown", action="store_true", help="Markdown for a CI job summary ($GITHUB_STEP_SUMMARY)")
@@ -41,15 +41,11 @@ def read_report_files(paths: list[Path]) -> tuple[list[HostReport], list[str]]:
     reports: list[HostReport] = []
     names: list[str] = []
     for path in paths:
-        raw = read_small_file(path, "a tcpreach JSON report")
-        try:
-            doc = json.loads(raw.decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise UsageError(f"{path} is not a JSON report: {exc}") from None
+        doc = read_document(path, "a tcpreach JSON report")
         try:
             found = load_reports(doc)
         except UsageError as exc:
-            raise UsageError(f"{path}: {exc}") from None
+            raise UsageError(f"{'standard input' if str(path) == STDIN else path}: {exc}") from None
         reports += found
         names += [str(path)] * len(found)
     return reports, names

@@ -18,7 +18,6 @@ from __future__ import annotations
 import difflib
 import re
 import shlex
-import tomllib
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -28,7 +27,8 @@ from tcpreach.errors import UsageError
 from tcpreach.expectation import Expectation, Match
 from tcpreach.options import CheckOptions, TlsSettings
 from tcpreach.settings import BY_NAME, Given, Kind, Setting, Surface
-from tcpreach.settings.inputs import MAX_FILE_BYTES, read_small_file
+from tcpreach.settings.documents import parse_toml, read_text
+from tcpreach.settings.inputs import MAX_FILE_BYTES
 
 __all__ = ["Label", "line_of", "load_config", "options_from", "parsed", "read_toml", "settings_of"]
 
@@ -203,15 +203,8 @@ def line_of(lines: list[str], key: str) -> int | None:
 
 def read_toml(path: Path, what: str, limit: int = MAX_FILE_BYTES) -> tuple[dict[str, Any], list[str]]:
     """A TOML file's table and its lines. Raises ``UsageError``: unreadable, not UTF-8, not TOML."""
-    raw = read_small_file(path, what, limit=limit)
-    try:
-        text = raw.decode("utf-8")
-        table = tomllib.loads(text)
-    except UnicodeDecodeError as exc:
-        raise UsageError(f"{path} is not UTF-8 text: {exc.reason} at byte {exc.start}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise UsageError(f"{path}: not valid TOML: {exc}") from None
-    return table, text.splitlines()
+    text = read_text(path, what, limit)
+    return parse_toml(text, str(path), what), text.splitlines()
 
 
 def settings_of(table: Mapping[str, Any], path: Path, lines: list[str]) -> dict[str, Given]:

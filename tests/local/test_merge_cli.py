@@ -84,9 +84,12 @@ def test_a_pytest_run_and_a_probe_merge(cli, tmp_path, trap, pytester, inner_pyt
 @pytest.mark.parametrize(
     ("content", "error"),
     [
-        ("not json", "{path} is not a JSON report: Expecting value: line 1 column 1 (char 0)"),
+        ("not json", "{path}:1: not JSON: Expecting value (column 1)"),
         ('{"schema": 9}', "{path}: not a tcpreach report of schema 1 (schema: 9)"),
+        ("[" * 100_000, "{path}:1: nested over 64 levels deep: that is not a tcpreach JSON report"),
+        ("9" * 5000, "{path}: not a tcpreach JSON report: a number of 5,000 digits"),
     ],
+    ids=["not-json", "another-schema", "deep", "huge-number"],
 )
 def test_a_file_that_is_no_report_is_one_line_and_exit_2(cli, tmp_path, content, error):
     path = tmp_path / "bad.json"
@@ -105,3 +108,15 @@ def test_reports_of_two_hosts_are_refused(cli, tmp_path, trap):
     assert (done.returncode, done.stderr) == (
         2, f"python -m tcpreach merge: error: cannot merge reports of different hosts: {one} is of "
            f"hello-server.fly.dev, {other} of ::1 (see --help)\n")  # fmt: skip
+
+
+def test_dash_reads_the_reports_from_standard_input(cli, tmp_path, trap):
+    import subprocess
+    import sys
+
+    one = report_from(cli, tmp_path, trap, "a")
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run([sys.executable, "-m", "tcpreach", "merge", "-", "--json"], input=one.read_text(),
+                          capture_output=True, text=True, cwd=root, timeout=60, check=False)  # fmt: skip
+    assert (done.returncode in (0, 1), done.stderr) == (True, "")
+    assert [r["vantage"]["label"] for r in json.loads(done.stdout)["reports"]] == ["a"]
