@@ -29,7 +29,9 @@ def add_parser(commands: Any, name: str, help_text: str) -> None:
     parser = commands.add_parser(
         name, help=help_text, epilog=_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("reports", nargs="+", type=Path, metavar="REPORT.json", help="reports, one per vantage (- for standard input)")
+    parser.add_argument(
+        "reports", nargs="+", type=Path, metavar="REPORT.json", help="reports, one per vantage (- for standard input)"
+    )
     shown = parser.add_mutually_exclusive_group()
     shown.add_argument("--json", action="store_true", help="one JSON document: matrix, clients, findings, reports")
     shown.add_argument("--markdown", action="store_true", help="Markdown for a CI job summary ($GITHUB_STEP_SUMMARY)")

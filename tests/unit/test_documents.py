@@ -92,7 +92,9 @@ def test_dash_is_standard_input(monkeypatch):
 def test_any_json_value_or_a_cut_of_it_is_a_report_or_one_usage_error(value, cut):
     text = json.dumps(value)
     text = text[: len(text) - cut] if cut < len(text) else text
+    problems: list[str] = []
     try:
         load_reports(parse_json(text, "r.json", "a report"))
     except UsageError as exc:
-        assert "\n" not in str(exc)
+        problems.append(str(exc))
+    assert [line for line in problems if "\n" in line] == []
