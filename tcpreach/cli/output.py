@@ -11,6 +11,7 @@ from typing import IO
 
 from tcpreach.cli.args import EXIT_OK, terminal_width
 from tcpreach.cli.colour import paint, wants_colour
+from tcpreach.findings import Severity
 from tcpreach.model import HostReport
 from tcpreach.report.document import SCHEMA_VERSION, dump_report
 from tcpreach.report.text import format_report, summary_line, transcript
@@ -32,11 +33,19 @@ class ReportWriter:
         self._colour = wants_colour(out)
         self._width = terminal_width(out)
         self._single: HostReport | None = None
+        self._failing: list[tuple[str, str, str]] = []
+        """Each failing host of a fleet with its deciding finding's code and remedy: what the
+        summary lists (a line each: all that is kept of a report)."""
 
     def write(self, report: HostReport, status: int) -> None:
         self.written += 1
         self.good += status == EXIT_OK
         self.targets += len(report.outcomes)
+        if status != EXIT_OK and self.hosts > 1:
+            deciding = next((f for f in report.findings if f.severity is Severity.ERROR), None)
+            deciding = deciding or next(iter(report.findings), None)
+            code, remedy = (str(deciding.code), deciding.remedy) if deciding is not None else ("failing", "")
+            self._failing.append((f"{report.host}:{report.port}", code, remedy))
         if self.as_json:
             self._json(report)
             return
@@ -73,6 +82,11 @@ class ReportWriter:
                            f"{self.written} of {self.hosts} hosts judged\n")  # fmt: skip
         elif self.hosts > 1:
             failing = self.written - self.good
+            if self._failing:
+                self.out.write(f"failing ({failing} of {self.written} hosts):\n")
+                width = max(len(host) for host, _, _ in self._failing)
+                for host, code, remedy in self._failing:
+                    self.out.write(f"  {host:<{width}}  {code}" + (f": {remedy}" if remedy else "") + "\n")
             self.out.write(f"{self.written} hosts, {self.targets} targets: {self.good} hosts ok, {failing} failing\n")
         self.out.flush()
 

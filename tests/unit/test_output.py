@@ -56,3 +56,15 @@ def test_a_fleets_text_ends_with_its_counts():
     text = _written(REPORTS[:2], as_json=False, statuses=[EXIT_OK, EXIT_FAILED])
     targets = sum(len(r.outcomes) for r in REPORTS[:2])
     assert text.splitlines()[-1] == f"2 hosts, {targets} targets: 1 hosts ok, 1 failing"
+
+
+def test_a_fleet_ends_with_its_failing_hosts_each_with_its_deciding_finding_then_the_counts():
+    ok, failing = REPORTS[0], REPORTS[1]
+    text = _written([ok, failing], as_json=False, statuses=[EXIT_OK, EXIT_FAILED])
+    deciding = next(f for f in failing.findings if str(f.severity) == "error")
+    targets = len(ok.outcomes) + len(failing.outcomes)
+    assert text.splitlines()[-3:] == [
+        "failing (1 of 2 hosts):",
+        f"  {failing.host}:{failing.port}  {deciding.code}: {deciding.remedy}",
+        f"2 hosts, {targets} targets: 1 hosts ok, 1 failing",
+    ]
