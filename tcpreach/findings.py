@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-__all__ = ["Finding", "FindingCode", "Severity", "errors", "findings_for", "format_finding"]
+__all__ = ["CLIENT_FACTS", "Finding", "FindingCode", "Severity", "errors", "findings_for", "format_finding"]
 
 
 class FindingCode(StrEnum):
@@ -69,6 +69,11 @@ class FindingCode(StrEnum):
     LISTENER_OK = "listener-ok"
     VANTAGES_DISAGREE = "vantages-disagree"
     FAMILY_UNTESTED = "family-untested"
+
+
+CLIENT_FACTS = frozenset({FindingCode.CLIENT_WITHOUT_IPV4, FindingCode.CLIENT_WITHOUT_IPV6})
+"""Findings about this client, not the service: a family it has no route for. A note
+beside the service's status, never its cause."""
 
 
 class Severity(StrEnum):

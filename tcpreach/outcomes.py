@@ -33,10 +33,13 @@ def listing(outcomes: Iterable[TargetOutcome]) -> str:
 
 
 def passes(report: HostReport, accept_shared_ipv4: bool = False) -> bool:
-    """Every probed target ``ok`` (and at least one probed) and no finding an error; with
-    ``accept_shared_ipv4`` the shared-IPv4 finding and the targets it explains are accepted."""
+    """Every target this client could test ``ok`` (and at least one tested) and no finding an
+    error: a target this client has no route to is a fact about the client (its
+    ``client-without-*`` note), not the service's failure. With ``accept_shared_ipv4`` the
+    shared-IPv4 finding and the targets it explains are accepted."""
     shared = [f for f in report.findings if f.code is FindingCode.FLY_SHARED_IPV4] if accept_shared_ipv4 else []
     accepted = {a for f in shared for a in f.addresses}
-    failing = [o for o in report.outcomes if o.verdict is not Verdict.OK and o.target.address not in accepted]
+    tested = [o for o in report.outcomes if not o.result.no_route]
+    failing = [o for o in tested if o.verdict is not Verdict.OK and o.target.address not in accepted]
     blocking = [f for f in errors(report.findings) if f not in shared]
-    return bool(report.outcomes) and not failing and not blocking
+    return bool(tested) and not failing and not blocking

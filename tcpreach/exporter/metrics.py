@@ -32,7 +32,7 @@ def _gauge(name: str, doc: str, value: float) -> GaugeMetricFamily:
 
 def _host_families(record: ProbeRecord) -> Iterator[Metric]:
     report, budget = record.report, record.budget
-    passed = "1 when every address answered as expected and no finding is an error"
+    passed = "1 when every address this client could test answered as expected and no finding is an error"
     yield _gauge("probe_success", passed, record.success)
     yield _gauge("probe_duration_seconds", "Seconds the probe took, DNS included", record.duration_s)
     if record.dns_s is not None:

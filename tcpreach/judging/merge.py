@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from tcpreach.errors import UsageError
 from tcpreach.expectation import Expectation
-from tcpreach.findings import Finding, FindingCode, Severity
+from tcpreach.findings import CLIENT_FACTS, Finding, FindingCode, Severity
 from tcpreach.judging.population import Population, Row, populations, tested
 from tcpreach.model import Family, HostReport, Source, TargetOutcome, Vantage, Verdict
 
@@ -153,7 +153,6 @@ def _untested(rows: Sequence[Row]) -> list[Finding]:
     return findings
 
 
-_CLIENT_FACTS = frozenset({FindingCode.CLIENT_WITHOUT_IPV4, FindingCode.CLIENT_WITHOUT_IPV6})
 """A vantage without a route: the merge shows it as "not tested", not as a finding."""
 
 
@@ -168,7 +167,7 @@ def _by_vantage(reports: Sequence[HostReport]) -> tuple[tuple[Finding, tuple[str
         for finding in report.findings:
             if finding.code in shared and answered & set(finding.addresses):
                 continue
-            if finding.severity is not Severity.INFO and finding.code not in _CLIENT_FACTS:
+            if finding.severity is not Severity.INFO and finding.code not in CLIENT_FACTS:
                 found.setdefault(finding.code, (finding, []))[1].append(_label(report.vantage))
     if FindingCode.FLY_SHARED_IPV4 in found:  # one vantage's suspicion, another's proof
         found.pop(FindingCode.FLY_SHARED_IPV4_SUSPECTED, None)

@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import IntEnum
 
-from tcpreach.findings import Severity
+from tcpreach.findings import CLIENT_FACTS, Severity
 from tcpreach.model import HostReport, TargetOutcome, Verdict
 
 __all__ = ["MISMATCH", "State", "Thresholds", "plugin_status"]
@@ -73,9 +73,10 @@ def _host_state(report: HostReport, limits: Thresholds) -> tuple[State, list[str
     failing = [o for o in report.outcomes if o.verdict is not Verdict.OK]
     untestable = [o for o in failing if o.result.no_route]
     errors = [f for f in report.findings if f.severity is Severity.ERROR]
-    warnings = [f for f in report.findings if f.severity is Severity.WARNING]
+    warnings = [f for f in report.findings if f.severity is Severity.WARNING and f.code not in CLIENT_FACTS]
+    notes = [f"note: {f.code}" for f in report.findings if f.code in CLIENT_FACTS]  # this client's, not the service's
     why = [f"{o.target.address} {o.verdict}" for o in failing if not o.result.no_route]
-    why += [str(f.code) for f in errors + warnings]
+    why += [str(f.code) for f in errors + warnings] + notes
     slow = [o for o in report.outcomes if o.verdict is Verdict.OK]
     if report.outcomes and len(untestable) == len(report.outcomes):
         return State.UNKNOWN, [f"no route from here to any address of {report.host}"]

@@ -245,11 +245,13 @@ def test_several_hosts_in_one_run_each_with_its_table_and_summary(fly_like, cli,
                "--resolver", resolver, "--retries", "0")  # fmt: skip
     assert (done.returncode, done.stderr) == (1, "")
     lines = done.stdout.splitlines()
-    assert [line for line in lines if line.startswith(("ok: ", "FAILING: ", "2 hosts"))] == [
+    # each host's summary as it finishes (in the order they finish), then the failing hosts, then the counts
+    assert sorted(line for line in lines if line.startswith(("ok: ", "FAILING: "))) == [
         f"FAILING: hello-server.fly.dev port {port}: 1 closed-without-data, 1 ok (fly-shared-ipv4)",
         f"ok: dedicated.fly.dev port {port}: 2 ok",
-        "2 hosts, 4 targets: 1 hosts ok, 1 failing",
     ]
+    assert (lines[-3], lines[-1]) == ("failing (1 of 2 hosts):", "2 hosts, 4 targets: 1 hosts ok, 1 failing")
+    assert lines[-2].startswith(f"  hello-server.fly.dev:{port}  fly-shared-ipv4: run 'fly ips allocate-v4'")
 
 
 def test_several_hosts_are_one_json_document_that_reads_back(fly_like, cli):
