@@ -220,3 +220,45 @@ def test_a_fly_name_over_starttls_has_no_plain_tcp_comparison(capsys, context, c
     found = (code, err, [t["verdict"] for t in doc["targets"]], [f["code"] for f in doc["findings"]])
     assert found == (0, "", ["ok"], ["no-aaaa", "all-ok"])
     assert server.lines == [b"EHLO tcpreach.invalid\r\n", b"STARTTLS\r\n", b"EHLO tcpreach.invalid\r\n", b"QUIT\r\n"]
+
+
+class _Injecting(MailStandIn):
+    """An SMTP server that writes plaintext right after its STARTTLS go-ahead (the class of
+    bug of CVE-2011-0411), then refuses EHLO over TLS."""
+
+    def _reply(self, line: bytes, secure: bool) -> tuple[bytes, bool, bool]:
+        reply, upgrade, close = super()._reply(line, secure)
+        if upgrade:
+            return reply + b"250 injected before the handshake\r\n", upgrade, close
+        if secure and line.upper().startswith(b"EHLO"):
+            return b"550 5.7.0 not over TLS, not here\r\n", False, False
+        return reply, upgrade, close
+
+
+def test_plaintext_after_the_starttls_go_ahead_is_never_taken_for_what_came_over_tls(capsys, context, ca_file):
+    with _Injecting("smtp", context) as server:
+        code, target = probe(capsys, server, "--starttls", "smtp", "--ca", ca_file, "--sni", NAME,
+                             "--step", "send:EHLO x\\r\\n", "--step", "expect-prefix:250")  # fmt: skip
+    # the 250 came before the handshake: the answer over TLS is the 550, and that step fails
+    assert (code, target["verdict"]) == (1, "wrong-greeting")
+    assert "550 5.7.0" in target["explanation"]
+
+
+@pytest.mark.parametrize("behaviour", ["hello", "hold"], ids=["then-close", "kept-open"])
+def test_a_server_that_answers_two_steps_in_one_write_passes_both_without_waiting(capsys, behaviour):
+    from tcpreach.testing.standins import Behaviour, StandIn
+
+    with StandIn(Behaviour(behaviour), greeting=b"A one\r\nB two\r\n") as server:
+        code, target = probe(capsys, server, "--timeout", "1", "--keep-open",
+                             "--step", "expect-prefix:A", "--step", "expect-prefix:B")  # fmt: skip
+    # the second step's bytes came with the first's: kept for it, and no read waits for more
+    assert (code, target["verdict"], target["observed"]["ending"]) == (0, "ok", "stopped")
+
+
+def test_the_second_step_missing_is_its_failure(capsys):  # the look-alike: only the first answer comes
+    from tcpreach.testing.standins import Behaviour, StandIn
+
+    with StandIn(Behaviour.HOLD, greeting=b"A one\r\n") as server:
+        code, target = probe(capsys, server, "--timeout", "0.3", "--keep-open",
+                             "--step", "expect-prefix:A", "--step", "expect-prefix:B")  # fmt: skip
+    assert (code, target["verdict"], target["observed"]["step"]) == (1, "truncated", 2)
