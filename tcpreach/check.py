@@ -15,11 +15,10 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 from collections.abc import Callable, Iterable, Sequence
-from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from tcpreach.engine import GC_PAUSE_JOBS, MAX_SLOTS, Engine, Job, gc_paused, probe_jobs
+from tcpreach.engine import MAX_SLOTS, Engine, Job, probe_jobs
 from tcpreach.fly.remedies import fly_name
 from tcpreach.judging.diagnosis import diagnose
 from tcpreach.judging.targets import targets_of
@@ -204,9 +203,9 @@ async def check_hosts_async(
             else:
                 reports[index] = report
 
-    workers = min(len(hosts), HOSTS_IN_FLIGHT)
-    with gc_paused() if len(hosts) * 2 >= GC_PAUSE_JOBS else nullcontext():
-        await asyncio.gather(*(worker() for _ in range(workers)))
+    # The collector stays on: what is alive is what is in flight (bounded), and a fleet
+    # paused for its whole run kept every cycle it made (its memory grew with its size).
+    await asyncio.gather(*(worker() for _ in range(min(len(hosts), HOSTS_IN_FLIGHT))))
     return [reports[i] for i in range(len(hosts))] if on_report is None else []
 
 
