@@ -29,7 +29,6 @@ import json
 import os
 import random
 import resource
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -42,6 +41,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import save
+from bench.namespace import prepare, run_inside
 
 ROOT = Path(__file__).resolve().parents[1]
 V4 = {"ok": "127.0.0.2", "refused": "127.0.0.3", "silent": "127.0.0.4"}
@@ -206,17 +206,7 @@ def inside(names: int, timeout: float) -> dict[str, Any]:
     from tcpreach.testing.standins import Behaviour, StandIn
     from tcpreach.testing.stub_dns import StubDNS
 
-    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))  # the silent listener holds thousands
-    # This kernel has no dummy interfaces: a veth pair with both ends here holds the IPv6s.
-    for argv in (["ip", "link", "set", "lo", "up"], ["ip", "link", "add", "fleet0", "type", "veth", "peer", "name",
-                 "fleet1"], *(["ip", "addr", "add", f"{a}/64", "dev", "fleet0", "nodad"] for a in V6.values()),
-                 ["ip", "link", "set", "fleet0", "up"], ["ip", "link", "set", "fleet1", "up"]):  # fmt: skip
-        subprocess.run(argv, check=True)
-    # The servers' accept queues hold a whole fleet's connects (the kernel caps them here).
-    subprocess.run(["sysctl", "-qw", "net.core.somaxconn=65535"], check=True)
-    routes = subprocess.run(["ip", "route", "show", "default"], capture_output=True, text=True, check=True).stdout
-    assert routes.strip() == "", f"the namespace has a default route: {routes}"
+    prepare(V6.values())
     zone = {f"host-{n}.fleet.test": {"A": [V4[kind_of(n)]], "AAAA": [V6[kind_of(n)]]} for n in range(names)}
     with ExitStack() as stack:
         for family in (V4, V6):
@@ -268,15 +258,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.inside:
         print(json.dumps(inside(args.names, args.timeout)))
         return 0
-    if os.geteuid() != 0 or shutil.which("unshare") is None:
-        print("bench.fleet needs root and unshare(1): it builds a network namespace of its own", file=sys.stderr)
+    result = run_inside("bench.fleet", ["--names", str(args.names), "--timeout", str(args.timeout)])
+    if result is None:
         return 2
-    done = subprocess.run(
-        ["unshare", "--net", sys.executable, "-m", "bench.fleet", "--inside", "--names", str(args.names),
-         "--timeout", str(args.timeout)],
-        cwd=ROOT, stdout=subprocess.PIPE, text=True, check=True,
-    )  # fmt: skip
-    result = json.loads(done.stdout)
     save("fleet", result)
     print(table(result))
     return 0

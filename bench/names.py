@@ -21,9 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import resource
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -34,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import save
+from bench.namespace import prepare, run_inside
 
 ROOT = Path(__file__).resolve().parents[1]
 V4 = {"ok": "127.0.0.2", "refused": "127.0.0.3", "silent": "127.0.0.4"}
@@ -120,15 +119,7 @@ def inside(sizes: Sequence[int], loads: Sequence[str]) -> list[dict[str, Any]]:
     from tcpreach.testing.standins import Behaviour, StandIn
     from tcpreach.testing.stub_dns import StubDNS
 
-    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-    for argv in (["ip", "link", "set", "lo", "up"], ["ip", "link", "add", "fleet0", "type", "veth", "peer", "name",
-                 "fleet1"], *(["ip", "addr", "add", f"{a}/64", "dev", "fleet0", "nodad"] for a in V6.values()),
-                 ["ip", "link", "set", "fleet0", "up"], ["ip", "link", "set", "fleet1", "up"]):  # fmt: skip
-        subprocess.run(argv, check=True)
-    subprocess.run(["sysctl", "-qw", "net.core.somaxconn=65535"], check=True)
-    routes = subprocess.run(["ip", "route", "show", "default"], capture_output=True, text=True, check=True).stdout
-    assert routes.strip() == "", f"the namespace has a default route: {routes}"
+    prepare(V6.values())
     biggest = max(sizes)
     zone = {
         f"host-{n}.fleet.test": {"A": [V4[kind_of(n)]], "AAAA": [V6[kind_of(n)]]}
@@ -171,15 +162,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.inside:
         print(json.dumps(inside(args.names, args.loads)))
         return 0
-    if os.geteuid() != 0 or shutil.which("unshare") is None:
-        print("bench.names needs root and unshare(1): it builds a network namespace of its own", file=sys.stderr)
+    rows = run_inside("bench.names", ["--names", *map(str, args.names), "--loads", *args.loads])
+    if rows is None:
         return 2
-    done = subprocess.run(
-        ["unshare", "--net", sys.executable, "-m", "bench.names", "--inside", "--names", *map(str, args.names),
-         "--loads", *args.loads],
-        cwd=ROOT, stdout=subprocess.PIPE, text=True, check=True,
-    )  # fmt: skip
-    rows = json.loads(done.stdout)
     save("names", rows)
     print(table(rows))
     return 0

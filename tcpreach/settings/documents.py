@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from tcpreach.errors import UsageError
-from tcpreach.settings.inputs import MAX_FILE_BYTES
+from tcpreach.settings.inputs import MAX_FILE_BYTES, read_small_file
 
 __all__ = ["MAX_DEPTH", "MAX_DIGITS", "STDIN", "parse_json", "parse_toml", "read_document", "read_text"]
 
@@ -30,18 +30,15 @@ def _name(path: Path) -> str:
 def read_text(path: Path, what: str, limit: int = MAX_FILE_BYTES) -> str:
     """The UTF-8 text of ``path`` (``-``: standard input) that a user gave as ``what``."""
     name = _name(path)
-    try:
-        if str(path) == STDIN:
+    if str(path) != STDIN:
+        raw = read_small_file(path, what, limit=limit)
+    else:
+        try:
             raw = sys.stdin.buffer.read(limit + 1)
-        elif path.is_dir():
-            raise UsageError(f"{name} is a directory: give the path of {what}")
-        else:
-            with path.open("rb") as file:
-                raw = file.read(limit + 1)
-    except OSError as exc:
-        raise UsageError(f"cannot read {name}: {exc.strerror}; give the path of {what}") from None
-    if len(raw) > limit:
-        raise UsageError(f"{name} is over {limit // 1024} KiB: that is not {what}, and it is not read")
+        except OSError as exc:
+            raise UsageError(f"cannot read {name}: {exc.strerror}") from None
+        if len(raw) > limit:
+            raise UsageError(f"{name} is over {limit // 1024} KiB: that is not {what}, and it is not read")
     if b"\x00" in raw:
         raise UsageError(f"{name} holds a NUL byte at byte {raw.index(0)}: that is not {what}")
     try:

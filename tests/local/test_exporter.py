@@ -113,6 +113,13 @@ def by_address(found, name):
     return {dict(labels)["address"]: value for (n, labels), value in found.items() if n == name}
 
 
+def wait_for_a_probe_in_flight(address: tuple[str, int], within: float = 10.0) -> None:
+    deadline = time.monotonic() + within
+    while samples(get(address, "/metrics")[2])[("tcpreach_exporter_probes_in_flight", ())] < 1:
+        assert time.monotonic() < deadline, "the probe never started"
+        time.sleep(0.01)
+
+
 def findings(found):
     return {dict(labels)["code"]: value for (n, labels), value in found.items() if n == "tcpreach_finding"}
 
@@ -288,10 +295,7 @@ def test_a_signal_during_a_probe_does_not_wait_for_it(fly, tmp_path):
 
         waiting = threading.Thread(target=scrape, daemon=True)
         waiting.start()
-        deadline = time.monotonic() + 10
-        while samples(get(("127.0.0.1", port), "/metrics")[2])[("tcpreach_exporter_probes_in_flight", ())] < 1:
-            assert time.monotonic() < deadline, "the probe never started"
-            time.sleep(0.01)
+        wait_for_a_probe_in_flight(("127.0.0.1", port))
         process.send_signal(signal.SIGTERM)
         out, err = process.communicate(timeout=5)  # the probe alone would take 10 s
     finally:
@@ -352,10 +356,7 @@ def test_sigterm_with_a_scrape_waiting_on_dns_ends_at_once_and_quietly(fly, tmp_
 
             waiting = threading.Thread(target=scrape, daemon=True)
             waiting.start()
-            deadline = time.monotonic() + 10
-            while samples(get(("127.0.0.1", port), "/metrics")[2])[("tcpreach_exporter_probes_in_flight", ())] < 1:
-                assert time.monotonic() < deadline, "the probe never started"
-                time.sleep(0.01)
+            wait_for_a_probe_in_flight(("127.0.0.1", port))
             process.send_signal(signal.SIGTERM)
             out, err = process.communicate(timeout=5)  # DNS alone would wait 30 s
             waiting.join(5)
