@@ -161,6 +161,26 @@ class Seen:
     tls: TlsObservation | None
 
 
+async def _upgrade(
+    sock: socket.socket, reader: _Reader, tls: TlsSettings, timeout: float, *, since: Callable[[], float], seen: Seen
+) -> Ending | None:
+    """A STARTTLS step's handshake: ``None`` once the reader reads over TLS, else how the
+    step ended. Plaintext the server sent past its go-ahead is never trusted: dropped."""
+    reader.pending = b""
+    try:
+        within = max(0.0, min(timeout, reader.deadline - time.monotonic()))
+        wrapped, observed = await handshake(sock, tls, within, since)
+    except TimeoutError:
+        seen.tls = TlsObservation(tls.server_name, detail="no answer to the ClientHello after STARTTLS")
+        return Ending.DEADLINE
+    seen.tls = observed
+    reader.pending = b""  # and what came meanwhile, neither
+    if wrapped is None:
+        return Ending.STOPPED
+    reader.stream = wrapped
+    return None
+
+
 async def converse(
     sock: socket.socket,
     stream: Stream,
@@ -195,19 +215,9 @@ async def converse(
             send_errno = send_errno if send_errno is not None else code
             log.append(Exchange(since(), "sent", data))
         elif step.kind is StepKind.STARTTLS:
-            tls = settings or TlsSettings()
-            try:
-                within = max(0.0, min(timeout, reader.deadline - time.monotonic()))
-                wrapped, observed = await handshake(sock, tls, within, since)
-            except TimeoutError:
-                seen.tls = TlsObservation(tls.server_name, detail="no answer to the ClientHello after STARTTLS")
-                reader.pending = b""
-                return stopped(number, Ending.DEADLINE)
-            seen.tls = observed
-            reader.pending = b""  # plaintext the server sent past its go-ahead is never trusted
-            if wrapped is None:
-                return stopped(number, Ending.STOPPED)
-            reader.stream = wrapped
+            ended = await _upgrade(sock, reader, settings or TlsSettings(), timeout, since=since, seen=seen)
+            if ended is not None:
+                return stopped(number, ended)
             log.append(Exchange(since(), "tls"))
         elif number == len(steps):
             ending = await reader.until(expectation.done_reading)

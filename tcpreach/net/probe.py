@@ -90,8 +90,6 @@ async def probe_async(
     opening) runs its steps in order within the read budget, STARTTLS included, and its
     result names the step it stopped at."""
     timeout = DEFAULT_TIMEOUT if options is None else options.timeout
-    expectation = None if options is None else options.expectation
-    tls = None if options is None else options.tls
     start = time.monotonic()
 
     def since() -> float:
@@ -99,68 +97,87 @@ async def probe_async(
 
     sock = socket.socket(_FAMILIES[target.family], socket.SOCK_STREAM | socket.SOCK_NONBLOCK)
     try:
-        source = next((a for a in (options.sources if options else ()) if Family.of(a) is target.family), None)
-        if source is not None:
-            try:
-                sock.bind((source, 0))
-            except OSError as exc:  # not an address of this machine: a fact about this client
-                return ProbeResult(target, connected=False, connect_errno=exc.errno, no_route=True, total_s=since())
-        failed = await _connect(sock, target, timeout, since)
+        failed = await _opened(sock, target, options, since, check_route=check_route)
         if failed is not None:
-            # A refusal of this client's own routes comes back at once: the kernel's route
-            # lookup (which sends nothing) tells it from a router's answer on the way.
-            code = route_errno(target) if check_route and failed.connect_errno in LOCAL_NO_ROUTE else None
-            if code is not None:
-                return ProbeResult(target, connected=False, connect_errno=code, no_route=True, total_s=since())
             return failed
-        connect_s = since()
-        local = _local_address(sock)
-        if tls is not None or (expectation is not None and expectation.opening):
-            # Small writes after the first (a request after the handshake, a dialogue's
-            # next command) must not wait for the server's delayed ACK (Nagle: 40 ms).
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        stream: Stream = PlainStream(sock)
-        observed: TlsObservation | None = None
-        log: list[Exchange] | None = [] if options is not None and options.transcript else None
-        if tls is not None and not (expectation is not None and expectation.starttls):
-            wrapped, observed, ending = await _tls(sock, tls, timeout, since)
-            if log is not None and wrapped is not None:
-                log.append(Exchange(since(), "tls"))
-            if wrapped is None:
-                return ProbeResult(target, connected=True, ending=ending, connect_s=connect_s, total_s=since(),
-                                   tls=observed, local_address=local)  # fmt: skip
-            stream = wrapped
         budget = timeout if read_timeout is None else read_timeout
-        seen = Seen(target, connect_s, local, observed)
-        try:
-            if expectation is not None and expectation.opening:
-                return await converse(sock, stream, expectation, settings=tls, timeout=timeout, budget=budget,
-                                       since=since, seen=seen)  # fmt: skip
-            send_errno = None if expectation is None else await send_request(stream, expectation.send, timeout)
-            if log is not None and expectation is not None and expectation.send:
-                log.append(Exchange(since(), "sent", expectation.send))
-            received, ending, first_byte = await read(stream, budget, expectation, since, log)
-        except TlsAlertError as alert:
-            detail = f"the server ended the session with the alert {alert} after the handshake"
-            base = seen.tls or TlsObservation(tls.server_name if tls else None)
-            alerted = dataclasses.replace(base, failure=TlsFailure.HANDSHAKE, detail=detail)
-            return ProbeResult(target, connected=True, ending=Ending.RESET, connect_s=connect_s,
-                               total_s=since(), tls=alerted, local_address=local)  # fmt: skip
-        return ProbeResult(
-            target,
-            connected=True,
-            received=received,
-            ending=ending,
-            send_errno=send_errno,
-            connect_s=connect_s,
-            first_byte_s=None if first_byte is None else first_byte - start,
-            total_s=since(),
-            tls=observed,
-            local_address=local,
-            exchange=() if log is None else tuple(log),
-        )
+        return await _spoken(sock, target, options, since, budget=budget, start=start)
     finally:
         sock.close()
+
+
+async def _opened(
+    sock: socket.socket, target: Target, options: CheckOptions | None, since: Callable[[], float], *, check_route: bool
+) -> ProbeResult | None:
+    """Bind the source asked for and connect: ``None`` once connected, else what was seen."""
+    timeout = DEFAULT_TIMEOUT if options is None else options.timeout
+    source = next((a for a in (options.sources if options else ()) if Family.of(a) is target.family), None)
+    if source is not None:
+        try:
+            sock.bind((source, 0))
+        except OSError as exc:  # not an address of this machine: a fact about this client
+            return ProbeResult(target, connected=False, connect_errno=exc.errno, no_route=True, total_s=since())
+    failed = await _connect(sock, target, timeout, since)
+    if failed is not None:
+        # A refusal of this client's own routes comes back at once: the kernel's route
+        # lookup (which sends nothing) tells it from a router's answer on the way.
+        code = route_errno(target) if check_route and failed.connect_errno in LOCAL_NO_ROUTE else None
+        if code is not None:
+            return ProbeResult(target, connected=False, connect_errno=code, no_route=True, total_s=since())
+    return failed
+
+
+async def _spoken(
+    sock: socket.socket,
+    target: Target,
+    options: CheckOptions | None,
+    since: Callable[[], float],
+    *,
+    budget: float,
+    start: float,
+) -> ProbeResult:
+    """On the connected ``sock``: TLS from the connect if asked, then the request and the
+    read, or the dialogue's steps, within ``budget``."""
+    timeout = DEFAULT_TIMEOUT if options is None else options.timeout
+    expectation = None if options is None else options.expectation
+    tls = None if options is None else options.tls
+    connect_s = since()
+    local = _local_address(sock)
+    if tls is not None or (expectation is not None and expectation.opening):
+        # Small writes after the first (a request after the handshake, a dialogue's
+        # next command) must not wait for the server's delayed ACK (Nagle: 40 ms).
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    stream: Stream = PlainStream(sock)
+    observed: TlsObservation | None = None
+    log: list[Exchange] | None = [] if options is not None and options.transcript else None
+    if tls is not None and not (expectation is not None and expectation.starttls):
+        wrapped, observed, ending = await _tls(sock, tls, timeout, since)
+        if log is not None and wrapped is not None:
+            log.append(Exchange(since(), "tls"))
+        if wrapped is None:
+            return ProbeResult(target, connected=True, ending=ending, connect_s=connect_s, total_s=since(),
+                               tls=observed, local_address=local)  # fmt: skip
+        stream = wrapped
+    seen = Seen(target, connect_s, local, observed)
+    try:
+        if expectation is not None and expectation.opening:
+            return await converse(sock, stream, expectation, settings=tls, timeout=timeout, budget=budget,
+                                   since=since, seen=seen)  # fmt: skip
+        send_errno = None if expectation is None else await send_request(stream, expectation.send, timeout)
+        if log is not None and expectation is not None and expectation.send:
+            log.append(Exchange(since(), "sent", expectation.send))
+        received, ending, first_byte = await read(stream, budget, expectation, since, log)
+    except TlsAlertError as alert:
+        detail = f"the server ended the session with the alert {alert} after the handshake"
+        base = seen.tls or TlsObservation(tls.server_name if tls else None)
+        alerted = dataclasses.replace(base, failure=TlsFailure.HANDSHAKE, detail=detail)
+        return ProbeResult(target, connected=True, ending=Ending.RESET, connect_s=connect_s,
+                           total_s=since(), tls=alerted, local_address=local)  # fmt: skip
+    return ProbeResult(
+        target, connected=True, received=received, ending=ending, send_errno=send_errno, connect_s=connect_s,
+        first_byte_s=None if first_byte is None else first_byte - start, total_s=since(), tls=observed,
+        local_address=local, exchange=() if log is None else tuple(log),
+    )  # fmt: skip
 
 
 def _local_address(sock: socket.socket) -> str | None:

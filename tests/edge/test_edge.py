@@ -118,8 +118,9 @@ def test_blackhole_and_prohibit_routes_are_this_clients_no_route_and_not_retried
     ):
         code, doc = probe(lab, host)
         v4 = doc["targets"][0]
+        # exit 0: what this client could test answered; its missing route is its own note
         assert (code, verdicts(doc), codes(doc), v4["attempts"]) == (
-            1,
+            0,
             [(address, "unreachable"), (APP_V6, "ok")],
             ["client-without-ipv4"],
             1,
