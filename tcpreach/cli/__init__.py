@@ -18,13 +18,15 @@ name, merge what several vantage points saw, lint a fly.toml, serve Prometheus.
     python -m tcpreach exporter --config tcpreach-exporter.toml --listen 127.0.0.1:9848
     fly ssh console -C "cat /proc/net/tcp /proc/net/tcp6" | python -m tcpreach listeners --proc - --port 1848
 
-Exit status: rehearse, 0 when the diagnosis is the scenario's; probe, 0 when every probed
-target of every host is ``ok`` and no finding is an error, 1 otherwise (with --format nagios:
+Exit status: rehearse, 0 when the diagnosis is the scenario's; probe, 0 when every target
+this client could test (it has a route to) of every host is ``ok`` and no finding is an
+error, 1 otherwise (with --format nagios:
 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN); lint and listeners,
 1 on any error finding (listeners also when the port does not answer on every address of
 the machine); merge, 1 when a kind of client
 that was tested cannot reach the service; exporter, 0 when stopped by SIGTERM or SIGINT;
-2 on bad usage.
+2 on bad usage; probe and merge, 130 or 143 when SIGINT or SIGTERM ended them (with what was
+judged so far).
 """
 
 from __future__ import annotations
