@@ -34,7 +34,7 @@ ROOT = Path(__file__).resolve().parents[2]
 EDGE, DEDICATED, SILENT = "127.0.0.2", "127.0.0.3", "127.0.0.4"
 
 
-def config_text(port: int, resolver: str, max_concurrent: int = 32) -> str:
+def config_text(port: int, resolver: str, max_concurrent: int = 32, hello_timeout: float = 2) -> str:
     return f"""
 max_concurrent = {max_concurrent}
 [allow]
@@ -44,7 +44,7 @@ networks = ["127.0.0.0/8", "::1/128"]  # the rehearsal's names point at loopback
 port = {port}
 resolver = "{resolver}"
 retries = 0
-probe_timeout = 2
+probe_timeout = {hello_timeout}
 [modules.slow]
 port = {port}
 resolver = "{resolver}"
@@ -194,7 +194,9 @@ def test_the_status_page_lists_the_last_probes(exporter):
 
 
 def test_a_full_exporter_answers_503_while_its_probes_run(fly, tmp_path):
-    server, stop, thread = start(tmp_path, config_text(fly["port"], fly["resolver"], max_concurrent=1))
+    server, stop, thread = start(
+        tmp_path, config_text(fly["port"], fly["resolver"], max_concurrent=1, hello_timeout=0.5)
+    )
     try:
         first = threading.Thread(target=get, args=(server.server_address, "/probe?target=silent.fly.dev&module=hello"))
         first.start()

@@ -91,8 +91,8 @@ def test_a_target_that_does_not_answer_is_tried_again_while_the_first_attempt_wa
 
 
 def test_a_silent_address_has_every_attempt_in_flight_at_once_and_the_first_decides():
-    script = Script(("after", 1.0, SILENT))  # attempts due at 0, 0.225 and 0.45 s, each silent for 1 s
-    (outcome,) = run(script, [Job(target(), CheckOptions(timeout=1.0, retries=2))])
+    script = Script(("after", 0.2, SILENT))  # attempts due at 0, 0.045 and 0.09 s, each silent for 0.2 s
+    (outcome,) = run(script, [Job(target(), CheckOptions(timeout=0.2, retries=2))])
     assert (outcome.verdict, outcome.result.attempt, outcome.result.attempts) == (Verdict.SILENT, 1, 3)
     assert script.most_in_flight == 3
 
