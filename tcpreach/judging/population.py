@@ -21,7 +21,7 @@ from enum import StrEnum
 
 from tcpreach.model import DnsStatus, Family, HostReport, Source, TargetOutcome, Verdict
 
-__all__ = ["Answer", "ClientKind", "Population", "Row", "populations", "tested"]
+__all__ = ["KNOWN", "Answer", "ClientKind", "Population", "Row", "broken_ipv6_vantages", "populations", "tested"]
 
 CONNECT_FAILURES = frozenset({Verdict.REFUSED, Verdict.TIMEOUT, Verdict.UNREACHABLE})
 """Failures before a connection opens: the ones Happy Eyeballs falls back on."""
@@ -88,12 +88,24 @@ class _Seen:
         return ", ".join(failing)
 
 
-def _seen(rows: Sequence[Row], labels: Sequence[str], family: Family, dns64: bool = False) -> _Seen:
+def _seen(
+    rows: Sequence[Row],
+    labels: Sequence[str],
+    family: Family,
+    dns64: bool = False,
+    without: frozenset[str] = frozenset(),
+) -> _Seen:
     return _Seen(tuple(
         (label, row.address, cell)
         for row in rows if row.family is family and (row.source is Source.DNS64) == dns64
-        for label, cell in zip(labels, row.cells, strict=True) if cell is not None and tested(cell)
+        for label, cell in zip(labels, row.cells, strict=True)
+        if cell is not None and tested(cell) and label not in without
     ))  # fmt: skip
+
+
+KNOWN = frozenset({DnsStatus.OK, DnsStatus.NO_ANSWER, DnsStatus.NXDOMAIN})
+"""Answers that say what the name has: a failed query (SERVFAIL, refused, no answer in time,
+no server) says nothing of its records."""
 
 
 def _has_records(reports: Sequence[HostReport], rows: Sequence[Row], family: Family) -> bool | None:
@@ -101,10 +113,29 @@ def _has_records(reports: Sequence[HostReport], rows: Sequence[Row], family: Fam
     type was answered anywhere (nothing is known)."""
     if any(r.family is family and r.source is not Source.DNS64 for r in rows):
         return True
-    answered = [
-        a for r in reports for a in r.resolution.dns if a.family is family and a.status is not DnsStatus.TIMEOUT
-    ]
+    answered = [a for r in reports for a in r.resolution.dns if a.family is family and a.status in KNOWN]
     return False if answered else None
+
+
+LOST = frozenset({Verdict.TIMEOUT, Verdict.SILENT})
+"""What a path that drops IPv6 gives each IPv6 address: no answer at all."""
+
+
+def broken_ipv6_vantages(rows: Sequence[Row], labels: Sequence[str]) -> frozenset[str]:
+    """The vantages whose IPv6 is broken, by their own evidence: a route to IPv6, yet not
+    one IPv6 address answered, every one lost, while another vantage reached at least one of
+    them. Such a vantage speaks for the "IPv6 path broken" row alone, not for clients whose
+    IPv6 works."""
+    reached = {row.address for row in rows if row.family is Family.IPV6
+               for cell in row.cells if cell is not None and cell.verdict is Verdict.OK}  # fmt: skip
+    broken = set()
+    for index, label in enumerate(labels):
+        mine = [(row.address, row.cells[index]) for row in rows if row.family is Family.IPV6]
+        tried = [(address, cell) for address, cell in mine if tested(cell)]
+        lost = tried and all(cell is not None and cell.verdict in LOST for _, cell in tried)
+        if lost and any(address in reached for address, _ in tried):
+            broken.add(label)
+    return frozenset(broken)
 
 
 def _judged(seen: _Seen) -> tuple[Answer, str, tuple[str, ...]]:
@@ -151,7 +182,8 @@ def _dual_stack(v6: _Seen, v4: Population, has_v6: bool | None) -> Population:
     if v4.answer is Answer.UNTESTED:
         return Population(kind, Answer.UNTESTED, f"IPv6 {shown}; the IPv4 it falls back to was not tested")
     answer = v4.answer if v6.answer is Answer.NO else Answer.YES if v4.answer is Answer.YES else Answer.PARTLY
-    return Population(kind, answer, f"IPv6 {shown}, falls back to IPv4: {v4.why}", (*v6.vantages, *v4.judged_from))
+    judged = tuple(dict.fromkeys((*v6.vantages, *v4.judged_from)))  # each vantage named once
+    return Population(kind, answer, f"IPv6 {shown}, falls back to IPv4: {v4.why}", judged)
 
 
 def _broken_ipv6(v4: Population) -> Population:
@@ -186,7 +218,8 @@ def _literal(host: str, seen: _Seen) -> tuple[Population, ...]:
 def populations(rows: Sequence[Row], reports: Sequence[HostReport]) -> tuple[Population, ...]:
     """What each kind of client gets, from the merged rows of ``reports``."""
     labels = [r.vantage.label if r.vantage else "?" for r in reports]
-    seen4, seen6 = _seen(rows, labels, Family.IPV4), _seen(rows, labels, Family.IPV6)
+    broken = broken_ipv6_vantages(rows, labels)
+    seen4, seen6 = _seen(rows, labels, Family.IPV4), _seen(rows, labels, Family.IPV6, without=broken)
     if reports and reports[0].resolution.literal:
         return _literal(reports[0].host, seen4 if Family.of(reports[0].host) is Family.IPV4 else seen6)
     has4, has6 = _has_records(reports, rows, Family.IPV4), _has_records(reports, rows, Family.IPV6)
@@ -195,7 +228,7 @@ def populations(rows: Sequence[Row], reports: Sequence[HostReport]) -> tuple[Pop
     return (
         v4,
         v6,
-        _nat64(v6, _seen(rows, labels, Family.IPV6, dns64=True), has6),
+        _nat64(v6, _seen(rows, labels, Family.IPV6, dns64=True, without=broken), has6),
         _dual_stack(seen6, v4, has6),
         _broken_ipv6(v4),
     )

@@ -178,3 +178,58 @@ def test_a_literal_ipv6_target_is_for_ipv6_clients_only():
         (DUAL, Answer.YES, "every address answered", ("?",)),
         (ClientKind.BROKEN_IPV6, Answer.UNTESTED, "the target is an ipv6 address", ()),
     ]
+
+
+def _from(label, resolution, results):
+    import dataclasses
+
+    from test_report_corpus import report
+
+    from tcpreach.model import Vantage
+
+    return dataclasses.replace(report(resolution, results), vantage=Vantage(label, "0.2.0", (Family.IPV4, Family.IPV6)))
+
+
+@pytest.mark.parametrize(
+    ("status", "expected"),
+    [
+        ("servfail", (V6, Answer.UNTESTED, "not tested from any vantage", ())),  # a failed query: unknown
+        ("nodata", (V6, Answer.NO, "the name has no AAAA record", ())),  # the look-alike: the name has none
+    ],
+)
+def test_a_failed_aaaa_query_is_unknown_never_no_record(status, expected):
+    from test_report_corpus import V4 as FLY_V4
+    from test_report_corpus import dns
+    from test_report_corpus import seen as probed
+
+    from tcpreach.model import DnsStatus
+
+    aaaa = DnsStatus.ERROR if status == "servfail" else ()
+    assert merged_population(_from("fra", dns(aaaa=aaaa, host="v4.example"), [probed(FLY_V4)]))[1] == expected
+
+
+def test_a_vantage_whose_ipv6_is_broken_speaks_only_for_its_own_row():
+    from test_report_corpus import V4 as FLY_V4
+    from test_report_corpus import V6 as FLY_V6
+    from test_report_corpus import dns
+    from test_report_corpus import seen as probed
+
+    lost = probed(FLY_V6, b"", connected=False, connect_timed_out=True, first_byte_s=None)
+    dual = _from("dual", dns(host="a.example"), [probed(FLY_V4), probed(FLY_V6)])
+    broken = _from("broken6", dns(host="a.example"), [probed(FLY_V4), lost])
+    found = merged_population(dual, broken)
+    assert found[1] == (V6, Answer.YES, "every address answered", ("dual",))  # broken6's timeouts not counted
+    assert found[3] == (DUAL, Answer.YES, "IPv6 answered", ("dual",))
+
+
+def test_ipv6_lost_from_every_vantage_is_the_services_not_a_broken_client():  # the look-alike
+    from test_report_corpus import V4 as FLY_V4
+    from test_report_corpus import V6 as FLY_V6
+    from test_report_corpus import dns
+    from test_report_corpus import seen as probed
+
+    lost = probed(FLY_V6, b"", connected=False, connect_timed_out=True, first_byte_s=None)
+    one = _from("one", dns(host="a.example"), [probed(FLY_V4), lost])
+    other = _from("other", dns(host="a.example"), [probed(FLY_V4), lost])
+    v6 = merged_population(one, other)[1]
+    assert (v6[0], v6[1], v6[3]) == (V6, Answer.NO, ("one", "other"))
