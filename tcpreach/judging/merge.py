@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from tcpreach.errors import UsageError
 from tcpreach.expectation import Expectation
 from tcpreach.findings import CLIENT_FACTS, Finding, FindingCode, Severity
-from tcpreach.judging.population import Population, Row, populations, tested
+from tcpreach.judging.diagnosis import diagnose
+from tcpreach.judging.population import Population, Row, broken_ipv6_vantages, populations, tested
 from tcpreach.model import Family, HostReport, Source, TargetOutcome, Vantage, Verdict
 
 __all__ = ["Merged", "Row", "merge", "tested"]
@@ -156,20 +157,54 @@ def _untested(rows: Sequence[Row]) -> list[Finding]:
 """A vantage without a route: the merge shows it as "not tested", not as a finding."""
 
 
-def _by_vantage(reports: Sequence[HostReport]) -> tuple[tuple[Finding, tuple[str, ...]], ...]:
-    """Each vantage's errors and warnings once per code. A shared-IPv4 claim about an
-    address that answered from another vantage is refuted (a shared edge never answers raw
-    TCP, from anywhere): it is left out, and vantages-disagree says what was seen."""
+def _combined(rows: Sequence[Row], reports: Sequence[HostReport]) -> tuple[tuple[Finding, tuple[str, ...]], ...]:
+    """The host diagnosed once from every vantage's evidence: each address as the vantages
+    that could test it saw it (a broken-IPv6 vantage's IPv6 left out; an address they saw
+    differently is the disagreement's, not this), and each finding with the vantages its
+    observations were used. Only what no single vantage could conclude is kept from it:
+    the shared-IPv4 trap, proven by IPv4 closed from one vantage and IPv6 answering from
+    another."""
+    labels = [_label(r.vantage) for r in reports]
+    broken = broken_ipv6_vantages(rows, labels)
+    outcomes: list[TargetOutcome] = []
+    witnesses: dict[str, list[str]] = {}
+    for row in rows:
+        trusted = [label not in broken or row.family is Family.IPV4 for label in labels]
+        seen = [
+            (label, cell)
+            for label, cell, trust in zip(labels, row.cells, trusted, strict=True)
+            if cell is not None and tested(cell) and trust
+        ]
+        if seen and len({cell.verdict for _, cell in seen}) == 1:
+            outcomes.append(seen[0][1])
+            witnesses[row.address] = [label for label, _ in seen]
+    findings = diagnose(reports[0].resolution, outcomes)
+    # the trap rests on both families' evidence: every vantage whose observations were used
+    used = tuple(dict.fromkeys(label for seen_from in witnesses.values() for label in seen_from))
+    return tuple((f, used) for f in findings if f.code is FindingCode.FLY_SHARED_IPV4)
+
+
+def _by_vantage(
+    reports: Sequence[HostReport], combined: Sequence[tuple[Finding, tuple[str, ...]]] = ()
+) -> tuple[tuple[Finding, tuple[str, ...]], ...]:
+    """Each vantage's errors and warnings once per code, beside what all of them prove
+    together. A shared-IPv4 claim about an address that answered from another vantage is
+    refuted (a shared edge never answers raw TCP, from anywhere): it is left out, and
+    vantages-disagree says what was seen. ``service-down`` is refuted by any ``ok``."""
     answered = {o.target.address for r in reports for o in r.outcomes if o.verdict is Verdict.OK}
     shared = (FindingCode.FLY_SHARED_IPV4, FindingCode.FLY_SHARED_IPV4_SUSPECTED)
     found: dict[FindingCode, tuple[Finding, list[str]]] = {}
+    for finding, labels in combined:
+        found[finding.code] = (finding, list(labels))
     for report in reports:
         for finding in report.findings:
             if finding.code in shared and answered & set(finding.addresses):
                 continue
+            if finding.code is FindingCode.SERVICE_DOWN and answered:
+                continue  # the service answered from somewhere: a path's failure, not the service's
             if finding.severity is not Severity.INFO and finding.code not in CLIENT_FACTS:
                 found.setdefault(finding.code, (finding, []))[1].append(_label(report.vantage))
-    if FindingCode.FLY_SHARED_IPV4 in found:  # one vantage's suspicion, another's proof
+    if FindingCode.FLY_SHARED_IPV4 in found:  # one vantage's suspicion, another's (or all together) proof
         found.pop(FindingCode.FLY_SHARED_IPV4_SUSPECTED, None)
     return tuple((finding, tuple(dict.fromkeys(labels))) for finding, labels in found.values())
 
@@ -187,5 +222,5 @@ def merge(reports: Sequence[HostReport], names: Sequence[str] = ()) -> Merged:
         rows=rows,
         population=populations(rows, reports),
         findings=(*_disagreements(rows, reports), *_untested(rows)),
-        by_vantage=_by_vantage(reports),
+        by_vantage=_by_vantage(reports, _combined(rows, reports)),
     )

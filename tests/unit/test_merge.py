@@ -326,3 +326,50 @@ def test_a_pipe_in_a_vantage_label_is_escaped_in_markdown():
     odd = at("ci|linux", ONLY4, report(dns(), [seen(V4), NO_ROUTE(V6)]))
     table = markdown_merged(merge([odd]))
     assert "ci\\|linux" in table and "| ci|linux |" not in table
+
+
+def _vantage_report(label, routes, results, host="hello-server.fly.dev"):
+    import dataclasses
+
+    from test_report_corpus import dns, report
+
+    from tcpreach.model import Vantage
+
+    return dataclasses.replace(report(dns(host=host), results), vantage=Vantage(label, "0.2.0", routes))
+
+
+def _codes(merged):
+    return [(str(f.code), labels) for f, labels in merged.by_vantage]
+
+
+def test_the_trap_is_proven_by_an_ipv4_only_vantages_close_and_an_ipv6_only_vantages_hello():
+    from test_report_corpus import V4 as FLY_V4
+    from test_report_corpus import V6 as FLY_V6
+    from test_report_corpus import seen
+
+    from tcpreach.judging.merge import merge
+    from tcpreach.model import Family
+
+    no_v6 = seen(FLY_V6, b"", connected=False, connect_errno=101, no_route=True, first_byte_s=None)
+    no_v4 = seen(FLY_V4, b"", connected=False, connect_errno=101, no_route=True, first_byte_s=None)
+    v4only = _vantage_report("v4only", (Family.IPV4,), [seen(FLY_V4, b""), no_v6])
+    v6only = _vantage_report("v6only", (Family.IPV6,), [no_v4, seen(FLY_V6)])
+    assert [c for c, _ in _codes(merge([v4only]))] == ["fly-shared-ipv4-suspected"]  # the look-alike: one vantage
+    assert _codes(merge([v4only, v6only])) == [("fly-shared-ipv4", ("v4only", "v6only"))]
+
+
+def test_service_down_from_one_vantage_is_refuted_by_another_that_got_ok():
+    from test_report_corpus import V4 as FLY_V4
+    from test_report_corpus import V6 as FLY_V6
+    from test_report_corpus import seen
+
+    from tcpreach.judging.merge import merge
+    from tcpreach.model import Family
+
+    both = (Family.IPV4, Family.IPV6)
+    timed_out = {"connected": False, "connect_timed_out": True, "first_byte_s": None}
+    down = _vantage_report("far", both, [seen(FLY_V4, b"", **timed_out), seen(FLY_V6, b"", **timed_out)],
+                           host="example.com")  # fmt: skip
+    up = _vantage_report("near", both, [seen(FLY_V4), seen(FLY_V6)], host="example.com")
+    assert "service-down" in [c for c, _ in _codes(merge([down]))]  # the look-alike: alone, it is down
+    assert "service-down" not in [c for c, _ in _codes(merge([down, up]))]
