@@ -9,10 +9,10 @@ from typing import IO, Any
 
 from tcpreach.cli.args import EXIT_FAILED, EXIT_OK
 from tcpreach.errors import UsageError
-from tcpreach.judging.merge import merge
+from tcpreach.judging.merge import merge_fleet
 from tcpreach.model import HostReport
-from tcpreach.report.document import load_reports
-from tcpreach.report.merged import dump_merged, format_merged, markdown_merged, merged_passes
+from tcpreach.report.document import SCHEMA_VERSION, load_reports
+from tcpreach.report.merged import dump_merged, fleet_summary, format_merged, markdown_merged, merged_passes
 from tcpreach.settings.documents import STDIN, read_document
 
 __all__ = ["add_parser", "read_report_files", "run_merge"]
@@ -55,11 +55,21 @@ def read_report_files(paths: list[Path]) -> tuple[list[HostReport], list[str]]:
 
 def run_merge(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     reports, names = read_report_files(args.reports)
-    merged = merge(reports, names)
-    if args.json:
-        out.write(json.dumps(dump_merged(merged), indent=2) + "\n")
-    elif args.markdown:
-        out.write(markdown_merged(merged))
+    merges = merge_fleet(reports, names)
+    if len(merges) == 1:  # one host: its merge alone, as it always was
+        (merged,) = merges
+        if args.json:
+            out.write(json.dumps(dump_merged(merged), indent=2) + "\n")
+        elif args.markdown:
+            out.write(markdown_merged(merged))
+        else:
+            out.write(format_merged(merged) + "\n")
+    elif args.json:
+        out.write(json.dumps({"schema": SCHEMA_VERSION, "merges": [dump_merged(m) for m in merges]}, indent=2) + "\n")
+    elif args.markdown:  # the fleet's summary first, then each host, failing ones first
+        ordered = sorted(merges, key=merged_passes)
+        out.write(fleet_summary(merges, markdown=True) + "\n" + "\n".join(markdown_merged(m) for m in ordered))
     else:
-        out.write(format_merged(merged) + "\n")
-    return EXIT_OK if merged_passes(merged) else EXIT_FAILED
+        ordered = sorted(merges, key=merged_passes)
+        out.write(fleet_summary(merges) + "\n" + "\n\n".join(format_merged(m) for m in ordered) + "\n")
+    return EXIT_OK if all(merged_passes(m) for m in merges) else EXIT_FAILED

@@ -18,7 +18,7 @@ from tcpreach.judging.diagnosis import diagnose
 from tcpreach.judging.population import Population, Row, broken_ipv6_vantages, populations, tested
 from tcpreach.model import Family, HostReport, Source, TargetOutcome, Vantage, Verdict
 
-__all__ = ["Merged", "Row", "merge", "tested"]
+__all__ = ["Merged", "Row", "merge", "merge_fleet", "tested"]
 
 
 @dataclass(frozen=True)
@@ -224,3 +224,14 @@ def merge(reports: Sequence[HostReport], names: Sequence[str] = ()) -> Merged:
         findings=(*_disagreements(rows, reports), *_untested(rows)),
         by_vantage=_by_vantage(reports, _combined(rows, reports)),
     )
+
+
+def merge_fleet(reports: Sequence[HostReport], names: Sequence[str] = ()) -> tuple[Merged, ...]:
+    """Reports of several hosts (fleet documents from several vantages) merged host by host:
+    grouped by host, port and expectation, in the order each first appears. Raises
+    ``UsageError`` for a group that cannot be merged (two reports from one vantage)."""
+    names = list(names) or [f"report {i}" for i in range(1, len(reports) + 1)]
+    groups: dict[tuple[str, int, Expectation], list[tuple[HostReport, str]]] = {}
+    for report, name in zip(reports, names, strict=True):
+        groups.setdefault((report.host.lower().rstrip("."), report.port, report.expectation), []).append((report, name))
+    return tuple(merge([r for r, _ in group], [n for _, n in group]) for group in groups.values())

@@ -13,7 +13,13 @@ from tcpreach.model import TargetOutcome
 from tcpreach.report.document import SCHEMA_VERSION, dump_report
 from tcpreach.report.text import format_table
 
-__all__ = ["dump_merged", "format_merged", "markdown_merged", "merged_passes"]
+__all__ = [
+    "dump_merged",
+    "fleet_summary",
+    "format_merged",
+    "markdown_merged",
+    "merged_passes",
+]
 
 
 def merged_passes(merged: Merged) -> bool:
@@ -133,3 +139,23 @@ def dump_merged(merged: Merged) -> dict[str, Any]:
         "passed": merged_passes(merged),
         "reports": [dump_report(r) for r in merged.reports],
     }
+
+
+def _failing_clients(merged: Merged) -> str:
+    failing = [f"{p.kind} ({p.answer})" for p in merged.population if p.answer in (Answer.NO, Answer.PARTLY)]
+    errors = [str(f.code) for f in merged.findings if f.severity is Severity.ERROR]
+    return ", ".join(failing + errors) or "an error finding of a vantage"
+
+
+def fleet_summary(merges: Sequence[Merged], markdown: bool = False) -> str:
+    """What a fleet's merge says first: how many hosts, which fail and for which clients."""
+    failing = [m for m in merges if not merged_passes(m)]
+    vantages = ", ".join(dict.fromkeys(v.label for m in merges for v in m.vantages))
+    head = f"{len(merges)} hosts from {vantages}: {len(merges) - len(failing)} reach every tested kind of client, "
+    head += f"{len(failing)} do not"
+    if markdown:
+        lines = [f"### tcpreach: {head}", ""]
+        lines += [f"- `{m.host}` port {m.port}: {_failing_clients(m)}" for m in failing]
+    else:
+        lines = [head] + [f"  {m.host} port {m.port}: {_failing_clients(m)}" for m in failing]
+    return "\n".join(lines) + "\n"

@@ -99,15 +99,24 @@ def test_a_file_that_is_no_report_is_one_line_and_exit_2(cli, tmp_path, content,
         2, "", f"python -m tcpreach merge: error: {error.format(path=path)} (see --help)\n")  # fmt: skip
 
 
-def test_reports_of_two_hosts_are_refused(cli, tmp_path, trap):
+def test_reports_of_two_hosts_are_a_fleet_merged_host_by_host_with_its_summary_first(cli, tmp_path, trap):
     port = trap[0]
     one = report_from(cli, tmp_path, trap, "a")
     other = tmp_path / "other.json"
     other.write_text(cli("probe", f"[::1]:{port}", "--json", "--vantage", "b").stdout)
     done = cli("merge", str(one), str(other))
-    assert (done.returncode, done.stderr) == (
-        2, f"python -m tcpreach merge: error: cannot merge reports of different hosts: {one} is of "
-           f"hello-server.fly.dev, {other} of ::1 (see --help)\n")  # fmt: skip
+    lines = done.stdout.splitlines()
+    assert (done.returncode, done.stderr) == (1, "")
+    assert lines[:2] == [
+        "2 hosts from a, b: 1 reach every tested kind of client, 1 do not",
+        f"  hello-server.fly.dev port {port}: IPv4-only (no), dual-stack, IPv6 path broken (no)",
+    ]
+    assert [line for line in lines if " expecting " in line] == [  # each host's merge, the failing one first
+        f"hello-server.fly.dev port {port}, expecting 'hello\\n', from 1 vantage: a",
+        f"::1 port {port}, expecting 'hello\\n', from 1 vantage: b",
+    ]
+    doc = json.loads(cli("merge", str(one), str(other), "--json").stdout)
+    assert [m["host"] for m in doc["merges"]] == ["hello-server.fly.dev", "::1"]
 
 
 def test_dash_reads_the_reports_from_standard_input(cli, tmp_path, trap):

@@ -373,3 +373,20 @@ def test_service_down_from_one_vantage_is_refuted_by_another_that_got_ok():
     up = _vantage_report("near", both, [seen(FLY_V4), seen(FLY_V6)], host="example.com")
     assert "service-down" in [c for c, _ in _codes(merge([down]))]  # the look-alike: alone, it is down
     assert "service-down" not in [c for c, _ in _codes(merge([down, up]))]
+
+
+def test_a_fleet_is_merged_host_by_host_in_the_order_hosts_first_appear():
+    from test_report_corpus import V4 as FLY_V4
+    from test_report_corpus import V6 as FLY_V6
+    from test_report_corpus import seen
+
+    from tcpreach.judging.merge import merge_fleet
+    from tcpreach.model import Family
+
+    both = (Family.IPV4, Family.IPV6)
+    a_here = _vantage_report("here", both, [seen(FLY_V4), seen(FLY_V6)], host="a.example")
+    b_here = _vantage_report("here", both, [seen(FLY_V4), seen(FLY_V6)], host="b.example")
+    a_there = _vantage_report("there", both, [seen(FLY_V4), seen(FLY_V6)], host="A.example.")
+    merges = merge_fleet([a_here, b_here, a_there])
+    assert [(m.host, [v.label for v in m.vantages]) for m in merges] == [
+        ("a.example", ["here", "there"]), ("b.example", ["here"])]  # fmt: skip
