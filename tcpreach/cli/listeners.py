@@ -14,13 +14,14 @@ from tcpreach.check import check_targets
 from tcpreach.cli.args import EXIT_FAILED, EXIT_OK, terminal_width, typed
 from tcpreach.errors import UsageError
 from tcpreach.findings import Severity
-from tcpreach.fly.files import internal_port
+from tcpreach.fly.files import internal_port_of
 from tcpreach.machine import listeners
 from tcpreach.machine.interfaces import interface_addresses
 from tcpreach.model import Family, HostReport, Target, Verdict
 from tcpreach.options import CheckOptions
 from tcpreach.report.document import dump_report
 from tcpreach.report.text import format_report
+from tcpreach.settings.config import read_toml
 from tcpreach.settings.inputs import parse_port, read_small_file
 
 __all__ = ["add_parser", "run_listeners", "self_probe"]
@@ -30,7 +31,7 @@ def add_parser(commands: Any, name: str, help_text: str) -> None:
     parser = commands.add_parser(name, help=help_text)
     parser.add_argument("--port", type=typed(parse_port), default=None, help="the app's port (default: fly.toml's "
                         "internal_port)")  # fmt: skip
-    parser.add_argument("--fly-toml", type=Path, default=Path("fly.toml"), metavar="PATH",
+    parser.add_argument("--fly-toml", type=Path, default=None, metavar="PATH",
                         help="where internal_port is read when --port is not given (default ./fly.toml)")  # fmt: skip
     parser.add_argument("--proc", default=None, metavar="FILE|-", help="the text of /proc/net/tcp and /proc/net/tcp6 "
                         "(- for standard input) instead of this machine's: for an image without Python")  # fmt: skip
@@ -39,10 +40,19 @@ def add_parser(commands: Any, name: str, help_text: str) -> None:
 
 
 def _port(args: argparse.Namespace) -> tuple[int | None, str]:
+    """``--port``, else the fly.toml's ``internal_port``: a file given with ``--fly-toml`` is
+    read or refused in one line (missing, a folder, not TOML, no port there); ./fly.toml is
+    read when it is there."""
     if args.port is not None:
         return args.port, ""
-    port = internal_port(args.fly_toml) if args.fly_toml.is_file() else None
-    return port, f" (internal_port in {args.fly_toml})" if port is not None else ""
+    path = args.fly_toml or Path("fly.toml")
+    if args.fly_toml is None and not path.is_file():
+        return None, ""
+    table, _ = read_toml(path, "a fly.toml")
+    port = internal_port_of(table)
+    if port is not None and (isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535):
+        raise UsageError(f"{path}: internal_port = {port!r} is no port: give one of 1..65535, or --port")
+    return port, f" (internal_port in {path})" if port is not None else ""
 
 
 def self_probe(port: int) -> HostReport:

@@ -20,6 +20,7 @@ __all__ = [
     "app_name",
     "grouped",
     "internal_port",
+    "internal_port_of",
     "lint_path",
     "parse_error",
     "predicts_dedicated_ipv4",
@@ -110,11 +111,16 @@ def app_name(path: Path) -> str | None:
     return app if isinstance(app, str) else None
 
 
-def internal_port(path: Path) -> int | None:
-    """The ``internal_port`` of the fly.toml's first service (or ``[http_service]``), if any."""
-    config = _table(path)
+def internal_port_of(config: dict[str, Any]) -> Any:
+    """What the fly.toml's first service (or ``[http_service]``) gives as ``internal_port``,
+    as written (``None`` when it gives none): the caller judges it."""
     services = config.get("services")
     first = services[0] if isinstance(services, list) and services and isinstance(services[0], dict) else None
     table = first if first is not None else config.get("http_service")
-    port = table.get("internal_port") if isinstance(table, dict) else None
-    return port if isinstance(port, int) and not isinstance(port, bool) else None
+    return table.get("internal_port") if isinstance(table, dict) else None
+
+
+def internal_port(path: Path) -> int | None:
+    """The ``internal_port`` of the fly.toml's first service (or ``[http_service]``), if any."""
+    port = internal_port_of(_table(path))
+    return port if isinstance(port, int) and not isinstance(port, bool) and 1 <= port <= 65535 else None

@@ -258,8 +258,8 @@ def test_several_hosts_are_one_json_document_that_reads_back(fly_like, cli):
     port, resolver = fly_like
     done = cli("probe", "dedicated.fly.dev", f"127.0.0.3:{port}", "--port", str(port), "--resolver", resolver, "--json")
     doc = json.loads(done.stdout)
-    # streamed in the order the hosts finished: the literal, which asks no DNS, first
-    assert (done.returncode, [r.host for r in load_reports(doc)]) == (0, ["127.0.0.3", "dedicated.fly.dev"])
+    # streamed in the order the hosts finished
+    assert (done.returncode, sorted(r.host for r in load_reports(doc))) == (0, ["127.0.0.3", "dedicated.fly.dev"])
 
 
 @pytest.mark.parametrize(
@@ -417,7 +417,7 @@ def test_verbose_shows_what_happened_on_the_wire_at_every_target(cli):
         done = cli("probe", f"127.0.0.4:{edge.port}", f"[::1]:{edge.port}", "--retries", "0", "-v")
     out = done.stdout.splitlines()
     lines = [out[i + 1] for i, line in enumerate(out) if line == "transcript:"]
-    untimed = [[step.split(" at ")[0] for step in line.split("; ")] for line in lines]
+    untimed = sorted([step.split(" at ")[0] for step in line.split("; ")] for line in lines)  # as the hosts finish
     assert untimed == [
         [f"  127.0.0.4:{edge.port} closed-without-data: attempt 1 of 1", "connected from 127.0.0.1",
          "received nothing", "then the server closed (FIN)"],
@@ -481,3 +481,27 @@ def test_a_terminal_gets_colour_unless_no_color(monkeypatch, no_color, painted):
         code = main(["probe", f"[::1]:{app.port}", "--retries", "0"], out, err)
     row = next(line for line in out.getvalue().splitlines() if line.startswith("ipv6 "))
     assert (code, "\033[32mok\033[0m" in row, "\033[" in out.getvalue()) == (0, painted, painted)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (None, "{file}: cannot read {file}: No such file or directory; give the path of a fly.toml"),
+        ("[[services]]\ninternal_port = 99999\n", "{file}: internal_port = 99999 is no port: give one of 1..65535, or --port"),
+        ("[[services]]\ninternal_port = 'abc'\n", "{file}: internal_port = 'abc' is no port: give one of 1..65535, or --port"),
+        ("[services\n", "{file}: not valid TOML: Expected ']' at the end of a table declaration (at line 1, column 10)"),
+    ],
+    ids=["missing", "out-of-range", "not-a-number", "broken"],
+)  # fmt: skip
+def test_listeners_fly_toml_given_is_read_or_refused_in_one_line(cli, tmp_path, text, message):
+    path = tmp_path / "fly.toml"
+    if text is not None:
+        path.write_text(text)
+    proc = tmp_path / "proc.txt"
+    proc.write_text(
+        "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n"
+    )
+    done = cli("listeners", "--fly-toml", str(path), "--proc", str(proc))
+    expected = message.format(file=path).removeprefix(f"{path}: ") if text is None else message.format(file=path)
+    assert (done.returncode, done.stdout, done.stderr) == (
+        2, "", f"python -m tcpreach listeners: error: {expected} (see --help)\n")  # fmt: skip
