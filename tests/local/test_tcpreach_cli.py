@@ -487,9 +487,12 @@ def test_a_terminal_gets_colour_unless_no_color(monkeypatch, no_color, painted):
     ("text", "message"),
     [
         (None, "{file}: cannot read {file}: No such file or directory; give the path of a fly.toml"),
-        ("[[services]]\ninternal_port = 99999\n", "{file}: internal_port = 99999 is no port: give one of 1..65535, or --port"),
-        ("[[services]]\ninternal_port = 'abc'\n", "{file}: internal_port = 'abc' is no port: give one of 1..65535, or --port"),
-        ("[services\n", "{file}: not valid TOML: Expected ']' at the end of a table declaration (at line 1, column 10)"),
+        ("[[services]]\ninternal_port = 99999\n",
+         "{file}: internal_port = 99999 is no port: give one of 1..65535, or --port"),
+        ("[[services]]\ninternal_port = 'abc'\n",
+         "{file}: internal_port = 'abc' is no port: give one of 1..65535, or --port"),
+        ("[services\n",
+         "{file}: not valid TOML: Expected ']' at the end of a table declaration (at line 1, column 10)"),
     ],
     ids=["missing", "out-of-range", "not-a-number", "broken"],
 )  # fmt: skip
