@@ -35,6 +35,7 @@ from tcpreach.model import (
     Verdict,
 )
 from tcpreach.settings.escapes import escaped, parse_escapes
+from tcpreach.settings.inputs import is_literal
 
 __all__ = ["SCHEMA_VERSION", "dump_report", "dump_reports", "load_report", "load_reports"]
 
@@ -228,7 +229,8 @@ def _load_tls(doc: Mapping[str, Any] | None) -> TlsObservation | None:
 
 
 def _load_outcome(doc: Mapping[str, Any]) -> TargetOutcome:
-    target = Target(Family(doc["family"]), doc["address"], doc["port"], Source(doc["source"]))
+    target = Target(Family(doc["family"]), _address(doc["address"], doc["family"]), _port(doc["port"]),
+                    Source(doc["source"]))  # fmt: skip
     seen = doc["observed"]
     result = ProbeResult(
         target,
@@ -261,6 +263,21 @@ def _load_expectation(doc: Mapping[str, Any]) -> Expectation:
     return Expectation(parse_escapes(doc["expect"]), Match(doc["match"]), parse_escapes(doc["send"]), doc["keep_open"])
 
 
+def _address(value: Any, family: str) -> str:
+    """A target's address as ``dump_report`` writes it: an address literal of its family."""
+    if not isinstance(value, str) or not is_literal(value):
+        raise ValueError(f"address {value!r} is not an IP address")
+    if str(Family.of(value)) != family:
+        raise ValueError(f"address {value} is not of the family {family!r} given beside it")
+    return value
+
+
+def _port(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 65535:
+        raise ValueError(f"port {value!r} is not a port (an integer of 0..65535)")
+    return value
+
+
 def _load(doc: Mapping[str, Any]) -> HostReport:
     resolved = doc["resolved"]
     resolution = Resolution(
@@ -286,7 +303,7 @@ def _load(doc: Mapping[str, Any]) -> HostReport:
     )
     return HostReport(
         host=doc["host"],
-        port=doc["port"],
+        port=_port(doc["port"]),
         expectation=_load_expectation(doc),
         resolution=resolution,
         outcomes=tuple(_load_outcome(t) for t in doc["targets"]),

@@ -319,3 +319,24 @@ def test_a_summary_counts_each_verdict_and_names_each_error_code_once():
         "FAILING: hello-server.fly.dev port 1848: 1 closed-without-data, 1 refused "
         "(fly-shared-ipv4-suspected, failing-targets)"
     )  # two codes, in the findings' order
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda t: t.update(address="not-an-address"), "address 'not-an-address' is not an IP address"),
+        (lambda t: t.update(family="ipv6"), "address {address} is not of the family 'ipv6' given beside it"),
+        (lambda t: t.update(port="abc"), "port 'abc' is not a port (an integer of 0..65535)"),
+        (lambda t: t.update(port=99999), "port 99999 is not a port (an integer of 0..65535)"),
+        (lambda t: t.update(port=True), "port True is not a port (an integer of 0..65535)"),
+    ],
+    ids=["not-an-address", "wrong-family", "port-text", "port-too-big", "port-bool"],
+)
+def test_load_report_refuses_what_dump_report_could_never_have_written(change, message):
+    doc = dump_report(sample())
+    target = doc["targets"][0]
+    address = target["address"]
+    change(target)
+    with pytest.raises(UsageError) as raised:
+        load_report(doc)
+    assert str(raised.value) == f"not a tcpreach report: ValueError: {message.format(address=address)}"
