@@ -23,7 +23,7 @@ from tcpreach.outcomes import passes
 from tcpreach.settings import BY_NAME, CONFIG, SETTINGS, Given, Setting, Surface
 from tcpreach.settings.config import load_config, options_from, parsed
 from tcpreach.settings.hosts_file import read_hosts_file
-from tcpreach.settings.inputs import host_note, parse_seconds, parse_target
+from tcpreach.settings.inputs import canonical_host, host_note, parse_seconds, parse_target
 
 __all__ = ["add_parser", "exit_status", "run_probe"]
 
@@ -130,7 +130,11 @@ def _requests(args: argparse.Namespace) -> tuple[list[tuple[str, CheckOptions]],
             host_values["port"] = port
         options = options_from(host_values, _flag)
         requests.append((host, dataclasses.replace(options, transcript=True) if args.verbose else options))
-    return requests, values
+    # one target however it is spelled (name. and NAME, host and host:PORT with PORT the port): probed once
+    unique: dict[tuple[str, CheckOptions], tuple[str, CheckOptions]] = {}
+    for host, options in requests:
+        unique.setdefault((canonical_host(host), options), (host, options))
+    return list(unique.values()), values
 
 
 def _predicted(values: dict[str, Any], host: str) -> bool:

@@ -18,6 +18,7 @@ __all__ = [
     "MAX_SECONDS",
     "HostSpec",
     "canonical_address",
+    "canonical_host",
     "host_note",
     "hostname_problem",
     "ipv4_shorthand",
@@ -97,6 +98,12 @@ def canonical_address(address: str) -> str:
     if packed[:12] == bytes(10) + b"\xff\xff":
         return f"::ffff:{ipaddress.IPv4Address(packed[12:])}{sep}{scope}"
     return f"{ipaddress.IPv6Address(packed)}{sep}{scope}"
+
+
+def canonical_host(host: str) -> str:
+    """``host`` in its one spelling: an address as ``canonical_address`` writes it, a name in
+    lower case without its final dot."""
+    return canonical_address(host) if is_literal(host) else host.lower().rstrip(".")
 
 
 def is_literal(host: str) -> bool:

@@ -508,3 +508,12 @@ def test_listeners_fly_toml_given_is_read_or_refused_in_one_line(cli, tmp_path, 
     expected = message.format(file=path).removeprefix(f"{path}: ") if text is None else message.format(file=path)
     assert (done.returncode, done.stdout, done.stderr) == (
         2, "", f"python -m tcpreach listeners: error: {expected} (see --help)\n")  # fmt: skip
+
+
+def test_one_target_however_it_is_spelled_is_probed_once(cli, tmp_path):
+    with HelloServer(host="127.0.0.1", port=0) as app:
+        hosts = tmp_path / "hosts"
+        hosts.write_text(f"127.0.0.1\n127.0.0.1:{app.port}\n")  # the same port as --port: one target
+        done = cli("probe", "127.0.0.1", "--hosts-file", str(hosts), "--port", str(app.port), "--json")
+    doc = json.loads(done.stdout)
+    assert (done.returncode, doc["host"], [t["address"] for t in doc["targets"]]) == (0, "127.0.0.1", ["127.0.0.1"])
