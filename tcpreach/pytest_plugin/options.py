@@ -37,9 +37,7 @@ def add_options(parser: pytest.Parser) -> None:
     group = parser.getgroup(PREFIX, "reachability of a TCP service over every address (pytest-tcpreach)")
     for setting in (*PLUGIN_SETTINGS, CONFIG):
         _add(group.addoption, setting.plugin_flag, setting)
-        if setting.kind is Kind.FLAG:
-            parser.addini(setting.ini, setting.help, type="bool", default=False)
-        elif setting.kind is Kind.LIST:
+        if setting.kind is Kind.LIST:
             parser.addini(setting.ini, setting.help, type="args", default=[])
         else:
             parser.addini(setting.ini, setting.help, default="")
@@ -73,8 +71,11 @@ def value_of(config: pytest.Config, name: str) -> Given | None:
     env = os.environ.get(setting.env)
     if env:
         return Given(env, setting.env)
-    ini = config.getini(setting.ini)
-    if ini not in ("", [], False):
+    try:
+        ini = config.getini(setting.ini)  # a flag's text is judged by its setting, naming the key
+    except (ValueError, pytest.UsageError) as exc:  # pytest's own word splitting ("No closing quotation")
+        raise pytest.UsageError(f"{PREFIX}: ini key {setting.ini}: {exc}") from None
+    if ini not in ("", []):
         return Given(ini, f"ini key {setting.ini}")
     return None
 

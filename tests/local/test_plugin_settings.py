@@ -125,3 +125,25 @@ def test_a_path_option_with_an_equals_sign_keeps_the_aliases_from_a_subfolder(tm
     )  # fmt: skip
     assert "unrecognized arguments" not in done.stderr, done.stderr
     assert done.returncode in (0, 5), done.stdout[-2000:] + done.stderr[-2000:]
+
+
+@pytest.mark.parametrize(
+    ("ini", "error"),
+    [
+        ("tcpreach_keep_open = maybe", "ERROR: tcpreach: --tcpreach-keep-open: takes true or false (1, yes, on / 0, "
+                                       "no, off), got 'maybe' (from ini key tcpreach_keep_open)"),
+        ("tcpreach_tls = maybe", "ERROR: tcpreach: --tcpreach-tls: takes true or false (1, yes, on / 0, no, off), "
+                                 "got 'maybe' (from ini key tcpreach_tls)"),
+        ("tcpreach_accept_shared_ipv4 = 2",
+         "ERROR: tcpreach: --tcpreach-accept-shared-ipv4: takes true or false (1, yes, on / 0, no, off), got '2' "
+         "(from ini key tcpreach_accept_shared_ipv4)"),
+        ("tcpreach_steps = 'send:unclosed", "ERROR: tcpreach: ini key tcpreach_steps: No closing quotation"),
+    ],
+    ids=["keep-open", "tls", "accept-shared-ipv4", "steps"],
+)  # fmt: skip
+def test_a_bad_ini_value_is_one_usage_error_naming_its_key(pytester, inner_pytest, ini, error):
+    pytester.makeini(f"[pytest]\n{ini}\n")
+    pytester.makepyfile(test_inner_nothing="def test_nothing():\n    pass\n")
+    result = inner_pytest()
+    assert (result.ret, [line for line in result.errlines if line.startswith("ERROR")]) == (
+        pytest.ExitCode.USAGE_ERROR, [error])  # fmt: skip
