@@ -16,6 +16,17 @@ LOSS_CAN_PRODUCE = frozenset({Verdict.TIMEOUT, Verdict.SILENT, Verdict.NO_CLOSE,
 Every other failure (a refusal, a close without data, a wrong greeting) is the server's."""
 
 
+SHOWN_BYTES = 128
+"""Received bytes past this many are shortened in an explanation (the report keeps them whole)."""
+
+
+def _quoted(data: bytes) -> str:
+    """``'hello\\n'``, or the first ``SHOWN_BYTES`` and the size: ``'+OK ...' (5,003 bytes)``."""
+    if len(data) <= SHOWN_BYTES:
+        return f"'{escaped(data)}'"
+    return f"'{escaped(data[:SHOWN_BYTES])}...' ({len(data):,} bytes)"
+
+
 def _ms(seconds: float) -> str:
     return f"{seconds * 1000:.0f} ms"
 
@@ -70,7 +81,7 @@ def _judge_dialogue(r: ProbeResult, expect: Expectation) -> tuple[Verdict, str]:
 
 def _step_mismatch(r: ProbeResult, expect: Expectation) -> tuple[Verdict, str]:
     """An expect step that read bytes and was not met with them."""
-    shown = f"received '{escaped(r.received)}', expected {expect.describe()}"
+    shown = f"received {_quoted(r.received)}, expected {expect.describe()}"
     if expect.could_become(r.received) or (r.ending is Ending.RESET and expect.match is Match.REGEX):
         if r.ending is Ending.RESET:
             return Verdict.RESET, f"{shown}: reset (RST) before the rest"
@@ -83,18 +94,19 @@ def _judge_bytes(r: ProbeResult, expect: Expectation) -> tuple[Verdict, str]:
     got = r.received
     if not got:
         return _no_byte(r)
-    shown = f"received '{escaped(got)}', expected {expect.describe()}"
+    shown = f"received {_quoted(got)}, expected {expect.describe()}"
     if expect.met(got):
         if expect.keep_open and r.ending in (Ending.STOPPED, Ending.DEADLINE, Ending.CAPPED):
-            return Verdict.OK, f"received '{escaped(got)}' (the connection may stay open)"
+            return Verdict.OK, f"received {_quoted(got)} (the connection may stay open)"
         if r.ending is Ending.CAPPED and expect.match is not Match.EXACT:
             # the read stopped at its cap, not the server: whether it closes after is unseen
-            return Verdict.OK, f"received '{escaped(got)}' ({len(got):,} bytes read, the most a probe reads)"
+            read = f"{len(got):,} bytes read, the most a probe reads"
+            return Verdict.OK, f"received {_quoted(got[:SHOWN_BYTES])}... ({read})"
         if r.ending is Ending.EOF:
-            return Verdict.OK, f"received '{escaped(got)}', then end-of-stream"
+            return Verdict.OK, f"received {_quoted(got)}, then end-of-stream"
         if r.ending is Ending.RESET:
-            return Verdict.RESET, f"received '{escaped(got)}', then reset (RST) instead of a close"
-        return Verdict.NO_CLOSE, f"received '{escaped(got)}', but the connection was still open after {_ms(r.total_s)}"
+            return Verdict.RESET, f"received {_quoted(got)}, then reset (RST) instead of a close"
+        return Verdict.NO_CLOSE, f"received {_quoted(got)}, but the connection was still open after {_ms(r.total_s)}"
     if expect.match is Match.EXACT and got.startswith(expect.data):
         return Verdict.EXTRA_DATA, f"{shown}: {len(got) - len(expect.data)} extra bytes after the greeting"
     if expect.could_become(got):

@@ -186,21 +186,34 @@ def test_a_host_is_probed_while_another_hosts_dns_is_still_waited_for():
 
 def _probe_until_signalled(signum: int, *extra: str) -> tuple[int, str, str]:
     """A fleet of a working host and a silent one (30 s timeout): the signal comes once the
-    silent one's connection is open, and the command's output is read whole."""
+    working host's report is out and the silent one's connection is open, and the command's
+    output is read whole."""
+    import select
+
     with StandIn(Behaviour.HELLO) as ok, StandIn(Behaviour.SILENT, host="127.0.0.2") as silent:
         command = [sys.executable, "-m", "tcpreach", "probe", f"127.0.0.1:{ok.port}", f"127.0.0.2:{silent.port}",
                    "--timeout", "30", "--retries", "0", *extra]  # fmt: skip
         proc = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        assert proc.stdout is not None
+        written = b""
         try:
             deadline = time.monotonic() + 30
-            while silent.accepted < 1 and proc.poll() is None and time.monotonic() < deadline:
-                time.sleep(0.02)
+            report_done = b"\n    }" if "--json" in extra else b"\nok: "
+            fd = proc.stdout.fileno()
+            while time.monotonic() < deadline and proc.poll() is None:
+                reported = report_done in written
+                if reported and silent.accepted >= 1:
+                    break
+                if not reported and select.select([fd], [], [], 0.05)[0]:
+                    written += os.read(fd, 65536)  # the raw pipe: nothing held in a text buffer
+                elif reported:
+                    time.sleep(0.02)
             proc.send_signal(signum)
             out, err = proc.communicate(timeout=15)
         finally:
             proc.kill()
             proc.wait()
-    return proc.returncode, out, err
+    return proc.returncode, written.decode() + out, err
 
 
 def test_sigint_ends_a_fleet_probe_with_what_was_judged_and_exit_130():

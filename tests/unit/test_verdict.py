@@ -174,3 +174,11 @@ def test_a_capped_read_is_never_the_reason_a_met_expectation_fails(expect, endin
     assert outcome.verdict is verdict
     if verdict is Verdict.OK:
         assert outcome.explanation.endswith("(5,003 bytes read, the most a probe reads)")
+
+
+def test_long_received_bytes_are_shortened_with_their_size_and_short_ones_shown_whole():
+    long = judge(connected(b"+OK" + b"x" * 5000, Ending.EOF), b"hello\n")
+    short = judge(connected(b"+OK\r\n", Ending.EOF), b"hello\n")  # the look-alike: shown whole
+    assert long.explanation == f"received '+OK{'x' * 125}...' (5,003 bytes), expected 'hello\\n'"
+    assert short.explanation == "received '+OK\\r\\n', expected 'hello\\n'"
+    assert long.result.received == b"+OK" + b"x" * 5000  # the report keeps them whole
