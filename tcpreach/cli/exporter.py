@@ -21,7 +21,7 @@ Only what the configuration allows is probed. SIGTERM or SIGINT end it.
 
 
 def _listen(text: str) -> tuple[str, int]:
-    from tcpreach.exporter.server import parse_listen
+    from tcpreach.exporter.listen import parse_listen  # the server (aiohttp) is loaded only to serve
 
     return parse_listen(text)
 
@@ -46,7 +46,8 @@ def add_parser(commands: Any, name: str, help_text: str) -> None:
 def run_exporter(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     try:
         from tcpreach.exporter.config import load_exporter_config
-        from tcpreach.exporter.server import DEFAULT_LISTEN, ExporterServer, parse_listen
+        from tcpreach.exporter.listen import DEFAULT_LISTEN, parse_listen
+        from tcpreach.exporter.server import ExporterServer
         from tcpreach.exporter.service import ExporterService
     except ModuleNotFoundError as exc:
         raise UsageError(f"the exporter needs {exc.name}: pip install 'pytest-tcpreach[exporter]'") from None

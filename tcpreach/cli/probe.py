@@ -46,7 +46,9 @@ def add_parser(commands: Any, name: str, help_text: str) -> None:
     family.add_argument("-6", dest="family", action="store_const", const=(Family.IPV6,), help="IPv6 only")
     probe.add_argument(*CONFIG.cli, type=Path, default=None, metavar=CONFIG.metavar, help=CONFIG.help)
     probe.add_argument(
-        "--json", action="store_true", help='print one JSON document (one report; several as {"reports": [...]})'
+        "--json",
+        action="store_true",
+        help='print one JSON document (one report; several as {"schema": 1, "reports": [...]})',
     )
     probe.add_argument("--format", choices=("text", "json", "nagios"), default=None,
                        help="the output: the table (default), --json's document or --plugin's status line")  # fmt: skip

@@ -391,3 +391,18 @@ def test_a_scraper_that_goes_away_cancels_its_probe(fly, tmp_path, caplog):
         stop.set()
         thread.join()
     assert [r.getMessage() for r in caplog.records if r.levelno > logging.DEBUG or r.exc_info] == []
+
+
+def test_without_the_exporter_extra_listen_and_all_is_one_line_and_exit_2(tmp_path):
+    path = tmp_path / "exporter.toml"
+    path.write_text('[allow]\nhosts = ["a.example"]\n[modules.hello]\nport = 1848\n')
+    script = (
+        "import sys; sys.modules['aiohttp'] = None  # as where the exporter extra is not installed\n"
+        "from tcpreach.cli import main\n"
+        f"sys.exit(main(['exporter', '--config', {str(path)!r}, '--listen', '127.0.0.1:0']))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT, timeout=60,
+                          check=False)  # fmt: skip
+    assert (done.returncode, done.stdout, done.stderr) == (
+        2, "", "python -m tcpreach exporter: error: the exporter needs aiohttp: pip install 'pytest-tcpreach[exporter]' "
+               "(see --help)\n")  # fmt: skip
