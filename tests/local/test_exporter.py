@@ -403,6 +403,6 @@ def test_without_the_exporter_extra_listen_and_all_is_one_line_and_exit_2(tmp_pa
     )
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT, timeout=60,
                           check=False)  # fmt: skip
+    needs = "the exporter needs aiohttp: pip install 'pytest-tcpreach[exporter]'"
     assert (done.returncode, done.stdout, done.stderr) == (
-        2, "", "python -m tcpreach exporter: error: the exporter needs aiohttp: pip install 'pytest-tcpreach[exporter]' "
-               "(see --help)\n")  # fmt: skip
+        2, "", f"python -m tcpreach exporter: error: {needs} (see --help)\n")  # fmt: skip
