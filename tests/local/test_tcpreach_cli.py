@@ -517,3 +517,10 @@ def test_one_target_however_it_is_spelled_is_probed_once(cli, tmp_path):
         done = cli("probe", "127.0.0.1", "--hosts-file", str(hosts), "--port", str(app.port), "--json")
     doc = json.loads(done.stdout)
     assert (done.returncode, doc["host"], [t["address"] for t in doc["targets"]]) == (0, "127.0.0.1", ["127.0.0.1"])
+
+
+def test_hosts_with_a_list_setting_are_told_apart_and_probed(cli):
+    # a --source list inside the options: still one target per host, each probed
+    with HelloServer(host="127.0.0.1", port=0) as app:
+        done = cli("probe", "127.0.0.1", "127.0.0.1", "--port", str(app.port), "--source", "127.0.0.1", "--json")
+    assert (done.returncode, [t["address"] for t in json.loads(done.stdout)["targets"]]) == (0, ["127.0.0.1"])
