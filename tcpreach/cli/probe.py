@@ -194,6 +194,7 @@ def run_probe(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
 
     def handed(index: int, report: HostReport) -> None:
         nonlocal failed
+        progress.host_done()
         if writer is None:
             kept.append((index, report))
             return
@@ -202,7 +203,7 @@ def run_probe(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
         writer.write(report, status)
 
     started = time.monotonic()
-    with Progress(err, quiet=piped_json) as progress:
+    with Progress(err, hosts=len(requests), quiet=piped_json) as progress:
         work = check_hosts_async(requests, lambda host: _predicted(values, host), progress.done, handed)
         _, interrupted = run_until_signalled(work)
     if interrupted is not None:

@@ -22,9 +22,9 @@ _EVERY_S = 0.1
 
 
 class Progress:
-    def __init__(self, stream: IO[str], total: int | None = None, *, quiet: bool = False) -> None:
-        self.stream, self.total = stream, total
-        self.judged = self.failing = 0
+    def __init__(self, stream: IO[str], total: int | None = None, *, hosts: int = 0, quiet: bool = False) -> None:
+        self.stream, self.total, self.hosts = stream, total, hosts
+        self.judged = self.failing = self.hosts_done = 0
         self._start = time.monotonic()
         self._shown_at = 0.0
         self._shown = False
@@ -35,10 +35,19 @@ class Progress:
         """One more target judged."""
         self.judged += 1
         self.failing += outcome.verdict is not Verdict.OK
+        self._show()
+
+    def host_done(self) -> None:
+        """One more host reported (of ``hosts``: a fleet's count of its own)."""
+        self.hosts_done += 1
+        self._show()
+
+    def _show(self) -> None:
         now = time.monotonic()
         if self.enabled and now - self._start >= _AFTER_S and now - self._shown_at >= _EVERY_S:
             of = f" of {self.total}" if self.total else ""
-            self.stream.write(f"\r{self.judged}{of} targets judged, {self.failing} failing")
+            fleet = f"{self.hosts_done} of {self.hosts} hosts, " if self.hosts > 1 else ""
+            self.stream.write(f"\r{fleet}{self.judged}{of} targets judged, {self.failing} failing\x1b[K")
             self.stream.flush()
             self._shown_at, self._shown = now, True
 

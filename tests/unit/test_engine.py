@@ -83,8 +83,8 @@ def test_the_hedges_start_by_045_of_the_timeout_evenly():
 
 
 def test_a_target_that_does_not_answer_is_tried_again_while_the_first_attempt_waits():
-    script = Script("hang", OK)  # attempts due at 0, 0.9 and 1.8 s: the second answers at once
-    (outcome,) = run(script, [Job(target(), CheckOptions(timeout=4.0, retries=2))])
+    script = Script("hang", OK)  # attempts due at 0, 0.225 and 0.45 s: the second answers at once
+    (outcome,) = run(script, [Job(target(), CheckOptions(timeout=1.0, retries=2))])
     assert (outcome.verdict, outcome.result.attempt, outcome.result.attempts) == (Verdict.OK, 2, 2)
     assert outcome.explanation == "received 'hello\\n', then end-of-stream (attempt 2 of 2)"
     assert (script.most_in_flight, script.cancelled) == (2, [1])  # the first one waited beside it, then ended

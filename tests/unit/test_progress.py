@@ -36,7 +36,19 @@ def test_a_long_run_on_a_terminal_shows_targets_judged_and_failures_then_clears(
         line.done(outcome(Verdict.REFUSED))
         clock[0] += 0.01
         line.done(outcome(Verdict.OK))  # within a tenth of a second of the last: nothing
-    assert stream.getvalue() == "\r2 of 3 targets judged, 1 failing\r\x1b[K"
+    assert stream.getvalue() == "\r2 of 3 targets judged, 1 failing\x1b[K\r\x1b[K"
+
+
+def test_a_fleet_shows_its_hosts_n_of_n_and_moves_as_they_finish(clock):
+    stream = Terminal()
+    with progress.Progress(stream, hosts=3) as line:
+        clock[0] += 1.5
+        line.done(outcome(Verdict.OK))
+        clock[0] += 0.2
+        line.host_done()
+    assert stream.getvalue() == (
+        "\r0 of 3 hosts, 1 targets judged, 0 failing\x1b[K\r1 of 3 hosts, 1 targets judged, 0 failing\x1b[K\r\x1b[K"
+    )
 
 
 @pytest.mark.parametrize(("stream", "term"), [(io.StringIO(), "xterm"), (Terminal(), "dumb")])
