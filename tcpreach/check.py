@@ -179,15 +179,18 @@ async def check_hosts_async(
     predicted: Callable[[str], bool] = lambda host: False,
     on_done: OnDone | None = None,
     on_report: OnReport | None = None,
+    engine: Engine | None = None,
 ) -> list[HostReport]:
-    """Every host resolved and probed, each on its own way through one engine; reports in
+    """Every host resolved and probed, each on its own way through one engine (``engine``,
+    or one made for the run: a caller that gives its own can read its loop's lateness after,
+    ``engine.gate.worst``); reports in
     the order given. With ``on_report`` each report is handed over with its index as soon
     as its host is done (in the order hosts finish), and none is kept: the list returned
     is empty. ``predicted(host)``: the fly.toml lint predicts its shared-IPv4 failure
     (asked before anything is probed)."""
     started = datetime.now(UTC)
     flags = [predicted(host) for host, _ in hosts]
-    engine = Engine(min(MAX_SLOTS, _wanted(o for _, o in hosts)))
+    engine = engine or Engine(min(MAX_SLOTS, _wanted(o for _, o in hosts)))
     names = asyncio.Semaphore(MAX_RESOLVING)
     reports: dict[int, HostReport] = {}
     pending = iter(enumerate(hosts))

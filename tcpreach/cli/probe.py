@@ -14,6 +14,7 @@ from tcpreach.cli.args import EXIT_FAILED, EXIT_OK, ORDERED, add_settings, typed
 from tcpreach.cli.output import ReportWriter, signal_name
 from tcpreach.cli.progress import Progress
 from tcpreach.dialogue import ordered_steps
+from tcpreach.engine import LAG_LIMIT_S, MAX_SLOTS, Engine
 from tcpreach.errors import UsageError
 from tcpreach.fly.remedies import is_fly_name
 from tcpreach.model import Family, HostReport
@@ -203,9 +204,14 @@ def run_probe(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
         writer.write(report, status)
 
     started = time.monotonic()
+    engine = Engine(MAX_SLOTS)
     with Progress(err, hosts=len(requests), quiet=piped_json) as progress:
-        work = check_hosts_async(requests, lambda host: _predicted(values, host), progress.done, handed)
+        work = check_hosts_async(requests, lambda host: _predicted(values, host), progress.done, handed, engine)
         _, interrupted = run_until_signalled(work)
+    if args.verbose and engine.gate.worst > LAG_LIMIT_S:  # said of the run (with -v), never made into a verdict
+        late = f"{engine.gate.worst * 1000:.0f} ms"
+        err.write(f"note: this machine was busy: the event loop ran up to {late} late; each verdict was judged "
+                  "by its socket's own state, and the times include the lateness\n")  # fmt: skip
     if interrupted is not None:
         if writer is not None:
             writer.finish(interrupted, time.monotonic() - started)

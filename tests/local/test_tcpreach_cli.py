@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import subprocess
 import sys
 from datetime import UTC, datetime
@@ -524,3 +525,14 @@ def test_hosts_with_a_list_setting_are_told_apart_and_probed(cli):
     with HelloServer(host="127.0.0.1", port=0) as app:
         done = cli("probe", "127.0.0.1", "127.0.0.1", "--port", str(app.port), "--source", "127.0.0.1", "--json")
     assert (done.returncode, [t["address"] for t in json.loads(done.stdout)["targets"]]) == (0, ["127.0.0.1"])
+
+
+def test_verbose_says_when_the_machine_was_busy_and_no_verdict_changes(cli, monkeypatch):
+    import tcpreach.cli.probe
+
+    monkeypatch.setattr(tcpreach.cli.probe, "LAG_LIMIT_S", -1.0)  # any lateness at all counts as busy here
+    with HelloServer(host="127.0.0.1", port=0) as app:
+        done = cli("probe", f"127.0.0.1:{app.port}", "--retries", "0", "-v")
+    assert done.returncode == 0
+    assert re.fullmatch(r"note: this machine was busy: the event loop ran up to \d+ ms late; each verdict was judged "
+                        r"by its socket's own state, and the times include the lateness\n", done.stderr)  # fmt: skip
