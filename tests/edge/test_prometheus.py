@@ -57,7 +57,7 @@ def test_promtool_accepts_the_example_scrape_configuration(tool):
         " SUCCESS: prometheus.yml is valid prometheus config file syntax",
         "",
         "Checking alerts.yml",
-        "  SUCCESS: 3 rules found",
+        "  SUCCESS: 6 rules found",
         "",
     ]
 
