@@ -406,3 +406,26 @@ def test_without_the_exporter_extra_listen_and_all_is_one_line_and_exit_2(tmp_pa
     needs = "the exporter needs aiohttp: pip install 'pytest-tcpreach[exporter]'"
     assert (done.returncode, done.stdout, done.stderr) == (
         2, "", f"python -m tcpreach exporter: error: {needs} (see --help)\n")  # fmt: skip
+
+
+def test_an_address_only_the_systems_lookup_gives_is_held_to_the_same_policy(monkeypatch, tmp_path):
+    # a hosts-file entry (getaddrinfo's answer, beside DNS's) for this machine: refused as DNS's answer would be
+    # (loopback, not the metadata address: were the policy to fail, nothing may leave the machine)
+    import asyncio
+    import socket
+
+    from tcpreach.net import resolve
+
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as quiet:
+        quiet.bind(("127.0.0.1", 0))
+        monkeypatch.setattr(resolve, "nameservers", lambda server: [quiet.getsockname()])
+        monkeypatch.setattr(resolve, "_getaddrinfo", lambda name: (("127.0.0.9",), None))
+        path = tmp_path / "exporter.toml"
+        path.write_text(
+            '[allow]\nhosts = ["*.fly.dev"]\n[modules.hello]\nport = 1848\ndns_lifetime = 0.3\nretries = 0\n'
+        )
+        service = ExporterService(load_exporter_config(path))
+        answer = asyncio.run(service.handle("/probe", "target=hosts-file.fly.dev&module=hello", {}))
+    assert (answer.status, answer.body.decode()) == (
+        403, "hosts-file.fly.dev resolves to 127.0.0.9 is a loopback address (the exporter's own machine): never "
+             "probed unless allow.networks lists it (127.0.0.0/8 or inside it)\n")  # fmt: skip
