@@ -61,6 +61,8 @@ class HostCheck:
     options: CheckOptions
     predicted_dedicated_ipv4: bool = False
     started_at: datetime | None = None
+    skipped: frozenset[str] = frozenset()
+    """Addresses not to probe (the exporter's policy forbids them)."""
 
 
 def probe_and_judge(target: Target, options: CheckOptions | None = None) -> TargetOutcome:
@@ -131,7 +133,7 @@ def _jobs(check: HostCheck) -> tuple[CheckOptions, list[Job], int]:
     if opts.tls is not None and opts.tls.server_name is None and not resolution.literal:
         # Every address of a name is asked for that name: what a shared edge routes by.
         opts = dataclasses.replace(opts, tls=dataclasses.replace(opts.tls, server_name=resolution.host.rstrip(".")))
-    targets = targets_of(resolution, opts.port, opts.families)
+    targets = tuple(t for t in targets_of(resolution, opts.port, opts.families) if t.address not in check.skipped)
     jobs = [Job(target, opts) for target in targets]
     if opts.tls is not None and not opts.expectation.starttls and fly_name(resolution.names):
         # (a STARTTLS check is already plain TCP to the edge: nothing to compare it with)

@@ -98,9 +98,20 @@ def _address_families(outcomes: Iterable[TargetOutcome]) -> Iterator[Metric]:
     yield from (m for m in made if m.samples)
 
 
+def _refused_family(record: ProbeRecord) -> Iterator[Metric]:
+    refused = GaugeMetricFamily(
+        "tcpreach_address_refused", "1 for each address the name resolved to that the policy forbids: not probed",
+        labels=["address", "reason"],
+    )  # fmt: skip
+    for address, reason in record.refused:
+        refused.add_metric([address, reason], 1)
+    if record.refused:
+        yield refused
+
+
 def families(record: ProbeRecord) -> list[Metric]:
     """Every series of one probe."""
-    return [*_host_families(record), *_address_families(record.report.outcomes)]
+    return [*_host_families(record), *_address_families(record.report.outcomes), *_refused_family(record)]
 
 
 class _Fixed:

@@ -115,10 +115,15 @@ async def run_probe(
         async with asyncio.timeout(None if budget.deadline_s is None else budget.deadline_s - waited):
             resolution = await resolve_one(spec.host, budget.options)
             dns_s = None if spec.literal else time.monotonic() - started
-            for address in (*resolution.dns_addresses, *(resolution.system or ())):
-                if (refusal := address_refusal(address, config.allowance)) is not None:
-                    raise TargetRefusedError(f"{spec.host} resolves to {refusal}")
-            report = await check_resolution_async(HostCheck(resolution, budget.options), engine)
+            addresses = tuple(dict.fromkeys((*resolution.dns_addresses, *(resolution.system or ()))))
+            refused = {a: r for a in addresses if (r := address_refusal(a, config.allowance)) is not None}
+            if refused and len(refused) == len(addresses):  # nothing left to probe
+                raise TargetRefusedError(f"{spec.host} resolves to {next(iter(refused.values()))}")
+            check = HostCheck(resolution, budget.options, skipped=frozenset(refused))
+            report = await check_resolution_async(check, engine)
     except TimeoutError:
         raise DeadlineError(f"the probe did not end within the scrape's deadline of {budget.deadline_s:g} s") from None
-    return ProbeRecord(query.module, query.target, report, budget, dns_s, time.monotonic() - started, time.time())
+    reasons = tuple((address, why.split(": ", 1)[0].removeprefix(f"{address} is ")) for address, why in refused.items())
+    return ProbeRecord(
+        query.module, query.target, report, budget, dns_s, time.monotonic() - started, time.time(), reasons
+    )

@@ -24,6 +24,8 @@ class ProbeRecord:
     """Seconds from the request to the last verdict."""
     finished_at: float
     """Unix time."""
+    refused: tuple[tuple[str, str], ...] = ()
+    """Addresses the name resolved to that the policy forbids, each with why: not probed."""
 
     @property
     def success(self) -> bool:

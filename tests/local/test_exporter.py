@@ -429,3 +429,21 @@ def test_an_address_only_the_systems_lookup_gives_is_held_to_the_same_policy(mon
     assert (answer.status, answer.body.decode()) == (
         403, "hosts-file.fly.dev resolves to 127.0.0.9 is a loopback address (the exporter's own machine): never "
              "probed unless allow.networks lists it (127.0.0.0/8 or inside it)\n")  # fmt: skip
+
+
+def test_a_name_with_an_allowed_and_a_forbidden_address_probes_the_allowed_one_and_says_so(fly, tmp_path):
+    text = config_text(fly["port"], fly["resolver"]).replace(
+        'networks = ["127.0.0.0/8", "::1/128"]', f'networks = ["{DEDICATED}/32"]'
+    )
+    server, stop, thread = start(tmp_path, text)
+    try:
+        status, _, body = get(server.server_address, "/probe?target=dedicated.fly.dev&module=hello")
+    finally:
+        stop.set()
+        thread.join()
+    found = samples(body)
+    assert status == 200
+    assert by_address(found, "tcpreach_address_success") == {DEDICATED: 1}  # ::1 was never probed
+    refused = {dict(labels)["address"]: (dict(labels)["reason"], v) for (n, labels), v in found.items()
+               if n == "tcpreach_address_refused"}  # fmt: skip
+    assert refused == {"::1": ("a loopback address (the exporter's own machine)", 1)}
