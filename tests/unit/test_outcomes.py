@@ -37,3 +37,10 @@ def host(v4: dict, v6: dict) -> HostReport:
 )
 def test_a_report_passes_on_what_this_client_could_test(v4, v6, passed):
     assert passes(host(v4, v6)) is passed
+
+
+def test_a_host_with_nothing_probed_never_passes():
+    # every family filtered out (-4 on a name with AAAA records alone): nothing was tested
+    report = host(OK, OK)
+    empty = HostReport(report.host, report.port, report.expectation, report.resolution, (), report.findings)
+    assert (passes(report), passes(empty)) == (True, False)
