@@ -8,6 +8,7 @@ Every probe runs in the client namespace, whose only routes lead to the lab.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -239,8 +240,10 @@ def test_an_intermittent_backend_hidden_by_a_retry_is_an_error_not_all_ok(lab):
     assert (code, verdicts(doc), codes(doc)) == (1, [(FLAKY_V4, "ok"), (APP_V6, "ok")], ["intermittent"])
     (finding,) = doc["findings"]
     assert finding["addresses"] == [FLAKY_V4]
-    assert finding["message"].startswith(f"{FLAKY_V4}:1848 answered on attempt 2, after attempts that saw "
-                                         "closed-without-data: the service fails some connections")  # fmt: skip
+    # the confirmations start side by side: round robin gives the answering backend to the
+    # second or the third, whichever connected first
+    assert re.match(rf"{re.escape(FLAKY_V4)}:1848 answered on attempt [23], after attempts that saw "
+                    "closed-without-data: the service fails some connections", finding["message"])  # fmt: skip
 
 
 def test_a_custom_domain_shows_the_fly_name_it_leads_to_and_is_diagnosed_as_fly(lab):
