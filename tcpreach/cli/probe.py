@@ -134,9 +134,9 @@ def _requests(args: argparse.Namespace) -> tuple[list[tuple[str, CheckOptions]],
         options = options_from(host_values, _flag)
         requests.append((host, dataclasses.replace(options, transcript=True) if args.verbose else options))
     # one target however it is spelled (name. and NAME, host and host:PORT with PORT the port): probed once
-    unique: dict[tuple[str, str], tuple[str, CheckOptions]] = {}
-    for host, options in requests:  # (options' repr: a value such as --source's list is no key)
-        unique.setdefault((canonical_host(host), repr(options)), (host, options))
+    unique: dict[tuple[str, CheckOptions], tuple[str, CheckOptions]] = {}
+    for host, options in requests:
+        unique.setdefault((canonical_host(host), options), (host, options))
     return list(unique.values()), values
 
 

@@ -19,7 +19,6 @@ __all__ = [
     "LintInputError",
     "app_name",
     "grouped",
-    "internal_port",
     "internal_port_of",
     "lint_path",
     "parse_error",
@@ -118,9 +117,3 @@ def internal_port_of(config: dict[str, Any]) -> Any:
     first = services[0] if isinstance(services, list) and services and isinstance(services[0], dict) else None
     table = first if first is not None else config.get("http_service")
     return table.get("internal_port") if isinstance(table, dict) else None
-
-
-def internal_port(path: Path) -> int | None:
-    """The ``internal_port`` of the fly.toml's first service (or ``[http_service]``), if any."""
-    port = internal_port_of(_table(path))
-    return port if isinstance(port, int) and not isinstance(port, bool) and 1 <= port <= 65535 else None

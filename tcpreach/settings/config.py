@@ -168,7 +168,7 @@ def _sources(addresses: tuple[str, ...], label: Label) -> tuple[str, ...]:
     families = [":" in a for a in addresses]
     if len(set(families)) != len(families):
         raise UsageError(f"{label(BY_NAME['source'])}: one address per family, got {', '.join(addresses)}")
-    return addresses
+    return tuple(addresses)  # the command line's repeated flag gives a list: CheckOptions holds a tuple
 
 
 def options_from(values: Mapping[str, Any], label: Label = _key) -> CheckOptions:

@@ -20,15 +20,12 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-import dns.message
-import dns.rdatatype
-import dns.rrset
 import pytest
 
 from tcpreach.check import check_host, check_hosts
 from tcpreach.model import DnsStatus, Family
 from tcpreach.options import CheckOptions
-from tcpreach.testing import Behaviour, StandIn
+from tcpreach.testing import Behaviour, StandIn, StubDNS
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.local
@@ -125,63 +122,21 @@ def test_glibc_behind_a_resolver_that_never_answers_is_abandoned_at_the_lifetime
     assert [f["code"] for f in doc["findings"]] == ["dns-timeout"]
 
 
-class _HeldResolver:
-    """Answers ``held.example`` (A 127.0.0.1, no AAAA) only once ``release`` is set."""
-
-    def __init__(self) -> None:
-        self.release = threading.Event()
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.settimeout(0.2)
-        self.address = self.sock.getsockname()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._serve, daemon=True)
-        self._thread.start()
-
-    def _serve(self) -> None:
-        while not self._stop.is_set():
-            try:
-                data, peer = self.sock.recvfrom(4096)
-            except TimeoutError:
-                continue
-            query = dns.message.from_wire(data)
-            threading.Thread(target=self._answer, args=(query, peer), daemon=True).start()
-
-    def _answer(self, query: dns.message.Message, peer: tuple[str, int]) -> None:
-        if not self.release.wait(10):
-            return
-        response = dns.message.make_response(query)
-        question = query.question[0]
-        if question.rdtype == dns.rdatatype.A:
-            response.answer.append(dns.rrset.from_text(question.name, 30, "IN", "A", "127.0.0.1"))
-        self.sock.sendto(response.to_wire(), peer)
-
-    def close(self) -> None:
-        self._stop.set()
-        self.release.set()
-        self._thread.join(5)
-        self.sock.close()
-
-
 def test_a_host_is_probed_while_another_hosts_dns_is_still_waited_for():
-    """The held name is answered only once the literal host's target was judged: were every
-    name resolved before any probe, it would time out instead."""
-    held = _HeldResolver()
+    """The first host's name is answered after 0.5 s, the second is a literal: its target is
+    judged and its report handed over while the first still waits for DNS. Were every name
+    resolved before any probe, both targets would be judged before either report."""
     events: list[str] = []
-
-    def done(outcome):
-        events.append(f"judged {outcome.target.address}")
-        held.release.set()
-
-    try:
-        with StandIn(Behaviour.HELLO) as server:
-            options = CheckOptions(resolver=held.address, dns_lifetime=8, retries=0, port=server.port)
-            hosts = [("held.example", options), ("127.0.0.1", options)]
-            reports = check_hosts(hosts, on_done=done, on_report=lambda i, r: events.append(f"report {r.host}"))
-    finally:
-        held.close()
+    with StandIn(Behaviour.HELLO) as server, StubDNS({"slow.example": {"A": ["127.0.0.1"]}},
+                                                     slow={"slow.example": 0.5}) as dns:  # fmt: skip
+        options = CheckOptions(resolver=dns.address, dns_lifetime=8, retries=0, port=server.port)
+        reports = check_hosts(
+            [("slow.example", options), ("127.0.0.1", options)],
+            on_done=lambda outcome: events.append(f"judged {outcome.target.address}"),
+            on_report=lambda i, r: events.append(f"report {r.host}"),
+        )
     assert reports == []  # handed over, not kept
-    assert events == ["judged 127.0.0.1", "report 127.0.0.1", "judged 127.0.0.1", "report held.example"]
+    assert events == ["judged 127.0.0.1", "report 127.0.0.1", "judged 127.0.0.1", "report slow.example"]
 
 
 def _probe_until_signalled(signum: int, *extra: str) -> tuple[int, str, str]:

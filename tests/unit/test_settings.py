@@ -219,3 +219,10 @@ def test_a_config_file_that_cannot_be_read_is_one_error(tmp_path):
     (tmp_path / "bytes.toml").write_bytes(b"port = '\xff'\n")
     with pytest.raises(UsageError, match="is not UTF-8 text"):
         load_config(tmp_path / "bytes.toml")
+
+
+def test_a_list_from_the_command_line_becomes_the_options_tuple():
+    # argparse's repeated --source is a list: the frozen options hold a tuple, and hash
+    options = options_from({"source": ["127.0.0.1", "::1"]})
+    assert (options.sources, hash(options) == hash(options_from({"source": ("127.0.0.1", "::1")}))) == (
+        ("127.0.0.1", "::1"), True)  # fmt: skip
